@@ -1,0 +1,1 @@
+"""What every crossdock service stands on: settings, logs, database, jobs, events, HTTP."""

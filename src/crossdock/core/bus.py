@@ -1,0 +1,147 @@
+"""The event bus: services publish events, other services' handlers receive them as jobs.
+
+``publish`` stores the event and queues its fan-out in one transaction, the caller's if it
+passes ``connection`` (so a service can store a row and publish in one commit). A worker fans
+the event out to one job per subscribed handler; each handler runs in a transaction that also
+records its receipt, so a handler whose effects live in the database runs exactly once even if
+the worker dies and the job is retried. Events with a ``key`` are handled one at a time per
+handler and key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from psycopg.types.json import Jsonb
+
+from crossdock.core.database import Connection, Database
+from crossdock.core.jobs import JobQueue, RetryPolicy
+from crossdock.core.logging import get_logger
+from crossdock.core.sql import load_queries
+
+logger = get_logger("crossdock.bus")
+_queries = load_queries("crossdock.core", "bus.sql")
+
+FANOUT_TASK = "crossdock.bus.fanout"
+HANDLE_TASK = "crossdock.bus.handle"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """A published event as a handler receives it."""
+
+    id: int
+    type: str
+    key: str | None
+    payload: dict[str, Any]
+    published_at: datetime.datetime
+
+
+Handler = Callable[[Event, Connection], Awaitable[None]]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Subscription:
+    """A handler subscribed to one event type."""
+
+    name: str
+    event_type: str
+    handler: Handler
+
+
+class EventBus:
+    """Publish events; subscribe handlers that workers run."""
+
+    def __init__(self, database: Database, jobs: JobQueue) -> None:
+        self.database = database
+        self.jobs = jobs
+        self.subscriptions: dict[str, Subscription] = {}
+        jobs.task(FANOUT_TASK, queue="events")(self._fanout)
+        jobs.task(HANDLE_TASK, queue="events", retry=RetryPolicy(max_attempts=10))(self._handle)
+
+    def subscribe(
+        self, event_type: str, *, name: str | None = None
+    ) -> Callable[[Handler], Handler]:
+        """Register ``handler(event, connection)`` for ``event_type``; ``name`` must be stable."""
+
+        def register(handler: Handler) -> Handler:
+            handler_name = name or f"{handler.__module__}.{handler.__qualname__}"
+            if handler_name in self.subscriptions:
+                raise ValueError(f"a handler named {handler_name!r} is already subscribed")
+            self.subscriptions[handler_name] = Subscription(
+                name=handler_name, event_type=event_type, handler=handler
+            )
+            return handler
+
+        return register
+
+    async def publish(
+        self,
+        event_type: str,
+        payload: dict[str, Any],
+        *,
+        key: str | None = None,
+        connection: Connection | None = None,
+    ) -> int:
+        """Store the event and queue its delivery; returns the event id."""
+        if connection is None:
+            async with self.database.transaction() as conn:
+                return await self._publish(conn, event_type, payload, key)
+        return await self._publish(connection, event_type, payload, key)
+
+    async def _publish(
+        self, conn: Connection, event_type: str, payload: dict[str, Any], key: str | None
+    ) -> int:
+        cursor = await conn.execute(_queries["insert_event"], {
+            "event_type": event_type,
+            "key": key,
+            "payload": Jsonb(payload, dumps=_dumps),
+        })
+        row = await cursor.fetchone()
+        assert row is not None
+        event_id: int = row["id"]
+        await self.jobs.defer(FANOUT_TASK, connection=conn, event_id=event_id)
+        logger.debug("event_published", event_id=event_id, event_type=event_type, key=key)
+        return event_id
+
+    async def _fanout(self, event_id: int) -> None:
+        async with self.database.transaction() as conn:
+            cursor = await conn.execute(_queries["claim_fanout"], {"id": event_id})
+            row = await cursor.fetchone()
+            if row is None:
+                return  # fanned out already, by an earlier try of this job
+            for subscription in self.subscriptions.values():
+                if subscription.event_type != row["event_type"]:
+                    continue
+                lock = f"{subscription.name}:{row['key']}" if row["key"] else None
+                await self.jobs.defer(
+                    HANDLE_TASK, connection=conn, lock=lock,
+                    event_id=event_id, handler=subscription.name,
+                )
+
+    async def _handle(self, event_id: int, handler: str) -> None:
+        subscription = self.subscriptions.get(handler)
+        if subscription is None:
+            raise LookupError(f"no handler named {handler!r} in this worker")
+        async with self.database.transaction() as conn:
+            cursor = await conn.execute(
+                _queries["insert_receipt"], {"event_id": event_id, "handler": handler}
+            )
+            if cursor.rowcount == 0:
+                return  # this handler finished with this event already
+            cursor = await conn.execute(_queries["select_event"], {"id": event_id})
+            row = await cursor.fetchone()
+            assert row is not None
+            event = Event(
+                id=row["id"], type=row["event_type"], key=row["key"],
+                payload=row["payload"], published_at=row["published_at"],
+            )
+            await subscription.handler(event, conn)
+
+
+def _dumps(obj: Any) -> str:
+    return orjson.dumps(obj).decode()

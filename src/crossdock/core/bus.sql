@@ -1,0 +1,17 @@
+-- name: insert_event
+INSERT INTO crossdock_events (event_type, key, payload)
+VALUES (%(event_type)s, %(key)s, %(payload)s)
+RETURNING id
+
+-- name: claim_fanout
+UPDATE crossdock_events SET fanned_out_at = now()
+WHERE id = %(id)s AND fanned_out_at IS NULL
+RETURNING event_type, key
+
+-- name: insert_receipt
+INSERT INTO crossdock_event_receipts (event_id, handler)
+VALUES (%(event_id)s, %(handler)s)
+ON CONFLICT DO NOTHING
+
+-- name: select_event
+SELECT id, event_type, key, payload, published_at FROM crossdock_events WHERE id = %(id)s

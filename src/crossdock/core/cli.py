@@ -1,0 +1,197 @@
+"""The ``crossdock`` command: the core's commands, and each installed service's under its name.
+
+Every option has an environment variable, shown in ``--help``. A :class:`CrossdockError`
+becomes one line on stderr and exit code 2 for configuration and connectivity problems, 1
+otherwise.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import click
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from crossdock import __version__
+from crossdock.core.database import connect
+from crossdock.core.entry import database_url, run
+from crossdock.core.errors import (
+    ConfigError,
+    CrossdockError,
+    DatabaseError,
+    PortInUse,
+)
+from crossdock.core.logging import configure_logging
+from crossdock.core.migrations import Migrator, MigrationState
+from crossdock.core.services import components, discover
+from crossdock.core.settings import CoreSettings
+
+app = typer.Typer(
+    name="crossdock",
+    help="crossdock: federation gateway, webhooks and GitSlice on one core.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+stdout = Console()
+stderr = Console(stderr=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def settings() -> CoreSettings:
+    """The core settings of this process (configures logging as a side effect)."""
+    loaded = CoreSettings.from_env()
+    configure_logging(loaded.log_level, loaded.log_format)
+    return loaded
+
+
+def print_json(data: object) -> None:
+    """Write ``data`` as indented JSON on stdout."""
+    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
+
+
+@app.command()
+def version() -> None:
+    """Print crossdock's version."""
+    stdout.print(__version__)
+
+
+@app.command("services")
+def list_services(as_json: JsonFlag = False) -> None:
+    """List the installed services."""
+    found = discover()
+    if as_json:
+        print_json([{"name": s.name, "description": s.description} for s in found])
+        return
+    table = Table("service", "description")
+    for service in found:
+        table.add_row(service.name, service.description)
+    stdout.print(table)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    with database_url(settings()) as url:
+        applied = run(_upgrade(url))
+    for migration in applied:
+        stdout.print(f"applied {migration.component}/{migration.version:04d}_{migration.name}")
+    stdout.print(f"database is current ({len(applied)} migration(s) applied)")
+
+
+async def _upgrade(url: str) -> list:  # type: ignore[type-arg]
+    conn = await connect(url)
+    try:
+        return await Migrator(components()).upgrade(conn)
+    finally:
+        await conn.close()
+
+
+@db_app.command("current")
+def db_current(as_json: JsonFlag = False) -> None:
+    """Show each migration and whether it is applied."""
+    with database_url(settings()) as url:
+        statuses = run(_status(url))
+    rows = [{"component": s.migration.component, "version": s.migration.version,
+             "name": s.migration.name, "state": s.state.value} for s in statuses]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("component", "version", "name", "state")
+    for row in rows:
+        table.add_row(row["component"], f"{row['version']:04d}", row["name"], row["state"])
+    stdout.print(table)
+
+
+async def _status(url: str) -> list:  # type: ignore[type-arg]
+    conn = await connect(url)
+    try:
+        return await Migrator(components()).status(conn)
+    finally:
+        await conn.close()
+
+
+@db_app.command("check")
+def db_check() -> None:
+    """Exit 1 when a migration is pending or was changed after it was applied."""
+    with database_url(settings()) as url:
+        statuses = run(_status(url))
+    waiting = [s for s in statuses if s.state is not MigrationState.APPLIED]
+    for status in waiting:
+        m = status.migration
+        stderr.print(f"{status.state.value}: {m.component}/{m.version:04d}_{m.name}")
+    if waiting:
+        raise typer.Exit(1)
+    stdout.print("database is current")
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(envvar="CROSSDOCK_WORKER_CONCURRENCY",
+                                             help="Jobs run at once.")] = 8,
+    queue: Annotated[list[str] | None, typer.Option(
+        envvar="CROSSDOCK_WORKER_QUEUES", help="Queues to take jobs from (default: all).")] = None,
+) -> None:
+    """Run the job worker: every installed service's jobs and event handlers."""
+    from crossdock.core.up import run_worker  # noqa: PLC0415
+
+    with database_url(settings()) as url:
+        run(run_worker(settings(), url, concurrency=concurrency, queues=queue or None))
+
+
+@app.command()
+def up(
+    host: Annotated[str, typer.Option(envvar="CROSSDOCK_HOST",
+                                      help="Address every service listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="CROSSDOCK_PORT",
+                                      help="Port of the platform's ops endpoints.")] = 8400,
+    data_dir: Annotated[Path | None, typer.Option(
+        envvar="CROSSDOCK_DATA_DIR", help="Where the embedded PostgreSQL and demo data live.")
+    ] = None,
+    demo: Annotated[bool, typer.Option(envvar="CROSSDOCK_DEMO",
+                                       help="Start demo subgraphs and a demo slice.")] = True,
+) -> None:
+    """Start everything: database, migrations, every service, a worker. Ctrl-C stops it all."""
+    from crossdock.core.up import up as run_up  # noqa: PLC0415
+
+    overrides = {"data_dir": data_dir} if data_dir else {}
+    loaded = CoreSettings.from_env(**overrides)
+    configure_logging(loaded.log_level, loaded.log_format)
+    with database_url(loaded) as url:
+        run(run_up(loaded, url, host=host, port=port, demo=demo, console=stdout))
+
+
+def _mount_services() -> None:
+    for service in discover():
+        if service.cli is not None:
+            app.add_typer(service.cli(), name=service.name, help=service.description)
+
+
+def main() -> None:
+    """The ``crossdock`` entry point."""
+    try:
+        _mount_services()
+        code = app(standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (ConfigError, DatabaseError, PortInUse) as exc:
+        stderr.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(2)
+    except CrossdockError as exc:
+        stderr.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(1)
+    except click.exceptions.Abort:
+        stderr.print("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,214 @@
+"""The job queue: procrastinate behind a small port (see docs/design/jobs.md for the choice).
+
+Services register tasks with :meth:`JobQueue.task` and defer them with :meth:`JobQueue.defer`,
+optionally inside the caller's own transaction. ``lock`` gives per-key serialisation: two jobs
+with the same lock never run at once. Failed jobs retry with exponential backoff; a job whose
+worker died (no heartbeat) is put back in the queue by a periodic task.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Coroutine
+from typing import Any, LiteralString
+
+import procrastinate
+import psycopg
+import psycopg.types.json
+from procrastinate.connector import BaseAsyncConnector
+
+from crossdock.core.database import Connection
+from crossdock.core.errors import JobError
+from crossdock.core.logging import get_logger
+
+logger = get_logger("crossdock.jobs")
+
+Task = Callable[..., Coroutine[Any, Any, Any]]
+
+#: Seconds without a heartbeat after which a worker counts as dead and its jobs are retried.
+STALLED_AFTER = 30.0
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RetryPolicy:
+    """Exponential backoff: ``base * 2**attempt`` seconds, capped, for ``max_attempts`` tries."""
+
+    max_attempts: int = 8
+    base_seconds: float = 2.0
+    max_seconds: float = 3600.0
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before try ``attempt + 1`` (``attempt`` counts from 0)."""
+        return min(self.max_seconds, self.base_seconds * 2**attempt)
+
+    def strategy(self) -> procrastinate.RetryStrategy:
+        """The same policy as procrastinate's retry strategy."""
+        return _CappedRetry(self)
+
+
+class _CappedRetry(procrastinate.BaseRetryStrategy):
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+
+    def get_retry_decision(
+        self, *, exception: BaseException, job: procrastinate.jobs.Job
+    ) -> procrastinate.RetryDecision | None:
+        attempt = job.attempts
+        if attempt + 1 >= self.policy.max_attempts:
+            return None
+        return procrastinate.RetryDecision(retry_in={"seconds": self.policy.delay(attempt)})
+
+
+class _ConnectionConnector(BaseAsyncConnector):
+    """Runs procrastinate's queries on the caller's connection, inside its transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    @staticmethod
+    def _wrap(arguments: dict[str, Any]) -> dict[str, Any]:
+        def wrap(value: Any) -> Any:
+            if isinstance(value, dict):
+                return psycopg.types.json.Jsonb(value)
+            if isinstance(value, list | tuple):
+                return type(value)(wrap(item) for item in value)
+            return value
+
+        return {key: wrap(value) for key, value in arguments.items()}
+
+    async def open_async(self, pool: object = None) -> None:
+        return None
+
+    async def close_async(self) -> None:
+        return None
+
+    async def execute_query_async(self, query: LiteralString, **arguments: Any) -> None:
+        await self.conn.execute(query, self._wrap(arguments))
+
+    async def execute_query_one_async(
+        self, query: LiteralString, **arguments: Any
+    ) -> dict[str, Any]:
+        cursor = await self.conn.execute(query, self._wrap(arguments))
+        row = await cursor.fetchone()
+        if row is None:
+            raise JobError("the job queue returned no row")
+        return row
+
+    async def execute_query_all_async(
+        self, query: LiteralString, **arguments: Any
+    ) -> list[dict[str, Any]]:
+        cursor = await self.conn.execute(query, self._wrap(arguments))
+        return await cursor.fetchall()
+
+
+class JobQueue:
+    """Defers and runs jobs stored in PostgreSQL."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.app = procrastinate.App(
+            connector=procrastinate.PsycopgConnector(conninfo=url),
+            import_paths=[],
+        )
+        self._register_builtins()
+
+    async def open(self) -> None:
+        """Open the queue's own connection pool."""
+        await self.app.open_async()
+
+    async def close(self) -> None:
+        """Close it."""
+        await self.app.close_async()
+
+    def task(
+        self,
+        name: str,
+        *,
+        queue: str = "default",
+        retry: RetryPolicy | None = None,
+        pass_context: bool = False,
+    ) -> Callable[[Task], Task]:
+        """Register an async function as the task ``name``."""
+
+        def register(func: Task) -> Task:
+            self.app.task(
+                name=name,
+                queue=queue,
+                retry=(retry or RetryPolicy()).strategy(),
+                pass_context=pass_context,
+            )(func)
+            return func
+
+        return register
+
+    def periodic(self, name: str, *, cron: str) -> Callable[[Task], Task]:
+        """Register an async function to run on a cron schedule (at most once per tick)."""
+
+        def register(func: Task) -> Task:
+            task = self.app.task(name=name, queue="periodic", retry=False)(func)
+            self.app.periodic(cron=cron, periodic_id=name)(task)
+            return func
+
+        return register
+
+    async def defer(
+        self,
+        name: str,
+        *,
+        connection: Connection | None = None,
+        lock: str | None = None,
+        queueing_lock: str | None = None,
+        delay_seconds: float | None = None,
+        priority: int = 0,
+        **arguments: Any,
+    ) -> int:
+        """Queue one run of task ``name``; with ``connection``, inside its transaction."""
+        if name not in self.app.tasks:
+            raise JobError(f"unknown task {name!r}")
+        options: dict[str, Any] = {"lock": lock, "queueing_lock": queueing_lock,
+                                   "priority": priority}
+        if delay_seconds:
+            options["schedule_in"] = {"seconds": delay_seconds}
+        task = self.app.tasks[name]
+        try:
+            if connection is None:
+                return await task.configure(**options).defer_async(**arguments)
+            with self.app.replace_connector(_ConnectionConnector(connection)):
+                return await task.configure(**options).defer_async(**arguments)
+        except procrastinate.exceptions.AlreadyEnqueued as exc:
+            raise JobError(f"a job with queueing lock {queueing_lock!r} is already waiting") \
+                from exc
+
+    async def run_worker(
+        self,
+        *,
+        concurrency: int = 4,
+        queues: list[str] | None = None,
+        wait: bool = True,
+        name: str | None = None,
+    ) -> None:
+        """Run a worker until cancelled (or, with ``wait=False``, until the queue is empty)."""
+        await self.app.run_worker_async(
+            concurrency=concurrency,
+            queues=queues,
+            wait=wait,
+            name=name,
+            install_signal_handlers=False,
+            update_heartbeat_interval=5.0,
+            stalled_worker_timeout=STALLED_AFTER,
+            listen_notify=True,
+        )
+
+    async def retry_stalled_jobs(self) -> int:
+        """Put back in the queue the jobs of workers that stopped sending heartbeats."""
+        manager = self.app.job_manager
+        stalled = list(await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER))
+        for job in stalled:
+            logger.warning("job_stalled_retried", job_id=job.id, task=job.task_name)
+            await manager.retry_job(job)
+        return len(stalled)
+
+    def _register_builtins(self) -> None:
+        @self.periodic("crossdock.jobs.retry_stalled", cron="* * * * *")
+        async def retry_stalled(timestamp: int) -> None:
+            await self.retry_stalled_jobs()

@@ -1,0 +1,68 @@
+"""What a running crossdock process holds: settings, the database, the job queue and the bus."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from crossdock.core.bus import EventBus
+from crossdock.core.database import Database
+from crossdock.core.jobs import JobQueue
+from crossdock.core.migrations import Migrator
+from crossdock.core.services import Service, components, discover
+from crossdock.core.settings import CoreSettings
+
+
+@dataclasses.dataclass(kw_only=True)
+class Runtime:
+    """The shared parts a service's jobs, handlers and servers use."""
+
+    settings: CoreSettings
+    database: Database
+    jobs: JobQueue
+    bus: EventBus
+    services: list[Service]
+    #: Host that ``crossdock up`` binds, and the subgraph URLs services announce to the gateway.
+    host: str = "127.0.0.1"
+    #: ``crossdock up`` starts demo subgraphs and a demo slice when this is set.
+    demo: bool = False
+    subgraphs: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def create(
+        cls, settings: CoreSettings, url: str, services: list[Service] | None = None
+    ) -> Runtime:
+        """Build the parts (nothing is opened yet) and let each service register on them."""
+        services = discover() if services is None else services
+        database = Database(url, min_size=settings.pool_min_size, max_size=settings.pool_max_size)
+        jobs = JobQueue(url)
+        runtime = cls(settings=settings, database=database, jobs=jobs,
+                      bus=EventBus(database, jobs), services=services)
+        for service in services:
+            if service.register is not None:
+                service.register(runtime)
+        return runtime
+
+    async def open(self) -> None:
+        """Open the database pool and the job queue."""
+        await self.database.open()
+        await self.jobs.open()
+
+    async def close(self) -> None:
+        """Close them."""
+        await self.jobs.close()
+        await self.database.close()
+
+    def migrator(self) -> Migrator:
+        """The migrator of the core and the installed services."""
+        return Migrator(components(self.services))
+
+    async def readiness(self) -> dict[str, bool]:
+        """``database`` reachable and ``migrations`` current, plus each service's check."""
+        checks = {"database": await self.database.ping(), "migrations": False}
+        if checks["database"]:
+            async with self.database.connection() as conn:
+                checks["migrations"] = not await self.migrator().pending(conn)
+        for service in self.services:
+            if service.ready is not None:
+                checks[service.name] = await service.ready(self)
+        return checks

@@ -1,0 +1,74 @@
+"""How a service plugs into the core: one :class:`Service` object per service.
+
+The core finds services through the ``crossdock.services`` entry-point group and never imports
+one by name, so a deployment can install any subset of them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
+
+from crossdock.core.migrations import Component
+
+if TYPE_CHECKING:
+    import typer
+
+    from crossdock.core.asgi import ASGIApp
+    from crossdock.core.runtime import Runtime
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Listener:
+    """An HTTP app that ``crossdock up`` serves, and where."""
+
+    name: str
+    app: ASGIApp
+    port: int
+    paths: tuple[str, ...] = ("/",)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Service:
+    """What a service gives the core."""
+
+    name: str
+    description: str = ""
+    #: Package holding the service's ``NNNN_*.sql`` migrations and ``schema.sql``.
+    migrations: str | None = None
+    #: Builds the typer app mounted as ``crossdock <name>``.
+    cli: Callable[[], typer.Typer] | None = None
+    #: Registers the service's jobs and event subscribers on the runtime's queue and bus.
+    register: Callable[[Runtime], None] | None = None
+    #: For ``crossdock up``: starts what the service serves, demo data included.
+    up: Callable[[Runtime], AbstractAsyncContextManager[list[Listener]]] | None = None
+    #: Order among services in ``crossdock up`` (the gateway goes last, to federate the rest).
+    up_order: int = 50
+    #: Extra readiness checks for ``/readyz``.
+    ready: Callable[[Runtime], Awaitable[bool]] | None = None
+
+
+CORE = Component(name="core", package="crossdock.core.schema")
+
+
+def discover() -> list[Service]:
+    """The installed services, by name."""
+    found = []
+    for point in entry_points(group="crossdock.services"):
+        service = point.load()
+        if not isinstance(service, Service):
+            raise TypeError(f"entry point {point.name} is not a crossdock Service")
+        found.append(service)
+    return sorted(found, key=lambda service: service.name)
+
+
+def components(services: list[Service] | None = None) -> list[Component]:
+    """The core's migrations, then each service's."""
+    services = discover() if services is None else services
+    return [CORE] + [
+        Component(name=service.name, package=service.migrations)
+        for service in services if service.migrations
+    ]

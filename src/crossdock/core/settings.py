@@ -1,0 +1,194 @@
+"""Frozen settings read from the environment and an optional ``crossdock.toml``.
+
+The environment is read only at entrypoints. Each service declares a frozen dataclass of its
+settings and a prefix; :func:`load` fills it from ``PREFIX_FIELD`` variables, then from the
+service's table in ``crossdock.toml``, then from the field defaults. A bad value fails at start
+with a message naming the variable (or the file, line and key).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+from crossdock.core.errors import ConfigError
+
+T = TypeVar("T")
+
+CONFIG_FILE_VARIABLE = "CROSSDOCK_CONFIG"
+DEFAULT_CONFIG_FILE = Path("crossdock.toml")
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ConfigFile:
+    """A parsed ``crossdock.toml``: its tables, and where each key stands for error messages."""
+
+    path: Path | None
+    data: dict[str, Any]
+    text: str = ""
+
+    @classmethod
+    def empty(cls) -> ConfigFile:
+        """No config file."""
+        return cls(path=None, data={})
+
+    @classmethod
+    def read(cls, path: Path) -> ConfigFile:
+        """Parse ``path``; a syntax error names the file and the line."""
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from exc
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: {exc}") from exc
+        return cls(path=path, data=data, text=text)
+
+    def section(self, name: str) -> dict[str, Any]:
+        """The table ``[name]``, or an empty one."""
+        value = self.data.get(name, {})
+        if not isinstance(value, dict):
+            raise ConfigError(f"{self.where(name)}: [{name}] must be a table")
+        return value
+
+    def where(self, key: str) -> str:
+        """``file:line`` of the first line that mentions ``key``, for error messages."""
+        for number, line in enumerate(self.text.splitlines(), start=1):
+            stripped = line.strip()
+            if stripped.startswith((f"{key} ", f"{key}=", f"[{key}]")):
+                return f"{self.path}:{number}"
+        return str(self.path)
+
+
+def find_config_file(environ: typing.Mapping[str, str]) -> ConfigFile:
+    """The config file named by ``CROSSDOCK_CONFIG``, or ``./crossdock.toml`` if it exists."""
+    named = environ.get(CONFIG_FILE_VARIABLE)
+    if named:
+        return ConfigFile.read(Path(named))
+    if DEFAULT_CONFIG_FILE.is_file():
+        return ConfigFile.read(DEFAULT_CONFIG_FILE)
+    return ConfigFile.empty()
+
+
+def load(
+    cls: type[T],
+    prefix: str,
+    *,
+    environ: typing.Mapping[str, str] | None = None,
+    config: ConfigFile | None = None,
+    section: str | None = None,
+    overrides: typing.Mapping[str, Any] | None = None,
+) -> T:
+    """Build the frozen dataclass ``cls`` from overrides, ``PREFIX_*`` variables and the file."""
+    environ = os.environ if environ is None else environ
+    config = find_config_file(environ) if config is None else config
+    table = config.section(section) if section else {}
+    hints = typing.get_type_hints(cls)
+    fields = {field.name: field for field in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    for key in table:
+        if key not in fields:
+            known = ", ".join(sorted(fields))
+            raise ConfigError(
+                f"{config.where(key)}: unknown key {key!r} in [{section}] (known: {known})"
+            )
+    values: dict[str, Any] = {}
+    for name, field in fields.items():
+        variable = f"{prefix}{name.upper()}"
+        if overrides is not None and overrides.get(name) is not None:
+            values[name] = overrides[name]
+        elif variable in environ:
+            values[name] = _coerce(hints[name], environ[variable], source=variable)
+        elif name in table:
+            values[name] = _coerce(
+                hints[name], table[name], source=f"{config.where(name)}: key {name!r}"
+            )
+        elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"{variable} is required")
+    return cls(**values)
+
+
+def _coerce(hint: Any, raw: Any, *, source: str) -> Any:
+    """Turn ``raw`` (a string from the environment, or a TOML value) into ``hint``."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (types.UnionType, typing.Union):
+        inner = [arg for arg in args if arg is not type(None)]
+        if raw in ("", None):
+            return None
+        return _coerce(inner[0], raw, source=source)
+    try:
+        if hint is bool:
+            return _to_bool(raw)
+        if hint in (int, float):
+            if isinstance(raw, bool):
+                raise ValueError("a boolean is not a number")
+            return hint(raw)
+        if hint is Path:
+            return Path(raw)
+        if hint is str:
+            if not isinstance(raw, str):
+                raise ValueError("expected a string")
+            return raw
+        if origin is tuple:
+            items = raw.split(",") if isinstance(raw, str) else list(raw)
+            return tuple(_coerce(args[0], item.strip() if isinstance(item, str) else item,
+                                 source=source) for item in items if item != "")
+        if isinstance(hint, type) and issubclass(hint, str):  # StrEnum
+            return hint(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{source}: invalid value {raw!r}: {exc}") from exc
+    return raw
+
+
+def _to_bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError("expected one of true/false, yes/no, on/off, 1/0")
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CoreSettings:
+    """Settings every process shares (prefix ``CROSSDOCK_``, table ``[core]``)."""
+
+    database_url: str | None = None
+    data_dir: Path = Path(".crossdock")
+    log_level: str = "info"
+    log_format: str = "auto"
+    pool_min_size: int = 1
+    pool_max_size: int = 10
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: typing.Mapping[str, str] | None = None,
+        *,
+        config: ConfigFile | None = None,
+        **overrides: Any,
+    ) -> CoreSettings:
+        """Read ``CROSSDOCK_*`` (and the conventional ``DATABASE_URL``) into settings."""
+        environ = os.environ if environ is None else environ
+        if "DATABASE_URL" in environ and "CROSSDOCK_DATABASE_URL" not in environ:
+            overrides.setdefault("database_url", environ["DATABASE_URL"] or None)
+        settings = load(
+            cls, "CROSSDOCK_", environ=environ, config=config, section="core", overrides=overrides
+        )
+        if settings.log_format not in {"auto", "json", "console"}:
+            raise ConfigError(
+                f"CROSSDOCK_LOG_FORMAT: invalid value {settings.log_format!r}: "
+                "expected auto, json or console"
+            )
+        return settings

@@ -1,0 +1,112 @@
+"""``crossdock up`` and ``crossdock worker``: run the platform in one process.
+
+``up`` applies the migrations, starts every installed service (each serves its own port, with
+``/healthz``, ``/readyz`` and ``/metrics``), the platform's ops port, and a worker, all in one
+event loop; SIGINT or SIGTERM stops them in reverse order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+
+from rich.console import Console
+
+from crossdock.core.asgi import OpsApp, not_found
+from crossdock.core.logging import get_logger
+from crossdock.core.runtime import Runtime
+from crossdock.core.server import Server, bind, make_server
+from crossdock.core.settings import CoreSettings
+
+logger = get_logger("crossdock.up")
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def run_worker(
+    settings: CoreSettings, url: str, *, concurrency: int, queues: list[str] | None
+) -> None:
+    """Run a worker for every installed service until SIGINT or SIGTERM."""
+    runtime = Runtime.create(settings, url)
+    await runtime.open()
+    try:
+        task = asyncio.create_task(runtime.jobs.run_worker(concurrency=concurrency, queues=queues))
+        logger.info("worker_started", concurrency=concurrency, queues=queues)
+        waiter = asyncio.create_task(_wait_for_signal())
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        for pending in (task, waiter):
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pending
+        if task.done() and not task.cancelled() and task.exception():
+            raise task.exception()  # type: ignore[misc]
+    finally:
+        await runtime.close()
+        logger.info("worker_stopped")
+
+
+async def up(
+    settings: CoreSettings,
+    url: str,
+    *,
+    host: str,
+    port: int,
+    demo: bool,
+    console: Console,
+) -> None:
+    """Run the whole platform until SIGINT or SIGTERM."""
+    runtime = Runtime.create(settings, url)
+    runtime.host = host
+    runtime.demo = demo
+    await runtime.open()
+    servers: list[tuple[Server, object]] = []
+    try:
+        async with runtime.database.connection() as conn:
+            applied = await runtime.migrator().upgrade(conn)
+        logger.info("migrations_applied", count=len(applied))
+        async with contextlib.AsyncExitStack() as stack:
+            ops_socket = bind(host, port, option="--port / CROSSDOCK_PORT")
+            ops = make_server(OpsApp(not_found, ready=runtime.readiness))
+            servers.append((ops, ops_socket))
+            lines = [("platform", f"http://{host}:{port}/readyz")]
+            for service in sorted(runtime.services, key=lambda s: (s.up_order, s.name)):
+                if service.up is None:
+                    continue
+                for listener in await stack.enter_async_context(service.up(runtime)):
+                    sock = bind(host, listener.port,
+                                option=f"the {service.name} port setting")
+                    server = make_server(OpsApp(listener.app, ready=runtime.readiness))
+                    servers.append((server, sock))
+                    for path in listener.paths:
+                        lines.append((listener.name, f"http://{host}:{listener.port}{path}"))
+            tasks = [asyncio.create_task(server.serve(sockets=[sock]))  # type: ignore[list-item]
+                     for server, sock in servers]
+            worker = asyncio.create_task(runtime.jobs.run_worker(concurrency=8))
+            for name, address in lines:
+                console.print(f"[bold]{name:<12}[/bold] {address}", highlight=False)
+            console.print("crossdock is up; press Ctrl-C to stop.")
+            logger.info("crossdock_up", endpoints=dict(lines))
+            await _wait_for_signal()
+            console.print("stopping...")
+            for server, _ in servers:
+                server.stop()
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+            await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        for _, sock in servers:
+            sock.close()  # type: ignore[attr-defined]
+        await runtime.close()
+    console.print("stopped.")

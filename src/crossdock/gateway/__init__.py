@@ -1,0 +1,1 @@
+"""crossdock's gateway service."""
