@@ -33,7 +33,7 @@ RESULTS = HERE / ".results"
 REPO = HERE.parent.parent
 HOST = "127.0.0.1"
 GATEWAYS = ("apollo", "hive", "hive-nodedupe", "crossdock")
-SUBGRAPH_COUNT = 12  # rows per type in peers/subgraphs.mjs; the variable sets cycle over them
+SUBGRAPH_COUNT = 48  # rows per type in peers/subgraphs.mjs; the variable sets cycle over them
 
 # What each gateway runs with, printed with the results so the comparison can be judged.
 FEATURES = {
@@ -433,9 +433,11 @@ def measure_all(
             for name in order:
                 run_load(tool, urls[name], bodies[query.name], connections=args.connections,
                          duration=warmup, threads=args.threads)
+                drain(urls[name])
                 raw = run_load(tool, urls[name], bodies[query.name],
                                connections=args.connections, duration=args.duration,
                                threads=args.threads)
+                drain(urls[name])
                 raws.setdefault((name, query.name), []).append(raw)
                 raw["loadavg_1m"] = os.getloadavg()[0]
                 log(f"round {round_ + 1}/{args.rounds} {name} x{processes} {query.name}: "
@@ -450,6 +452,16 @@ def measure_all(
             results.append(result)
         procs.stop(f"{name}-x{processes}")
     return results
+
+
+def drain(url: str) -> None:
+    """Waits until the requests wrk left in flight are answered.
+
+    wrk stops with every connection's request still queued in the gateway; a slow gateway
+    would otherwise start its measured run (or hand the next gateway its CPU) with that
+    backlog. One probe queues behind them.
+    """
+    post(url, json.dumps({"query": "{ __typename }"}), timeout=120)
 
 
 def combine(gateway: str, query: str, processes: int, raws: list[dict[str, Any]]) -> Result:

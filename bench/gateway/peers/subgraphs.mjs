@@ -9,7 +9,7 @@ import { buildSubgraphSchema } from "@apollo/subgraph";
 const LINK =
   'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@external", "@requires", "@provides", "@shareable"])';
 
-const COUNT = 12;
+const COUNT = 48;
 const REVIEWS_PER_PRODUCT = 2;
 
 const users = Array.from({ length: COUNT }, (_, i) => ({
