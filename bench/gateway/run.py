@@ -420,7 +420,7 @@ def run_load(
     if tool == "wrk":
         argv = [
             "wrk", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{duration}s",
-            "--timeout", "10s", "-s", str(HERE / "load.lua"), url, "--", str(bodies_file),
+            "--timeout", f"{max(30, 2 * duration)}s", "-s", str(HERE / "load.lua"), url, "--", str(bodies_file),
         ]
     else:
         argv = [
@@ -569,6 +569,9 @@ def print_table(results: list[Result], mismatched: set[str]) -> list[str]:
             for peer in ("apollo", "hive", "hive-nodedupe") if peer in by
         ]
         lines.append(f"{query}, {processes} proc: " + "; ".join(parts))
+    few = sorted({f"{r.gateway} {r.query} x{r.processes}" for r in results if r.requests < 30})
+    if few:
+        lines.append(f"fewer than 30 answers in all rounds (percentiles rough): {', '.join(few)}")
     for line in lines:
         print(line)
     return lines
