@@ -420,7 +420,8 @@ def run_load(
     if tool == "wrk":
         argv = [
             "wrk", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{duration}s",
-            "--timeout", f"{max(30, 2 * duration)}s", "-s", str(HERE / "load.lua"), url, "--", str(bodies_file),
+            "--timeout", f"{max(30, 2 * duration)}s", "-s", str(HERE / "load.lua"), url,
+            "--", str(bodies_file),
         ]
     else:
         argv = [
