@@ -68,10 +68,12 @@ class WorkRepo:
         (self.path / name).chmod(mode)
 
     def commit(self, message: str, files: dict[str | bytes, str | bytes | None] | None = None,
-               *, when: int | None = None, author: str | None = None) -> str:
+               *, when: int | None = None, author: str | None = None,
+               stage: bool = True) -> str:
         if files:
             self.write(files)
-        git(self.path, "add", "-A")
+        if stage:
+            git(self.path, "add", "-A")
         env = {}
         if when is not None:
             env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = f"{when} +0200"
