@@ -127,6 +127,12 @@ class Syncer:
         check_name(config.name)
         if not config.upstream_url or not config.slice_url:
             raise SliceConfigError("a slice needs an upstream URL and a slice URL")
+        for url in (config.upstream_url, config.slice_url):
+            if Remote.parse(url).token:
+                raise SliceConfigError(
+                    f"{redact(url)}: do not put a token in the URL (it would be stored); give it "
+                    "as GIT_SLICE_*_REPO_PASSWORD or CROSSDOCK_GITSLICE_*_TOKEN"
+                )
         await self.store.create(config, update=update)
         await asyncio.to_thread(self.cache, config.name)
 
