@@ -18,7 +18,8 @@ import pygit2
 from crossdock.gitslice.errors import DivergedSlice
 from crossdock.gitslice.ignore import IGNORE_FILE, IgnoreRules
 from crossdock.gitslice.messages import SQUASH_PREFIX, UPSTREAM_TRAILER, add_trailer
-from crossdock.gitslice.trees import TreeSlicer, write_tree
+from crossdock.gitslice.objects import RawId
+from crossdock.gitslice.trees import TreeSlicer
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,38 +59,37 @@ class HistorySlicer:
         self.folders = folders
         self.trees = TreeSlicer(repo)
         self._rules: dict[pygit2.Oid | None, IgnoreRules] = {}
+        #: Slice commit sha -> its tree, for the commits this slicer made.
+        self._slice_trees: dict[str, RawId] = {}
 
     def rules(self, commit: pygit2.Commit) -> IgnoreRules:
         """The rules in force for ``commit``, shared between commits with the same ignore file."""
-        key = None
-        for entry in commit.tree:
-            if entry.raw_name == IGNORE_FILE.encode():
-                key = entry.id
-                break
+        tree = commit.tree
+        key = tree[IGNORE_FILE].id if IGNORE_FILE in tree else None
         rules = self._rules.get(key)
         if rules is None:
             rules = IgnoreRules.for_tree(
-                self.repo, commit.tree, patterns=self.patterns, folders=self.folders
+                self.repo, tree, patterns=self.patterns, folders=self.folders
             )
             self._rules[key] = rules
         return rules
 
     def slice_tree(
         self, commit: pygit2.Commit, parents: Iterable[tuple[pygit2.Commit, Mapped]]
-    ) -> tuple[pygit2.Oid, IgnoreRules]:
+    ) -> tuple[RawId, IgnoreRules]:
         """The slice tree of ``commit``, edited from a parent's when the rules match."""
         rules = self.rules(commit)
         for upstream_parent, mapped in parents:
             if mapped.rules_digest != rules.digest:
                 continue
-            slice_parent = self.repo[mapped.slice]
-            assert isinstance(slice_parent, pygit2.Commit)
-            edits = self.trees.diff_edits(upstream_parent.tree_id, commit.tree_id, rules)
-            tree = self.trees.apply(slice_parent.tree_id, edits) if edits \
-                else slice_parent.tree_id
-            return (tree if tree is not None else _empty_tree(self.repo)), rules
-        tree = self.trees.slice(commit.tree_id, rules)
-        return (tree if tree is not None else _empty_tree(self.repo)), rules
+            sliced = self._slice_trees.get(mapped.slice)
+            if sliced is None:
+                sliced = self.repo[mapped.slice].peel(pygit2.Tree).id.raw
+            tree = self.trees.rewrite(upstream_parent.tree_id.raw, commit.tree_id.raw,
+                                      None if sliced == self.trees.empty_tree else sliced, rules)
+            return (tree if tree is not None else self.trees.empty_tree), rules
+        tree = self.trees.slice(commit.tree_id.raw, rules)
+        return (tree if tree is not None else self.trees.empty_tree), rules
 
     def new_commits(self, head: str, hide: Iterable[str] = ()) -> list[pygit2.Commit]:
         """Commits reachable from ``head`` but not from ``hide``, parents first."""
@@ -129,20 +129,22 @@ class HistorySlicer:
                 (self.repo[p], known[str(p)]) for p in commit.parent_ids if str(p) in known
             ]
             tree, rules = self.slice_tree(commit, mapped_parents)  # type: ignore[arg-type]
-            parents = list(dict.fromkeys(pygit2.Oid(hex=m.slice) for _, m in mapped_parents))
+            parents = list(dict.fromkeys(bytes.fromhex(m.slice) for _, m in mapped_parents))
             if not parents and commit.parent_ids and slice_head is not None:
                 # Older history was never mapped (a squash-mode slice turned history): go on
                 # from the slice head rather than start an unrelated root.
-                parents = [pygit2.Oid(hex=slice_head)]
-            message = add_trailer(commit.raw_message, UPSTREAM_TRAILER, sha)
-            extra = (commit.message_encoding,) if commit.message_encoding else ()
-            oid = self.repo.create_commit(
-                None, commit.author, commit.committer, message, tree, parents, *extra
+                parents = [bytes.fromhex(slice_head)]
+            oid = self.trees.objects.write_commit(
+                tree=tree, parents=parents, author=commit.author, committer=commit.committer,
+                message=add_trailer(commit.raw_message, UPSTREAM_TRAILER, sha),
+                encoding=commit.message_encoding,
             )
-            known[sha] = Mapped(upstream=sha, slice=str(oid), rules_digest=rules.digest)
+            self._slice_trees[oid.hex()] = tree
+            known[sha] = Mapped(upstream=sha, slice=oid.hex(), rules_digest=rules.digest)
             made.append(known[sha])
             if progress is not None and (done % 200 == 0 or done == total):
                 progress(done, total)
+        self.trees.objects.flush()
         new_head = known[head].slice if head in known else slice_head
         if slice_head is not None and new_head is not None and new_head != slice_head \
                 and not self.repo.descendant_of(pygit2.Oid(hex=new_head),
@@ -171,20 +173,18 @@ class HistorySlicer:
         if slice_head is not None:
             current = self.repo[slice_head]
             assert isinstance(current, pygit2.Commit)
-            if current.tree_id == tree and current.raw_message.startswith(
+            if current.tree_id.raw == tree and current.raw_message.startswith(
                 f"{SQUASH_PREFIX}{head}".encode()
             ):
                 made = Mapped(upstream=head, slice=slice_head, rules_digest=rules.digest)
                 return PullResult(upstream_head=head, slice_head=slice_head, mapped=(made,))
         when = commit.committer
         signature = pygit2.Signature(identity[0], identity[1], when.time, when.offset)
-        oid = self.repo.create_commit(
-            None, signature, signature, f"{SQUASH_PREFIX}{head}\n", tree,
-            [pygit2.Oid(hex=slice_head)] if slice_head else [],
+        oid = self.trees.objects.write_commit(
+            tree=tree, parents=[bytes.fromhex(slice_head)] if slice_head else [],
+            author=signature, committer=signature, message=f"{SQUASH_PREFIX}{head}\n".encode(),
         )
-        made = Mapped(upstream=head, slice=str(oid), rules_digest=rules.digest)
-        return PullResult(upstream_head=head, slice_head=str(oid), mapped=(made,))
+        self.trees.objects.flush()
+        made = Mapped(upstream=head, slice=oid.hex(), rules_digest=rules.digest)
+        return PullResult(upstream_head=head, slice_head=oid.hex(), mapped=(made,))
 
-
-def _empty_tree(repo: pygit2.Repository) -> pygit2.Oid:
-    return write_tree(repo, {})

@@ -191,10 +191,10 @@ class PushBuilder:
         return parent
 
     def _tree(self, old: pygit2.Oid, new: pygit2.Oid, onto: pygit2.Oid) -> pygit2.Oid:
-        edits = self.slicer.trees.diff_edits(old, new)
-        tree = self.slicer.trees.apply(onto, edits)
-        assert tree is not None
-        return tree
+        trees = self.slicer.trees
+        tree = trees.apply(onto.raw, trees.diff_edits(old, new))
+        trees.objects.flush()  # pygit2 writes the commit next and checks its tree exists
+        return pygit2.Oid(raw=tree if tree is not None else trees.empty_tree)
 
     def _onto_existing(
         self, head: pygit2.Oid, current: str, target: str, base: Mapped,
