@@ -95,10 +95,11 @@ class Syncer:
 
     async def _fetch(self, git: Git, config: SliceConfig, reporter: Reporter) -> None:
         upstream, slice_remote = self.remotes(config)
-        reporter.step("fetching upstream")
-        await asyncio.to_thread(git.fetch, upstream, UPSTREAM_NS)
-        reporter.step("fetching slice")
-        await asyncio.to_thread(git.fetch, slice_remote, SLICE_NS)
+        reporter.step("fetching upstream and slice")
+        await asyncio.gather(
+            asyncio.to_thread(git.fetch, upstream, UPSTREAM_NS),
+            asyncio.to_thread(git.fetch, slice_remote, SLICE_NS),
+        )
 
     @staticmethod
     def _ref(repo: pygit2.Repository, namespace: str, branch: str) -> str | None:
