@@ -54,7 +54,7 @@ def git(cwd: Path, *args: str) -> str:
                           capture_output=True).stdout.decode().strip()
 
 
-def _path(i: int, files: int) -> str:
+def _path(i: int) -> str:
     per_dir = 100
     d = i // per_dir
     if i % 50 == 7:
@@ -83,13 +83,13 @@ def generate(repo: Path, *, commits: int, files: int, start: int = 0,
         if n == 0:
             for i in range(files):
                 data = f"file {i} v0\n".encode()
-                out.write(f"M 100644 inline {_path(i, files)}\n".encode())
+                out.write(f"M 100644 inline {_path(i)}\n".encode())
                 out.write(b"data %d\n%s\n" % (len(data), data))
         else:
             for k in range(1 + n % 3):
                 i = (n * 7919 + k * 104729) % files
                 data = f"file {i} v{n}\n".encode()
-                out.write(f"M 100644 inline {_path(i, files)}\n".encode())
+                out.write(f"M 100644 inline {_path(i)}\n".encode())
                 out.write(b"data %d\n%s\n" % (len(data), data))
     out.close()
     if proc.wait() != 0:
@@ -180,7 +180,7 @@ def timed(fn, *args):  # type: ignore[no-untyped-def]
     return time.perf_counter() - start, result
 
 
-async def bench(folder: Path, upstream: Path, url: str, files: int, label: str,
+async def bench(folder: Path, upstream: Path, url: str, *, files: int, label: str,
                 peers: bool) -> dict[str, float]:
     results: dict[str, float] = {}
     slice_repo = folder / "slice.git"
@@ -221,7 +221,8 @@ async def bench(folder: Path, upstream: Path, url: str, files: int, label: str,
                 if peers:
                     gst_samples.append(timed(gst.pull)[0])
             results[f"pull_{count}"] = statistics.median(samples)
-            line = f"[{label}] crossdock pull of {count} commit(s): {results[f'pull_{count}']:.3f} s"
+            pulled = results[f"pull_{count}"]
+            line = f"[{label}] crossdock pull of {count} commit(s): {pulled:.3f} s"
             if peers:
                 results[f"gst_{count}"] = statistics.median(gst_samples)
                 line += (f"; git-slice-tools approach: {results[f'gst_{count}']:.3f} s "
@@ -250,10 +251,12 @@ async def main() -> None:
             print(f"generating {options.commits} commits, {options.files} files ...")
             gen_s, upstream = timed(make_upstream, folder, options.commits, options.files)
             print(f"generated in {gen_s:.1f} s")
-            main_results = await bench(folder, upstream, url, options.files, "generated", True)
+            main_results = await bench(folder, upstream, url, files=options.files,
+                                       label="generated", peers=True)
+            initial = main_results["initial"]
             print(f"ratio initial crossdock / filter-repo: "
-                  f"{main_results['initial'] / main_results['filter_repo']:.2f} "
-                  f"(with clone: {main_results['initial'] / main_results['filter_repo_with_clone']:.2f})")
+                  f"{initial / main_results['filter_repo']:.2f} "
+                  f"(with its clone: {initial / main_results['filter_repo_with_clone']:.2f})")
             flat = {}
             for size in [int(s) for s in options.sizes.split(",") if s]:
                 if size == options.commits and size == options.files:
@@ -264,8 +267,8 @@ async def main() -> None:
                 up = make_upstream(sized, size, size)
                 with scratch_database() as sized_url:
                     await migrate(sized_url)
-                    flat[size] = (await bench(sized, up, sized_url, size, f"size {size}",
-                                              False))["pull_1"]
+                    flat[size] = (await bench(sized, up, sized_url, files=size,
+                                              label=f"size {size}", peers=False))["pull_1"]
             print("1-commit pull by repository size: " + ", ".join(
                 f"{size}: {seconds:.3f} s" for size, seconds in sorted(flat.items())))
             if options.repo:
@@ -280,7 +283,8 @@ async def main() -> None:
                                 "main").count("\n")) + 1
                 with scratch_database() as real_url:
                     await migrate(real_url)
-                    await bench(real, real / "upstream.git", real_url, count, "real repo", True)
+                    await bench(real, real / "upstream.git", real_url, files=count,
+                                label="real repo", peers=True)
     finally:
         if not options.keep:
             shutil.rmtree(base, ignore_errors=True)

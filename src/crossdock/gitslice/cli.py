@@ -121,14 +121,15 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", envvar="CROSSDOCK_GITSLICE
 
 
 @app.command()
-def init(
+def init(  # noqa: PLR0917 - typer passes options positionally
     name: Name,
     upstream: Annotated[str, typer.Option(envvar="GIT_SLICE_UPSTREAM_REPO_URL",
                                           help="Upstream repository (path, file:// or https://).")],
     slice_url: Annotated[str, typer.Option("--slice", envvar="GIT_SLICE_SLICE_REPO_URL",
                                            help="Slice repository (may be empty).")],
     upstream_branch: Annotated[str, typer.Option(
-        envvar="GIT_SLICE_UPSTREAM_REPO_DEFAULT_BRANCH", help="Upstream branch to slice.")] = "main",
+        envvar="GIT_SLICE_UPSTREAM_REPO_DEFAULT_BRANCH", help="Upstream branch to slice.")
+    ] = "main",
     slice_branch: Annotated[str, typer.Option(
         envvar="GIT_SLICE_SLICE_REPO_DEFAULT_BRANCH", help="Slice branch to write.")] = "main",
     ignore: Annotated[list[str] | None, typer.Option(
@@ -198,7 +199,7 @@ def pull_branch(
 
 
 @app.command()
-def push(
+def push(  # noqa: PLR0917 - typer passes options positionally
     name: Name,
     branch: Annotated[str, typer.Option("--branch", "-b", envvar="CROSSDOCK_GITSLICE_BRANCH",
                                         help="Slice branch to push.")],
@@ -242,9 +243,10 @@ def status(
         return
     table = Table("key", "value", show_header=False)
     for key, value in data.items():
+        shown = value
         if key == "last_run" and value:
-            value = f"{value['kind']} {value['state']} at {value['started_at']:%Y-%m-%d %H:%M:%S}"
-        table.add_row(key, str(value))
+            shown = f"{value['kind']} {value['state']} at {value['started_at']:%Y-%m-%d %H:%M:%S}"
+        table.add_row(key, str(shown))
     stdout.print(table)
 
 

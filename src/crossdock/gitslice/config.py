@@ -140,7 +140,8 @@ def from_git_slice_env(name: str, env: Mapping[str, str]) -> tuple[SliceConfig |
         return value if value not in (None, "") else None
 
     credentials = Credentials(
-        upstream_token=get("UPSTREAM_REPO_PASSWORD"), upstream_username=get("UPSTREAM_REPO_USERNAME"),
+        upstream_token=get("UPSTREAM_REPO_PASSWORD"),
+        upstream_username=get("UPSTREAM_REPO_USERNAME"),
         upstream_email=get("UPSTREAM_REPO_EMAIL"), slice_token=get("SLICE_REPO_PASSWORD"),
         slice_username=get("SLICE_REPO_USERNAME"), slice_email=get("SLICE_REPO_EMAIL"),
     )

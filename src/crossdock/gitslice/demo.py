@@ -18,26 +18,25 @@ _FILES = {
 }
 
 
-def _make_upstream(folder: Path) -> Path:
+def _make_repositories(folder: Path) -> tuple[Path, Path]:
+    slice_repo = folder / "slice.git"
+    if not slice_repo.exists():
+        pygit2.init_repository(str(slice_repo), bare=True)
     upstream = folder / "upstream.git"
     if upstream.exists():
-        return upstream
+        return upstream, slice_repo
     repo = pygit2.init_repository(str(upstream), bare=True, initial_head="main")
     index = pygit2.Index()
     for path, data in _FILES.items():
-        index.add(pygit2.IndexEntry(path, repo.create_blob(data), pygit2.GIT_FILEMODE_BLOB))
+        index.add(pygit2.IndexEntry(path, repo.create_blob(data), pygit2.enums.FileMode.BLOB))
     sig = pygit2.Signature("Demo Upstream", "demo@crossdock.test")
     repo.create_commit("refs/heads/main", sig, sig, "Demo upstream\n", index.write_tree(repo), [])
-    return upstream
+    return upstream, slice_repo
 
 
 async def create_demo(syncer: Syncer, folder: Path) -> None:
     """Create (once) the demo upstream and slice, store the slice ``demo``, pull it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    upstream = await asyncio.to_thread(_make_upstream, folder)
-    slice_repo = folder / "slice.git"
-    if not slice_repo.exists():
-        await asyncio.to_thread(pygit2.init_repository, str(slice_repo), True)
-    await syncer.init(SliceConfig(name="demo", upstream_url=str(upstream), slice_url=str(slice_repo),
-                                  ignores=("*.secret",)), update=True)
+    upstream, slice_repo = await asyncio.to_thread(_make_repositories, folder)
+    await syncer.init(SliceConfig(name="demo", upstream_url=str(upstream),
+                                  slice_url=str(slice_repo), ignores=("*.secret",)), update=True)
     await syncer.pull("demo")

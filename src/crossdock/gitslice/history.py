@@ -168,7 +168,7 @@ class HistorySlicer:
         assert isinstance(commit, pygit2.Commit)
         parents: list[tuple[pygit2.Commit, Mapped]] = []
         if base is not None and pygit2.Oid(hex=base.upstream) in self.repo:
-            parents = [(self.repo[base.upstream], base)]  # type: ignore[list-item]
+            parents = [(self.repo[base.upstream].peel(pygit2.Commit), base)]
         tree, rules = self.slice_tree(commit, parents)
         if slice_head is not None:
             current = self.repo[slice_head]

@@ -49,7 +49,7 @@ class IgnoreRules:
         text = ""
         for entry in tree:
             if entry.raw_name == IGNORE_FILE.encode() and entry.type_str == "blob":
-                text = repo[entry.id].data.decode("utf-8", "replace")
+                text = repo[entry.id].peel(pygit2.Blob).data.decode("utf-8", "replace")
                 break
         return cls(
             patterns=patterns,

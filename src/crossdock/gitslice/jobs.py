@@ -97,7 +97,7 @@ async def _matching(store: SliceStore, conn: Connection, urls: set[str],
     ]
 
 
-def register(runtime: Runtime) -> None:
+def register(runtime: Runtime) -> None:  # noqa: C901 - one closure per task and handler
     """Register gitslice's tasks and event subscribers."""
 
     @runtime.jobs.task(PULL_TASK, queue="gitslice", retry=RetryPolicy(max_attempts=5))
@@ -168,7 +168,7 @@ async def defer(runtime: Runtime, conn: Connection, task: str, slice_name: str,
 async def up(runtime: Runtime) -> AsyncIterator[list[Listener]]:
     """With ``runtime.demo``, a demo upstream and slice under the data dir, pulled once."""
     if runtime.demo:
-        from crossdock.gitslice.demo import create_demo  # noqa: PLC0415
+        from crossdock.gitslice.demo import create_demo
 
         syncer = syncer_for(runtime)
         try:

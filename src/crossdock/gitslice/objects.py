@@ -25,6 +25,8 @@ _NAMES = {COMMIT: b"commit", TREE: b"tree", BLOB: b"blob"}
 _PACK_TYPES = {COMMIT: 1, TREE: 2, BLOB: 3}
 #: Below this many objects a pack is not worth a process.
 _LOOSE_LIMIT = 32
+_TREE_MODE = 0o040000
+_TREE_CACHE_LIMIT = 200_000
 
 #: An object id as its 20 raw bytes: cheaper to make and compare than ``pygit2.Oid``.
 RawId = bytes
@@ -51,7 +53,7 @@ def format_tree(entries: dict[bytes, Entry]) -> bytes:
     """A raw tree object in git's canonical entry order (directories sort as ``name/``)."""
 
     def order(name: bytes) -> bytes:
-        return name + b"/" if entries[name][0] == 0o040000 else name
+        return name + b"/" if entries[name][0] == _TREE_MODE else name
 
     return b"".join(
         b"%o %s\0%s" % (entries[name][0], name, entries[name][1])
@@ -97,7 +99,7 @@ class PendingObjects:
         """The entries of a tree (cached; treat the result as read-only)."""
         entries = self._trees.get(oid)
         if entries is None:
-            if len(self._trees) > 200_000:
+            if len(self._trees) > _TREE_CACHE_LIMIT:
                 self._trees.clear()
             entries = self._trees[oid] = parse_tree(self.read(oid)[1])
         return entries

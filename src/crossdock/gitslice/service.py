@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from crossdock.core.services import Service
 from crossdock.gitslice.jobs import register, up
 
+if TYPE_CHECKING:
+    import typer
 
-def _cli():  # type: ignore[no-untyped-def]
-    from crossdock.gitslice.cli import app  # noqa: PLC0415 - typer app built only for the CLI
+
+def _cli() -> typer.Typer:
+    # Imported on demand: a worker never needs typer and rich.
+    from crossdock.gitslice.cli import app
 
     return app
 

@@ -48,7 +48,7 @@ class _Silent:
         logger.debug("gitslice_step", step=description)
 
     def progress(self, done: int, total: int) -> None:
-        return None
+        logger.debug("gitslice_progress", done=done, total=total)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

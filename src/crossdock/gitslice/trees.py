@@ -71,7 +71,7 @@ class TreeSlicer:
         self._cache[key] = result
         return result
 
-    def rewrite(
+    def rewrite(  # noqa: C901, PLR0912 - one branch per kind of entry change
         self,
         old: RawId,
         new: RawId,
@@ -154,7 +154,7 @@ class TreeSlicer:
 
     def diff_edits(self, old: pygit2.Oid, new: pygit2.Oid) -> dict[bytes, Entry | None]:
         """The edits that turn stored tree ``old`` into stored tree ``new``."""
-        diff = self.repo.diff(self.repo[old], self.repo[new])
+        diff = self.repo[old].peel(pygit2.Tree).diff_to_tree(self.repo[new].peel(pygit2.Tree))
         edits: dict[bytes, Entry | None] = {}
         for delta in diff.deltas:
             if delta.status == pygit2.enums.DeltaStatus.DELETED:
@@ -166,7 +166,7 @@ class TreeSlicer:
 
 def changed_paths(repo: pygit2.Repository, old: pygit2.Oid, new: pygit2.Oid) -> Iterable[str]:
     """Every path a diff from tree ``old`` to tree ``new`` touches (both sides of each delta)."""
-    for delta in repo.diff(repo[old], repo[new]).deltas:
+    for delta in repo[old].peel(pygit2.Tree).diff_to_tree(repo[new].peel(pygit2.Tree)).deltas:
         yield decode_path(delta.old_file.raw_path)
         if delta.new_file.raw_path != delta.old_file.raw_path:
             yield decode_path(delta.new_file.raw_path)

@@ -99,7 +99,9 @@ class WorkRepo:
         git(self.path, "fetch", "--quiet", "origin")
 
 
-def tree_files(repo: pygit2.Repository, tree: pygit2.Tree, prefix: str = "") -> dict[str, tuple[int, str]]:
+def tree_files(
+    repo: pygit2.Repository, tree: pygit2.Tree, prefix: str = ""
+) -> dict[str, tuple[int, str]]:
     """path -> (mode, blob sha) of every non-tree entry."""
     found: dict[str, tuple[int, str]] = {}
     for entry in tree:

@@ -8,12 +8,13 @@ import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Self
 
 
 class GitHTTPServer:
     """Serves the bare repositories under ``root``; Basic auth password must be ``token``."""
 
-    def __init__(self, root: Path, token: str) -> None:
+    def __init__(self, root: Path, token: str) -> None:  # noqa: C901 - the CGI gateway
         self.root = root
         self.token = token
         self.requests: list[str] = []
@@ -92,7 +93,7 @@ class GitHTTPServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def __enter__(self) -> GitHTTPServer:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 

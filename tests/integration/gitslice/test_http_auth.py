@@ -19,7 +19,7 @@ from .httpgit import GitHTTPServer
 
 pytestmark = pytest.mark.anyio
 
-TOKEN = "tok-SECRET-4f9d1c"  # noqa: S105
+TOKEN = "tok-SECRET-4f9d1c"
 
 
 def _everything_on_disk(root: Path) -> bytes:
@@ -61,7 +61,7 @@ async def test_a_wrong_token_fails_with_a_redacted_error(
 ) -> None:
     world.work.commit("base", {"a.txt": "1"})
     world.work.push()
-    wrong = "tok-WRONG-77aa"  # noqa: S105
+    wrong = "tok-WRONG-77aa"
     syncer = Syncer(SliceStore(database), data_dir=tmp_path / "data",
                     credentials=Credentials(upstream_token=wrong, slice_token=wrong))
     with GitHTTPServer(world.tmp, TOKEN) as server:

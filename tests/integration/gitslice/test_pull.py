@@ -27,7 +27,8 @@ async def test_history_pull_keeps_each_commit_and_leaves_ignored_files_out(
     await syncer.init(world.config(ignores=("secret.env", "internal/")))
     outcome = await syncer.pull("demo")
     assert outcome.commits == 2
-    log = git(world.slice, "log", "--format=%an|%ae|%at|%s|%(trailers:key=Upstream-Commit,valueonly)", "main")
+    fmt = "--format=%an|%ae|%at|%s|%(trailers:key=Upstream-Commit,valueonly)"
+    log = git(world.slice, "log", fmt, "main")
     lines = [line for line in log.splitlines() if line]
     assert lines[0].startswith("Ada Upstream|ada@upstream.test|")
     assert lines[0].endswith(f"second|{second}") or second in log
@@ -196,7 +197,8 @@ async def test_pull_branch_writes_upstream_prefixed_branch(world: World, syncer:
     outcome = await syncer.pull_branch("demo", "topic")
     assert outcome.slice_branch == "upstream-topic"
     assert outcome.commits == 1
-    assert git(world.slice, "rev-parse", "upstream-topic~1") == git(world.slice, "rev-parse", "main")
+    main = git(world.slice, "rev-parse", "main")
+    assert git(world.slice, "rev-parse", "upstream-topic~1") == main
     assert topic in git(world.slice, "log", "-1", "--format=%B", "upstream-topic")
 
 

@@ -40,14 +40,16 @@ async def test_push_applies_the_branch_onto_upstream_and_keeps_upstream_only_fil
     world: World, syncer: Syncer
 ) -> None:
     await _synced(world, syncer, push_branch_template="dev/<branch_name>")
-    world.dev.commit("change app", {"src/app.py": "print(2)\n"}, author="Bob Slice <bob@slice.test>")
+    world.dev.commit("change app", {"src/app.py": "print(2)\n"},
+                     author="Bob Slice <bob@slice.test>")
     world.dev.commit("add docs", {"docs/new.md": "new\n"}, author="Cy Slice <cy@slice.test>")
     world.dev.push("feature")
     plan = await syncer.push("demo", PushRequest(branch="feature", message="feat: app and docs",
                                                  co_authors=("Dee <dee@x.test>",)))
     assert plan.target_branch == "dev/feature"
     assert git(world.upstream, "rev-parse", "dev/feature") == plan.commit
-    assert git(world.upstream, "rev-parse", "dev/feature~1") == git(world.upstream, "rev-parse", "main")
+    main = git(world.upstream, "rev-parse", "main")
+    assert git(world.upstream, "rev-parse", "dev/feature~1") == main
     assert git(world.upstream, "show", "dev/feature:secret.env") == "TOKEN=1"
     assert git(world.upstream, "show", "dev/feature:internal/plan.md") == "plan"
     assert git(world.upstream, "show", "dev/feature:src/app.py") == "print(2)"
@@ -150,7 +152,7 @@ async def test_a_real_conflict_is_refused_and_lists_files(world: World, syncer: 
     world.dev.commit("v2", {"src/app.py": "print('slice 2')\n"})
     world.dev.push("feature")
     before = _refs(world.upstream)
-    with pytest.raises(PushConflict, match="src/app.py"):
+    with pytest.raises(PushConflict, match=r"src/app\.py"):
         await syncer.push("demo", PushRequest(branch="feature", message="two"))
     assert _refs(world.upstream) == before
 

@@ -76,11 +76,12 @@ def test_branch_template_and_message_regex() -> None:
 def test_tokens_in_urls_are_split_out_and_redacted() -> None:
     remote = Remote.parse("https://bob:s3cret@git.test:8443/r.git")
     assert remote.url == "https://git.test:8443/r.git"
-    assert remote.token == "s3cret"  # noqa: S105
+    assert remote.token == "s3cret"
     assert remote.username == "bob"
     assert "s3cret" not in repr(remote)
     text = "fatal: https://bob:s3cret@git.test/r.git not found; token s3cret"
-    assert redact(text, remote.secrets()) == "fatal: https://***@git.test/r.git not found; token ***"
+    expected = "fatal: https://***@git.test/r.git not found; token ***"
+    assert redact(text, remote.secrets()) == expected
     assert Remote.parse("/srv/repo.git").environment() == {}
 
 
@@ -102,7 +103,7 @@ def test_git_slice_tools_variables_become_a_slice() -> None:
     assert config.ignores == (".git-slice.json", "dev/*")
     assert config.push_branch_template == "dev/<branch_name>"
     assert config.mode is Mode.HISTORY
-    assert credentials.upstream_token == "up-token"  # noqa: S105
+    assert credentials.upstream_token == "up-token"
     assert credentials.slice_identity()[0] == "jack"
     with pytest.raises(SliceConfigError, match="GIT_SLICE_SLICE_IGNORES"):
         from_git_slice_env("s", {**env, "GIT_SLICE_SLICE_IGNORES": "[oops"})
