@@ -7,6 +7,7 @@ import sys
 
 import orjson
 import structlog
+from structlog._config import BoundLoggerLazyProxy
 
 _LEVELS = {
     "debug": logging.DEBUG,
@@ -58,5 +59,10 @@ def _dumps(obj: object, **_: object) -> str:
 
 def get_logger(name: str | None = None) -> structlog.typing.FilteringBoundLogger:
     """A bound logger; ``name`` is added as ``logger``."""
-    logger: structlog.typing.FilteringBoundLogger = structlog.get_logger()
-    return logger.bind(logger=name) if name else logger
+    # A lazy proxy with the name as an initial value: .bind() here would freeze the configuration
+    # in force at import time (debug level, stdout) into every module-level logger, and
+    # get_logger(logger=...) clashes with wrap_logger's own ``logger`` parameter.
+    logger: structlog.typing.FilteringBoundLogger = BoundLoggerLazyProxy(  # type: ignore[assignment]
+        None, initial_values={"logger": name} if name else {}, logger_factory_args=()
+    )
+    return logger
