@@ -108,7 +108,7 @@ class _Bar:
 
 @contextlib.contextmanager
 def _progress(quiet: bool) -> Iterator[_Bar | None]:
-    if quiet:
+    if quiet or not stderr.is_terminal:
         yield None
         return
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
