@@ -26,7 +26,10 @@ _PACK_TYPES = {COMMIT: 1, TREE: 2, BLOB: 3}
 #: Below this many objects a pack is not worth a process.
 _LOOSE_LIMIT = 32
 _TREE_MODE = 0o040000
-_TREE_CACHE_LIMIT = 200_000
+#: Parsed trees kept: a pull needs its parents' trees, not the whole history's.
+_TREE_CACHE_LIMIT = 20_000
+#: Pending bytes after which objects go to a pack mid-run (bounds memory on big pulls).
+_PENDING_LIMIT = 64 << 20
 
 #: An object id as its 20 raw bytes: cheaper to make and compare than ``pygit2.Oid``.
 RawId = bytes
@@ -90,6 +93,7 @@ class PendingObjects:
     def __init__(self, repo: pygit2.Repository) -> None:
         self.repo = repo
         self.pending: dict[RawId, tuple[int, bytes]] = {}
+        self.pending_bytes = 0
         self._trees: dict[RawId, tuple[dict[bytes, Entry], dict[bytes, bytes]]] = {}
 
     def write(self, kind: int, data: bytes) -> RawId:
@@ -97,7 +101,9 @@ class PendingObjects:
         digest = hashlib.sha1(b"%s %d\0" % (_NAMES[kind], len(data)))  # noqa: S324 - git's id
         digest.update(data)
         oid = digest.digest()
-        self.pending.setdefault(oid, (kind, data))
+        if oid not in self.pending:
+            self.pending[oid] = (kind, data)
+            self.pending_bytes += len(data)
         return oid
 
     def read(self, oid: RawId) -> tuple[int, bytes]:
@@ -166,6 +172,12 @@ class PendingObjects:
         else:
             self._write_pack()
         self.pending.clear()
+        self.pending_bytes = 0
+
+    def flush_if_large(self) -> None:
+        """Flush when pending objects take more memory than a run should hold."""
+        if self.pending_bytes > _PENDING_LIMIT:
+            self.flush()
 
     def _write_pack(self) -> None:
         parts = [b"PACK" + struct.pack(">II", 2, len(self.pending))]
