@@ -67,6 +67,9 @@ def _dumps(obj: object, **_: object) -> str:
 
 
 def get_logger(name: str | None = None) -> structlog.typing.FilteringBoundLogger:
-    """A bound logger; ``name`` is added as ``logger``."""
-    logger: structlog.typing.FilteringBoundLogger = structlog.get_logger()
-    return logger.bind(logger=name) if name else logger
+    """A bound logger; ``name`` is added as ``component``."""
+    # Initial values keep the proxy lazy, so module-level loggers follow configure_logging.
+    logger: structlog.typing.FilteringBoundLogger = (
+        structlog.get_logger(component=name) if name else structlog.get_logger()
+    )
+    return logger

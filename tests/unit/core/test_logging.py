@@ -24,4 +24,4 @@ def test_json_lines_carry_context_ids(capsys: pytest.CaptureFixture[str]) -> Non
     assert lines[0]["request_id"] == "r-1"
     assert lines[0]["count"] == 3
     assert lines[0]["level"] == "info"
-    assert lines[0]["logger"] == "crossdock.test"
+    assert lines[0]["component"] == "crossdock.test"
