@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -163,3 +164,22 @@ async def test_a_job_deferred_for_later_waits_for_its_time(
         assert await cursor.fetchall() == [
             {"status": "todo", "later": True}, {"status": "succeeded", "later": None},
         ]
+
+
+async def test_a_periodic_job_is_deferred_by_the_worker_once_per_tick(
+    database: Database, queue: JobQueue
+) -> None:
+    ticks: list[int] = []
+
+    @queue.periodic("test.every_minute", cron="* * * * *")
+    async def every_minute(timestamp: int) -> None:
+        ticks.append(timestamp)
+
+    minutes = set()
+    for _ in range(2):
+        minutes.add(int(time.time()) // 60)
+        await asyncio.wait_for(queue.run_worker(wait=False, concurrency=1), timeout=30)
+    minutes.add(int(time.time()) // 60)
+    # One job per minute, however many worker runs: two runs within a minute defer it once.
+    assert 1 <= len(ticks) <= len(minutes)
+    assert all(tick % 60 == 0 for tick in ticks)
