@@ -24,7 +24,7 @@ from crossdock.core.database import Connection, Database
 from crossdock.core.jobs import JobQueue
 from crossdock.core.logging import get_logger
 from crossdock.webhooks import metrics, store
-from crossdock.webhooks.errors import SourceError
+from crossdock.webhooks.errors import SecretUnavailable, SourceError
 from crossdock.webhooks.processing import defer_processing
 from crossdock.webhooks.providers import Provider, Rejected, make_provider
 from crossdock.webhooks.secrets import Secret, resolve
@@ -178,9 +178,18 @@ class Receiver:
         if found is None:
             self._sources.pop(name, None)
             return None
+        secrets = []
+        for reference in found.secrets:
+            try:
+                secrets.append(resolve(reference))
+            except SecretUnavailable as exc:
+                # While a secret rotates, the others still verify; with none left, 500.
+                logger.warning("webhook_secret_unavailable", source=name, error=str(exc))
+        if not secrets:
+            raise SourceError(f"none of the secrets of source {name!r} is available")
         loaded = LoadedSource(
             name=found.name, provider=make_provider(found.provider, found.options),
-            secrets=tuple(resolve(ref) for ref in found.secrets),
+            secrets=tuple(secrets),
             max_body_bytes=found.max_body_bytes,
             expires=now + self.settings.source_cache_seconds,
         )
