@@ -175,15 +175,21 @@ class JobQueue:
                                    "priority": priority}
         if delay_seconds:
             options["schedule_in"] = {"seconds": delay_seconds}
-        task = self.app.tasks[name]
+        deferrer = self.app.tasks[name].configure(**options)
         try:
             if connection is None:
-                return await task.configure(**options).defer_async(**arguments)
-            with self.app.replace_connector(_ConnectionConnector(connection)):
-                return await task.configure(**options).defer_async(**arguments)
+                return await deferrer.defer_async(**arguments)
+            # A job manager of its own on the caller's connection: swapping the app's
+            # connector would send every concurrent query of this process (a worker's, or
+            # another request's defer) into the caller's transaction.
+            manager = procrastinate.manager.JobManager(_ConnectionConnector(connection))
+            job = await manager.defer_job_async(deferrer.make_new_job(**arguments))
         except procrastinate.exceptions.AlreadyEnqueued as exc:
             raise JobError(f"a job with queueing lock {queueing_lock!r} is already waiting") \
                 from exc
+        if job.id is None:
+            raise JobError("the job queue returned a job without an id")
+        return job.id
 
     async def run_worker(
         self,
