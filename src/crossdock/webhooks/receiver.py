@@ -49,7 +49,7 @@ class LoadedSource:
     expires: float
 
 
-class Unavailable(Exception):  # noqa: N818 - a condition we answer, not a bug
+class Unavailable(Exception):
     """The database cannot take the request now."""
 
 

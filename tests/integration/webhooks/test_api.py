@@ -105,7 +105,7 @@ async def test_every_admin_operation_answers_per_the_document(stack: Stack) -> N
     check(await client.get("/api/sources/gh/routes"))
     check(await client.get("/api/sources/nope/routes"))  # 404
 
-    async def failing(work: Work, conn) -> None:  # noqa: ANN001
+    async def failing(work: Work, conn) -> None:
         raise RuntimeError("boom")
 
     handlers.register_handler("failing", failing)
