@@ -7,6 +7,8 @@ otherwise.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -55,6 +57,10 @@ def settings() -> CoreSettings:
 
 def print_json(data: object) -> None:
     """Write ``data`` as indented JSON on stdout."""
+    # uvloop leaves stdout non-blocking after a command's event loop ran; a large document
+    # written to a pipe would then be cut off at the pipe's buffer size.
+    with contextlib.suppress(OSError, ValueError):
+        os.set_blocking(sys.stdout.fileno(), True)
     sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
 
 
