@@ -57,11 +57,12 @@ def settings() -> CoreSettings:
 
 def print_json(data: object) -> None:
     """Write ``data`` as indented JSON on stdout."""
-    # uvloop leaves stdout non-blocking after a command's event loop ran; a large document
-    # written to a pipe would then be cut off at the pipe's buffer size.
+    # uvloop leaves stdout non-blocking (even again at exit); a large document written to a
+    # pipe would be cut off at the pipe's buffer size. Write and flush while it blocks.
     with contextlib.suppress(OSError, ValueError):
         os.set_blocking(sys.stdout.fileno(), True)
     sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
+    sys.stdout.flush()
 
 
 @app.command()
