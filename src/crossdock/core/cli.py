@@ -7,8 +7,8 @@ otherwise.
 
 from __future__ import annotations
 
-import contextlib
 import os
+import select
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -57,12 +57,23 @@ def settings() -> CoreSettings:
 
 def print_json(data: object) -> None:
     """Write ``data`` as indented JSON on stdout."""
-    # uvloop leaves stdout non-blocking (even again at exit); a large document written to a
-    # pipe would be cut off at the pipe's buffer size. Write and flush while it blocks.
-    with contextlib.suppress(OSError, ValueError):
-        os.set_blocking(sys.stdout.fileno(), True)
-    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
+    document = orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str) + b"\n"
     sys.stdout.flush()
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):  # not a real file (a test's captured stdout)
+        sys.stdout.write(document.decode())
+        return
+    # uvloop can leave stdout non-blocking, and a large document written to a pipe would
+    # then be cut off at the pipe's buffer size: write it all, waiting when the pipe is full.
+    view = memoryview(document)
+    while view:
+        try:
+            written = os.write(fd, view)
+        except BlockingIOError:
+            select.select([], [fd], [])
+            continue
+        view = view[written:]
 
 
 @app.command()
