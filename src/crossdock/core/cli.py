@@ -7,6 +7,8 @@ otherwise.
 
 from __future__ import annotations
 
+import os
+import select
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -55,7 +57,23 @@ def settings() -> CoreSettings:
 
 def print_json(data: object) -> None:
     """Write ``data`` as indented JSON on stdout."""
-    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
+    document = orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str) + b"\n"
+    sys.stdout.flush()
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):  # not a real file (a test's captured stdout)
+        sys.stdout.write(document.decode())
+        return
+    # uvloop can leave stdout non-blocking, and a large document written to a pipe would
+    # then be cut off at the pipe's buffer size: write it all, waiting when the pipe is full.
+    view = memoryview(document)
+    while view:
+        try:
+            written = os.write(fd, view)
+        except BlockingIOError:
+            select.select([], [fd], [])
+            continue
+        view = view[written:]
 
 
 @app.command()
