@@ -29,7 +29,7 @@ from crossdock.core.errors import (
     PortInUse,
 )
 from crossdock.core.logging import configure_logging
-from crossdock.core.migrations import MigrationState, Migrator
+from crossdock.core.migrations import Migration, MigrationState, MigrationStatus, Migrator
 from crossdock.core.services import components, discover
 from crossdock.core.settings import CoreSettings
 
@@ -105,10 +105,18 @@ def db_upgrade() -> None:
     stdout.print(f"database is current ({len(applied)} migration(s) applied)")
 
 
-async def _upgrade(url: str) -> list:  # type: ignore[type-arg]
+async def _upgrade(url: str) -> list[Migration]:
     conn = await connect(url)
     try:
         return await Migrator(components()).upgrade(conn)
+    finally:
+        await conn.close()
+
+
+async def _status(url: str) -> list[MigrationStatus]:
+    conn = await connect(url)
+    try:
+        return await Migrator(components()).status(conn)
     finally:
         await conn.close()
 
@@ -127,14 +135,6 @@ def db_current(as_json: JsonFlag = False) -> None:
     for row in rows:
         table.add_row(row["component"], f"{row['version']:04d}", row["name"], row["state"])
     stdout.print(table)
-
-
-async def _status(url: str) -> list:  # type: ignore[type-arg]
-    conn = await connect(url)
-    try:
-        return await Migrator(components()).status(conn)
-    finally:
-        await conn.close()
 
 
 @db_app.command("check")
