@@ -126,14 +126,14 @@ def db_current(as_json: JsonFlag = False) -> None:
     """Show each migration and whether it is applied."""
     with database_url(settings()) as url:
         statuses = run(_status(url))
-    rows = [{"component": s.migration.component, "version": s.migration.version,
-             "name": s.migration.name, "state": s.state.value} for s in statuses]
     if as_json:
-        print_json(rows)
+        print_json([{"component": s.migration.component, "version": s.migration.version,
+                     "name": s.migration.name, "state": s.state.value} for s in statuses])
         return
     table = Table("component", "version", "name", "state")
-    for row in rows:
-        table.add_row(row["component"], f"{row['version']:04d}", row["name"], row["state"])
+    for status in statuses:
+        m = status.migration
+        table.add_row(m.component, f"{m.version:04d}", m.name, status.state.value)
     stdout.print(table)
 
 
