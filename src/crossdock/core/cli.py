@@ -190,7 +190,8 @@ def up(
 def _mount_services() -> None:
     for service in discover():
         if service.cli is not None:
-            app.add_typer(service.cli(), name=service.name, help=service.description)
+            app.add_typer(service.cli(), name=service.cli_name or service.name,
+                          help=service.description)
 
 
 def main() -> None:
