@@ -1,0 +1,509 @@
+"""The query planner: from an operation to a plan of subgraph fetches.
+
+The planner walks the operation's selections against the supergraph. A field stays in the
+fetch of its parent when that subgraph can resolve it (staying put is how @shareable and
+@provides pay off); otherwise the planner adds the entity's key (and the field's @requires)
+to the parent fetch and moves the field into an ``_entities`` fetch on a subgraph that
+resolves it, reached through the fewest key hops. Abstract types are expanded into one
+fragment per possible object type the subgraph knows, with ``__typename`` always selected
+so that the executor and the response shaping know each object's type.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    NameNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    print_ast,
+)
+
+from crossdock.gateway.errors import PlanningError
+from crossdock.gateway.plan import Fetch, Path, Plan, Selection, Shape
+from crossdock.gateway.supergraph import FieldInGraph, Key, Supergraph
+
+INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
+#: Bounds the chain of key hops tried while looking for a subgraph that resolves a field.
+_MAX_DEPTH = 12
+
+Provided = dict[str, Any]
+
+
+def label_active(label: str) -> bool:
+    """Whether a progressive @override label is on: only ``percent(100)`` without a config."""
+    return label.replace(" ", "") == "percent(100)"
+
+
+def operation_of(document: DocumentNode, name: str | None) -> OperationDefinitionNode:
+    """The operation to run (validated documents only)."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name is None:
+        return operations[0]
+    return next(op for op in operations if op.name and op.name.value == name)
+
+
+def condition_variables(document: DocumentNode) -> tuple[str, ...]:
+    """Variables that @skip/@include depend on (the plan is specialised on their values)."""
+    text = print_ast(document)
+    if "@skip" not in text and "@include" not in text:
+        return ()
+    names: list[str] = []
+
+    def walk(node: Any) -> None:
+        for directive in getattr(node, "directives", None) or ():
+            if directive.name.value in {"skip", "include"}:
+                for arg in directive.arguments:
+                    var = getattr(arg.value, "name", None)
+                    if var is not None and var.value not in names:
+                        names.append(var.value)
+        sel = getattr(node, "selection_set", None)
+        for child in (sel.selections if sel else ()):
+            walk(child)
+
+    for definition in document.definitions:
+        walk(definition)
+    return tuple(names)
+
+
+class Planner:
+    """Plans operations against one supergraph."""
+
+    def __init__(self, supergraph: Supergraph) -> None:
+        self.supergraph = supergraph
+        self.types = supergraph.types
+        self._possible: dict[str, frozenset[str]] = {}
+        self._edges: dict[tuple[str, str, str], Key | None] = {}
+        self._provided: dict[int, Provided] = {}
+
+    # -- entry point -------------------------------------------------------------------------
+
+    def plan(self, document: DocumentNode, operation_name: str | None,
+             variables: Mapping[str, Any]) -> Plan:
+        """Plan one operation; ``variables`` only matter through @skip/@include."""
+        return _Planning(self, document, operation_name, variables).run()
+
+    # -- supergraph queries (cached) -----------------------------------------------------------
+
+    def possible(self, type_name: str) -> frozenset[str]:
+        found = self._possible.get(type_name)
+        if found is None:
+            found = self._possible[type_name] = frozenset(
+                self.supergraph.possible_types(type_name))
+        return found
+
+    def resolvable(self, type_name: str, field: str, graph: str,
+                   provided: Provided | None) -> bool:
+        """Whether ``graph`` can resolve ``type_name.field`` in the current position."""
+        info = self.types[type_name]
+        declared = info.fields.get(field)
+        if declared is None:
+            if field not in info.returns:
+                return False
+            return graph in info.graphs or (graph in info.interface_object_in)
+        decl = declared.get(graph)
+        if decl is None:
+            return False
+        if decl.external:
+            if provided is not None and (field in provided or field in provided.get(
+                    "on " + type_name, {})):
+                return True
+            return field in info.key_fields.get(graph, ())
+        return _usable(decl)
+
+    def provided_for(self, provides: SelectionSetNode) -> Provided:
+        found = self._provided.get(id(provides))
+        if found is None:
+            found = self._provided[id(provides)] = _provided_map(provides)
+        return found
+
+    def key_edge(self, type_name: str, source: str, target: str) -> Key | None:
+        """A key of ``type_name`` in ``target`` whose fields ``source`` can resolve itself."""
+        cache_key = (type_name, source, target)
+        if cache_key in self._edges:
+            return self._edges[cache_key]
+        found = None
+        for key in self.types[type_name].keys.get(target, ()):
+            if key.resolvable and self._local(type_name, key.selection, source):
+                found = key
+                break
+        self._edges[cache_key] = found
+        return found
+
+    def _local(self, type_name: str, selection: SelectionSetNode, graph: str) -> bool:
+        for sel in selection.selections:
+            if isinstance(sel, FieldNode):
+                if sel.name.value == "__typename":
+                    continue
+                if not self.resolvable(type_name, sel.name.value, graph, None):
+                    return False
+                if sel.selection_set is not None:
+                    inner = self.types[type_name].returns[sel.name.value][0]
+                    if not self._local(inner, sel.selection_set, graph):
+                        return False
+        return True
+
+    def distance(self, type_name: str, source: str, target: str,
+                 exclude: frozenset[str]) -> int | None:
+        """The fewest entity hops from ``source`` to ``target`` for ``type_name``."""
+        if source == target:
+            return 0
+        info = self.types[type_name]
+        graphs = set(info.graphs) | set(info.keys)
+        seen = {source}
+        queue = deque([(source, 0)])
+        while queue:
+            graph, hops = queue.popleft()
+            for nxt in graphs:
+                if nxt in seen or (nxt in exclude and nxt != target):
+                    continue
+                if self.key_edge(type_name, graph, nxt) is not None:
+                    if nxt == target:
+                        return hops + 1
+                    seen.add(nxt)
+                    queue.append((nxt, hops + 1))
+        return None
+
+
+def _usable(decl: FieldInGraph) -> bool:
+    if decl.used_overridden:
+        return False
+    if decl.override_label is not None:
+        return label_active(decl.override_label)
+    if decl.overridden_from_label:
+        return True
+    return True
+
+
+def _provided_map(selection: SelectionSetNode) -> Provided:
+    result: Provided = {}
+    for sel in selection.selections:
+        if isinstance(sel, FieldNode):
+            sub = _provided_map(sel.selection_set) if sel.selection_set else {}
+            existing = result.get(sel.name.value)
+            result[sel.name.value] = {**existing, **sub} if existing else sub
+        elif isinstance(sel, InlineFragmentNode):
+            inner = _provided_map(sel.selection_set)
+            if sel.type_condition is None:
+                result.update(inner)
+            else:
+                result["on " + sel.type_condition.name.value] = inner
+    return result
+
+
+def _shape(selection: SelectionSetNode) -> Shape:
+    out: list[tuple[str, str, Shape | None]] = []
+    for sel in selection.selections:
+        if isinstance(sel, FieldNode) and sel.name.value != "__typename":
+            key = sel.alias.value if sel.alias else sel.name.value
+            out.append((key, sel.name.value,
+                        _shape(sel.selection_set) if sel.selection_set else None))
+        elif isinstance(sel, InlineFragmentNode):
+            out.extend(_shape(sel.selection_set))
+    return tuple(out)
+
+
+class _Planning:
+    """The state of planning one operation."""
+
+    def __init__(self, planner: Planner, document: DocumentNode, operation_name: str | None,
+                 variables: Mapping[str, Any]) -> None:
+        self.planner = planner
+        self.sg = planner.supergraph
+        self.types = planner.types
+        self.variables = variables
+        self.operation = operation_of(document, operation_name)
+        self.fragments = {d.name.value: d for d in document.definitions
+                          if isinstance(d, FragmentDefinitionNode)}
+        self.fetches: list[Fetch] = []
+        self.entity_fetches: dict[tuple[int, str, Path, str], Fetch] = {}
+        self.introspection = False
+        self.count = 0
+
+    # -- fields collection --------------------------------------------------------------------
+
+    def skipped(self, node: Any) -> bool:
+        for directive in node.directives or ():
+            name = directive.name.value
+            if name not in {"skip", "include"}:
+                continue
+            arg = next((a for a in directive.arguments if a.name.value == "if"), None)
+            if arg is None:
+                continue
+            value = arg.value
+            if hasattr(value, "name") and not hasattr(value, "value"):
+                flag = bool(self.variables.get(value.name.value))
+            else:
+                flag = bool(getattr(value, "value", False))
+            if (name == "skip" and flag) or (name == "include" and not flag):
+                return True
+        return False
+
+    def collect(self, type_name: str, selection_sets: Iterable[SelectionSetNode],
+                into: dict[str, list[FieldNode]] | None = None) -> dict[str, list[FieldNode]]:
+        """Fields selected on objects of ``type_name``, by response key."""
+        fields: dict[str, list[FieldNode]] = {} if into is None else into
+        for selection_set in selection_sets:
+            for sel in selection_set.selections:
+                if self.skipped(sel):
+                    continue
+                if isinstance(sel, FieldNode):
+                    key = sel.alias.value if sel.alias else sel.name.value
+                    fields.setdefault(key, []).append(sel)
+                elif isinstance(sel, InlineFragmentNode):
+                    if sel.type_condition is None or self.applies(
+                            sel.type_condition.name.value, type_name):
+                        self.collect(type_name, [sel.selection_set], fields)
+                elif isinstance(sel, FragmentSpreadNode):
+                    fragment = self.fragments[sel.name.value]
+                    if self.applies(fragment.type_condition.name.value, type_name):
+                        self.collect(type_name, [fragment.selection_set], fields)
+        return fields
+
+    def applies(self, condition: str, type_name: str) -> bool:
+        if condition == type_name:
+            return True
+        if condition not in self.types:
+            return False
+        possible = self.planner.possible(condition)
+        if type_name in possible:
+            return True
+        # An interface-object position: the runtime type is unknown yet, so a fragment on an
+        # interface the position's interface is, or a type implementing it, may apply.
+        return self.types[type_name].kind == "interface" and bool(
+            possible & self.planner.possible(type_name))
+
+    # -- planning -----------------------------------------------------------------------------
+
+    def run(self) -> Plan:
+        op = self.operation.operation.value
+        root = self.sg.root_types.get(op, op.capitalize())
+        fields = self.collect(root, [self.operation.selection_set])
+        stages: list[list[Fetch]] = []
+        if op == "mutation":
+            current: Fetch | None = None
+            for key, nodes in fields.items():
+                name = nodes[0].name.value
+                if name == "__typename":
+                    continue
+                graph = self.root_graph(root, name, None)
+                if current is None or current.graph != graph:
+                    self.fetches = []
+                    current = self.new_fetch(graph, "mutation")
+                    stages.append(self.fetches)
+                self.plan_field(current, root, key, nodes, current.selection, (), None,
+                                frozenset(), 0)
+        else:
+            roots: dict[str, Fetch] = {}
+            for key, nodes in fields.items():
+                name = nodes[0].name.value
+                if name in INTROSPECTION_FIELDS:
+                    self.introspection = True
+                    continue
+                if name == "__typename":
+                    continue
+                graph = self.root_graph(root, name, roots)
+                fetch = roots.get(graph)
+                if fetch is None:
+                    fetch = roots[graph] = self.new_fetch(graph, "query")
+                self.plan_field(fetch, root, key, nodes, fetch.selection, (), None,
+                                frozenset(), 0)
+            stages.append(self.fetches)
+        variable_types = {v.variable.name.value: print_ast(v.type)
+                          for v in self.operation.variable_definitions or ()}
+        for stage in stages:
+            for fetch in stage:
+                fetch.finish(variable_types)
+        return Plan(operation=op, stages=stages, introspection=self.introspection)
+
+    def root_graph(self, root: str, name: str, roots: dict[str, Fetch] | None) -> str:
+        if name not in self.types[root].returns:
+            raise PlanningError(f"{root}.{name} is not in the supergraph")
+        declared = self.sg.field_graphs(root, name)
+        candidates = [g for g in declared if self.planner.resolvable(root, name, g, None)]
+        if not candidates:
+            raise PlanningError(f"no subgraph resolves {root}.{name}")
+        if roots:
+            for graph in candidates:
+                if graph in roots:
+                    return graph
+        return candidates[0]
+
+    def new_fetch(self, graph: str, kind: str, path: Path = ()) -> Fetch:
+        fetch = Fetch(id=self.count, graph=graph, kind=kind, path=path)
+        self.count += 1
+        self.fetches.append(fetch)
+        return fetch
+
+    def plan_composite(self, fetch: Fetch, type_name: str, selection_sets: list[SelectionSetNode],
+                       out: Selection, path: Path, provided: Provided | None,
+                       exclude: frozenset[str], depth: int) -> set[int]:
+        info = self.types[type_name]
+        graph = fetch.graph
+        if info.kind == "object" or graph in info.interface_object_in:
+            fields = self.collect(type_name, selection_sets)
+            if info.kind != "object":
+                out.add_typename()
+            return self.plan_fields(fetch, type_name, fields, out, path, provided, exclude, depth)
+        out.add_typename()
+        used = {fetch.id}
+        for object_type in sorted(self.planner.possible(type_name)):
+            if not self.knows(graph, type_name, object_type):
+                continue
+            fields = self.collect(object_type, selection_sets)
+            fields.pop("__typename", None)
+            if not fields:
+                continue
+            used |= self.plan_fields(fetch, object_type, fields, out.fragment(object_type),
+                                     (*path, "|" + object_type), provided, exclude, depth)
+        return used
+
+    def knows(self, graph: str, abstract: str, object_type: str) -> bool:
+        """Whether ``graph`` can return ``object_type`` where ``abstract`` is expected."""
+        info = self.types[abstract]
+        obj = self.types[object_type]
+        if info.kind == "union":
+            return graph in info.members.get(object_type, ())
+        graphs = obj.implements.get(abstract)
+        return graphs is not None and graph in graphs and graph in obj.graphs
+
+    def plan_fields(self, fetch: Fetch, type_name: str, fields: dict[str, list[FieldNode]],
+                    out: Selection, path: Path, provided: Provided | None,
+                    exclude: frozenset[str], depth: int) -> set[int]:
+        used = {fetch.id}
+        for key, nodes in fields.items():
+            used |= self.plan_field(fetch, type_name, key, nodes, out, path, provided, exclude,
+                                    depth)
+        return used
+
+    def plan_field(self, fetch: Fetch, type_name: str, key: str, nodes: list[FieldNode],
+                   out: Selection, path: Path, provided: Provided | None,
+                   exclude: frozenset[str], depth: int) -> set[int]:
+        name = nodes[0].name.value
+        if name == "__typename":
+            out.add_typename()
+            return {fetch.id}
+        info = self.types[type_name]
+        if name not in info.returns:
+            raise PlanningError(f"{type_name}.{name} is not in the supergraph")
+        if not self.planner.resolvable(type_name, name, fetch.graph, provided):
+            return self.plan_jump(fetch, type_name, key, nodes, out, path, provided, exclude,
+                                  depth)
+        return_type, list_depth = info.returns[name]
+        composite = self.types.get(return_type) is not None and self.types[
+            return_type].kind in {"object", "interface", "union"}
+        sub = out.add_field(key, nodes[0], composite=composite)
+        if sub is None:
+            return {fetch.id}
+        decl = info.fields.get(name)
+        declared = decl.get(fetch.graph) if decl else None
+        if declared is not None and declared.provides is not None:
+            sub_provided: Provided | None = self.planner.provided_for(declared.provides)
+        elif provided is not None:
+            sub_provided = provided.get(name)
+            if sub_provided is None:
+                sub_provided = provided.get("on " + type_name, {}).get(name)
+        else:
+            sub_provided = None
+        sub_path = (*path, key, *("@",) * list_depth)
+        selection_sets = [n.selection_set for n in nodes if n.selection_set is not None]
+        return self.plan_composite(fetch, return_type, selection_sets, sub, sub_path,
+                                   sub_provided, exclude, depth) | {fetch.id}
+
+    def plan_jump(self, fetch: Fetch, type_name: str, key: str, nodes: list[FieldNode],
+                  out: Selection, path: Path, provided: Provided | None,
+                  exclude: frozenset[str], depth: int) -> set[int]:
+        name = nodes[0].name.value
+        if depth > _MAX_DEPTH:
+            raise PlanningError(f"cannot plan {type_name}.{name}: too many entity hops")
+        target = self.choose_target(fetch, type_name, name, path, exclude)
+        if target is None:
+            raise PlanningError(
+                f"cannot plan {type_name}.{name}: no subgraph that resolves it can be reached "
+                f"from subgraph {fetch.graph!r}")
+        graph, entity_type = target
+        child_key = (fetch.id, graph, path, entity_type)
+        child = self.entity_fetches.get(child_key)
+        requirement = self.requirement(type_name, entity_type, name, fetch.graph, graph)
+        if child is None:
+            child = self.new_fetch(graph, "entities", path)
+            self.entity_fetches[child_key] = child
+        fields = self.collect(type_name, [requirement])
+        used = self.plan_fields(fetch, type_name, fields, out, path, provided,
+                                exclude | {graph}, depth + 1)
+        child.depends |= used - {child.id}
+        known = child.requires.get(type_name)
+        shape = _shape(requirement)
+        if known is not None:
+            merged = dict.fromkeys(known[1] + shape)
+            shape = tuple(merged)
+        child.requires[type_name] = (entity_type, shape)
+        frag = child.selection.fragment(entity_type)
+        inner = self.plan_field(child, entity_type if entity_type != type_name else type_name,
+                                key, nodes, frag, path, None, exclude, depth + 1)
+        return inner | {child.id}
+
+    def choose_target(self, fetch: Fetch, type_name: str, name: str, path: Path,
+                      exclude: frozenset[str]) -> tuple[str, str] | None:
+        """The subgraph (and entity type) to fetch ``type_name.name`` from."""
+        candidates: list[tuple[str, str]] = []
+        declared = self.sg.field_graphs(type_name, name)
+        for graph in declared:
+            if graph != fetch.graph and graph not in exclude and self.planner.resolvable(
+                    type_name, name, graph, None):
+                candidates.append((graph, type_name))
+        if not candidates:
+            for iface, graphs in self.types[type_name].implements.items():
+                iinfo = self.types.get(iface)
+                if iinfo is None or name not in iinfo.returns:
+                    continue
+                for graph in sorted(iinfo.interface_object_in):
+                    if graph != fetch.graph and graph not in exclude and \
+                            self.planner.resolvable(iface, name, graph, None):
+                        candidates.append((graph, iface))
+        best: tuple[int, int, str, str] | None = None
+        for order, (graph, entity_type) in enumerate(candidates):
+            hops = self.planner.distance(entity_type, fetch.graph, graph, exclude) \
+                if entity_type == type_name else self.iface_distance(type_name, entity_type,
+                                                                     fetch.graph, graph)
+            if hops is None:
+                continue
+            existing = 0 if (fetch.id, graph, path, entity_type) in self.entity_fetches else 1
+            rank = (hops, existing * 100 + order, graph, entity_type)
+            if best is None or rank < best:
+                best = rank
+        return None if best is None else (best[2], best[3])
+
+    def iface_distance(self, type_name: str, iface: str, source: str, target: str) -> int | None:
+        for key in self.types[iface].keys.get(target, ()):
+            if key.resolvable and self.planner._local(type_name, key.selection, source):  # noqa: SLF001
+                return 1
+        return None
+
+    def requirement(self, type_name: str, entity_type: str, name: str, source: str,
+                    target: str) -> SelectionSetNode:
+        """Key fields (and @requires fields) the target subgraph needs in a representation."""
+        keys = [k for k in self.types[entity_type].keys.get(target, ()) if k.resolvable]
+        if not keys:
+            raise PlanningError(f"{entity_type} has no resolvable key in subgraph {target!r}")
+        chosen = next((k for k in keys if self.planner._local(type_name, k.selection, source)),  # noqa: SLF001
+                      None)
+        if chosen is None:
+            chosen = keys[0]
+        selections = list(chosen.selection.selections)
+        decl = self.sg.field_graphs(entity_type, name).get(target)
+        if decl is not None and decl.requires is not None:
+            selections.extend(decl.requires.selections)
+        return SelectionSetNode(selections=tuple(selections))
+
+
+__all__ = ["INTROSPECTION_FIELDS", "NameNode", "Planner", "condition_variables", "label_active",
+           "operation_of"]
