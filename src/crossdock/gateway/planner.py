@@ -436,6 +436,7 @@ class _Planning:
         if child is None:
             child = self.new_fetch(graph, "entities", path)
             self.entity_fetches[child_key] = child
+        out.add_typename()
         fields = self.collect(type_name, [requirement])
         used = self.plan_fields(fetch, type_name, fields, out, path, provided,
                                 exclude | {graph}, depth + 1)
