@@ -17,7 +17,7 @@ import httpx
 import orjson
 
 from crossdock.core.logging import get_logger
-from crossdock.gateway.plan import Fetch, Path, Plan, Shape
+from crossdock.gateway.plan import ALIAS_PREFIX, Fetch, Path, Plan, Shape
 from crossdock.gateway.supergraph import Supergraph
 
 log = get_logger("crossdock.gateway")
@@ -74,7 +74,7 @@ class Executor:
                 return
             payload = result.get("data")
             if isinstance(payload, dict):
-                _merge(data, payload, self.abstract)
+                _merge(data, _unalias(payload) if fetch.renames else payload, self.abstract)
             for error in result.get("errors") or ():
                 errors.append(_subgraph_error(error, fetch.graph, _root_path))
             return
@@ -108,6 +108,8 @@ class Executor:
             return
         payload = result.get("data")
         entities = payload.get("_entities") if isinstance(payload, dict) else None
+        if fetch.renames:
+            entities = _unalias(entities)
         if isinstance(entities, list):
             for obj, position in slots:
                 if position < len(entities) and isinstance(entities[position], dict):
@@ -262,3 +264,12 @@ def _merge_list(target: list[Any], source: list[Any], abstract: frozenset[str]) 
             _merge_list(current, value, abstract)
         else:
             target[i] = value
+
+
+def _unalias(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_unalias(item) for item in value]
+    if isinstance(value, dict):
+        return {(k[len(ALIAS_PREFIX):] if k.startswith(ALIAS_PREFIX) else k): _unalias(v)
+                for k, v in value.items()}
+    return value

@@ -18,6 +18,9 @@ from graphql.language import Visitor, visit
 #: only objects of those types.
 Path = tuple[str, ...]
 #: How to read a representation from response data: (data key, representation key, nested).
+#: Aliases the planner gives fields whose type differs between sibling fragments of a
+#: subgraph selection (invalid GraphQL otherwise); the executor strips it from the response.
+ALIAS_PREFIX = "_cdalias_"
 Shape = tuple[tuple[str, str, "Shape | None"], ...]
 
 
@@ -34,11 +37,12 @@ class Selection:
         if "__typename" not in self.fields:
             self.fields["__typename"] = SelectedField(name="__typename", alias=None, arguments=())
 
-    def add_field(self, key: str, node: FieldNode, *, composite: bool) -> Selection | None:
+    def add_field(self, key: str, node: FieldNode, *, composite: bool,
+                  alias: str | None = None) -> Selection | None:
         selected = self.fields.get(key)
         if selected is None:
             selected = SelectedField(name=node.name.value,
-                                     alias=node.alias.value if node.alias else None,
+                                     alias=alias or (node.alias.value if node.alias else None),
                                      arguments=tuple(node.arguments or ()),
                                      sub=Selection() if composite else None)
             self.fields[key] = selected
@@ -92,6 +96,8 @@ class Fetch:
     #: Runtime type in the data -> (type named in the representation, what to read).
     requires: dict[str, tuple[str, Shape]] = dataclasses.field(default_factory=dict)
     depends: set[int] = dataclasses.field(default_factory=set)
+    #: Whether some fields are aliased (``ALIAS_PREFIX``) and must be renamed back.
+    renames: bool = False
     # Filled in by ``finish``:
     query: str = ""
     variables: tuple[str, ...] = ()

@@ -28,7 +28,7 @@ from graphql import (
 )
 
 from crossdock.gateway.errors import PlanningError
-from crossdock.gateway.plan import Fetch, Path, Plan, Selection, Shape
+from crossdock.gateway.plan import ALIAS_PREFIX, Fetch, Path, Plan, Selection, Shape
 from crossdock.gateway.supergraph import FieldInGraph, Key, Supergraph
 
 INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
@@ -310,12 +310,12 @@ class _Planning:
                     continue
                 if name == "__typename":
                     continue
-                graph = self.root_graph(root, name, roots)
-                fetch = roots.get(graph)
-                if fetch is None:
-                    fetch = roots[graph] = self.new_fetch(graph, "query")
-                self.plan_field(fetch, root, key, nodes, fetch.selection, (), None,
-                                frozenset(), 0)
+                for graph, group in self.root_groups(root, name, nodes, roots):
+                    fetch = roots.get(graph)
+                    if fetch is None:
+                        fetch = roots[graph] = self.new_fetch(graph, "query")
+                    self.plan_field(fetch, root, key, group, fetch.selection, (), None,
+                                    frozenset(), 0)
             stages.append(self.fetches)
         variable_types = {v.variable.name.value: print_ast(v.type)
                           for v in self.operation.variable_definitions or ()}
@@ -324,7 +324,7 @@ class _Planning:
                 fetch.finish(variable_types)
         return Plan(operation=op, stages=stages, introspection=self.introspection)
 
-    def root_graph(self, root: str, name: str, roots: dict[str, Fetch] | None) -> str:
+    def root_candidates(self, root: str, name: str, roots: dict[str, Fetch] | None) -> list[str]:
         if name not in self.types[root].returns:
             raise PlanningError(f"{root}.{name} is not in the supergraph")
         declared = self.sg.field_graphs(root, name)
@@ -332,10 +332,86 @@ class _Planning:
         if not candidates:
             raise PlanningError(f"no subgraph resolves {root}.{name}")
         if roots:
-            for graph in candidates:
-                if graph in roots:
-                    return graph
-        return candidates[0]
+            candidates.sort(key=lambda g: g not in roots)
+        return candidates
+
+    def root_graph(self, root: str, name: str, roots: dict[str, Fetch] | None) -> str:
+        return self.root_candidates(root, name, roots)[0]
+
+    def root_groups(self, root: str, name: str, nodes: list[FieldNode],
+                    roots: dict[str, Fetch]) -> list[tuple[str, list[FieldNode]]]:
+        """Where to fetch a root field: one subgraph if one can, else split its subfields."""
+        candidates = self.root_candidates(root, name, roots)
+        for graph in candidates:
+            if self.field_plannable(graph, root, nodes, None, 0):
+                return [(graph, nodes)]
+        return_type = self.types[root].returns[name][0]
+        sets = [n.selection_set for n in nodes if n.selection_set is not None]
+        if len(candidates) == 1 or not sets or self.types[return_type].kind != "object":
+            return [(candidates[0], nodes)]
+        groups: dict[str, list[FieldNode]] = {}
+        for sub_nodes in self.collect(return_type, sets).values():
+            graph = next((g for g in candidates
+                          if self.field_plannable(g, return_type, sub_nodes, None, 1)),
+                         candidates[0])
+            groups.setdefault(graph, []).extend(sub_nodes)
+        first = nodes[0]
+        return [(graph, [FieldNode(alias=first.alias, name=first.name, arguments=first.arguments,
+                                   directives=(), selection_set=SelectionSetNode(
+                                       selections=tuple(subs)))])
+                for graph, subs in groups.items()]
+
+    def plannable(self, graph: str, type_name: str, selection_sets: list[SelectionSetNode],
+                  provided: Provided | None, depth: int) -> bool:
+        """Whether the selections can be planned from ``graph`` (no side effects)."""
+        if depth > _MAX_DEPTH:
+            return False
+        info = self.types[type_name]
+        if info.kind == "object" or graph in info.interface_object_in:
+            targets = [type_name]
+        else:
+            targets = [o for o in sorted(self.planner.possible(type_name))
+                       if self.knows(graph, type_name, o)]
+        for target in targets:
+            for nodes in self.collect(target, selection_sets).values():
+                if not self.field_plannable(graph, target, nodes, provided, depth):
+                    return False
+        return True
+
+    def field_plannable(self, graph: str, type_name: str, nodes: list[FieldNode],
+                        provided: Provided | None, depth: int) -> bool:
+        name = nodes[0].name.value
+        if name == "__typename":
+            return True
+        info = self.types[type_name]
+        if name not in info.returns:
+            return False
+        if self.planner.resolvable(type_name, name, graph, provided):
+            target_graph = graph
+            sub_provided = self.sub_provided(type_name, name, graph, provided)
+        else:
+            target = self.choose_target(None, type_name, name, (), frozenset(), source=graph)
+            if target is None:
+                return False
+            target_graph, sub_provided = target[0], None
+        sets = [n.selection_set for n in nodes if n.selection_set is not None]
+        if not sets:
+            return True
+        return self.plannable(target_graph, info.returns[name][0], sets, sub_provided, depth + 1)
+
+    def sub_provided(self, type_name: str, name: str, graph: str,
+                     provided: Provided | None) -> Provided | None:
+        """What @provides makes resolvable under ``type_name.name`` fetched from ``graph``."""
+        decl = self.types[type_name].fields.get(name)
+        declared = decl.get(graph) if decl else None
+        if declared is not None and declared.provides is not None:
+            return self.planner.provided_for(declared.provides)
+        if provided is not None:
+            found = provided.get(name)
+            if found is None:
+                found = provided.get("on " + type_name, {}).get(name)
+            return found  # type: ignore[no-any-return]
+        return None
 
     def new_fetch(self, graph: str, kind: str, path: Path = ()) -> Fetch:
         fetch = Fetch(id=self.count, graph=graph, kind=kind, path=path)
@@ -400,19 +476,18 @@ class _Planning:
         return_type, list_depth = info.returns[name]
         composite = self.types.get(return_type) is not None and self.types[
             return_type].kind in {"object", "interface", "union"}
-        sub = out.add_field(key, nodes[0], composite=composite)
-        if sub is None:
-            return {fetch.id}
         decl = info.fields.get(name)
         declared = decl.get(fetch.graph) if decl else None
-        if declared is not None and declared.provides is not None:
-            sub_provided: Provided | None = self.planner.provided_for(declared.provides)
-        elif provided is not None:
-            sub_provided = provided.get(name)
-            if sub_provided is None:
-                sub_provided = provided.get("on " + type_name, {}).get(name)
+        if declared is not None and declared.type is not None and path and path[-1][0] == "|" \
+                and declared.type != info.type_strings[name]:
+            fetch.renames = True
+            sub = out.add_field(ALIAS_PREFIX + key, nodes[0], composite=composite,
+                                alias=ALIAS_PREFIX + key)
         else:
-            sub_provided = None
+            sub = out.add_field(key, nodes[0], composite=composite)
+        if sub is None:
+            return {fetch.id}
+        sub_provided = self.sub_provided(type_name, name, fetch.graph, provided)
         sub_path = (*path, key, *("@",) * list_depth)
         selection_sets = [n.selection_set for n in nodes if n.selection_set is not None]
         return self.plan_composite(fetch, return_type, selection_sets, sub, sub_path,
@@ -452,13 +527,15 @@ class _Planning:
                                 key, nodes, frag, path, None, exclude, depth + 1)
         return inner | {child.id}
 
-    def choose_target(self, fetch: Fetch, type_name: str, name: str, path: Path,
-                      exclude: frozenset[str]) -> tuple[str, str] | None:
+    def choose_target(self, fetch: Fetch | None, type_name: str, name: str, path: Path,
+                      exclude: frozenset[str], source: str = "") -> tuple[str, str] | None:
         """The subgraph (and entity type) to fetch ``type_name.name`` from."""
+        source = fetch.graph if fetch is not None else source
+        fetch_id = fetch.id if fetch is not None else -1
         candidates: list[tuple[str, str]] = []
         declared = self.sg.field_graphs(type_name, name)
         for graph in declared:
-            if graph != fetch.graph and graph not in exclude and self.planner.resolvable(
+            if graph != source and graph not in exclude and self.planner.resolvable(
                     type_name, name, graph, None):
                 candidates.append((graph, type_name))
         if not candidates:
@@ -467,17 +544,17 @@ class _Planning:
                 if iinfo is None or name not in iinfo.returns:
                     continue
                 for graph in sorted(iinfo.interface_object_in):
-                    if graph != fetch.graph and graph not in exclude and \
+                    if graph != source and graph not in exclude and \
                             self.planner.resolvable(iface, name, graph, None):
                         candidates.append((graph, iface))
         best: tuple[int, int, str, str] | None = None
         for order, (graph, entity_type) in enumerate(candidates):
-            hops = self.planner.distance(entity_type, fetch.graph, graph, exclude) \
+            hops = self.planner.distance(entity_type, source, graph, exclude) \
                 if entity_type == type_name else self.iface_distance(type_name, entity_type,
-                                                                     fetch.graph, graph)
+                                                                     source, graph)
             if hops is None:
                 continue
-            existing = 0 if (fetch.id, graph, path, entity_type) in self.entity_fetches else 1
+            existing = 0 if (fetch_id, graph, path, entity_type) in self.entity_fetches else 1
             rank = (hops, existing * 100 + order, graph, entity_type)
             if best is None or rank < best:
                 best = rank

@@ -30,6 +30,7 @@ from graphql import (
     UnionTypeDefinitionNode,
     UnionTypeExtensionNode,
     parse,
+    print_ast,
     value_from_ast_untyped,
 )
 
@@ -58,6 +59,8 @@ class FieldInGraph:
     override_label: str | None = None
     overridden_from_label: bool = False
     used_overridden: bool = False
+    #: The field's type in this subgraph, when it differs from the supergraph's.
+    type: str | None = None
 
 
 @dataclasses.dataclass(slots=True, kw_only=True)
@@ -78,6 +81,8 @@ class TypeInfo:
     owner: str | None = None
     #: Field name -> (named return type, list depth).
     returns: dict[str, tuple[str, int]] = dataclasses.field(default_factory=dict)
+    #: Field name -> its type as written in the supergraph (``[ID!]``).
+    type_strings: dict[str, str] = dataclasses.field(default_factory=dict)
     #: Subgraph -> top-level field names used in any of its keys.
     key_fields: dict[str, set[str]] = dataclasses.field(default_factory=dict)
 
@@ -235,6 +240,7 @@ class Supergraph:
                 for field in node.fields or ():
                     info.fields[field.name.value] = self._read_field(field.directives)
                     info.returns[field.name.value] = _return_type(field.type)
+                    info.type_strings[field.name.value] = print_ast(field.type)
                 if isinstance(node, ObjectTypeDefinitionNode | ObjectTypeExtensionNode):
                     for iface in node.interfaces or ():
                         info.implements.setdefault(iface.name.value, set())
@@ -263,6 +269,7 @@ class Supergraph:
                 override_label=str(label) if label and args.get("override") else None,
                 overridden_from_label=bool(label) and not args.get("override"),
                 used_overridden=bool(args.get("usedOverridden")),
+                type=str(args["type"]) if args.get("type") else None,
             )
         return declared
 
