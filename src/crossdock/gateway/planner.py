@@ -199,6 +199,12 @@ def _provided_map(selection: SelectionSetNode) -> Provided:
     return result
 
 
+def _narrowed(field: FieldNode, selections: list[FieldNode]) -> FieldNode:
+    """``field`` with only ``selections`` under it."""
+    return FieldNode(alias=field.alias, name=field.name, arguments=field.arguments,
+                     directives=(), selection_set=SelectionSetNode(selections=tuple(selections)))
+
+
 def _shape(selection: SelectionSetNode) -> Shape:
     out: list[tuple[str, str, Shape | None]] = []
     for sel in selection.selections:
@@ -355,11 +361,7 @@ class _Planning:
                           if self.field_plannable(g, return_type, sub_nodes, None, 1)),
                          candidates[0])
             groups.setdefault(graph, []).extend(sub_nodes)
-        first = nodes[0]
-        return [(graph, [FieldNode(alias=first.alias, name=first.name, arguments=first.arguments,
-                                   directives=(), selection_set=SelectionSetNode(
-                                       selections=tuple(subs)))])
-                for graph, subs in groups.items()]
+        return [(graph, [_narrowed(nodes[0], subs)]) for graph, subs in groups.items()]
 
     def plannable(self, graph: str, type_name: str, selection_sets: list[SelectionSetNode],
                   provided: Provided | None, depth: int) -> bool:
@@ -462,7 +464,7 @@ class _Planning:
 
     def plan_field(self, fetch: Fetch, type_name: str, key: str, nodes: list[FieldNode],
                    out: Selection, path: Path, provided: Provided | None,
-                   exclude: frozenset[str], depth: int) -> set[int]:
+                   exclude: frozenset[str], depth: int, *, split: bool = True) -> set[int]:
         name = nodes[0].name.value
         if name == "__typename":
             out.add_typename()
@@ -490,16 +492,60 @@ class _Planning:
         sub_provided = self.sub_provided(type_name, name, fetch.graph, provided)
         sub_path = (*path, key, *("@",) * list_depth)
         selection_sets = [n.selection_set for n in nodes if n.selection_set is not None]
+        if split and not self.plannable(fetch.graph, return_type, selection_sets, sub_provided,
+                                        depth + 1):
+            groups = self.split_field(fetch.graph, type_name, nodes[0], return_type,
+                                      selection_sets,
+                                      provided, exclude)
+            if groups is not None:
+                used = {fetch.id}
+                for graph, group in groups:
+                    if graph == fetch.graph:
+                        used |= self.plan_field(fetch, type_name, key, group, out, path,
+                                                provided, exclude, depth, split=False)
+                    else:
+                        used |= self.plan_jump(fetch, type_name, key, group, out, path,
+                                               provided, exclude, depth, forced=graph)
+                return used
         return self.plan_composite(fetch, return_type, selection_sets, sub, sub_path,
                                    sub_provided, exclude, depth) | {fetch.id}
 
+    def split_field(self, graph: str, type_name: str, first: FieldNode, return_type: str,
+                    sets: list[SelectionSetNode], provided: Provided | None,
+                    exclude: frozenset[str]) -> list[tuple[str, list[FieldNode]]] | None:
+        """Subfields of ``type_name.name`` grouped by the subgraph to fetch the field from.
+
+        A subfield that ``graph`` cannot reach under this field is fetched with the field
+        itself from another subgraph, through the parent entity.
+        """
+        name = first.name.value
+        if self.types[return_type].kind != "object" or not self.types[type_name].keys:
+            return None
+        local_provided = self.sub_provided(type_name, name, graph, provided)
+        others = [g for g in self.sg.field_graphs(type_name, name)
+                  if g != graph and g not in exclude
+                  and self.planner.resolvable(type_name, name, g, None)
+                  and self.planner.distance(type_name, graph, g, exclude) is not None]
+        groups: dict[str, list[FieldNode]] = {}
+        for sub_nodes in self.collect(return_type, sets).values():
+            target = graph
+            if not self.field_plannable(graph, return_type, sub_nodes, local_provided, 1):
+                target = next((g for g in others if self.field_plannable(
+                    g, return_type, sub_nodes, self.sub_provided(type_name, name, g, None), 1)),
+                    graph)
+            groups.setdefault(target, []).extend(sub_nodes)
+        if list(groups) == [graph]:
+            return None
+        return [(target, [_narrowed(first, subs)]) for target, subs in groups.items()]
+
     def plan_jump(self, fetch: Fetch, type_name: str, key: str, nodes: list[FieldNode],
                   out: Selection, path: Path, provided: Provided | None,
-                  exclude: frozenset[str], depth: int) -> set[int]:
+                  exclude: frozenset[str], depth: int, forced: str | None = None) -> set[int]:
         name = nodes[0].name.value
         if depth > _MAX_DEPTH:
             raise PlanningError(f"cannot plan {type_name}.{name}: too many entity hops")
-        target = self.choose_target(fetch, type_name, name, path, exclude)
+        target = (forced, type_name) if forced else self.choose_target(
+            fetch, type_name, name, path, exclude)
         if target is None:
             raise PlanningError(
                 f"cannot plan {type_name}.{name}: no subgraph that resolves it can be reached "
