@@ -170,7 +170,39 @@ class Planner:
                         return hops + 1
                     seen.add(nxt)
                     queue.append((nxt, hops + 1))
+        # No chain of keys: a key whose fields come partly from other reachable subgraphs.
+        for key in info.keys.get(target, ()):
+            if key.resolvable and self.obtainable(type_name, key.selection, source,
+                                                  seen - {target}):
+                return 2
         return None
+
+    def neighbours(self, type_name: str, graph: str) -> set[str]:
+        """Subgraphs one key hop away from ``graph`` for ``type_name``."""
+        return {g for g in self.types[type_name].keys
+                if g != graph and self.key_edge(type_name, graph, g) is not None}
+
+    def obtainable(self, type_name: str, selection: SelectionSetNode, source: str,
+                   reachable: set[str], depth: int = 0) -> bool:
+        """Whether each field of ``selection`` is local to ``source`` or to a reachable graph."""
+        for sel in selection.selections:
+            if not isinstance(sel, FieldNode) or sel.name.value == "__typename":
+                continue
+            name = sel.name.value
+            inner = self.types[type_name].returns.get(name, ("", 0))[0]
+            ok = False
+            for graph in (source, *sorted(reachable - {source})):
+                if self.resolvable(type_name, name, graph, None) and (
+                        sel.selection_set is None
+                        or self._local(inner, sel.selection_set, graph)
+                        or (depth < 3 and self.obtainable(  # noqa: PLR2004
+                            inner, sel.selection_set, graph, self.neighbours(inner, graph),
+                            depth + 1))):
+                    ok = True
+                    break
+            if not ok:
+                return False
+        return True
 
 
 def _usable(decl: FieldInGraph) -> bool:
@@ -621,7 +653,11 @@ class _Planning:
         chosen = next((k for k in keys if self.planner._local(type_name, k.selection, source)),  # noqa: SLF001
                       None)
         if chosen is None:
-            chosen = keys[0]
+            reachable = {g for g in self.types[type_name].graphs
+                         if g != target and self.planner.distance(type_name, source, g,
+                                                                  frozenset({target})) == 1}
+            chosen = next((k for k in keys if self.planner.obtainable(
+                type_name, k.selection, source, reachable)), keys[0])
         selections = list(chosen.selection.selections)
         decl = self.sg.field_graphs(entity_type, name).get(target)
         if decl is not None and decl.requires is not None:
