@@ -116,7 +116,9 @@ class Planner:
             if provided is not None and (field in provided or field in provided.get(
                     "on " + type_name, {})):
                 return True
-            return field in info.key_fields.get(graph, ())
+            # Fed1 supergraphs mark the key fields of extended types external, yet the
+            # extending subgraph returns them: they came in the representation.
+            return self.supergraph.fed1 and field in info.key_fields.get(graph, ())
         return _usable(decl)
 
     def provided_for(self, provides: SelectionSetNode) -> Provided:
@@ -311,13 +313,7 @@ class _Planning:
             return True
         if condition not in self.types:
             return False
-        possible = self.planner.possible(condition)
-        if type_name in possible:
-            return True
-        # An interface-object position: the runtime type is unknown yet, so a fragment on an
-        # interface the position's interface is, or a type implementing it, may apply.
-        return self.types[type_name].kind == "interface" and bool(
-            possible & self.planner.possible(type_name))
+        return type_name in self.planner.possible(condition)
 
     # -- planning -----------------------------------------------------------------------------
 
@@ -458,11 +454,12 @@ class _Planning:
                        exclude: frozenset[str], depth: int) -> set[int]:
         info = self.types[type_name]
         graph = fetch.graph
-        if info.kind == "object" or graph in info.interface_object_in:
+        if info.kind == "object":
             fields = self.collect(type_name, selection_sets)
-            if info.kind != "object":
-                out.add_typename()
             return self.plan_fields(fetch, type_name, fields, out, path, provided, exclude, depth)
+        if graph in info.interface_object_in:
+            return self.plan_interface_object(fetch, type_name, selection_sets, out, path,
+                                              provided, exclude, depth)
         out.add_typename()
         used = {fetch.id}
         for object_type in sorted(self.planner.possible(type_name)):
@@ -474,6 +471,62 @@ class _Planning:
                 continue
             used |= self.plan_fields(fetch, object_type, fields, out.fragment(object_type),
                                      (*path, "|" + object_type), provided, exclude, depth)
+        return used
+
+    def plan_interface_object(self, fetch: Fetch, type_name: str,
+                              selection_sets: list[SelectionSetNode], out: Selection,
+                              path: Path, provided: Provided | None, exclude: frozenset[str],
+                              depth: int) -> set[int]:
+        """An interface that this subgraph knows as an @interfaceObject.
+
+        The subgraph resolves the interface's own fields but knows no implementation: when
+        the client needs the concrete type (``__typename``, type conditions, fields other
+        subgraphs resolve), an entity fetch to a subgraph that has the real interface finds
+        it, and resolves the rest.
+        """
+        out.add_typename()
+        own = self.collect(type_name, selection_sets)
+        local = {key: nodes for key, nodes in own.items()
+                 if nodes[0].name.value != "__typename"
+                 and self.planner.resolvable(type_name, nodes[0].name.value, fetch.graph,
+                                             provided)}
+        used = self.plan_fields(fetch, type_name, local, out, path, provided, exclude, depth)
+        rest: dict[str, dict[str, list[FieldNode]]] = {}
+        needs_type = len(local) != len(own)
+        for object_type in sorted(self.planner.possible(type_name)):
+            fields = self.collect(object_type, selection_sets)
+            remaining = {k: v for k, v in fields.items() if k not in local}
+            rest[object_type] = remaining
+            if any(k not in own for k in fields):
+                needs_type = True
+        if not needs_type:
+            return used
+        info = self.types[type_name]
+        target = next((g for g in info.keys if g not in info.interface_object_in
+                       and g != fetch.graph and any(k.resolvable for k in info.keys[g])), None)
+        if target is None:
+            raise PlanningError(f"no subgraph can resolve the concrete type of {type_name} "
+                                f"returned by subgraph {fetch.graph!r}")
+        child_key = (fetch.id, target, path, type_name)
+        child = self.entity_fetches.get(child_key)
+        if child is None:
+            child = self.new_fetch(target, "entities", path)
+            self.entity_fetches[child_key] = child
+        keys = [k for k in info.keys[target] if k.resolvable]
+        key = next((k for k in keys if self.planner._local(type_name, k.selection, fetch.graph)),  # noqa: SLF001
+                   keys[0])
+        needed = self.plan_fields(fetch, type_name, self.collect(type_name, [key.selection]),
+                                  out, path, provided, exclude | {target}, depth + 1)
+        child.depends |= needed - {child.id}
+        child.requires[type_name] = (type_name, _shape(key.selection))
+        frag = child.selection.fragment(type_name)
+        frag.add_typename()
+        used |= needed | {child.id}
+        for object_type, fields in rest.items():
+            fields.pop("__typename", None)
+            if fields and self.knows(target, type_name, object_type):
+                used |= self.plan_fields(child, object_type, fields, frag.fragment(object_type),
+                                         (*path, "|" + object_type), None, exclude, depth + 1)
         return used
 
     def knows(self, graph: str, abstract: str, object_type: str) -> bool:

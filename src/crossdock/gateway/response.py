@@ -14,6 +14,7 @@ from typing import Any
 from graphql import (
     FieldNode,
     GraphQLEnumType,
+    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -107,6 +108,10 @@ class Shaper:
         if is_abstract_type(type_):
             typename = value.get("__typename")
             object_type = self.schema.get_type(typename) if isinstance(typename, str) else None
+            if object_type is type_ or (isinstance(object_type, GraphQLInterfaceType)
+                                        and self.schema.is_sub_type(type_, object_type)):
+                # Only an @interfaceObject answered, and the client needed no concrete type.
+                return self.object(object_type, sets, value, path)  # type: ignore[arg-type]
             if not isinstance(object_type, GraphQLObjectType) or not self.schema.is_sub_type(
                     type_, object_type):
                 if typename is not None and not self.had_errors:
