@@ -101,8 +101,12 @@ class Planner:
         return found
 
     def resolvable(self, type_name: str, field: str, graph: str,
-                   provided: Provided | None) -> bool:
-        """Whether ``graph`` can resolve ``type_name.field`` in the current position."""
+                   provided: Provided | None, *, local: bool = True) -> bool:
+        """Whether ``graph`` can resolve ``type_name.field`` in the current position.
+
+        With ``local``, a field with @requires does not count: it needs an entity fetch
+        carrying the required fields, even from the subgraph of its parent.
+        """
         info = self.types[type_name]
         declared = info.fields.get(field)
         if declared is None:
@@ -119,6 +123,8 @@ class Planner:
             # Fed1 supergraphs mark the key fields of extended types external, yet the
             # extending subgraph returns them: they came in the representation.
             return self.supergraph.fed1 and field in info.key_fields.get(graph, ())
+        if local and decl.requires is not None:
+            return False
         return _usable(decl)
 
     def provided_for(self, provides: SelectionSetNode) -> Provided:
@@ -549,7 +555,8 @@ class _Planning:
 
     def plan_field(self, fetch: Fetch, type_name: str, key: str, nodes: list[FieldNode],
                    out: Selection, path: Path, provided: Provided | None,
-                   exclude: frozenset[str], depth: int, *, split: bool = True) -> set[int]:
+                   exclude: frozenset[str], depth: int, *, split: bool = True,
+                   satisfied: bool = False) -> set[int]:
         name = nodes[0].name.value
         if name == "__typename":
             out.add_typename()
@@ -557,7 +564,8 @@ class _Planning:
         info = self.types[type_name]
         if name not in info.returns:
             raise PlanningError(f"{type_name}.{name} is not in the supergraph")
-        if not self.planner.resolvable(type_name, name, fetch.graph, provided):
+        if not self.planner.resolvable(type_name, name, fetch.graph, provided,
+                                       local=not satisfied):
             return self.plan_jump(fetch, type_name, key, nodes, out, path, provided, exclude,
                                   depth)
         return_type, list_depth = info.returns[name]
@@ -609,7 +617,7 @@ class _Planning:
         local_provided = self.sub_provided(type_name, name, graph, provided)
         others = [g for g in self.sg.field_graphs(type_name, name)
                   if g != graph and g not in exclude
-                  and self.planner.resolvable(type_name, name, g, None)
+                  and self.planner.resolvable(type_name, name, g, None, local=False)
                   and self.planner.distance(type_name, graph, g, exclude) is not None]
         groups: dict[str, list[FieldNode]] = {}
         for sub_nodes in self.collect(return_type, sets).values():
@@ -654,8 +662,8 @@ class _Planning:
             shape = tuple(merged)
         child.requires[type_name] = (entity_type, shape)
         frag = child.selection.fragment(entity_type)
-        inner = self.plan_field(child, entity_type if entity_type != type_name else type_name,
-                                key, nodes, frag, path, None, exclude, depth + 1)
+        inner = self.plan_field(child, entity_type, key, nodes, frag, path, None, exclude,
+                                depth + 1, satisfied=True)
         return inner | {child.id}
 
     def choose_target(self, fetch: Fetch | None, type_name: str, name: str, path: Path,
@@ -666,8 +674,9 @@ class _Planning:
         candidates: list[tuple[str, str]] = []
         declared = self.sg.field_graphs(type_name, name)
         for graph in declared:
-            if graph != source and graph not in exclude and self.planner.resolvable(
-                    type_name, name, graph, None):
+            if graph not in exclude and self.planner.resolvable(
+                    type_name, name, graph, None, local=False) and (
+                    graph != source or declared[graph].requires is not None):
                 candidates.append((graph, type_name))
         if not candidates:
             for iface, graphs in self.types[type_name].implements.items():
@@ -676,7 +685,7 @@ class _Planning:
                     continue
                 for graph in sorted(iinfo.interface_object_in):
                     if graph != source and graph not in exclude and \
-                            self.planner.resolvable(iface, name, graph, None):
+                            self.planner.resolvable(iface, name, graph, None, local=False):
                         candidates.append((graph, iface))
         best: tuple[int, int, str, str] | None = None
         for order, (graph, entity_type) in enumerate(candidates):
