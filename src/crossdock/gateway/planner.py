@@ -11,6 +11,7 @@ so that the executor and the response shaping know each object's type.
 
 from __future__ import annotations
 
+import hashlib
 from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -31,6 +32,8 @@ from crossdock.gateway.errors import PlanningError
 from crossdock.gateway.plan import ALIAS_PREFIX, Fetch, Path, Plan, Selection, Shape
 from crossdock.gateway.supergraph import FieldInGraph, Key, Supergraph
 
+#: Prefix of the aliases given to @requires fields with arguments.
+REQUIRES_ALIAS = "_cdreq_"
 INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
 #: Bounds the chain of key hops tried while looking for a subgraph that resolves a field.
 _MAX_DEPTH = 12
@@ -83,6 +86,7 @@ class Planner:
         self._possible: dict[str, frozenset[str]] = {}
         self._edges: dict[tuple[str, str, str], Key | None] = {}
         self._provided: dict[int, Provided] = {}
+        self._aliased: dict[int, SelectionSetNode] = {}
 
     # -- entry point -------------------------------------------------------------------------
 
@@ -126,6 +130,17 @@ class Planner:
         if local and decl.requires is not None:
             return False
         return _usable(decl)
+
+    def aliased(self, requires: SelectionSetNode) -> SelectionSetNode:
+        """``requires`` with an alias on each field that takes arguments.
+
+        The client may select the same field with other arguments in the same place; the
+        alias keeps both apart in the subgraph request and in the merged data.
+        """
+        found = self._aliased.get(id(requires))
+        if found is None:
+            found = self._aliased[id(requires)] = _alias_arguments(requires)
+        return found
 
     def provided_for(self, provides: SelectionSetNode) -> Provided:
         found = self._provided.get(id(provides))
@@ -237,6 +252,27 @@ def _provided_map(selection: SelectionSetNode) -> Provided:
             else:
                 result["on " + sel.type_condition.name.value] = inner
     return result
+
+
+def _alias_arguments(selection: SelectionSetNode) -> SelectionSetNode:
+    out: list[Any] = []
+    for sel in selection.selections:
+        if isinstance(sel, FieldNode):
+            inner = _alias_arguments(sel.selection_set) if sel.selection_set else None
+            alias = sel.alias
+            if sel.arguments:
+                digest = hashlib.sha1(  # noqa: S324 - a short stable name, not security
+                    "".join(print_ast(a) for a in sel.arguments).encode()).hexdigest()[:8]
+                alias = NameNode(value=f"{REQUIRES_ALIAS}{sel.name.value}_{digest}")
+            out.append(FieldNode(alias=alias, name=sel.name, arguments=sel.arguments,
+                                 directives=sel.directives, selection_set=inner))
+        elif isinstance(sel, InlineFragmentNode):
+            out.append(InlineFragmentNode(type_condition=sel.type_condition,
+                                          directives=sel.directives,
+                                          selection_set=_alias_arguments(sel.selection_set)))
+        else:
+            out.append(sel)
+    return SelectionSetNode(selections=tuple(out))
 
 
 def _narrowed(field: FieldNode, selections: list[FieldNode]) -> FieldNode:
@@ -513,7 +549,7 @@ class _Planning:
         if target is None:
             raise PlanningError(f"no subgraph can resolve the concrete type of {type_name} "
                                 f"returned by subgraph {fetch.graph!r}")
-        child_key = (fetch.id, target, path, type_name)
+        child_key = (fetch.id, target, (*path, "0"), type_name)
         child = self.entity_fetches.get(child_key)
         if child is None:
             child = self.new_fetch(target, "entities", path)
@@ -644,22 +680,32 @@ class _Planning:
                 f"cannot plan {type_name}.{name}: no subgraph that resolves it can be reached "
                 f"from subgraph {fetch.graph!r}")
         graph, entity_type = target
-        child_key = (fetch.id, graph, path, entity_type)
-        child = self.entity_fetches.get(child_key)
-        requirement = self.requirement(type_name, entity_type, name, fetch.graph, graph)
+        key_selection, required = self.requirement(type_name, entity_type, name, fetch.graph,
+                                                   graph)
+        out.add_typename()
+        # Key fields must not come from the target itself (that would loop); required
+        # fields may, through an earlier fetch to it.
+        used = self.plan_fields(fetch, type_name, self.collect(type_name, [key_selection]), out,
+                                path, provided, exclude | {graph}, depth + 1)
+        shape = _shape(key_selection)
+        if required is not None:
+            used |= self.plan_fields(fetch, type_name, self.collect(type_name, [required]), out,
+                                     path, provided, exclude, depth + 1)
+            shape += _shape(required)
+        variant = 0
+        while True:
+            child_key = (fetch.id, graph, (*path, str(variant)), entity_type)
+            child = self.entity_fetches.get(child_key)
+            if child is None or child.id not in used:
+                break
+            variant += 1
         if child is None:
             child = self.new_fetch(graph, "entities", path)
             self.entity_fetches[child_key] = child
-        out.add_typename()
-        fields = self.collect(type_name, [requirement])
-        used = self.plan_fields(fetch, type_name, fields, out, path, provided,
-                                exclude | {graph}, depth + 1)
         child.depends |= used - {child.id}
         known = child.requires.get(type_name)
-        shape = _shape(requirement)
         if known is not None:
-            merged = dict.fromkeys(known[1] + shape)
-            shape = tuple(merged)
+            shape = tuple(dict.fromkeys(known[1] + shape))
         child.requires[type_name] = (entity_type, shape)
         frag = child.selection.fragment(entity_type)
         inner = self.plan_field(child, entity_type, key, nodes, frag, path, None, exclude,
@@ -694,7 +740,8 @@ class _Planning:
                                                                      source, graph)
             if hops is None:
                 continue
-            existing = 0 if (fetch_id, graph, path, entity_type) in self.entity_fetches else 1
+            existing = 0 if (fetch_id, graph, (*path, "0"), entity_type) in \
+                self.entity_fetches else 1
             rank = (hops, existing * 100 + order, graph, entity_type)
             if best is None or rank < best:
                 best = rank
@@ -707,7 +754,7 @@ class _Planning:
         return None
 
     def requirement(self, type_name: str, entity_type: str, name: str, source: str,
-                    target: str) -> SelectionSetNode:
+                    target: str) -> tuple[SelectionSetNode, SelectionSetNode | None]:
         """Key fields (and @requires fields) the target subgraph needs in a representation."""
         keys = [k for k in self.types[entity_type].keys.get(target, ()) if k.resolvable]
         if not keys:
@@ -720,12 +767,11 @@ class _Planning:
                                                                   frozenset({target})) == 1}
             chosen = next((k for k in keys if self.planner.obtainable(
                 type_name, k.selection, source, reachable)), keys[0])
-        selections = list(chosen.selection.selections)
         decl = self.sg.field_graphs(entity_type, name).get(target)
+        required = None
         if decl is not None and decl.requires is not None:
-            selections.extend(decl.requires.selections)
-        return SelectionSetNode(selections=tuple(selections))
-
+            required = self.planner.aliased(decl.requires)
+        return chosen.selection, required
 
 __all__ = ["INTROSPECTION_FIELDS", "NameNode", "Planner", "condition_variables", "label_active",
            "operation_of"]
