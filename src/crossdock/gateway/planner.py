@@ -275,6 +275,18 @@ def _alias_arguments(selection: SelectionSetNode) -> SelectionSetNode:
     return SelectionSetNode(selections=tuple(out))
 
 
+def _conflicts(known: tuple[str, Shape] | None, shape: Shape) -> bool:
+    """Whether two representation shapes would put different data under one key."""
+    if known is None:
+        return False
+    sources = {name: (key, sub) for key, name, sub in known[1]}
+    for key, name, sub in shape:
+        found = sources.get(name)
+        if found is not None and found != (key, sub):
+            return True
+    return False
+
+
 def _narrowed(field: FieldNode, selections: list[FieldNode]) -> FieldNode:
     """``field`` with only ``selections`` under it."""
     return FieldNode(alias=field.alias, name=field.name, arguments=field.arguments,
@@ -393,8 +405,10 @@ class _Planning:
                     self.plan_field(fetch, root, key, group, fetch.selection, (), None,
                                     frozenset(), 0)
             stages.append(self.fetches)
-        variable_types = {v.variable.name.value: print_ast(v.type)
-                          for v in self.operation.variable_definitions or ()}
+        variable_types = {
+            v.variable.name.value: print_ast(v.type) + (
+                f" = {print_ast(v.default_value)}" if v.default_value is not None else "")
+            for v in self.operation.variable_definitions or ()}
         for stage in stages:
             for fetch in stage:
                 fetch.finish(variable_types)
@@ -696,7 +710,8 @@ class _Planning:
         while True:
             child_key = (fetch.id, graph, (*path, str(variant)), entity_type)
             child = self.entity_fetches.get(child_key)
-            if child is None or child.id not in used:
+            if child is None or (child.id not in used and not _conflicts(
+                    child.requires.get(type_name), shape)):
                 break
             variant += 1
         if child is None:
