@@ -632,6 +632,13 @@ class _Planning:
             sub = out.add_field(key, nodes[0], composite=composite)
         if sub is None:
             return {fetch.id}
+        if declared is not None and declared.type is not None:
+            # The subgraph may declare a narrower type (an object where the supergraph has
+            # a union): plan for what it can return, and keep __typename for the shaping.
+            narrower = declared.type.strip("[]!")
+            if narrower != return_type and narrower in self.types:
+                return_type = narrower
+                sub.add_typename()
         sub_provided = self.sub_provided(type_name, name, fetch.graph, provided)
         sub_path = (*path, key, *("@",) * list_depth)
         selection_sets = [n.selection_set for n in nodes if n.selection_set is not None]
