@@ -694,8 +694,22 @@ class _Planning:
         name = nodes[0].name.value
         if depth > _MAX_DEPTH:
             raise PlanningError(f"cannot plan {type_name}.{name}: too many entity hops")
-        target = (forced, type_name) if forced else self.choose_target(
-            fetch, type_name, name, path, exclude)
+        if forced:
+            target: tuple[str, str] | None = (forced, type_name)
+        else:
+            targets = self.rank_targets(fetch, type_name, name, path, exclude)
+            target = targets[0] if targets else None
+            return_type = self.types[type_name].returns[name][0]
+            sets = [n.selection_set for n in nodes if n.selection_set is not None]
+            if len(targets) > 1 and sets:
+                fits = [t for t in targets if self.plannable(
+                    t[0], return_type, sets, self.sub_provided(t[1], name, t[0], None),
+                    depth + 1)]
+                if fits:
+                    target = fits[0]
+                elif self.types[return_type].kind == "object":
+                    return self.plan_split_jump(fetch, type_name, key, nodes, out, path,
+                                                provided, exclude, depth, targets, sets)
         if target is None:
             raise PlanningError(
                 f"cannot plan {type_name}.{name}: no subgraph that resolves it can be reached "
@@ -734,9 +748,34 @@ class _Planning:
                                 depth + 1, satisfied=True)
         return inner | {child.id}
 
+    def plan_split_jump(self, fetch: Fetch, type_name: str, key: str, nodes: list[FieldNode],
+                        out: Selection, path: Path, provided: Provided | None,
+                        exclude: frozenset[str], depth: int,
+                        targets: list[tuple[str, str]], sets: list[SelectionSetNode]) -> set[int]:
+        """Fetch a field from several subgraphs, each for the subfields it can plan."""
+        return_type = self.types[type_name].returns[nodes[0].name.value][0]
+        groups: dict[str, list[FieldNode]] = {}
+        for sub_nodes in self.collect(return_type, sets).values():
+            graph = next((g for g, entity in targets if self.field_plannable(
+                g, return_type, sub_nodes,
+                self.sub_provided(entity, nodes[0].name.value, g, None), depth + 1)),
+                targets[0][0])
+            groups.setdefault(graph, []).extend(sub_nodes)
+        used: set[int] = set()
+        for graph, subs in groups.items():
+            used |= self.plan_jump(fetch, type_name, key, [_narrowed(nodes[0], subs)], out, path,
+                                   provided, exclude, depth, forced=graph)
+        return used
+
     def choose_target(self, fetch: Fetch | None, type_name: str, name: str, path: Path,
                       exclude: frozenset[str], source: str = "") -> tuple[str, str] | None:
         """The subgraph (and entity type) to fetch ``type_name.name`` from."""
+        targets = self.rank_targets(fetch, type_name, name, path, exclude, source)
+        return targets[0] if targets else None
+
+    def rank_targets(self, fetch: Fetch | None, type_name: str, name: str, path: Path,
+                     exclude: frozenset[str], source: str = "") -> list[tuple[str, str]]:
+        """The subgraphs (and entity types) that can give ``type_name.name``, best first."""
         source = fetch.graph if fetch is not None else source
         fetch_id = fetch.id if fetch is not None else -1
         candidates: list[tuple[str, str]] = []
@@ -755,7 +794,7 @@ class _Planning:
                     if graph != source and graph not in exclude and \
                             self.planner.resolvable(iface, name, graph, None, local=False):
                         candidates.append((graph, iface))
-        best: tuple[int, int, str, str] | None = None
+        ranked: list[tuple[int, int, str, str]] = []
         for order, (graph, entity_type) in enumerate(candidates):
             hops = self.planner.distance(entity_type, source, graph, exclude) \
                 if entity_type == type_name else self.iface_distance(type_name, entity_type,
@@ -764,10 +803,8 @@ class _Planning:
                 continue
             existing = 0 if (fetch_id, graph, (*path, "0"), entity_type) in \
                 self.entity_fetches else 1
-            rank = (hops, existing * 100 + order, graph, entity_type)
-            if best is None or rank < best:
-                best = rank
-        return None if best is None else (best[2], best[3])
+            ranked.append((hops, existing * 100 + order, graph, entity_type))
+        return [(graph, entity_type) for _, _, graph, entity_type in sorted(ranked)]
 
     def iface_distance(self, type_name: str, iface: str, source: str, target: str) -> int | None:
         for key in self.types[iface].keys.get(target, ()):
