@@ -161,24 +161,30 @@ class Planner:
         self._edges[cache_key] = found
         return found
 
-    def _local(self, type_name: str, selection: SelectionSetNode, graph: str) -> bool:
+    def _local(self, type_name: str, selection: SelectionSetNode, graph: str,
+               provided: Provided | None = None) -> bool:
         for sel in selection.selections:
             if isinstance(sel, FieldNode):
-                if sel.name.value == "__typename":
+                name = sel.name.value
+                if name == "__typename":
                     continue
-                if not self.resolvable(type_name, sel.name.value, graph, None):
+                if not self.resolvable(type_name, name, graph, provided):
                     return False
                 if sel.selection_set is not None:
-                    inner = self.types[type_name].returns[sel.name.value][0]
-                    if not self._local(inner, sel.selection_set, graph):
+                    inner = self.types[type_name].returns[name][0]
+                    inner_provided = None if provided is None else provided.get(name)
+                    if not self._local(inner, sel.selection_set, graph, inner_provided):
                         return False
         return True
 
     def distance(self, type_name: str, source: str, target: str,
-                 exclude: frozenset[str]) -> int | None:
+                 exclude: frozenset[str], provided: Provided | None = None) -> int | None:
         """The fewest entity hops from ``source`` to ``target`` for ``type_name``."""
         if source == target:
             return 0
+        if provided and any(k.resolvable and self._local(type_name, k.selection, source, provided)
+                            for k in self.types[type_name].keys.get(target, ())):
+            return 1
         info = self.types[type_name]
         graphs = set(info.graphs) | set(info.keys)
         seen = {source}
@@ -476,7 +482,8 @@ class _Planning:
             target_graph = graph
             sub_provided = self.sub_provided(type_name, name, graph, provided)
         else:
-            target = self.choose_target(None, type_name, name, (), frozenset(), source=graph)
+            target = self.choose_target(None, type_name, name, (), frozenset(), source=graph,
+                                        provided=provided)
             if target is None:
                 return False
             target_graph, sub_provided = target[0], None
@@ -697,7 +704,8 @@ class _Planning:
         if forced:
             target: tuple[str, str] | None = (forced, type_name)
         else:
-            targets = self.rank_targets(fetch, type_name, name, path, exclude)
+            targets = self.rank_targets(fetch, type_name, name, path, exclude,
+                                        provided=provided)
             target = targets[0] if targets else None
             return_type = self.types[type_name].returns[name][0]
             sets = [n.selection_set for n in nodes if n.selection_set is not None]
@@ -716,7 +724,7 @@ class _Planning:
                 f"from subgraph {fetch.graph!r}")
         graph, entity_type = target
         key_selection, required = self.requirement(type_name, entity_type, name, fetch.graph,
-                                                   graph)
+                                                   graph, provided)
         out.add_typename()
         # Key fields must not come from the target itself (that would loop); required
         # fields may, through an earlier fetch to it.
@@ -768,13 +776,15 @@ class _Planning:
         return used
 
     def choose_target(self, fetch: Fetch | None, type_name: str, name: str, path: Path,
-                      exclude: frozenset[str], source: str = "") -> tuple[str, str] | None:
+                      exclude: frozenset[str], source: str = "",
+                      provided: Provided | None = None) -> tuple[str, str] | None:
         """The subgraph (and entity type) to fetch ``type_name.name`` from."""
-        targets = self.rank_targets(fetch, type_name, name, path, exclude, source)
+        targets = self.rank_targets(fetch, type_name, name, path, exclude, source, provided)
         return targets[0] if targets else None
 
     def rank_targets(self, fetch: Fetch | None, type_name: str, name: str, path: Path,
-                     exclude: frozenset[str], source: str = "") -> list[tuple[str, str]]:
+                     exclude: frozenset[str], source: str = "",
+                     provided: Provided | None = None) -> list[tuple[str, str]]:
         """The subgraphs (and entity types) that can give ``type_name.name``, best first."""
         source = fetch.graph if fetch is not None else source
         fetch_id = fetch.id if fetch is not None else -1
@@ -796,7 +806,7 @@ class _Planning:
                         candidates.append((graph, iface))
         ranked: list[tuple[int, int, str, str]] = []
         for order, (graph, entity_type) in enumerate(candidates):
-            hops = self.planner.distance(entity_type, source, graph, exclude) \
+            hops = self.planner.distance(entity_type, source, graph, exclude, provided) \
                 if entity_type == type_name else self.iface_distance(type_name, entity_type,
                                                                      source, graph)
             if hops is None:
@@ -813,13 +823,14 @@ class _Planning:
         return None
 
     def requirement(self, type_name: str, entity_type: str, name: str, source: str,
-                    target: str) -> tuple[SelectionSetNode, SelectionSetNode | None]:
+                    target: str, provided: Provided | None = None,
+                    ) -> tuple[SelectionSetNode, SelectionSetNode | None]:
         """Key fields (and @requires fields) the target subgraph needs in a representation."""
         keys = [k for k in self.types[entity_type].keys.get(target, ()) if k.resolvable]
         if not keys:
             raise PlanningError(f"{entity_type} has no resolvable key in subgraph {target!r}")
-        chosen = next((k for k in keys if self.planner._local(type_name, k.selection, source)),  # noqa: SLF001
-                      None)
+        chosen = next((k for k in keys if self.planner._local(  # noqa: SLF001
+            type_name, k.selection, source, provided)), None)
         if chosen is None:
             reachable = {g for g in self.types[type_name].graphs
                          if g != target and self.planner.distance(type_name, source, g,
