@@ -525,9 +525,16 @@ class _Planning:
                                               provided, exclude, depth)
         out.add_typename()
         used = {fetch.id}
-        for object_type in sorted(self.planner.possible(type_name)):
-            if not self.knows(graph, type_name, object_type):
-                continue
+        known = [o for o in sorted(self.planner.possible(type_name))
+                 if self.knows(graph, type_name, o)]
+        if not known:
+            for nodes in self.collect(type_name, selection_sets).values():
+                name = nodes[0].name.value
+                if name != "__typename" and not self.planner.resolvable(type_name, name, graph,
+                                                                        provided):
+                    raise PlanningError(f"cannot plan {type_name}.{name}: subgraph {graph!r} "
+                                        "returns no type that implements it")
+        for object_type in known:
             fields = self.collect(object_type, selection_sets)
             fields.pop("__typename", None)
             if not fields:
@@ -554,6 +561,16 @@ class _Planning:
                  and self.planner.resolvable(type_name, nodes[0].name.value, fetch.graph,
                                              provided)}
         used = self.plan_fields(fetch, type_name, local, out, path, provided, exclude, depth)
+        # Interface fields other subgraphs resolve on the interface itself (as an
+        # @interfaceObject or an entity interface) need no concrete type either.
+        for key, nodes in own.items():
+            name = nodes[0].name.value
+            if key in local or name == "__typename":
+                continue
+            if self.rank_targets(fetch, type_name, name, path, exclude, provided=provided):
+                used |= self.plan_jump(fetch, type_name, key, nodes, out, path, provided,
+                                       exclude, depth)
+                local[key] = nodes
         rest: dict[str, dict[str, list[FieldNode]]] = {}
         needs_type = len(local) != len(own)
         for object_type in sorted(self.planner.possible(type_name)):
