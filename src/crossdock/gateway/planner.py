@@ -327,6 +327,8 @@ class _Planning:
         self.entity_fetches: dict[tuple[int, str, Path, str], Fetch] = {}
         self.introspection = False
         self.count = 0
+        #: Response path -> subgraphs that could hold the object there.
+        self.locations: dict[Path, frozenset[str]] = {}
 
     # -- fields collection --------------------------------------------------------------------
 
@@ -512,9 +514,35 @@ class _Planning:
         self.fetches.append(fetch)
         return fetch
 
+    def shared_types(self, parent: str, name: str, return_type: str, path: Path,
+                     sub_path: Path) -> frozenset[str] | None:
+        """For a field several subgraphs could answer here, the types all of them can return.
+
+        A @shareable field must answer the same from any subgraph that could hold its parent
+        object, so types that only some of them have in the union or interface are not
+        asked for (as Apollo and Hive plan it).
+        """
+        where = self.locations.get(path)
+        while where is None and path and path[-1][0] == "|":
+            path = path[:-1]
+            where = self.locations.get(path)
+        info = self.types[parent]
+        if where is None:
+            where = frozenset(info.graphs)
+        elif info.keys:
+            where = where | {g for g, keys in info.keys.items() if any(k.resolvable for k in keys)}
+        graphs = [g for g in self.sg.field_graphs(parent, name)
+                  if g in where and self.planner.resolvable(parent, name, g, None, local=False)]
+        self.locations[sub_path] = frozenset(graphs)
+        if self.types[return_type].kind == "object" or len(graphs) < 2:  # noqa: PLR2004
+            return None
+        return frozenset(o for o in self.planner.possible(return_type)
+                         if all(self.knows(g, return_type, o) for g in graphs))
+
     def plan_composite(self, fetch: Fetch, type_name: str, selection_sets: list[SelectionSetNode],
                        out: Selection, path: Path, provided: Provided | None,
-                       exclude: frozenset[str], depth: int) -> set[int]:
+                       exclude: frozenset[str], depth: int,
+                       restrict: frozenset[str] | None = None) -> set[int]:
         info = self.types[type_name]
         graph = fetch.graph
         if info.kind == "object":
@@ -526,7 +554,7 @@ class _Planning:
         out.add_typename()
         used = {fetch.id}
         known = [o for o in sorted(self.planner.possible(type_name))
-                 if self.knows(graph, type_name, o)]
+                 if self.knows(graph, type_name, o) and (restrict is None or o in restrict)]
         if not known:
             for nodes in self.collect(type_name, selection_sets).values():
                 name = nodes[0].name.value
@@ -682,7 +710,9 @@ class _Planning:
                                                provided, exclude, depth, forced=graph)
                 return used
         return self.plan_composite(fetch, return_type, selection_sets, sub, sub_path,
-                                   sub_provided, exclude, depth) | {fetch.id}
+                                   sub_provided, exclude, depth,
+                                   self.shared_types(type_name, name, return_type, path,
+                                                     sub_path)) | {fetch.id}
 
     def split_field(self, graph: str, type_name: str, first: FieldNode, return_type: str,
                     sets: list[SelectionSetNode], provided: Provided | None,
