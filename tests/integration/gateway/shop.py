@@ -54,6 +54,10 @@ def _product_out(product: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in product.items() if k != "warehouse"}
 
 
+def _broken(*_: Any) -> str:
+    raise RuntimeError("products is broken")
+
+
 def build() -> dict[str, TestSubgraph]:
     """Fresh subgraphs with their own copy of the data (mutations change it)."""
     products = copy.deepcopy(PRODUCTS)
@@ -80,6 +84,7 @@ def build() -> dict[str, TestSubgraph]:
         "Query": {
             "products": lambda *_: [_product_out(p) for p in products],
             "product": lambda _r, _i, upc: product_ref({"upc": upc}),
+            "broken": _broken,
             "warehouse": lambda _r, _i, id: (  # noqa: A006
                 {"id": id, "city": WAREHOUSES[id]} if id in WAREHOUSES else None),
         },
@@ -106,8 +111,13 @@ def build() -> dict[str, TestSubgraph]:
     def delivery_days(product: dict[str, Any], _info: Any, zip: str) -> int:  # noqa: A002
         return len(zip) + product["weight"] // 100
 
+    def stock_note(product: dict[str, Any], *_: Any) -> str:
+        if product["sku"] == "S2":
+            raise ValueError("no stock note for S2")
+        return f"note {product['sku']}"
+
     inventory_sg = TestSubgraph("inventory", INVENTORY_SDL, resolvers={
-        "Product": {"deliveryDays": delivery_days},
+        "Product": {"deliveryDays": delivery_days, "stockNote": stock_note},
     }, references={"Product": inventory_ref})
 
     users = copy.deepcopy(USERS)
