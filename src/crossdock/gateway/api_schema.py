@@ -6,7 +6,7 @@ field, argument or enum value is neither visible in introspection nor accepted i
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphql import (
     DirectiveDefinitionNode,
@@ -21,7 +21,9 @@ from graphql import (
 from graphql.language import ListTypeNode, NonNullTypeNode
 
 from crossdock.gateway.errors import SupergraphError
-from crossdock.gateway.supergraph import Supergraph
+
+if TYPE_CHECKING:
+    from crossdock.gateway.supergraph import Supergraph
 
 #: Directives that survive into the API schema.
 _KEPT = {"deprecated", "specifiedBy", "oneOf"}
@@ -47,7 +49,7 @@ def _inaccessible_name(supergraph: Supergraph) -> str:
     return "inaccessible"
 
 
-def build_api_schema(supergraph: Supergraph) -> GraphQLSchema:
+def build_api_schema(supergraph: Supergraph) -> GraphQLSchema:  # noqa: C901, PLR0912
     """The client-facing schema of ``supergraph``."""
     hidden_name = _inaccessible_name(supergraph)
 
@@ -112,7 +114,7 @@ def _all_type_names(supergraph: Supergraph) -> set[str]:
 
 
 def _replace(node: Any, **changes: Any) -> Any:
-    """A copy of an AST node with some attributes changed (graphql-core nodes are not dataclasses)."""
+    """A copy of an AST node with some attributes changed (AST nodes are no dataclasses)."""
     values = {key: getattr(node, key) for key in node.keys}
     values.update(changes)
     return type(node)(**values)

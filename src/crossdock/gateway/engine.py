@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -31,15 +29,21 @@ from graphql.execution.values import get_variable_values
 from crossdock.gateway.api_schema import build_api_schema
 from crossdock.gateway.errors import PlanningError
 from crossdock.gateway.executor import Executor
-from crossdock.gateway.plan import Plan
 from crossdock.gateway.planner import (
     INTROSPECTION_FIELDS,
     Planner,
-    _Planning,
     condition_variables,
 )
+from crossdock.gateway.planning import OperationPlanner
 from crossdock.gateway.response import Shaper
-from crossdock.gateway.supergraph import Supergraph
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import httpx
+
+    from crossdock.gateway.plan import Plan
+    from crossdock.gateway.supergraph import Supergraph
 
 #: How many distinct documents and plans are kept.
 _CACHE_SIZE = 1024
@@ -77,7 +81,7 @@ class _Prepared:
 
     __slots__ = ("_collected", "introspection_document", "operation", "plan", "planning")
 
-    def __init__(self, planning: _Planning, plan: Plan, document: DocumentNode) -> None:
+    def __init__(self, planning: OperationPlanner, plan: Plan, document: DocumentNode) -> None:
         self.planning = planning
         self.plan = plan
         self.operation = planning.operation
@@ -141,14 +145,14 @@ class Gateway:
         key = (query, operation_name, *(bool(variables.get(v)) for v in doc.conditions))
         found = self._plans.get(key)
         if found is None:
-            planning = _Planning(self.planner, doc.document, operation_name, variables)
+            planning = OperationPlanner(self.planner, doc.document, operation_name, variables)
             found = _Prepared(planning, planning.run(), doc.document)
             self._plans[key] = found
             if len(self._plans) > _CACHE_SIZE:
                 self._plans.popitem(last=False)
         return found
 
-    async def execute(self, query: str, operation_name: str | None = None,
+    async def execute(self, query: str, operation_name: str | None = None,  # noqa: PLR0911
                       variables: Mapping[str, Any] | None = None, *,
                       allow_mutation: bool = True) -> Result:
         """Run one GraphQL request."""
@@ -181,7 +185,7 @@ class Gateway:
             answered = execute_sync(self.schema, prepared.introspection_document,
                                     variable_values=raw_variables)
             data.update(answered.data or {})
-            errors.extend(e.formatted for e in answered.errors or ())
+            errors.extend(dict(e.formatted) for e in answered.errors or ())
         root = self.schema.get_root_type(operation.operation)
         assert isinstance(root, GraphQLObjectType)
         shaped = Shaper(self.schema, prepared.collect, errors).root(
@@ -191,11 +195,12 @@ class Gateway:
             body = {"errors": errors, "data": shaped}
         return Result(body=body)
 
-    def select(self, doc: _Document, operation_name: str | None) -> OperationDefinitionNode | Result:
+    def select(self, doc: _Document,
+               operation_name: str | None) -> OperationDefinitionNode | Result:
         if operation_name:
             found = doc.operations.get(operation_name)
             if found is None:
-                return request_error(f"Unknown operation named \"{operation_name}\".",
+                return request_error(f'Unknown operation named "{operation_name}".',
                                      code="OPERATION_RESOLUTION_FAILURE")
             return found
         if len(doc.operations) != 1:
@@ -205,8 +210,8 @@ class Gateway:
 
 
 def _error(exc: GraphQLError, code: str) -> dict[str, Any]:
-    formatted = dict(exc.formatted)
-    formatted["extensions"] = {**(formatted.get("extensions") or {}), "code": code}
+    formatted: dict[str, Any] = dict(exc.formatted)
+    formatted["extensions"] = {**dict(formatted.get("extensions") or {}), "code": code}
     return formatted
 
 

@@ -10,15 +10,18 @@ response is still returned.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import orjson
 
 from crossdock.core.logging import get_logger
 from crossdock.gateway.plan import ALIAS_PREFIX, Fetch, Path, Plan, Shape
-from crossdock.gateway.supergraph import Supergraph
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from crossdock.gateway.supergraph import Supergraph
 
 log = get_logger("crossdock.gateway")
 
@@ -26,10 +29,6 @@ _HEADERS = {"content-type": "application/json",
             "accept": "application/graphql-response+json, application/json"}
 
 ResponsePath = list[str | int]
-
-
-class SubgraphFailure(Exception):
-    """A subgraph request failed as a whole."""
 
 
 class Executor:
@@ -50,22 +49,28 @@ class Executor:
             if len(stage) == 1 and not stage[0].depends:
                 await self._run(stage[0], data, variables, errors)
                 continue
-            done = {fetch.id: asyncio.Event() for fetch in stage}
-
-            async def run(fetch: Fetch) -> None:
-                try:
-                    for dep in fetch.depends:
-                        event = done.get(dep)
-                        if event is not None:
-                            await event.wait()
-                    await self._run(fetch, data, variables, errors)  # noqa: B023
-                finally:
-                    done[fetch.id].set()  # noqa: B023
-
-            await asyncio.gather(*(run(fetch) for fetch in stage))
+            await self._run_stage(stage, data, variables, errors)
         return data, errors
 
-    async def _run(self, fetch: Fetch, data: dict[str, Any], variables: Mapping[str, Any],
+    async def _run_stage(self, stage: list[Fetch], data: dict[str, Any],
+                         variables: Mapping[str, Any], errors: list[dict[str, Any]]) -> None:
+        """Start every fetch of the stage; each waits for the fetches it depends on."""
+        done = {fetch.id: asyncio.Event() for fetch in stage}
+
+        async def run(fetch: Fetch) -> None:
+            try:
+                for dep in fetch.depends:
+                    event = done.get(dep)
+                    if event is not None:
+                        await event.wait()
+                await self._run(fetch, data, variables, errors)
+            finally:
+                done[fetch.id].set()
+
+        await asyncio.gather(*(run(fetch) for fetch in stage))
+
+    async def _run(  # noqa: C901, PLR0912
+            self, fetch: Fetch, data: dict[str, Any], variables: Mapping[str, Any],
                    errors: list[dict[str, Any]]) -> None:
         fetch_vars = {name: variables[name] for name in fetch.variables if name in variables}
         if fetch.kind != "entities":
@@ -75,8 +80,8 @@ class Executor:
             payload = result.get("data")
             if isinstance(payload, dict):
                 _merge(data, _unalias(payload) if fetch.renames else payload, self.abstract)
-            for error in result.get("errors") or ():
-                errors.append(_subgraph_error(error, fetch.graph, _root_path))
+            errors.extend(_subgraph_error(error, fetch.graph, _root_path)
+                          for error in result.get("errors") or ())
             return
         targets: list[tuple[dict[str, Any], ResponsePath]] = []
         _walk(data, fetch.path, 0, [], targets)
@@ -116,13 +121,13 @@ class Executor:
                     _merge(obj, entities[position], self.abstract)
 
         def entity_path(path: list[Any]) -> list[Any] | None:
-            if len(path) >= 2 and path[0] == "_entities" and isinstance(path[1], int) \
-                    and path[1] < len(paths):
+            if len(path) >= 2 and path[0] == "_entities" and isinstance(  # noqa: PLR2004
+                    path[1], int) and path[1] < len(paths):
                 return [*paths[path[1]], *path[2:]]
             return None
 
-        for error in result.get("errors") or ():
-            errors.append(_subgraph_error(error, fetch.graph, entity_path))
+        errors.extend(_subgraph_error(error, fetch.graph, entity_path)
+                      for error in result.get("errors") or ())
 
     async def _post(self, fetch: Fetch, variables: dict[str, Any],
                     errors: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -180,7 +185,8 @@ def _subgraph_error(error: Any, graph: str, map_path: Any) -> dict[str, Any]:
     return out
 
 
-def _walk(node: Any, path: Path, i: int, rpath: ResponsePath,
+def _walk(  # noqa: C901
+        node: Any, path: Path, i: int, rpath: ResponsePath,
           out: list[tuple[dict[str, Any], ResponsePath]]) -> None:
     while True:
         if node is None:
@@ -270,6 +276,6 @@ def _unalias(value: Any) -> Any:
     if isinstance(value, list):
         return [_unalias(item) for item in value]
     if isinstance(value, dict):
-        return {(k[len(ALIAS_PREFIX):] if k.startswith(ALIAS_PREFIX) else k): _unalias(v)
+        return {(k.removeprefix(ALIAS_PREFIX)): _unalias(v)
                 for k, v in value.items()}
     return value

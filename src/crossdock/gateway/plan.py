@@ -206,14 +206,14 @@ def _render_stage(stage: list[Fetch], lines: list[str], indent: str) -> None:
 def _render_fetch(fetch: Fetch, lines: list[str], indent: str) -> None:
     if fetch.kind == "entities":
         lines.append(f"{indent}Flatten(path: \"{'.'.join(fetch.path)}\") {{")
-        lines.append(f"{indent}  Fetch(service: \"{fetch.graph}\") {{")
+        lines.append(f'{indent}  Fetch(service: "{fetch.graph}") {{')
         for runtime, (typename, shape) in fetch.requires.items():
             lines.append(f"{indent}    ... on {runtime} => {typename} {_print_shape(shape)}")
         lines.append(f"{indent}  }} =>")
         lines.append(f"{indent}  {fetch.query}")
         lines.append(f"{indent}}},")
     else:
-        lines.append(f"{indent}Fetch(service: \"{fetch.graph}\") {{")
+        lines.append(f'{indent}Fetch(service: "{fetch.graph}") {{')
         lines.append(f"{indent}  {fetch.query}")
         lines.append(f"{indent}}},")
 

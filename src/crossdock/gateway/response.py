@@ -71,7 +71,8 @@ class Shaper:
                                      type_.name, name)
         return result
 
-    def value(self, type_: GraphQLOutputType, sets: tuple[SelectionSetNode, ...], value: Any,
+    def value(  # noqa: PLR0917
+            self, type_: GraphQLOutputType, sets: tuple[SelectionSetNode, ...], value: Any,
               path: list[Any], parent: str, field: str) -> Any:
         if isinstance(type_, GraphQLNonNull):
             completed = self.nullable(type_.of_type, sets, value, path, parent, field)
@@ -84,7 +85,8 @@ class Shaper:
         except _Bubble:
             return None
 
-    def nullable(self, type_: Any, sets: tuple[SelectionSetNode, ...], value: Any,
+    def nullable(  # noqa: C901, PLR0911, PLR0917
+            self, type_: Any, sets: tuple[SelectionSetNode, ...], value: Any,
                  path: list[Any], parent: str, field: str) -> Any:
         if value is None:
             return None
@@ -98,7 +100,7 @@ class Shaper:
         if is_leaf_type(type_):
             if isinstance(type_, GraphQLEnumType) and (
                     not isinstance(value, str) or value not in type_.values):
-                self.error(path, f"Enum \"{type_.name}\" cannot represent value: {value!r}")
+                self.error(path, f'Enum "{type_.name}" cannot represent value: {value!r}')
                 return None
             return value
         if not isinstance(value, dict):
@@ -115,7 +117,7 @@ class Shaper:
             if not isinstance(object_type, GraphQLObjectType) or not self.schema.is_sub_type(
                     type_, object_type):
                 if typename is not None and not self.had_errors:
-                    self.error(path, f"Abstract type \"{type_.name}\" resolved to an unknown "
+                    self.error(path, f'Abstract type "{type_.name}" resolved to an unknown '
                                      f"type {typename!r}.")
                 return None
         return self.object(object_type, sets, value, path)

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphql import (
     DirectiveNode,
@@ -35,6 +34,9 @@ from graphql import (
 )
 
 from crossdock.gateway.errors import SupergraphError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 _JOIN_URL = re.compile(r"specs\.apollo\.dev/join/v(\d+)\.(\d+)")
 
@@ -174,7 +176,8 @@ class Supergraph:
     def _read_graphs(self) -> None:
         enum_name = f"{self.join_prefix}Graph"
         for definition in self.document.definitions:
-            if isinstance(definition, EnumTypeDefinitionNode) and definition.name.value == enum_name:
+            if isinstance(definition, EnumTypeDefinitionNode) and \
+                    definition.name.value == enum_name:
                 for value in definition.values or ():
                     for directive in value.directives:
                         if directive.name.value == f"{self.join_prefix}graph":
@@ -194,7 +197,7 @@ class Supergraph:
         return name.startswith((self.join_prefix, "link__", "core__")) or name in {
             "link__Import", "link__Purpose"}
 
-    def _read_types(self) -> None:
+    def _read_types(self) -> None:  # noqa: C901, PLR0912 - one pass, every kind
         kinds = {
             "ObjectTypeDefinitionNode": "object", "ObjectTypeExtensionNode": "object",
             "InterfaceTypeDefinitionNode": "interface", "InterfaceTypeExtensionNode": "interface",
@@ -273,7 +276,7 @@ class Supergraph:
             )
         return declared
 
-    def _resolve_graph_names(self) -> None:
+    def _resolve_graph_names(self) -> None:  # noqa: C901
         """Replace ``join__Graph`` enum values by subgraph names everywhere."""
         names = self.graph_by_enum
         all_graphs = list(names.values())

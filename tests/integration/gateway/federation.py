@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from crossdock.core.asgi import ASGIApp
 from crossdock.core.server import Server, bind, make_server
 from crossdock.gateway.engine import Gateway
 from crossdock.gateway.server import make_app
 from crossdock.gateway.supergraph import Supergraph
-from tests.integration.gateway.subgraph import TestSubgraph
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from crossdock.core.asgi import ASGIApp
+    from tests.integration.gateway.subgraph import TestSubgraph
 
 SUPERGRAPHS = Path(__file__).parent / "supergraphs"
 
@@ -86,13 +89,13 @@ def supergraph_for(scenario: str, urls: dict[str, str]) -> str:
 
 @contextlib.asynccontextmanager
 async def running(scenario: str, subgraphs: dict[str, TestSubgraph], *,
-                  timeout: float = 5.0) -> AsyncIterator[Federation]:
+                  upstream_timeout: float = 5.0) -> AsyncIterator[Federation]:
     """Start ``subgraphs`` and a gateway for ``scenario``'s supergraph."""
     servers = Servers()
     try:
         started = await asyncio.gather(*(servers.start(sub) for sub in subgraphs.values()))
         urls = {name: url + "/graphql" for name, url in zip(subgraphs, started, strict=True)}
-        async with httpx.AsyncClient(timeout=timeout) as upstream:
+        async with httpx.AsyncClient(timeout=upstream_timeout) as upstream:
             gateway = Gateway(Supergraph(supergraph_for(scenario, urls)), upstream)
             url = await servers.start(make_app(gateway))
             async with httpx.AsyncClient(timeout=30) as client:

@@ -24,7 +24,7 @@ from graphql import (
 
 from crossdock.core.asgi import Receive, Scope, Send, read_body, send_bytes
 
-_FEDERATION = '''
+_FEDERATION = """
 scalar _Any
 scalar FieldSet
 scalar link__Import
@@ -34,11 +34,13 @@ directive @external on FIELD_DEFINITION | OBJECT
 directive @requires(fields: FieldSet!) on FIELD_DEFINITION
 directive @provides(fields: FieldSet!) on FIELD_DEFINITION
 directive @shareable repeatable on OBJECT | FIELD_DEFINITION
-directive @inaccessible on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION
+directive @inaccessible on FIELD_DEFINITION | OBJECT | INTERFACE | UNION
+  | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION
 directive @override(from: String!, label: String) on FIELD_DEFINITION
 directive @interfaceObject on OBJECT
-directive @tag(name: String!) repeatable on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION
-'''
+directive @tag(name: String!) repeatable on FIELD_DEFINITION | OBJECT | INTERFACE | UNION
+  | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION
+"""
 
 Resolver = Callable[..., Any]
 
@@ -109,7 +111,7 @@ class TestSubgraph:
         behaviour = self.behaviour
         if behaviour.delay:
             await asyncio.sleep(behaviour.delay)
-        if behaviour.body is not None or behaviour.status != 200:  # noqa: PLR2004
+        if behaviour.body is not None or behaviour.status != 200:
             await send_bytes(send, behaviour.status, behaviour.body or b"", b"text/plain")
             return
         result = await graphql(self.schema, payload["query"],

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
-from tests.integration.gateway.federation import Federation
+if TYPE_CHECKING:
+    from tests.integration.gateway.federation import Federation
 
 pytestmark = pytest.mark.anyio
 
@@ -24,7 +27,7 @@ async def test_requires_sends_the_required_fields_in_the_representation(
 
 async def test_requires_on_a_field_with_arguments_and_variables(shop: Federation) -> None:
     result = await shop.query(
-        "query($zip: String!) { product(upc: \"2\") { deliveryDays(zip: $zip) } }",
+        'query($zip: String!) { product(upc: "2") { deliveryDays(zip: $zip) } }',
         {"zip": "69001"})
     assert result == {"data": {"product": {"deliveryDays": 15}}}
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
-from tests.integration.gateway.federation import Federation
+if TYPE_CHECKING:
+    from tests.integration.gateway.federation import Federation
 
 pytestmark = pytest.mark.anyio
 

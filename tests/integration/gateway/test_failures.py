@@ -55,7 +55,7 @@ async def test_broken_subgraph_with_nullable_field_keeps_the_parent(shop: Federa
 async def test_slow_subgraph_times_out_into_an_error() -> None:
     subgraphs = shop_subgraphs.build()
     subgraphs["reviews"].behaviour.delay = 2.0
-    async with running("shop", subgraphs, timeout=0.3) as federation:
+    async with running("shop", subgraphs, upstream_timeout=0.3) as federation:
         result = await federation.query('{ product(upc: "1") { name reviews { body } } }')
     assert result["data"] == {"product": None}
     assert "timed out" in result["errors"][0]["message"]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
-from tests.integration.gateway.federation import Federation
+if TYPE_CHECKING:
+    from tests.integration.gateway.federation import Federation
 
 pytestmark = pytest.mark.anyio
 
@@ -26,9 +29,9 @@ async def test_same_field_under_two_aliases_with_other_fields(shop: Federation) 
 
 
 async def test_fragments_named_and_inline(shop: Federation) -> None:
-    result = await shop.query('''
+    result = await shop.query("""
         query { product(upc: "1") { ...Basics ... on Product { inStock } } }
-        fragment Basics on Product { name reviews { body } }''')
+        fragment Basics on Product { name reviews { body } }""")
     assert result == {"data": {"product": {"name": "Table", "reviews": [{"body": "Love it"}],
                                            "inStock": True}}}
 
@@ -60,12 +63,12 @@ async def test_variables_with_defaults_and_input_objects(shop: Federation) -> No
 
 
 async def test_mutations_run_in_order_across_subgraphs(shop: Federation) -> None:
-    result = await shop.query('''mutation {
+    result = await shop.query("""mutation {
         first: addReview(upc: "1", body: "one") { id }
         rename(id: "u1", name: "Countess") { name }
         second: addReview(upc: "3", body: "two") { id product { name } }
         me: rename(id: "u1", name: "Ada") { name reviews { body } }
-    }''')
+    }""")
     assert result == {"data": {
         "first": {"id": "r5"},
         "rename": {"name": "Countess"},

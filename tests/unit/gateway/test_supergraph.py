@@ -12,13 +12,14 @@ from crossdock.gateway.supergraph import Supergraph, load_supergraph
 
 SHOP = Path(__file__).parents[2] / "integration" / "gateway" / "supergraphs" / "shop.graphql"
 
-FED1 = '''
+FED1 = """
 schema @core(feature: "https://specs.apollo.dev/core/v0.1")
        @core(feature: "https://specs.apollo.dev/join/v0.1") { query: Query }
 directive @core(feature: String!) repeatable on SCHEMA
 directive @join__owner(graph: join__Graph!) on OBJECT | INTERFACE
 directive @join__type(graph: join__Graph!, key: join__FieldSet) repeatable on OBJECT | INTERFACE
-directive @join__field(graph: join__Graph, requires: join__FieldSet, provides: join__FieldSet) on FIELD_DEFINITION
+directive @join__field(graph: join__Graph, requires: join__FieldSet,
+  provides: join__FieldSet) on FIELD_DEFINITION
 directive @join__graph(name: String!, url: String!) on ENUM_VALUE
 scalar join__FieldSet
 enum join__Graph {
@@ -32,7 +33,7 @@ type User @join__owner(graph: ACCOUNTS) @join__type(graph: ACCOUNTS, key: "id")
   name: String
   reviews: [String] @join__field(graph: REVIEWS)
 }
-'''
+"""
 
 
 def test_subgraphs_are_read_with_their_urls() -> None:
@@ -76,7 +77,7 @@ def test_fed1_owner_gives_unannotated_fields_to_the_owner() -> None:
 
 def test_plain_schema_is_not_a_supergraph_and_the_error_says_so() -> None:
     with pytest.raises(SupergraphError, match=r"not a supergraph.*join spec.*line 2"):
-        Supergraph('\nschema { query: Query }\ntype Query { a: Int }\n', source="x.graphql")
+        Supergraph("\nschema { query: Query }\ntype Query { a: Int }\n", source="x.graphql")
 
 
 def test_schema_without_a_schema_definition_is_refused() -> None:
