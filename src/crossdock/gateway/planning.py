@@ -48,7 +48,7 @@ class OperationPlanner:
         self.fragments = {d.name.value: d for d in document.definitions
                           if isinstance(d, FragmentDefinitionNode)}
         self.fetches: list[Fetch] = []
-        self.entity_fetches: dict[tuple[int, str, Path, str], Fetch] = {}
+        self.entity_fetches: dict[tuple[int, str, Path, int], Fetch] = {}
         self.introspection = False
         self.count = 0
         #: Response path -> subgraphs that could hold the object there.
@@ -339,10 +339,10 @@ class OperationPlanner:
         if target is None:
             raise PlanningError(f"no subgraph can resolve the concrete type of {type_name} "
                                 f"returned by subgraph {fetch.graph!r}")
-        child_key = (fetch.id, target, (*path, "0"), type_name)
+        child_key = _fetch_key(fetch.id, target, path, 0)
         child = self.entity_fetches.get(child_key)
         if child is None:
-            child = self.new_fetch(target, "entities", path)
+            child = self.new_fetch(target, "entities", child_key[2])
             self.entity_fetches[child_key] = child
         keys = [k for k in info.keys[target] if k.resolvable]
         chosen = next((k for k in keys if self.planner._local(  # noqa: SLF001
@@ -508,14 +508,14 @@ class OperationPlanner:
             shape += shape_of(required)
         variant = 0
         while True:
-            child_key = (fetch.id, graph, (*path, str(variant)), entity_type)
+            child_key = _fetch_key(fetch.id, graph, path, variant)
             child = self.entity_fetches.get(child_key)
             if child is None or (child.id not in used and not shapes_conflict(
                     child.requires.get(type_name), shape)):
                 break
             variant += 1
         if child is None:
-            child = self.new_fetch(graph, "entities", path)
+            child = self.new_fetch(graph, "entities", child_key[2])
             self.entity_fetches[child_key] = child
         child.depends |= used - {child.id}
         known = child.requires.get(type_name)
@@ -582,8 +582,7 @@ class OperationPlanner:
                                                                      source, graph)
             if hops is None:
                 continue
-            existing = 0 if (fetch_id, graph, (*path, "0"), entity_type) in \
-                self.entity_fetches else 1
+            existing = 0 if _fetch_key(fetch_id, graph, path, 0) in self.entity_fetches else 1
             ranked.append((hops, existing * 100 + order, graph, entity_type))
         return [(graph, entity_type) for _, _, graph, entity_type in sorted(ranked)]
 
@@ -613,3 +612,14 @@ class OperationPlanner:
         if decl is not None and decl.requires is not None:
             required = self.planner.aliased(decl.requires)
         return chosen.selection, required
+
+
+def _fetch_key(fetch_id: int, graph: str, path: Path, variant: int) -> tuple[int, str, Path, int]:
+    """Entity fetches from one parent to one subgraph at one place are shared.
+
+    Type conditions at the end of the path are dropped: the fetch's representations are
+    chosen by each object's type anyway, so the types of an abstract position share a fetch.
+    """
+    while path and path[-1][0] == "|":
+        path = path[:-1]
+    return fetch_id, graph, path, variant
