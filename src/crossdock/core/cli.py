@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import click
 import orjson
@@ -27,7 +27,7 @@ from crossdock.core.errors import (
     PortInUse,
 )
 from crossdock.core.logging import configure_logging
-from crossdock.core.migrations import Migrator, MigrationState
+from crossdock.core.migrations import MigrationState, Migrator
 from crossdock.core.services import components, discover
 from crossdock.core.settings import CoreSettings
 
@@ -141,7 +141,7 @@ def worker(
         envvar="CROSSDOCK_WORKER_QUEUES", help="Queues to take jobs from (default: all).")] = None,
 ) -> None:
     """Run the job worker: every installed service's jobs and event handlers."""
-    from crossdock.core.up import run_worker  # noqa: PLC0415
+    from crossdock.core.up import run_worker
 
     with database_url(settings()) as url:
         run(run_worker(settings(), url, concurrency=concurrency, queues=queue or None))
@@ -160,9 +160,9 @@ def up(
                                        help="Start demo subgraphs and a demo slice.")] = True,
 ) -> None:
     """Start everything: database, migrations, every service, a worker. Ctrl-C stops it all."""
-    from crossdock.core.up import up as run_up  # noqa: PLC0415
+    from crossdock.core.up import up as run_up
 
-    overrides = {"data_dir": data_dir} if data_dir else {}
+    overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir else {}
     loaded = CoreSettings.from_env(**overrides)
     configure_logging(loaded.log_level, loaded.log_format)
     with database_url(loaded) as url:
@@ -184,10 +184,10 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except (ConfigError, DatabaseError, PortInUse) as exc:
-        stderr.print(f"[red]error:[/red] {exc}", highlight=False)
+        stderr.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except CrossdockError as exc:
-        stderr.print(f"[red]error:[/red] {exc}", highlight=False)
+        stderr.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except click.exceptions.Abort:
         stderr.print("aborted")
