@@ -217,7 +217,7 @@ def _error(exc: GraphQLError, code: str) -> dict[str, Any]:
 
 def _with_defaults(operation: OperationDefinitionNode,
                    variables: Mapping[str, Any]) -> dict[str, Any]:
-    from graphql import value_from_ast_untyped  # noqa: PLC0415
+    from graphql import value_from_ast_untyped
 
     out = dict(variables)
     for definition in operation.variable_definitions or ():

@@ -92,7 +92,7 @@ class Planner:
     def plan(self, document: DocumentNode, operation_name: str | None,
              variables: Mapping[str, Any]) -> Plan:
         """Plan one operation; ``variables`` only matter through @skip/@include."""
-        from crossdock.gateway.planning import OperationPlanner  # noqa: PLC0415 - cycle
+        from crossdock.gateway.planning import OperationPlanner
 
         return OperationPlanner(self, document, operation_name, variables).run()
 

@@ -30,7 +30,7 @@ from crossdock.gateway.planner import INTROSPECTION_FIELDS
 Collect = Callable[[str, tuple[SelectionSetNode, ...]], dict[str, list[FieldNode]]]
 
 
-class _Bubble(Exception):  # noqa: N818
+class _Bubble(Exception):
     """A null in a non-null position, on its way to the nearest nullable parent."""
 
 
@@ -71,7 +71,7 @@ class Shaper:
                                      type_.name, name)
         return result
 
-    def value(  # noqa: PLR0917
+    def value(
             self, type_: GraphQLOutputType, sets: tuple[SelectionSetNode, ...], value: Any,
               path: list[Any], parent: str, field: str) -> Any:
         if isinstance(type_, GraphQLNonNull):
@@ -85,7 +85,7 @@ class Shaper:
         except _Bubble:
             return None
 
-    def nullable(  # noqa: C901, PLR0911, PLR0917
+    def nullable(  # noqa: C901, PLR0911
             self, type_: Any, sets: tuple[SelectionSetNode, ...], value: Any,
                  path: list[Any], parent: str, field: str) -> Any:
         if value is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path  # noqa: TC003 - settings are typed at run time
+from pathlib import Path
 
 from crossdock.core.settings import load
 

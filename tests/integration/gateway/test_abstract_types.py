@@ -37,8 +37,8 @@ async def test_interface_fields_and_type_conditions_across_subgraphs(media: Fede
 
 
 async def test_union_members_with_fragments(media: Federation) -> None:
-    result = await media.query('''{ feed { ... on Book { id author } ...M } }
-        fragment M on Movie { id minutes }''')
+    result = await media.query("""{ feed { ... on Book { id author } ...M } }
+        fragment M on Movie { id minutes }""")
     assert result == {"data": {"feed": [
         {"id": "b1", "author": "Frank Herbert"}, {"id": "m1", "minutes": 117},
         {"id": "b2", "author": "Carl Sagan"}]}}
