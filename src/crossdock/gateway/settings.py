@@ -19,6 +19,9 @@ class GatewaySettings:
     subgraph_timeout: float = 30.0
     #: Keep-alive connections kept open per subgraph host.
     max_connections: int = 100
+    #: Ports of the demo subgraphs ``crossdock up --demo`` serves behind the gateway.
+    demo_products_port: int = 4001
+    demo_reviews_port: int = 4002
 
     @classmethod
     def from_env(cls, **overrides: object) -> GatewaySettings:

@@ -1,4 +1,5 @@
-// Composes the test federations' subgraph SDL into the committed supergraph files.
+// Composes the test federations' (and the demo's) subgraph SDL into the committed
+// supergraph files.
 // Run from a folder where @apollo/composition and graphql are installed (not in the repo):
 //   NODE_PATH=/path/to/node_modules node tests/integration/gateway/compose.mjs
 // Subgraph URLs are placeholders (http://NAME.invalid/graphql) the tests replace.
@@ -12,9 +13,12 @@ const { composeServices } = require("@apollo/composition");
 const { parse } = require("graphql");
 
 const here = dirname(fileURLToPath(import.meta.url));
-for (const scenario of readdirSync(join(here, "sdl"))) {
-  const folder = join(here, "sdl", scenario);
-  const services = readdirSync(folder).filter((f) => f.endsWith(".graphql")).sort().map((f) => {
+const demo = join(here, "..", "..", "..", "src", "crossdock", "gateway", "demo");
+const jobs = readdirSync(join(here, "sdl")).map((scenario) => [
+  scenario, join(here, "sdl", scenario), join(here, "supergraphs", `${scenario}.graphql`)]);
+jobs.push(["demo", demo, join(demo, "supergraph.graphql")]);
+for (const [scenario, folder, output] of jobs) {
+  const services = readdirSync(folder).filter((f) => f.endsWith(".graphql") && f !== "supergraph.graphql").sort().map((f) => {
     const name = f.replace(/\.graphql$/, "");
     return { name, url: `http://${name}.invalid/graphql`,
              typeDefs: parse(readFileSync(join(folder, f), "utf8")) };
@@ -24,6 +28,6 @@ for (const scenario of readdirSync(join(here, "sdl"))) {
     for (const error of result.errors) console.error(scenario, error.message);
     process.exit(1);
   }
-  writeFileSync(join(here, "supergraphs", `${scenario}.graphql`), result.supergraphSdl);
+  writeFileSync(output, result.supergraphSdl);
   console.log(`composed ${scenario}`);
 }

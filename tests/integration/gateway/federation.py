@@ -29,9 +29,9 @@ class Servers:
     def __init__(self) -> None:
         self.running: list[tuple[Server, asyncio.Task[None], Any]] = []
 
-    async def start(self, app: ASGIApp) -> str:
-        """Serve ``app``; return its base URL."""
-        sock = bind("127.0.0.1", 0, option="(test)")
+    async def start(self, app: ASGIApp, *, port: int = 0) -> str:
+        """Serve ``app`` (on an ephemeral port unless told); return its base URL."""
+        sock = bind("127.0.0.1", port, option="(test)")
         port = sock.getsockname()[1]
         server: Server = make_server(app)
         task = asyncio.create_task(server.serve(sockets=[sock]))
