@@ -54,7 +54,7 @@ def test_serve_answers_health_and_graphql_until_terminated(tmp_path: Path) -> No
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CROSSDOCK_")}
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [sys.executable, "-m", "crossdock", "gateway", "serve", "--supergraph", str(SHOP),
          "--host", "127.0.0.1", "--port", str(port)],
         cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -63,7 +63,7 @@ def test_serve_answers_health_and_graphql_until_terminated(tmp_path: Path) -> No
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(base + "/health", timeout=1).status_code == 200:  # noqa: PLR2004
+                if httpx.get(base + "/health", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
