@@ -179,7 +179,10 @@ class Gateway:
         try:
             prepared = self.prepare(query, name, raw_variables)
         except PlanningError as exc:
-            return request_error(str(exc), status=500, code="QUERY_PLANNING_FAILED")
+            # A valid operation the supergraph cannot serve: an execution error, not a
+            # malformed request.
+            return Result(body={"errors": [{"message": str(exc), "extensions": {
+                "code": "QUERY_PLANNING_FAILED"}}], "data": None})
         data, errors = await self.executor.execute(prepared.plan, raw_variables)
         if prepared.introspection_document is not None:
             answered = execute_sync(self.schema, prepared.introspection_document,
