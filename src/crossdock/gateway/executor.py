@@ -178,7 +178,8 @@ def _subgraph_error(error: Any, graph: str, map_path: Any) -> dict[str, Any]:
     if isinstance(path, list):
         mapped = map_path(path)
         if mapped is not None:
-            out["path"] = mapped
+            out["path"] = [p.removeprefix(ALIAS_PREFIX) if isinstance(p, str) else p
+                           for p in mapped]
     extensions = dict(error.get("extensions") or {})
     extensions.setdefault("serviceName", graph)
     out["extensions"] = extensions
