@@ -92,7 +92,7 @@ class OpsApp:
         await self.app(scope, receive, send)
 
 
-async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
+async def not_found(scope: Scope, receive: Receive, send: Send) -> None:  # noqa: ARG001 (ASGI)
     """A 404 for any request (the app behind :class:`OpsApp` when there is none)."""
     if scope["type"] == "lifespan":
         return

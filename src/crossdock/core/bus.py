@@ -11,7 +11,7 @@ handler and key.
 from __future__ import annotations
 
 import dataclasses
-import datetime
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -38,7 +38,7 @@ class Event:
     type: str
     key: str | None
     payload: dict[str, Any]
-    published_at: datetime.datetime
+    published_at: dt.datetime
 
 
 Handler = Callable[[Event, Connection], Awaitable[None]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Self
 
 import psycopg
 import psycopg_pool
@@ -29,7 +29,9 @@ def describe_target(url: str) -> str:
 
 def unreachable(url: str, exc: BaseException) -> DatabaseUnreachable:
     """A one-line error that says where we looked and what to check."""
-    reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    # psycopg says "connection to server at ..., port ... failed: Connection refused" first.
+    reason = lines[0].rsplit("failed: ", 1)[-1] if lines else type(exc).__name__
     return DatabaseUnreachable(
         f"cannot reach PostgreSQL at {describe_target(url)} ({reason}); check that the server "
         "is running and that DATABASE_URL is right, or unset DATABASE_URL to use the embedded "
@@ -62,10 +64,10 @@ class Database:
             name="crossdock",
         )
 
-    async def open(self, *, wait: bool = True, timeout: float = 10.0) -> None:
+    async def open(self, *, wait: bool = True, within: float = 10.0) -> None:
         """Open the pool; raise :class:`DatabaseUnreachable` if no connection comes."""
         try:
-            await self.pool.open(wait=wait, timeout=timeout)
+            await self.pool.open(wait=wait, timeout=within)
         except psycopg_pool.PoolTimeout as exc:
             await self.pool.close()
             raise unreachable(self.url, exc) from exc
@@ -74,7 +76,7 @@ class Database:
         """Close the pool and every connection in it."""
         await self.pool.close()
 
-    async def __aenter__(self) -> Database:
+    async def __aenter__(self) -> Self:
         await self.open()
         return self
 

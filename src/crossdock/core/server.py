@@ -33,7 +33,7 @@ def bind(host: str, port: int, *, option: str) -> socket.socket:
             ) from exc
         raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
     sock.listen(2048)
-    sock.setblocking(False)
+    sock.setblocking(False)  # noqa: FBT003
     return sock
 
 

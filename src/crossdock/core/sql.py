@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from importlib import resources
-from typing import LiteralString, cast
+from typing import LiteralString
 
 _NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.MULTILINE)
 
@@ -19,7 +19,8 @@ def parse_queries(text: str) -> dict[str, LiteralString]:
     queries: dict[str, LiteralString] = {}
     for name, body in zip(parts[1::2], parts[2::2], strict=True):
         lines = [line for line in body.strip().splitlines() if not line.lstrip().startswith("--")]
-        queries[name] = cast("LiteralString", "\n".join(lines).strip())
+        query: LiteralString = "\n".join(lines).strip()
+        queries[name] = query
     return queries
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 
 from rich.console import Console
 
@@ -70,7 +71,7 @@ async def up(
     runtime.host = host
     runtime.demo = demo
     await runtime.open()
-    servers: list[tuple[Server, object]] = []
+    servers: list[tuple[Server, socket.socket]] = []
     try:
         async with runtime.database.connection() as conn:
             applied = await runtime.migrator().upgrade(conn)
@@ -79,7 +80,7 @@ async def up(
             ops_socket = bind(host, port, option="--port / CROSSDOCK_PORT")
             ops = make_server(OpsApp(not_found, ready=runtime.readiness))
             servers.append((ops, ops_socket))
-            lines = [("platform", f"http://{host}:{port}/readyz")]
+            lines = [("platform", f"http://{host}:{ops_socket.getsockname()[1]}/readyz")]
             for service in sorted(runtime.services, key=lambda s: (s.up_order, s.name)):
                 if service.up is None:
                     continue
@@ -88,9 +89,10 @@ async def up(
                                 option=f"the {service.name} port setting")
                     server = make_server(OpsApp(listener.app, ready=runtime.readiness))
                     servers.append((server, sock))
-                    for path in listener.paths:
-                        lines.append((listener.name, f"http://{host}:{listener.port}{path}"))
-            tasks = [asyncio.create_task(server.serve(sockets=[sock]))  # type: ignore[list-item]
+                    bound = sock.getsockname()[1]
+                    lines.extend((listener.name, f"http://{host}:{bound}{path}")
+                                 for path in listener.paths)
+            tasks = [asyncio.create_task(server.serve(sockets=[sock]))
                      for server, sock in servers]
             worker = asyncio.create_task(runtime.jobs.run_worker(concurrency=8))
             for name, address in lines:
@@ -107,6 +109,6 @@ async def up(
             await asyncio.gather(*tasks, return_exceptions=True)
     finally:
         for _, sock in servers:
-            sock.close()  # type: ignore[attr-defined]
+            sock.close()
         await runtime.close()
     console.print("stopped.")

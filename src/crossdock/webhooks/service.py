@@ -2,6 +2,49 @@
 
 from __future__ import annotations
 
-from crossdock.core.services import Service
+import contextlib
+from collections.abc import AsyncIterator
 
-service = Service(name="webhooks", description="(not built yet)")
+import typer
+
+from crossdock.core.runtime import Runtime
+from crossdock.core.services import Listener, Service
+from crossdock.webhooks import store
+from crossdock.webhooks.app import build_app
+from crossdock.webhooks.operations import demo_source
+from crossdock.webhooks.processing import Processor
+from crossdock.webhooks.settings import WebhooksSettings
+
+
+def register(runtime: Runtime) -> None:
+    """Register the processing job on the runtime's queue."""
+    Processor(runtime.database, runtime.jobs, runtime.bus).register()
+
+
+@contextlib.asynccontextmanager
+async def up(runtime: Runtime) -> AsyncIterator[list[Listener]]:
+    """Serve the receiver and the admin API; with demo data, a ``demo`` GitHub source."""
+    settings = WebhooksSettings.from_env()
+    if runtime.demo:
+        async with runtime.database.transaction() as conn:
+            if await store.find_source(conn, "demo") is None:
+                await store.add_source(conn, demo_source())
+    yield [Listener(name="webhooks", app=build_app(runtime, settings), port=settings.port,
+                    paths=("/webhooks/demo", "/api/deliveries"))]
+
+
+def _cli() -> typer.Typer:
+    from crossdock.webhooks.cli import build_cli
+
+    return build_cli()
+
+
+service = Service(
+    name="webhooks",
+    description="Inbound webhooks: verify, store, route, retry and replay.",
+    migrations="crossdock.webhooks.schema",
+    cli=_cli,
+    register=register,
+    up=up,
+    up_order=20,
+)

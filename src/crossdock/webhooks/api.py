@@ -1,0 +1,160 @@
+"""The admin HTTP API (JSON, described by ``openapi.json`` beside this module).
+
+Starlette routes it: this is not the hot path. Every error is ``{"error": message}`` with 400
+(bad input), 404 (unknown source or delivery) or 409 (source exists).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from importlib import resources
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from crossdock.core.database import Database
+from crossdock.core.jobs import JobQueue
+from crossdock.webhooks import operations
+from crossdock.webhooks.errors import (
+    DeliveryNotFound,
+    SourceExists,
+    UnknownSource,
+    WebhooksError,
+)
+from crossdock.webhooks.models import DeliveryStatus, RetrySchedule
+
+
+def openapi_document() -> dict[str, Any]:
+    """The API's OpenAPI description."""
+    text = resources.files("crossdock.webhooks").joinpath("openapi.json").read_text("utf-8")
+    document: dict[str, Any] = json.loads(text)
+    return document
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _status(value: str | None) -> DeliveryStatus | None:
+    if value is None:
+        return None
+    try:
+        return DeliveryStatus(value)
+    except ValueError as exc:
+        raise WebhooksError(f"unknown status {value!r}") from exc
+
+
+def _time(value: Any, name: str) -> datetime.datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise WebhooksError(f"{name} is not an ISO 8601 time") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    try:
+        data = await request.json()
+    except ValueError as exc:
+        raise WebhooksError("the body is not JSON") from exc
+    if not isinstance(data, dict):
+        raise WebhooksError("the body must be a JSON object")
+    return data
+
+
+def build_api(database: Database, jobs: JobQueue) -> Starlette:
+    """The admin API over ``database`` and ``jobs``."""
+
+    async def get_openapi(request: Request) -> Response:
+        return JSONResponse(openapi_document())
+
+    async def list_sources(request: Request) -> Response:
+        sources = await operations.list_sources(database)
+        return JSONResponse({"sources": [source.public() for source in sources]})
+
+    async def add_source(request: Request) -> Response:
+        data = await _json_object(request)
+        retry = data.get("retry") or {}
+        try:
+            source = operations.build_source(
+                str(data["name"]), str(data["provider"]), [str(s) for s in data["secrets"]],
+                options=data.get("options"), max_body_bytes=data.get("max_body_bytes"),
+                retry=RetrySchedule(**retry),
+            )
+        except (KeyError, TypeError) as exc:
+            raise WebhooksError("name, provider and secrets are required") from exc
+        created = await operations.add_source(database, source)
+        return JSONResponse(created.public(), status_code=201)
+
+    async def list_routes(request: Request) -> Response:
+        routes = await operations.list_routes(database, request.path_params["name"])
+        return JSONResponse({"routes": [route.public() for route in routes]})
+
+    async def add_route(request: Request) -> Response:
+        data = await _json_object(request)
+        if not isinstance(data.get("handler"), str):
+            raise WebhooksError("handler is required")
+        route = await operations.add_route(
+            database, source=request.path_params["name"], handler=data["handler"],
+            event_type=data.get("event_type"), action=data.get("action"),
+            filters=[str(f) for f in data.get("filters", [])], config=data.get("config"),
+            position=int(data.get("position", 0)),
+        )
+        return JSONResponse(route.public(), status_code=201)
+
+    async def list_deliveries(request: Request) -> Response:
+        params = request.query_params
+        try:
+            limit = int(params.get("limit", "100"))
+        except ValueError as exc:
+            raise WebhooksError("limit must be an integer") from exc
+        deliveries = await operations.list_deliveries(
+            database, status=_status(params.get("status")), source=params.get("source"),
+            limit=max(1, min(limit, 10_000)))
+        return JSONResponse({"deliveries": deliveries})
+
+    async def show_delivery(request: Request) -> Response:
+        try:
+            delivery_id = int(request.path_params["id"])
+        except ValueError as exc:
+            raise DeliveryNotFound("delivery ids are integers") from exc
+        return JSONResponse(await operations.show_delivery(database, delivery_id))
+
+    async def replay(request: Request) -> Response:
+        data = await _json_object(request)
+        ids = data.get("ids") or []
+        if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+            raise WebhooksError("ids must be a list of integers")
+        replayed = await operations.replay(
+            database, jobs, ids=ids, source=data.get("source"),
+            since=_time(data.get("since"), "since"), until=_time(data.get("until"), "until"),
+            status=_status(data.get("status")),
+        )
+        return JSONResponse({"replayed": replayed})
+
+    async def on_error(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, SourceExists):
+            return _error(409, str(exc))
+        if isinstance(exc, UnknownSource | DeliveryNotFound):
+            return _error(404, str(exc))
+        return _error(400, str(exc))
+
+    return Starlette(
+        routes=[
+            Route("/api/openapi.json", get_openapi),
+            Route("/api/sources", list_sources, methods=["GET"]),
+            Route("/api/sources", add_source, methods=["POST"]),
+            Route("/api/sources/{name}/routes", list_routes, methods=["GET"]),
+            Route("/api/sources/{name}/routes", add_route, methods=["POST"]),
+            Route("/api/deliveries", list_deliveries, methods=["GET"]),
+            Route("/api/deliveries/{id}", show_delivery, methods=["GET"]),
+            Route("/api/replay", replay, methods=["POST"]),
+        ],
+        exception_handlers={WebhooksError: on_error},
+    )

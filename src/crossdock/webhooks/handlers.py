@@ -1,0 +1,95 @@
+"""Handlers a route can name: ``bus``, ``log``, ``forward``, and any registered later.
+
+A handler is ``async def handler(work, conn)``. It runs inside the transaction that records
+its success, so whatever it writes through ``conn`` commits exactly when the attempt is
+recorded as succeeded, and never twice. An exception fails the attempt (and rolls back its
+writes); the delivery is then retried on its source's schedule.
+
+``forward`` is the extension point of outbound webhooks: :func:`register_handler` with the
+name ``forward`` replaces the placeholder, which fails every attempt with a clear error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from crossdock.core.bus import EventBus
+from crossdock.core.database import Connection
+from crossdock.core.logging import get_logger
+from crossdock.webhooks.errors import ForwardingUnavailable
+from crossdock.webhooks.models import Delivery, Route
+from crossdock.webhooks.routing import lookup
+
+logger = get_logger("crossdock.webhooks")
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Work:
+    """What a handler gets: the delivery, its parsed payload, the route and the bus."""
+
+    delivery: Delivery
+    payload: Any
+    route: Route
+    bus: EventBus
+
+
+Handler = Callable[[Work, Connection], Awaitable[None]]
+
+_registry: dict[str, Handler] = {}
+
+
+def register_handler(name: str, handler: Handler) -> None:
+    """Make ``handler`` available to routes as ``name`` (replacing any earlier one)."""
+    _registry[name] = handler
+
+
+def unregister_handler(name: str) -> None:
+    """Remove a registered handler (built-ins come back)."""
+    _registry.pop(name, None)
+
+
+def get_handler(name: str) -> Handler | None:
+    """The handler routes call ``name``."""
+    return _registry.get(name) or BUILTINS.get(name)
+
+
+def event_type(delivery: Delivery) -> str:
+    """The bus event type of a delivery: ``github.push``, ``gitlab.merge_request``..."""
+    return f"{delivery.provider}.{delivery.event_type}"
+
+
+async def publish(work: Work, conn: Connection) -> None:
+    """Publish the delivery on the core event bus, in the attempt's transaction."""
+    delivery = work.delivery
+    key_path = work.route.config.get("key")
+    key = None
+    if isinstance(key_path, str) and isinstance(work.payload, dict):
+        found = lookup(work.payload, key_path)
+        key = str(found) if isinstance(found, str | int) else None
+    await work.bus.publish(event_type(delivery), {
+        "delivery_id": delivery.id,
+        "source": delivery.source,
+        "provider": delivery.provider,
+        "provider_delivery_id": delivery.provider_delivery_id,
+        "event_type": delivery.event_type,
+        "action": delivery.action,
+        "payload": work.payload,
+    }, key=key, connection=conn)
+
+
+async def log(work: Work, conn: Connection) -> None:
+    """Write one log line per delivery."""
+    delivery = work.delivery
+    logger.info("webhook_delivery", delivery_id=delivery.id, source=delivery.source,
+                event_type=delivery.event_type, action=delivery.action,
+                provider_delivery_id=delivery.provider_delivery_id)
+
+
+async def forward(work: Work, conn: Connection) -> None:
+    """Placeholder until outbound webhooks register the real ``forward``."""
+    raise ForwardingUnavailable
+
+
+BUILTINS: dict[str, Handler] = {"bus": publish, "log": log, "forward": forward}

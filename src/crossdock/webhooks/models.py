@@ -1,0 +1,189 @@
+"""The webhooks service's value objects: sources, routes, deliveries, attempts, retry schedules."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import random
+from enum import StrEnum
+from typing import Any
+
+from crossdock.webhooks.secrets import describe
+
+
+class DeliveryStatus(StrEnum):
+    """Where a delivery stands."""
+
+    RECEIVED = "received"
+    PROCESSED = "processed"
+    FAILED = "failed"
+    DEAD = "dead"
+    REJECTED = "rejected"
+
+
+class AttemptStatus(StrEnum):
+    """How one handler run ended."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RetrySchedule:
+    """Exponential backoff with jitter.
+
+    The default: 8 tries in all; before try ``n + 1`` wait ``5 s * 2**(n - 1)``, capped at one
+    hour, each delay drawn uniformly within +-20 % so that failures at the same moment do not
+    retry in step: about 5 s, 10 s, 20 s, 40 s, 80 s, 160 s, 320 s (about 10.5 minutes in
+    all), then the delivery is dead.
+    """
+
+    max_tries: int = 8
+    base_seconds: float = 5.0
+    max_seconds: float = 3600.0
+    jitter: float = 0.2
+
+    def delay(self, tries: int, rng: random.Random | None = None) -> float | None:
+        """Seconds before the next try after ``tries`` failed ones; None when none is left."""
+        if tries >= self.max_tries:
+            return None
+        nominal = min(self.max_seconds, self.base_seconds * 2.0 ** (tries - 1))
+        spread: float = (rng or random).uniform(-self.jitter, self.jitter)
+        return max(0.0, nominal * (1 + spread))
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Source:
+    """Where deliveries come from: a provider, its secrets and the source's limits."""
+
+    name: str
+    provider: str
+    secrets: tuple[str, ...]
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    max_body_bytes: int = 25 * 1024 * 1024
+    retry: RetrySchedule = RetrySchedule()
+    created_at: datetime.datetime | None = None
+
+    def public(self) -> dict[str, Any]:
+        """The source as shown by the CLI and the admin API: secrets as references only."""
+        return {
+            "name": self.name,
+            "provider": self.provider,
+            "secrets": [describe(secret) for secret in self.secrets],
+            "options": self.options,
+            "max_body_bytes": self.max_body_bytes,
+            "retry": {"max_tries": self.retry.max_tries,
+                      "base_seconds": self.retry.base_seconds,
+                      "max_seconds": self.retry.max_seconds},
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+        }
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Filter:
+    """``path op value`` on the payload, e.g. ``repository.full_name == octo/repo``."""
+
+    path: str
+    op: str
+    value: Any
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Route:
+    """Send a source's deliveries that match to a handler."""
+
+    id: int | None
+    source: str
+    handler: str
+    event_type: str | None = None
+    action: str | None = None
+    filters: tuple[Filter, ...] = ()
+    config: dict[str, Any] = dataclasses.field(default_factory=dict)
+    position: int = 0
+
+    @property
+    def key(self) -> str:
+        """How attempts name this route."""
+        return f"route:{self.id}" if self.id is not None else f"default:{self.handler}"
+
+    def public(self) -> dict[str, Any]:
+        """The route as JSON."""
+        return {
+            "id": self.id, "source": self.source, "handler": self.handler,
+            "event_type": self.event_type, "action": self.action,
+            "filters": [f"{f.path} {f.op} {f.value}" for f in self.filters],
+            "config": self.config, "position": self.position,
+        }
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Delivery:
+    """A delivery as stored (the body only when asked for)."""
+
+    id: int
+    source: str
+    provider: str
+    provider_delivery_id: str | None
+    event_type: str | None
+    action: str | None
+    status: DeliveryStatus
+    reason: str | None
+    headers: dict[str, str]
+    body_size: int
+    received_at: datetime.datetime
+    processed_at: datetime.datetime | None
+    next_attempt_at: datetime.datetime | None
+    tries: int
+    generation: int
+    last_error: str | None
+    body: bytes | None = None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Delivery:
+        """Build from a ``webhooks_deliveries`` row."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        values = {key: value for key, value in row.items() if key in fields}
+        values["status"] = DeliveryStatus(row["status"])
+        if values.get("body") is not None:
+            values["body"] = bytes(values["body"])
+        return cls(**values)
+
+    def public(self) -> dict[str, Any]:
+        """The delivery as JSON (without the body)."""
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if f.name != "body"}
+        for key in ("received_at", "processed_at", "next_attempt_at"):
+            data[key] = data[key].isoformat() if data[key] else None
+        data["status"] = str(self.status)
+        return data
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Attempt:
+    """One run of one handler on one delivery."""
+
+    id: int
+    delivery_id: int
+    generation: int
+    try_: int
+    route: str
+    handler: str
+    status: AttemptStatus
+    duration_ms: float
+    error: str | None
+    started_at: datetime.datetime
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Attempt:
+        """Build from a ``webhooks_attempts`` row."""
+        return cls(id=row["id"], delivery_id=row["delivery_id"], generation=row["generation"],
+                   try_=row["try"], route=row["route"], handler=row["handler"],
+                   status=AttemptStatus(row["status"]), duration_ms=row["duration_ms"],
+                   error=row["error"], started_at=row["started_at"])
+
+    def public(self) -> dict[str, Any]:
+        """The attempt as JSON."""
+        return {"id": self.id, "generation": self.generation, "try": self.try_,
+                "route": self.route, "handler": self.handler, "status": str(self.status),
+                "duration_ms": self.duration_ms, "error": self.error,
+                "started_at": self.started_at.isoformat()}

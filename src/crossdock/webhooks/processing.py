@@ -1,0 +1,139 @@
+"""Processing: run a delivery's handlers, record each attempt, retry, dead-letter, replay.
+
+The receiver queues one ``webhooks.process`` job per delivery, in the transaction that stores
+it. The job counts a try, then runs every matching route whose handler has not yet succeeded
+on the delivery; each handler runs in a transaction that also records its success, so a
+worker killed mid-handler leaves nothing half done and a handler that succeeded is never run
+again. When a handler fails, the job queues its own next try after the source's backoff (with
+jitter); after the last try the delivery is dead. Jobs of one delivery never run at once
+(their lock is the delivery id).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+
+from crossdock.core.bus import EventBus
+from crossdock.core.database import Database
+from crossdock.core.jobs import JobQueue, RetryPolicy
+from crossdock.core.logging import get_logger
+from crossdock.webhooks import metrics, store
+from crossdock.webhooks.handlers import Work, get_handler
+from crossdock.webhooks.models import AttemptStatus, Delivery, Route
+from crossdock.webhooks.providers.base import json_payload
+from crossdock.webhooks.routing import select_routes
+
+logger = get_logger("crossdock.webhooks")
+
+PROCESS_TASK = "webhooks.process"
+QUEUE = "webhooks"
+
+
+def lock_for(delivery_id: int) -> str:
+    """The job lock that keeps one delivery's jobs from running at once."""
+    return f"webhooks.delivery:{delivery_id}"
+
+
+async def defer_processing(
+    jobs: JobQueue, conn: Any, delivery_id: int, *, delay_seconds: float | None = None
+) -> None:
+    """Queue a processing run of a delivery in the caller's transaction."""
+    await jobs.defer(PROCESS_TASK, connection=conn, lock=lock_for(delivery_id),
+                     delay_seconds=delay_seconds, delivery_id=delivery_id)
+
+
+class Processor:
+    """Runs deliveries' handlers on a worker."""
+
+    def __init__(self, database: Database, jobs: JobQueue, bus: EventBus) -> None:
+        self.database = database
+        self.jobs = jobs
+        self.bus = bus
+
+    def register(self) -> None:
+        """Register the processing task on the job queue."""
+        # Handler failures are retried by us on the source's schedule; the queue's own
+        # retries only cover a job that crashed on the database itself.
+        self.jobs.task(PROCESS_TASK, queue=QUEUE,
+                       retry=RetryPolicy(max_attempts=10, base_seconds=1.0,
+                                         max_seconds=60.0))(self.process)
+
+    async def process(self, delivery_id: int) -> None:
+        """One try at a delivery."""
+        async with self.database.transaction() as conn:
+            delivery = await store.start_run(conn, delivery_id)
+            if delivery is None:
+                return  # processed, dead or rejected: nothing to do
+            delivery = await store.get_delivery(conn, delivery_id, body=True)
+            source = await store.get_source(conn, delivery.source)
+            routes = await store.list_routes(conn, delivery.source)
+            done = await store.succeeded_routes(conn, delivery)
+        payload = json_payload(delivery.body or b"null")
+        errors = []
+        for route in select_routes(routes, delivery, payload):
+            if route.key in done:
+                continue
+            error = await self._attempt(delivery, payload, route)
+            if error is not None:
+                errors.append(f"{route.key} ({route.handler}): {error}")
+        async with self.database.transaction() as conn:
+            if not errors:
+                lag = await store.mark_processed(conn, delivery.id)
+                metrics.PROCESSED.labels(delivery.source).inc()
+                metrics.PROCESSING_LAG.observe(lag)
+                return
+            message = "; ".join(errors)
+            delay = source.retry.delay(delivery.tries)
+            if delay is None:
+                await store.mark_dead(conn, delivery.id, error=message)
+                metrics.DEAD.labels(delivery.source).inc()
+                logger.warning("webhook_dead", delivery_id=delivery.id, tries=delivery.tries,
+                               error=message)
+                return
+            await store.mark_failed(conn, delivery.id, error=message, delay=delay)
+            await defer_processing(self.jobs, conn, delivery.id, delay_seconds=delay)
+            metrics.RETRIED.labels(delivery.source).inc()
+            logger.info("webhook_retry_scheduled", delivery_id=delivery.id,
+                        tries=delivery.tries, delay_seconds=round(delay, 3))
+
+    async def _attempt(self, delivery: Delivery, payload: Any, route: Route) -> str | None:
+        """Run one handler; the error text when it failed."""
+        handler = get_handler(route.handler)
+        started = time.perf_counter()
+        try:
+            if handler is None:
+                raise LookupError(f"no handler named {route.handler!r} in this worker")
+            async with self.database.transaction() as conn:
+                await handler(Work(delivery=delivery, payload=payload, route=route,
+                                   bus=self.bus), conn)
+                await store.record_attempt(
+                    conn, delivery, route, status=AttemptStatus.SUCCEEDED,
+                    duration_ms=(time.perf_counter() - started) * 1000)
+        except psycopg.errors.UniqueViolation:
+            return None  # another run recorded this success first; its effects stand
+        except Exception as exc:
+            duration = (time.perf_counter() - started) * 1000
+            error = f"{type(exc).__name__}: {exc}"
+            async with self.database.transaction() as conn:
+                await store.record_attempt(conn, delivery, route, status=AttemptStatus.FAILED,
+                                           duration_ms=duration, error=error[:2000])
+            metrics.ATTEMPTS.labels(route.handler, "failed").inc()
+            logger.info("webhook_attempt_failed", delivery_id=delivery.id,
+                        handler=route.handler, error=error)
+            return error
+        metrics.ATTEMPTS.labels(route.handler, "succeeded").inc()
+        return None
+
+
+async def replay(database: Database, jobs: JobQueue, ids: Sequence[int]) -> list[int]:
+    """Queue deliveries for processing again; returns those queued."""
+    async with database.transaction() as conn:
+        queued = await store.reset_for_replay(conn, ids)
+        for delivery_id in queued:
+            await defer_processing(jobs, conn, delivery_id)
+    logger.info("webhooks_replayed", count=len(queued))
+    return queued

@@ -1,0 +1,135 @@
+"""What every provider does: verify a request's signature on its raw bytes, then parse it.
+
+A provider is built per source from the source's options. ``verify`` raises
+:class:`BadSignature`; ``parse`` raises :class:`Malformed`; both messages are safe to log and
+to answer with (they never contain a secret). ``sign`` gives the headers a genuine sender would
+add, for tests, the demo and the benchmarks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+import urllib.parse
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import orjson
+
+from crossdock.webhooks.secrets import Secret
+
+Headers = Mapping[str, str]
+
+
+class Rejected(Exception):
+    """A request the receiver refuses; ``reason`` is the metrics label."""
+
+    reason = "rejected"
+
+
+class BadSignature(Rejected):
+    """The signature is missing or matches none of the source's secrets."""
+
+    reason = "bad_signature"
+
+
+class Malformed(Rejected):
+    """The body or a required header cannot be understood."""
+
+    reason = "malformed"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Inbound:
+    """A verified, parsed delivery."""
+
+    delivery_id: str
+    event_type: str
+    action: str | None
+    payload: Any
+
+
+class Provider(Protocol):
+    """Verifies and parses one provider's deliveries."""
+
+    @property
+    def name(self) -> str:
+        """The provider's name (``github``...), the prefix of its bus event types."""
+
+    def verify(self, headers: Headers, body: bytes, secrets: Sequence[Secret]) -> None:
+        """Raise :class:`BadSignature` unless a secret signed ``body``."""
+
+    def parse(self, headers: Headers, body: bytes) -> Inbound:
+        """The delivery's id, event type, action and payload; :class:`Malformed` if not."""
+
+    def delivery_id(self, headers: Headers) -> str | None:
+        """The provider's delivery id as the headers give it (kept on rejected rows)."""
+
+    def sign(
+        self, body: bytes, secret: str, *, delivery_id: str, event_type: str
+    ) -> dict[str, str]:
+        """The headers a sender holding ``secret`` adds to ``body``."""
+
+
+def digest(algorithm: str, key: bytes, body: bytes) -> bytes:
+    """HMAC of ``body`` under ``key``."""
+    return hmac.new(key, body, getattr(hashlib, algorithm)).digest()
+
+
+def matches_any(expected: Sequence[bytes], given: bytes) -> bool:
+    """Constant-time comparison of ``given`` against every candidate (no early exit)."""
+    found = False
+    for candidate in expected:
+        found |= hmac.compare_digest(candidate, given)
+    return found
+
+
+def json_payload(body: bytes) -> Any:
+    """The JSON body; form-encoded ``payload=`` bodies (GitHub's other content type) too."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        form = urllib.parse.parse_qs(body.decode("utf-8"), strict_parsing=True)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise Malformed("the body is not JSON") from exc
+    values = form.get("payload")
+    if not values:
+        raise Malformed("the body is not JSON")
+    try:
+        return orjson.loads(values[0])
+    except orjson.JSONDecodeError as exc:
+        raise Malformed("the form field 'payload' is not JSON") from exc
+
+
+def object_payload(body: bytes) -> dict[str, Any]:
+    """The JSON body, which must be an object."""
+    payload = json_payload(body)
+    if not isinstance(payload, dict):
+        raise Malformed("the body is not a JSON object")
+    return payload
+
+
+def required(headers: Headers, name: str) -> str:
+    """A header that must be present and non-empty."""
+    value = headers.get(name, "").strip()
+    if not value:
+        raise Malformed(f"the header {name} is missing")
+    return value
+
+
+def body_digest_id(body: bytes) -> str:
+    """A delivery id for senders without one: the same body is the same delivery."""
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def string_field(payload: Mapping[str, Any], *path: str) -> str | None:
+    """A string at ``path`` in the payload, if there is one."""
+    value: Any = payload
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value if isinstance(value, str) else None

@@ -1,0 +1,154 @@
+"""Standard Webhooks: ``webhook-id``, ``webhook-timestamp``, ``webhook-signature``.
+
+The signed content is ``{id}.{timestamp}.{raw body}``. ``webhook-signature`` holds one or more
+space-separated ``version,base64`` entries: ``v1`` is HMAC-SHA256 under a ``whsec_`` secret
+(base64 after the prefix), ``v1a`` is ed25519, checked with a ``whpk_`` public key. One valid
+entry under one of the source's secrets is enough (that is how senders rotate keys). The
+timestamp (Unix seconds) must be within five minutes of our clock either way, so a captured
+request cannot be replayed later. The event type is the payload's ``type`` field.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from crossdock.webhooks.providers.base import (
+    BadSignature,
+    Headers,
+    Inbound,
+    Malformed,
+    digest,
+    json_payload,
+    matches_any,
+    required,
+)
+from crossdock.webhooks.secrets import Secret
+
+TOLERANCE_SECONDS = 5 * 60
+HMAC_PREFIX = "whsec_"
+PUBLIC_KEY_PREFIX = "whpk_"
+PRIVATE_KEY_PREFIX = "whsk_"
+
+
+def _key_bytes(value: str, prefix: str) -> bytes:
+    try:
+        return base64.b64decode(value[len(prefix):], validate=True)
+    except binascii.Error as exc:
+        raise BadSignature(f"a {prefix} secret of this source is not base64") from exc
+
+
+def hmac_key(secret: str) -> bytes:
+    """The HMAC key of a ``whsec_`` secret (other secrets are used as their UTF-8 bytes)."""
+    if secret.startswith(HMAC_PREFIX):
+        return _key_bytes(secret, HMAC_PREFIX)
+    return secret.encode()
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class StandardProvider:
+    """Deliveries signed per the Standard Webhooks specification."""
+
+    name: str = "standard"
+    tolerance_seconds: int = TOLERANCE_SECONDS
+    clock: Callable[[], float] = time.time
+
+    def _signed_content(self, headers: Headers, body: bytes) -> bytes:
+        webhook_id = headers.get("webhook-id", "")
+        timestamp = headers.get("webhook-timestamp", "")
+        if not webhook_id or not timestamp:
+            raise BadSignature("the webhook-id or webhook-timestamp header is missing")
+        try:
+            sent = int(timestamp)
+        except ValueError as exc:
+            raise BadSignature("the webhook-timestamp header is not Unix seconds") from exc
+        if abs(self.clock() - sent) > self.tolerance_seconds:
+            raise BadSignature("the webhook-timestamp is more than 5 minutes off")
+        return f"{webhook_id}.{timestamp}.".encode() + body
+
+    def verify(self, headers: Headers, body: bytes, secrets: Sequence[Secret]) -> None:
+        content = self._signed_content(headers, body)
+        hmac_signatures: list[bytes] = []
+        ed25519_signatures: list[bytes] = []
+        for entry in headers.get("webhook-signature", "").split():
+            version, _, encoded = entry.partition(",")
+            try:
+                raw = base64.b64decode(encoded, validate=True)
+            except binascii.Error:
+                continue
+            if version == "v1":
+                hmac_signatures.append(raw)
+            elif version == "v1a":
+                ed25519_signatures.append(raw)
+        if not hmac_signatures and not ed25519_signatures:
+            raise BadSignature("the webhook-signature header has no v1 or v1a signature")
+        for secret in secrets:
+            if secret.value.startswith(PUBLIC_KEY_PREFIX):
+                if _ed25519_valid(_key_bytes(secret.value, PUBLIC_KEY_PREFIX),
+                                  ed25519_signatures, content):
+                    return
+                continue
+            expected = digest("sha256", hmac_key(secret.value), content)
+            if any(matches_any([expected], given) for given in hmac_signatures):
+                return
+        raise BadSignature("no signature matches the source's secrets")
+
+    def parse(self, headers: Headers, body: bytes) -> Inbound:
+        webhook_id = required(headers, "webhook-id")
+        payload = json_payload(body)
+        event = payload.get("type") if isinstance(payload, dict) else None
+        if event is not None and not isinstance(event, str):
+            raise Malformed("the payload's 'type' is not a string")
+        return Inbound(delivery_id=webhook_id, event_type=event or "message", action=None,
+                       payload=payload)
+
+    def delivery_id(self, headers: Headers) -> str | None:
+        return headers.get("webhook-id")
+
+    def sign(
+        self, body: bytes, secret: str, *, delivery_id: str, event_type: str
+    ) -> dict[str, str]:
+        timestamp = str(int(self.clock()))
+        content = f"{delivery_id}.{timestamp}.".encode() + body
+        if secret.startswith(PRIVATE_KEY_PREFIX):
+            key = Ed25519PrivateKey.from_private_bytes(
+                _key_bytes(secret, PRIVATE_KEY_PREFIX)[:32])
+            signature = "v1a," + base64.b64encode(key.sign(content)).decode()
+        else:
+            raw = digest("sha256", hmac_key(secret), content)
+            signature = "v1," + base64.b64encode(raw).decode()
+        return {
+            "webhook-id": delivery_id,
+            "webhook-timestamp": timestamp,
+            "webhook-signature": signature,
+            "content-type": "application/json",
+        }
+
+
+def _ed25519_valid(public_key: bytes, signatures: Sequence[bytes], content: bytes) -> bool:
+    try:
+        key = Ed25519PublicKey.from_public_bytes(public_key)
+    except ValueError as exc:
+        raise BadSignature("a whpk_ key of this source is not an ed25519 public key") from exc
+    for signature in signatures:
+        try:
+            key.verify(signature, content)
+        except InvalidSignature:
+            continue
+        return True
+    return False
+
+
+def new_key_pair() -> tuple[str, str]:
+    """A fresh ``(whsk_..., whpk_...)`` ed25519 pair, for tests and demos."""
+    private = Ed25519PrivateKey.generate()
+    seed = private.private_bytes_raw()
+    public = private.public_key().public_bytes_raw()
+    return (PRIVATE_KEY_PREFIX + base64.b64encode(seed).decode(),
+            PUBLIC_KEY_PREFIX + base64.b64encode(public).decode())

@@ -1,0 +1,120 @@
+-- name: insert_source
+INSERT INTO webhooks_sources
+    (name, provider, secrets, options, max_body_bytes,
+     retry_max_tries, retry_base_seconds, retry_max_seconds)
+VALUES (%(name)s, %(provider)s, %(secrets)s, %(options)s, %(max_body_bytes)s,
+        %(retry_max_tries)s, %(retry_base_seconds)s, %(retry_max_seconds)s)
+ON CONFLICT (name) DO NOTHING
+RETURNING created_at
+
+-- name: select_source
+SELECT * FROM webhooks_sources WHERE name = %(name)s
+
+-- name: list_sources
+SELECT * FROM webhooks_sources ORDER BY name
+
+-- name: insert_route
+INSERT INTO webhooks_routes (source, position, event_type, action, filters, handler, config)
+VALUES (%(source)s, %(position)s, %(event_type)s, %(action)s, %(filters)s, %(handler)s,
+        %(config)s)
+RETURNING id
+
+-- name: list_routes
+SELECT * FROM webhooks_routes WHERE source = %(source)s ORDER BY position, id
+
+-- name: delete_route
+DELETE FROM webhooks_routes WHERE id = %(id)s
+
+-- name: insert_delivery
+-- A duplicate (same source and provider delivery id) inserts nothing and returns no row.
+INSERT INTO webhooks_deliveries
+    (source, provider, provider_delivery_id, event_type, action, status, headers, body,
+     body_size)
+VALUES (%(source)s, %(provider)s, %(provider_delivery_id)s, %(event_type)s, %(action)s,
+        'received', %(headers)s, %(body)s, %(body_size)s)
+ON CONFLICT (source, provider_delivery_id) WHERE status <> 'rejected' DO NOTHING
+RETURNING id
+
+-- name: insert_rejection
+INSERT INTO webhooks_deliveries
+    (source, provider, provider_delivery_id, status, reason, headers, body_size)
+VALUES (%(source)s, %(provider)s, %(provider_delivery_id)s, 'rejected', %(reason)s,
+        %(headers)s, %(body_size)s)
+RETURNING id
+
+-- name: select_delivery
+SELECT id, source, provider, provider_delivery_id, event_type, action, status, reason,
+       headers, body_size, received_at, processed_at, next_attempt_at, tries, generation,
+       last_error
+FROM webhooks_deliveries WHERE id = %(id)s
+
+-- name: select_delivery_with_body
+SELECT * FROM webhooks_deliveries WHERE id = %(id)s
+
+-- name: list_deliveries
+SELECT id, source, provider, provider_delivery_id, event_type, action, status, reason,
+       headers, body_size, received_at, processed_at, next_attempt_at, tries, generation,
+       last_error
+FROM webhooks_deliveries
+WHERE (%(status)s::text IS NULL OR status = %(status)s)
+  AND (%(source)s::text IS NULL OR source = %(source)s)
+  AND (%(since)s::timestamptz IS NULL OR received_at >= %(since)s)
+  AND (%(until)s::timestamptz IS NULL OR received_at < %(until)s)
+ORDER BY id
+LIMIT %(limit)s
+
+-- name: list_attempts
+SELECT * FROM webhooks_attempts WHERE delivery_id = %(delivery_id)s ORDER BY id
+
+-- name: start_run
+-- Counts a try before any handler runs, so a delivery that kills its worker still dies.
+UPDATE webhooks_deliveries SET tries = tries + 1
+WHERE id = %(id)s AND status IN ('received', 'failed')
+RETURNING *
+
+-- name: succeeded_routes
+SELECT route FROM webhooks_attempts
+WHERE delivery_id = %(delivery_id)s AND generation = %(generation)s AND status = 'succeeded'
+
+-- name: insert_attempt
+INSERT INTO webhooks_attempts
+    (delivery_id, generation, try, route, handler, status, duration_ms, error)
+VALUES (%(delivery_id)s, %(generation)s, %(try)s, %(route)s, %(handler)s, %(status)s,
+        %(duration_ms)s, %(error)s)
+
+-- name: mark_processed
+UPDATE webhooks_deliveries
+SET status = 'processed', processed_at = now(), next_attempt_at = NULL, last_error = NULL
+WHERE id = %(id)s
+RETURNING extract(epoch FROM processed_at - received_at) AS lag_seconds
+
+-- name: mark_failed
+UPDATE webhooks_deliveries
+SET status = 'failed', last_error = %(error)s,
+    next_attempt_at = now() + make_interval(secs => %(delay)s)
+WHERE id = %(id)s
+
+-- name: mark_dead
+UPDATE webhooks_deliveries
+SET status = 'dead', last_error = %(error)s, next_attempt_at = NULL
+WHERE id = %(id)s
+
+-- name: replay
+-- A processed delivery starts a new generation (its handlers run again); a failed or dead
+-- one resumes (handlers that succeeded are not repeated).
+UPDATE webhooks_deliveries
+SET generation = generation + CASE WHEN status = 'processed' THEN 1 ELSE 0 END,
+    status = 'received', tries = 0, last_error = NULL, next_attempt_at = NULL,
+    processed_at = NULL
+WHERE id = ANY(%(ids)s) AND status <> 'rejected'
+RETURNING id
+
+-- name: window_ids
+SELECT id FROM webhooks_deliveries
+WHERE source = %(source)s AND received_at >= %(since)s AND received_at < %(until)s
+  AND status <> 'rejected'
+  AND (%(status)s::text IS NULL OR status = %(status)s)
+ORDER BY id
+
+-- name: count_by_status
+SELECT status, count(*) AS n FROM webhooks_deliveries GROUP BY status

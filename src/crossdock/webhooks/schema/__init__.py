@@ -1,0 +1,1 @@
+"""The webhooks service's migrations and declared schema."""

@@ -1,0 +1,28 @@
+"""The webhooks service's settings (prefix ``CROSSDOCK_WEBHOOKS_``, table ``[webhooks]``)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+from crossdock.core.settings import load
+
+#: GitHub's own cap on a webhook payload; a source may set its own.
+DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class WebhooksSettings:
+    """Where the receiver listens and how it waits on the database."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    #: Seconds the receiver waits for a database connection before answering 503.
+    database_timeout: float = 2.0
+    #: Seconds a source's configuration (secrets included) is cached by the receiver.
+    source_cache_seconds: float = 5.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> WebhooksSettings:
+        """Read ``CROSSDOCK_WEBHOOKS_*`` and ``[webhooks]``."""
+        return load(cls, "CROSSDOCK_WEBHOOKS_", environ=environ, section="webhooks")

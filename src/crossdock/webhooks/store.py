@@ -1,0 +1,229 @@
+"""The webhooks tables behind small methods: sources, routes, deliveries and attempts.
+
+Every method takes the caller's connection, so the receiver and the processor choose what
+goes in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from crossdock.core.database import Connection
+from crossdock.core.sql import load_queries
+from crossdock.webhooks.errors import DeliveryNotFound, SourceExists, UnknownSource
+from crossdock.webhooks.models import (
+    Attempt,
+    AttemptStatus,
+    Delivery,
+    DeliveryStatus,
+    RetrySchedule,
+    Route,
+    Source,
+)
+from crossdock.webhooks.routing import filters_from_json, filters_to_json
+
+queries = load_queries("crossdock.webhooks", "queries.sql")
+
+
+def _source(row: dict[str, Any]) -> Source:
+    return Source(
+        name=row["name"], provider=row["provider"], secrets=tuple(row["secrets"]),
+        options=row["options"], max_body_bytes=row["max_body_bytes"],
+        retry=RetrySchedule(max_tries=row["retry_max_tries"],
+                            base_seconds=row["retry_base_seconds"],
+                            max_seconds=row["retry_max_seconds"]),
+        created_at=row["created_at"],
+    )
+
+
+def _route(row: dict[str, Any]) -> Route:
+    return Route(id=row["id"], source=row["source"], handler=row["handler"],
+                 event_type=row["event_type"], action=row["action"],
+                 filters=filters_from_json(row["filters"]), config=row["config"],
+                 position=row["position"])
+
+
+async def _one(conn: Connection, name: str, params: dict[str, Any]) -> dict[str, Any] | None:
+    cursor = await conn.execute(queries[name], params)
+    return await cursor.fetchone()
+
+
+async def _all(conn: Connection, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    cursor = await conn.execute(queries[name], params)
+    return await cursor.fetchall()
+
+
+async def add_source(conn: Connection, source: Source) -> Source:
+    """Store a new source; :class:`SourceExists` if the name is taken."""
+    row = await _one(conn, "insert_source", {
+        "name": source.name, "provider": source.provider, "secrets": list(source.secrets),
+        "options": Jsonb(source.options), "max_body_bytes": source.max_body_bytes,
+        "retry_max_tries": source.retry.max_tries,
+        "retry_base_seconds": source.retry.base_seconds,
+        "retry_max_seconds": source.retry.max_seconds,
+    })
+    if row is None:
+        raise SourceExists(f"a source named {source.name!r} exists already")
+    return await get_source(conn, source.name)
+
+
+async def get_source(conn: Connection, name: str) -> Source:
+    """A source by name; :class:`UnknownSource` if there is none."""
+    row = await _one(conn, "select_source", {"name": name})
+    if row is None:
+        raise UnknownSource(f"no webhook source named {name!r}")
+    return _source(row)
+
+
+async def find_source(conn: Connection, name: str) -> Source | None:
+    """A source by name, or None."""
+    row = await _one(conn, "select_source", {"name": name})
+    return _source(row) if row else None
+
+
+async def list_sources(conn: Connection) -> list[Source]:
+    """Every source, by name."""
+    return [_source(row) for row in await _all(conn, "list_sources", {})]
+
+
+async def add_route(conn: Connection, route: Route) -> Route:
+    """Store a routing rule for an existing source."""
+    await get_source(conn, route.source)
+    row = await _one(conn, "insert_route", {
+        "source": route.source, "position": route.position, "event_type": route.event_type,
+        "action": route.action, "filters": Jsonb(filters_to_json(route.filters)),
+        "handler": route.handler, "config": Jsonb(route.config),
+    })
+    assert row is not None
+    routes = await list_routes(conn, route.source)
+    return next(r for r in routes if r.id == row["id"])
+
+
+async def list_routes(conn: Connection, source: str) -> list[Route]:
+    """A source's routes in order."""
+    return [_route(row) for row in await _all(conn, "list_routes", {"source": source})]
+
+
+async def insert_delivery(conn: Connection, **values: Any) -> int | None:
+    """Store an accepted delivery; None when it duplicates one already stored."""
+    values["headers"] = Jsonb(values["headers"])
+    row = await _one(conn, "insert_delivery", values)
+    return None if row is None else int(row["id"])
+
+
+async def insert_rejection(conn: Connection, **values: Any) -> int:
+    """Store a rejected request's metadata (never its body)."""
+    values["headers"] = Jsonb(values["headers"])
+    row = await _one(conn, "insert_rejection", values)
+    assert row is not None
+    return int(row["id"])
+
+
+async def get_delivery(conn: Connection, delivery_id: int, *, body: bool = False) -> Delivery:
+    """A delivery by id; :class:`DeliveryNotFound` if there is none."""
+    row = await _one(conn, "select_delivery_with_body" if body else "select_delivery",
+                     {"id": delivery_id})
+    if row is None:
+        raise DeliveryNotFound(f"no delivery with id {delivery_id}")
+    return Delivery.from_row(row)
+
+
+async def list_deliveries(
+    conn: Connection,
+    *,
+    status: DeliveryStatus | None = None,
+    source: str | None = None,
+    since: datetime.datetime | None = None,
+    until: datetime.datetime | None = None,
+    limit: int = 100,
+) -> list[Delivery]:
+    """Deliveries, oldest first, filtered."""
+    rows = await _all(conn, "list_deliveries", {
+        "status": str(status) if status else None, "source": source,
+        "since": since, "until": until, "limit": limit,
+    })
+    return [Delivery.from_row(row) for row in rows]
+
+
+async def list_attempts(conn: Connection, delivery_id: int) -> list[Attempt]:
+    """A delivery's attempts, oldest first."""
+    rows = await _all(conn, "list_attempts", {"delivery_id": delivery_id})
+    return [Attempt.from_row(row) for row in rows]
+
+
+async def start_run(conn: Connection, delivery_id: int) -> Delivery | None:
+    """Count a try; None when the delivery has nothing left to do."""
+    row = await _one(conn, "start_run", {"id": delivery_id})
+    return Delivery.from_row(row) if row else None
+
+
+async def succeeded_routes(conn: Connection, delivery: Delivery) -> set[str]:
+    """Routes whose handler already succeeded on this delivery (this generation)."""
+    rows = await _all(conn, "succeeded_routes",
+                      {"delivery_id": delivery.id, "generation": delivery.generation})
+    return {row["route"] for row in rows}
+
+
+async def record_attempt(
+    conn: Connection,
+    delivery: Delivery,
+    route: Route,
+    *,
+    status: AttemptStatus,
+    duration_ms: float,
+    error: str | None = None,
+) -> None:
+    """Record one handler run."""
+    await conn.execute(queries["insert_attempt"], {
+        "delivery_id": delivery.id, "generation": delivery.generation, "try": delivery.tries,
+        "route": route.key, "handler": route.handler, "status": str(status),
+        "duration_ms": duration_ms, "error": error,
+    })
+
+
+async def mark_processed(conn: Connection, delivery_id: int) -> float:
+    """Mark processed; returns the seconds from receipt to now (the processing lag)."""
+    row = await _one(conn, "mark_processed", {"id": delivery_id})
+    assert row is not None
+    return float(row["lag_seconds"])
+
+
+async def mark_failed(conn: Connection, delivery_id: int, *, error: str, delay: float) -> None:
+    """Mark failed, with the time of the next try."""
+    await conn.execute(queries["mark_failed"], {"id": delivery_id, "error": error,
+                                                "delay": delay})
+
+
+async def mark_dead(conn: Connection, delivery_id: int, *, error: str) -> None:
+    """Mark dead: no try is left."""
+    await conn.execute(queries["mark_dead"], {"id": delivery_id, "error": error})
+
+
+async def reset_for_replay(conn: Connection, ids: Sequence[int]) -> list[int]:
+    """Make deliveries runnable again; returns the ids that were (rejected ones are not)."""
+    rows = await _all(conn, "replay", {"ids": list(ids)})
+    return sorted(int(row["id"]) for row in rows)
+
+
+async def window_ids(
+    conn: Connection,
+    *,
+    source: str,
+    since: datetime.datetime,
+    until: datetime.datetime,
+    status: DeliveryStatus | None,
+) -> list[int]:
+    """Ids of a source's deliveries received in ``[since, until)``."""
+    rows = await _all(conn, "window_ids", {"source": source, "since": since, "until": until,
+                                           "status": str(status) if status else None})
+    return [int(row["id"]) for row in rows]
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """Whether ``exc`` is PostgreSQL's unique violation."""
+    return isinstance(exc, psycopg.errors.UniqueViolation)

@@ -1,0 +1,153 @@
+"""The admin API answers what its OpenAPI document says, for every operation and error."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from typing import Any
+
+import httpx
+import jsonschema
+import pytest
+from referencing import Registry, Resource
+
+from crossdock.webhooks import handlers
+from crossdock.webhooks.api import openapi_document
+from crossdock.webhooks.handlers import Work
+from tests.integration.webhooks.conftest import Stack
+
+pytestmark = pytest.mark.anyio
+
+DOCUMENT = openapi_document()
+_REGISTRY = Registry().with_resource("urn:openapi", Resource.opaque(DOCUMENT))
+checked: set[tuple[str, str, str]] = set()
+
+
+def _operation(method: str, path: str) -> tuple[str, dict[str, Any]]:
+    for template, item in DOCUMENT["paths"].items():
+        pattern = "^" + re.sub(r"\{[^}]+\}", "[^/]+", template) + "$"
+        if re.match(pattern, path) and method.lower() in item:
+            return template, item[method.lower()]
+    raise AssertionError(f"{method} {path} is not in the OpenAPI document")
+
+
+def check(response: httpx.Response) -> Any:
+    """Validate a response against the document's schema for its operation and status."""
+    request = response.request
+    template, operation = _operation(request.method, request.url.path)
+    status = str(response.status_code)
+    assert status in operation["responses"], (
+        f"{request.method} {template} answered {status}, which the document does not list")
+    schema = operation["responses"][status]["content"]["application/json"]["schema"]
+    wrapped = {"$ref": "urn:openapi#" + _pointer_of(schema)} if "$ref" not in schema else {
+        "$ref": "urn:openapi" + schema["$ref"]}
+    body = response.json()
+    jsonschema.Draft202012Validator(
+        wrapped, registry=_REGISTRY,
+        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
+    ).validate(body)
+    checked.add((request.method, template, status))
+    return body
+
+
+def _pointer_of(schema: dict[str, Any]) -> str:
+    """The JSON pointer of an inline schema inside the document."""
+
+    def walk(node: Any, pointer: str) -> str | None:
+        if node is schema:
+            return pointer
+        if isinstance(node, dict):
+            for key, value in node.items():
+                escaped = str(key).replace("~", "~0").replace("/", "~1")
+                found = walk(value, f"{pointer}/{escaped}")
+                if found is not None:
+                    return found
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                found = walk(value, f"{pointer}/{index}")
+                if found is not None:
+                    return found
+        return None
+
+    found = walk(DOCUMENT, "")
+    assert found is not None
+    return found
+
+
+def test_the_openapi_document_is_valid_json_schema_throughout() -> None:
+    for name, schema in DOCUMENT["components"]["schemas"].items():
+        jsonschema.Draft202012Validator.check_schema(schema), name
+    assert DOCUMENT["openapi"].startswith("3.1")
+
+
+async def test_every_admin_operation_answers_per_the_document(stack: Stack) -> None:
+    client = stack.client
+    created = check(await client.post("/api/sources", json={
+        "name": "gh", "provider": "github", "secrets": ["literal-secret", "env:GH_SECRET"],
+        "retry": {"max_tries": 3, "base_seconds": 0.05, "max_seconds": 0.2}}))
+    assert created["secrets"] == ["literal:***", "env:GH_SECRET"]
+    assert "literal-secret" not in str(created)
+    check(await client.post("/api/sources", json={
+        "name": "gh", "provider": "github", "secrets": ["x"]}))  # 409
+    check(await client.post("/api/sources", json={
+        "name": "bad", "provider": "nope", "secrets": ["x"]}))  # 400
+    check(await client.post("/api/sources", json={"name": "bad"}))  # 400
+    listed = check(await client.get("/api/sources"))
+    assert [s["name"] for s in listed["sources"]] == ["gh"]
+
+    route = check(await client.post("/api/sources/gh/routes", json={
+        "handler": "failing", "event_type": "push",
+        "filters": ["repository.full_name == octo/repo"]}))
+    assert route["filters"] == ["repository.full_name == octo/repo"]
+    check(await client.post("/api/sources/gh/routes", json={"handler": "log",
+                                                             "filters": ["no operator"]}))
+    check(await client.post("/api/sources/nope/routes", json={"handler": "log"}))  # 404
+    check(await client.get("/api/sources/gh/routes"))
+    check(await client.get("/api/sources/nope/routes"))  # 404
+
+    async def failing(work: Work, conn) -> None:
+        raise RuntimeError("boom")
+
+    handlers.register_handler("failing", failing)
+    body = b'{"repository": {"full_name": "octo/repo"}}'
+    sent = await stack.send("gh", "github", body, "literal-secret")
+    await stack.send("gh", "github", body, "forged")
+
+    async def dead() -> bool:
+        return (await stack.statuses()).get("dead") == 1
+
+    await stack.drain(until=dead)
+    deliveries = check(await client.get("/api/deliveries"))["deliveries"]
+    assert [d["status"] for d in deliveries] == ["dead", "rejected"]
+    assert check(await client.get("/api/deliveries", params={"status": "rejected"}))[
+        "deliveries"][0]["reason"] == "bad_signature"
+    check(await client.get("/api/deliveries", params={"status": "bogus"}))  # 400
+    shown = check(await client.get(f"/api/deliveries/{sent.json()['id']}"))
+    assert len(shown["attempts"]) == 3
+    check(await client.get("/api/deliveries/999999"))  # 404
+
+    replayed = check(await client.post("/api/replay", json={"ids": [sent.json()["id"]]}))
+    assert replayed == {"replayed": [sent.json()["id"]]}
+    since = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=1)).isoformat()
+    window = check(await client.post("/api/replay", json={
+        "source": "gh", "since": since, "status": "received"}))
+    assert window == {"replayed": [sent.json()["id"]]}
+    check(await client.post("/api/replay", json={"ids": ["x"]}))  # 400
+    check(await client.post("/api/replay", json={"ids": [999999]}))  # 404
+    check(await client.post("/api/replay", json={"source": "nope", "since": since}))  # 404
+
+    receiver = [(await stack.send("gh", "github", body, "literal-secret",
+                                  delivery_id="fixed")),
+                (await stack.send("gh", "github", body, "literal-secret",
+                                  delivery_id="fixed")),
+                (await stack.send("gh", "github", b"[]", "literal-secret")),
+                (await stack.send("gh", "github", body, "forged")),
+                (await client.post("/webhooks/nope", content=body))]
+    for response in receiver:
+        check(response)
+    assert {(m, p, s) for m, p, s in checked if p == "/webhooks/{source}"} == {
+        ("POST", "/webhooks/{source}", s) for s in ("202", "200", "400", "401", "404")}
+    documented = {(method.upper(), path) for path, item in DOCUMENT["paths"].items()
+                  for method in item if method != "parameters"}
+    assert {(m, p) for m, p, _ in checked} == documented
+

@@ -1,0 +1,240 @@
+"""The receiver over real HTTP and PostgreSQL: verify, store, answer, refuse."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+
+import pytest
+
+from crossdock.webhooks import metrics
+from crossdock.webhooks.providers.standard import new_key_pair
+from tests.integration.webhooks.conftest import Stack
+
+pytestmark = pytest.mark.anyio
+
+BODY = json.dumps({"action": "opened", "repository": {"full_name": "octo/repo"}}).encode()
+WHSEC = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
+HMAC_OPTIONS = {"header": "x-acme-signature", "algorithm": "sha512", "encoding": "base64",
+                "prefix": "v1=", "event_header": "x-acme-event",
+                "delivery_header": "x-acme-delivery"}
+
+PROVIDERS = [
+    ("github", "gh-secret", None),
+    ("gitlab", "gl-token", None),
+    ("bitbucket", "bb-secret", None),
+    ("standard", WHSEC, None),
+    ("hmac", "generic-secret", HMAC_OPTIONS),
+]
+
+
+async def _rows(stack: Stack) -> list[dict]:
+    async with stack.runtime.database.connection() as conn:
+        cursor = await conn.execute("SELECT * FROM webhooks_deliveries ORDER BY id")
+        return await cursor.fetchall()
+
+
+@pytest.mark.parametrize(("provider", "secret", "options"), PROVIDERS)
+async def test_a_correctly_signed_delivery_is_stored_before_202(
+    stack: Stack, provider: str, secret: str, options: dict | None
+) -> None:
+    await stack.add_source("src", provider, [secret], options=options)
+    response = await stack.send("src", provider, BODY, secret, event="push",
+                                delivery_id="d-1", options=options)
+    assert response.status_code == 202, response.text
+    rows = await _rows(stack)
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["status"] == "received"
+    assert bytes(row["body"]) == BODY
+    assert row["provider_delivery_id"] == "d-1"
+    assert row["id"] == response.json()["id"]
+    assert "x-gitlab-token" not in row["headers"] or row["headers"]["x-gitlab-token"] == "***"
+
+
+@pytest.mark.parametrize(("provider", "secret", "options"), PROVIDERS)
+async def test_a_wrong_secret_gets_401_and_a_rejected_row_without_body(
+    stack: Stack, provider: str, secret: str, options: dict | None
+) -> None:
+    await stack.add_source("src", provider, [secret], options=options)
+    forged = WHSEC.replace("whsec_MDEy", "whsec_OTk5") if provider == "standard" else "forged"
+    response = await stack.send("src", provider, BODY, forged, options=options)
+    assert response.status_code == 401
+    assert response.json()["reason"] == "bad_signature"
+    rows = await _rows(stack)
+    assert [(r["status"], r["reason"], r["body"]) for r in rows] == [
+        ("rejected", "bad_signature", None)]
+    assert rows[0]["body_size"] == len(BODY)
+
+
+@pytest.mark.parametrize(("provider", "secret", "options"), PROVIDERS)
+async def test_a_missing_signature_gets_401(
+    stack: Stack, provider: str, secret: str, options: dict | None
+) -> None:
+    await stack.add_source("src", provider, [secret], options=options)
+    response = await stack.client.post("/webhooks/src", content=BODY,
+                                       headers={"content-type": "application/json"})
+    assert response.status_code == 401
+
+
+async def test_a_tampered_body_gets_401(stack: Stack) -> None:
+    await stack.add_source("gh", "github", ["s3cret"])
+    from crossdock.webhooks.providers import make_provider
+
+    headers = make_provider("github").sign(BODY, "s3cret", delivery_id="x", event_type="push")
+    response = await stack.client.post("/webhooks/gh", content=BODY + b" ", headers=headers)
+    assert response.status_code == 401
+
+
+async def test_any_of_several_secrets_verifies_so_secrets_can_rotate(stack: Stack) -> None:
+    os.environ["WEBHOOKS_TEST_NEW_SECRET"] = "new-secret"
+    try:
+        await stack.add_source("gh", "github", ["old-secret", "env:WEBHOOKS_TEST_NEW_SECRET"])
+        old = await stack.send("gh", "github", BODY, "old-secret")
+        new = await stack.send("gh", "github", BODY, "new-secret")
+        other = await stack.send("gh", "github", BODY, "other-secret")
+    finally:
+        del os.environ["WEBHOOKS_TEST_NEW_SECRET"]
+    assert (old.status_code, new.status_code, other.status_code) == (202, 202, 401)
+
+
+async def test_standard_webhooks_ed25519_signatures_verify_with_a_public_key(
+    stack: Stack,
+) -> None:
+    private, public = new_key_pair()
+    other_private, _ = new_key_pair()
+    await stack.add_source("std", "standard", [public])
+    good = await stack.send("std", "standard", b'{"type":"user.created"}', private)
+    bad = await stack.send("std", "standard", b'{"type":"user.created"}', other_private)
+    assert (good.status_code, bad.status_code) == (202, 401)
+    rows = await _rows(stack)
+    assert rows[0]["event_type"] == "user.created"
+
+
+async def test_standard_webhooks_refuse_a_timestamp_older_than_five_minutes(
+    stack: Stack,
+) -> None:
+    await stack.add_source("std", "standard", [WHSEC])
+    from crossdock.webhooks.providers.standard import StandardProvider
+
+    old = StandardProvider(clock=lambda: 1_700_000_000.0)
+    headers = old.sign(BODY, WHSEC, delivery_id="msg_1", event_type="x")
+    response = await stack.client.post("/webhooks/std", content=BODY, headers=headers)
+    assert response.status_code == 401
+    assert "5 minutes" in response.json()["error"]
+
+
+async def test_a_body_over_the_declared_limit_gets_413_without_being_read(
+    stack: Stack,
+) -> None:
+    await stack.add_source("gh", "github", ["s"], max_body_bytes=1000)
+    big = b'{"a":"' + b"x" * 5000 + b'"}'
+    before = metrics.REJECTED.labels("gh", "too_large")._value.get()
+    response = await stack.send("gh", "github", big, "s")
+    assert response.status_code == 413
+    assert metrics.REJECTED.labels("gh", "too_large")._value.get() == before + 1
+    rows = await _rows(stack)
+    assert [(r["status"], r["reason"], r["body"]) for r in rows] == [
+        ("rejected", "too_large", None)]
+
+
+async def test_a_chunked_body_over_the_limit_gets_413(stack: Stack) -> None:
+    await stack.add_source("gh", "github", ["s"], max_body_bytes=1000)
+
+    async def chunks():
+        for _ in range(10):
+            yield b"x" * 500
+
+    response = await stack.client.post("/webhooks/gh", content=chunks(),
+                                       headers={"x-github-event": "push"})
+    assert response.status_code == 413
+
+
+async def test_the_default_limit_is_25_megabytes(stack: Stack) -> None:
+    await stack.add_source("gh", "github", ["s"])
+    sources = await stack.client.get("/api/sources")
+    assert sources.json()["sources"][0]["max_body_bytes"] == 25 * 1024 * 1024
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b""])
+async def test_a_malformed_body_gets_400_and_is_not_stored(stack: Stack, body: bytes) -> None:
+    await stack.add_source("gh", "github", ["s"])
+    response = await stack.send("gh", "github", body, "s")
+    assert response.status_code == 400
+    assert response.json()["reason"] == "malformed"
+    rows = await _rows(stack)
+    assert [(r["status"], r["reason"], r["body"]) for r in rows] == [
+        ("rejected", "malformed", None)]
+
+
+async def test_a_missing_event_header_gets_400(stack: Stack) -> None:
+    await stack.add_source("gh", "github", ["s"])
+    response = await stack.send("gh", "github", BODY, "s", extra={"x-github-event": ""})
+    assert response.status_code == 400
+
+
+async def test_a_duplicate_delivery_id_gets_200_and_is_not_queued_again(stack: Stack) -> None:
+    await stack.add_source("gh", "github", ["s"])
+    first = await stack.send("gh", "github", BODY, "s", delivery_id="same")
+    second = await stack.send("gh", "github", BODY, "s", delivery_id="same")
+    assert (first.status_code, second.status_code) == (202, 200)
+    assert second.json()["status"] == "duplicate"
+    assert len(await _rows(stack)) == 1
+    async with stack.runtime.database.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT count(*) AS n FROM procrastinate_jobs WHERE task_name = 'webhooks.process'")
+        assert (await cursor.fetchone())["n"] == 1
+
+
+async def test_a_forged_request_does_not_block_the_genuine_delivery_with_its_id(
+    stack: Stack,
+) -> None:
+    await stack.add_source("gh", "github", ["s"])
+    forged = await stack.send("gh", "github", BODY, "wrong", delivery_id="same")
+    genuine = await stack.send("gh", "github", BODY, "s", delivery_id="same")
+    assert (forged.status_code, genuine.status_code) == (401, 202)
+
+
+async def test_an_unknown_source_gets_404_and_get_gets_405(stack: Stack) -> None:
+    missing = await stack.client.post("/webhooks/nope", content=BODY)
+    await stack.add_source("gh", "github", ["s"])
+    wrong_method = await stack.client.get("/webhooks/gh")
+    assert (missing.status_code, wrong_method.status_code) == (404, 405)
+
+
+async def test_an_unset_env_secret_answers_500_without_storing(stack: Stack) -> None:
+    await stack.add_source("gh", "github", ["env:WEBHOOKS_TEST_UNSET_VARIABLE"])
+    response = await stack.send("gh", "github", BODY, "s")
+    assert response.status_code == 500
+    assert await _rows(stack) == []
+
+
+async def test_an_unset_env_secret_does_not_stop_the_other_secrets_verifying(
+    stack: Stack,
+) -> None:
+    await stack.add_source("gh", "github", ["env:WEBHOOKS_TEST_UNSET_VARIABLE", "literal"])
+    response = await stack.send("gh", "github", BODY, "literal")
+    assert response.status_code == 202
+
+
+async def test_gitlab_event_type_and_action_come_from_the_payload(stack: Stack) -> None:
+    await stack.add_source("gl", "gitlab", ["tok"])
+    body = json.dumps({"object_kind": "merge_request",
+                       "object_attributes": {"action": "open"}}).encode()
+    response = await stack.send("gl", "gitlab", body, "tok", event="Merge Request Hook")
+    assert response.status_code == 202
+    row = (await _rows(stack))[0]
+    assert (row["event_type"], row["action"]) == ("merge_request", "open")
+    assert row["headers"]["x-gitlab-token"] == "***"
+
+
+async def test_github_form_encoded_payloads_are_accepted(stack: Stack) -> None:
+    from urllib.parse import urlencode
+
+    await stack.add_source("gh", "github", ["s"])
+    body = urlencode({"payload": BODY.decode()}).encode()
+    response = await stack.send("gh", "github", body, "s",
+                                extra={"content-type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 202
+    assert (await _rows(stack))[0]["action"] == "opened"
