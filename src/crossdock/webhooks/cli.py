@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import datetime
+import datetime as dt
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any, TypeVar
 
@@ -43,16 +43,16 @@ def _with_runtime(work: Callable[[Runtime], Coroutine[Any, Any, T]]) -> T:
         return run(main(url))
 
 
-def _time(value: str | None, name: str) -> datetime.datetime | None:
+def _time(value: str | None, name: str) -> dt.datetime | None:
     if value is None:
         return None
     if value == "now":
-        return datetime.datetime.now(datetime.UTC)
+        return dt.datetime.now(dt.UTC)
     try:
-        parsed = datetime.datetime.fromisoformat(value)
+        parsed = dt.datetime.fromisoformat(value)
     except ValueError as exc:
         raise WebhooksError(f"{name} {value!r} is not an ISO 8601 time") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def _options(values: list[str] | None) -> dict[str, Any]:
@@ -74,7 +74,7 @@ def build_cli() -> typer.Typer:  # noqa: C901, PLR0915 - one closure per command
     app.add_typer(route_app, name="route")
 
     @source_app.command("add")
-    def source_add(
+    def source_add(  # noqa: PLR0917 - typer maps parameters to options
         name: Annotated[str, typer.Argument(help="The source's name: POST /webhooks/NAME.")],
         provider: Annotated[str, typer.Option(
             envvar="CROSSDOCK_WEBHOOKS_PROVIDER",
@@ -126,7 +126,7 @@ def build_cli() -> typer.Typer:  # noqa: C901, PLR0915 - one closure per command
         stdout.print(table)
 
     @route_app.command("add")
-    def route_add(
+    def route_add(  # noqa: PLR0917 - typer maps parameters to options
         source: Annotated[str, typer.Argument(help="The source.")],
         handler: Annotated[str, typer.Option(
             envvar="CROSSDOCK_WEBHOOKS_HANDLER", help="bus, log, forward or a registered one.")],
@@ -216,7 +216,7 @@ def build_cli() -> typer.Typer:  # noqa: C901, PLR0915 - one closure per command
                                                                      delivery_id)))
 
     @app.command("replay")
-    def replay(
+    def replay(  # noqa: PLR0917 - typer maps parameters to options
         ids: Annotated[list[int] | None, typer.Argument(help="Delivery ids.")] = None,
         source: Annotated[str | None, typer.Option(
             envvar="CROSSDOCK_WEBHOOKS_SOURCE", help="Replay this source's window.")] = None,

@@ -18,11 +18,11 @@ from typing import Any
 import psycopg
 
 from crossdock.core.bus import EventBus
-from crossdock.core.database import Database
+from crossdock.core.database import Connection, Database
 from crossdock.core.jobs import JobQueue, RetryPolicy
 from crossdock.core.logging import get_logger
 from crossdock.webhooks import metrics, store
-from crossdock.webhooks.handlers import Work, get_handler
+from crossdock.webhooks.handlers import Handler, Work, get_handler
 from crossdock.webhooks.models import AttemptStatus, Delivery, Route
 from crossdock.webhooks.providers.base import json_payload
 from crossdock.webhooks.routing import select_routes
@@ -102,11 +102,9 @@ class Processor:
 
     async def _attempt(self, delivery: Delivery, payload: Any, route: Route) -> str | None:
         """Run one handler; the error text when it failed."""
-        handler = get_handler(route.handler)
+        handler = get_handler(route.handler) or _missing(route.handler)
         started = time.perf_counter()
         try:
-            if handler is None:
-                raise LookupError(f"no handler named {route.handler!r} in this worker")
             async with self.database.transaction() as conn:
                 await handler(Work(delivery=delivery, payload=payload, route=route,
                                    bus=self.bus), conn)
@@ -127,6 +125,13 @@ class Processor:
             return error
         metrics.ATTEMPTS.labels(route.handler, "succeeded").inc()
         return None
+
+
+def _missing(name: str) -> Handler:
+    async def missing(work: Work, conn: Connection) -> None:  # noqa: ARG001 (interface)
+        raise LookupError(f"no handler named {name!r} in this worker")
+
+    return missing
 
 
 async def replay(database: Database, jobs: JobQueue, ids: Sequence[int]) -> list[int]:

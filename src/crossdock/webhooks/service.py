@@ -34,7 +34,7 @@ async def up(runtime: Runtime) -> AsyncIterator[list[Listener]]:
 
 
 def _cli() -> typer.Typer:
-    from crossdock.webhooks.cli import build_cli  # noqa: PLC0415 - loaded for the CLI only
+    from crossdock.webhooks.cli import build_cli
 
     return build_cli()
 

@@ -1,4 +1,4 @@
-"""Processing: routing to handlers, the bus, exactly-once handling, retries, dead letters, replay."""
+"""Processing: routing, the bus, exactly-once handlers, retries, dead letters, replay."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ async def test_the_sample_payloads_reach_bus_subscribers_exactly_once(stack: Sta
     examples = sample_examples()
     for event_type in sorted({e["event"] for e in examples}):
         @stack.runtime.bus.subscribe(f"github.{event_type}", name=f"test.seen.{event_type}")
-        async def seen(event: Event, conn) -> None:  # noqa: ANN001
+        async def seen(event: Event, conn) -> None:
             await conn.execute(
                 "INSERT INTO test_seen VALUES ('bus', %s, %s)",
                 (event.payload["delivery_id"], event.type))
@@ -64,7 +64,7 @@ async def test_the_sample_payloads_reach_bus_subscribers_exactly_once(stack: Sta
 async def test_routes_match_on_event_action_and_payload_filters(stack: Stack) -> None:
     await _create_seen_table(stack)
 
-    async def record(work: Work, conn) -> None:  # noqa: ANN001
+    async def record(work: Work, conn) -> None:
         await conn.execute("INSERT INTO test_seen VALUES (%s, %s, %s)",
                            (str(work.route.config["tag"]), work.delivery.id,
                             work.delivery.event_type))
@@ -105,7 +105,7 @@ async def test_a_failing_handler_is_retried_with_backoff_then_dead_lettered(
 ) -> None:
     calls: list[int] = []
 
-    async def broken(work: Work, conn) -> None:  # noqa: ANN001
+    async def broken(work: Work, conn) -> None:
         calls.append(work.delivery.id)
         raise RuntimeError("downstream is down")
 
@@ -131,7 +131,7 @@ async def test_a_failing_handler_is_retried_with_backoff_then_dead_lettered(
 async def test_a_handler_that_recovers_leaves_the_delivery_processed(stack: Stack) -> None:
     calls: list[int] = []
 
-    async def flaky(work: Work, conn) -> None:  # noqa: ANN001
+    async def flaky(work: Work, conn) -> None:
         calls.append(work.delivery.id)
         if len(calls) < 2:
             raise RuntimeError("first try fails")
@@ -156,11 +156,11 @@ async def test_a_handler_that_succeeded_is_not_repeated_when_another_fails(
     await _create_seen_table(stack)
     failures = []
 
-    async def record(work: Work, conn) -> None:  # noqa: ANN001
+    async def record(work: Work, conn) -> None:
         await conn.execute("INSERT INTO test_seen VALUES ('record', %s, %s)",
                            (work.delivery.id, work.delivery.event_type))
 
-    async def broken_once(work: Work, conn) -> None:  # noqa: ANN001
+    async def broken_once(work: Work, conn) -> None:
         await conn.execute("INSERT INTO test_seen VALUES ('broken', %s, 'rolled back')",
                            (work.delivery.id,))
         if not failures:
@@ -191,7 +191,7 @@ async def test_replay_of_a_dead_delivery_resumes_and_replay_of_a_processed_one_r
     healthy = False
     calls: list[int] = []
 
-    async def gated(work: Work, conn) -> None:  # noqa: ANN001
+    async def gated(work: Work, conn) -> None:
         calls.append(work.delivery.id)
         if not healthy:
             raise RuntimeError("not yet")
@@ -224,18 +224,18 @@ async def test_replay_of_a_dead_delivery_resumes_and_replay_of_a_processed_one_r
 
 
 async def test_bulk_replay_takes_a_source_window_and_a_status(stack: Stack) -> None:
-    import datetime
+    import datetime as dt
 
     fail = True
 
-    async def gated(work: Work, conn) -> None:  # noqa: ANN001
+    async def gated(work: Work, conn) -> None:
         if fail and work.payload.get("n") == 1:
             raise RuntimeError("no")
 
     handlers.register_handler("gated", gated)
     await stack.add_source("gh", "github", ["s"], retry=FAST_RETRY)
     await operations.add_route(stack.runtime.database, source="gh", handler="gated")
-    since = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=5)
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)
     ids = [(await stack.send("gh", "github", json.dumps({"n": n}).encode(), "s",
                              event="ping")).json()["id"] for n in range(3)]
 
@@ -246,7 +246,7 @@ async def test_bulk_replay_takes_a_source_window_and_a_status(stack: Stack) -> N
     fail = False
     db, jobs = stack.runtime.database, stack.runtime.jobs
     replayed = await operations.replay(db, jobs, source="gh", since=since,
-                                       until=datetime.datetime.now(datetime.UTC),
+                                       until=dt.datetime.now(dt.UTC),
                                        status=operations.DeliveryStatus.DEAD)
     assert replayed == [ids[1]]
     await stack.drain()

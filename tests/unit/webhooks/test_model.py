@@ -45,12 +45,12 @@ def test_retry_delays_are_capped() -> None:
 
 
 def _delivery(event: str, action: str | None) -> Delivery:
-    import datetime
+    import datetime as dt
 
     return Delivery(id=1, source="s", provider="github", provider_delivery_id="d",
                     event_type=event, action=action, status=DeliveryStatus.RECEIVED,
                     reason=None, headers={}, body_size=0,
-                    received_at=datetime.datetime.now(datetime.UTC), processed_at=None,
+                    received_at=dt.datetime.now(dt.UTC), processed_at=None,
                     next_attempt_at=None, tries=0, generation=0, last_error=None)
 
 

@@ -22,7 +22,7 @@ from crossdock.webhooks.secrets import Secret
 Headers = Mapping[str, str]
 
 
-class Rejected(Exception):  # noqa: N818 - a verdict, not a failure of ours
+class Rejected(Exception):
     """A request the receiver refuses; ``reason`` is the metrics label."""
 
     reason = "rejected"
