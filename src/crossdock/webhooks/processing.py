@@ -5,8 +5,7 @@ it. The job counts a try, then runs every matching route whose handler has not y
 on the delivery; each handler runs in a transaction that also records its success, so a
 worker killed mid-handler leaves nothing half done and a handler that succeeded is never run
 again. When a handler fails, the job queues its own next try after the source's backoff (with
-jitter); after the last try the delivery is dead. Jobs of one delivery never run at once
-(their lock is the delivery id).
+jitter); after the last try the delivery is dead.
 """
 
 from __future__ import annotations
@@ -33,17 +32,16 @@ PROCESS_TASK = "webhooks.process"
 QUEUE = "webhooks"
 
 
-def lock_for(delivery_id: int) -> str:
-    """The job lock that keeps one delivery's jobs from running at once."""
-    return f"webhooks.delivery:{delivery_id}"
-
-
 async def defer_processing(
     jobs: JobQueue, conn: Any, delivery_id: int, *, delay_seconds: float | None = None
 ) -> None:
     """Queue a processing run of a delivery in the caller's transaction."""
-    await jobs.defer(PROCESS_TASK, connection=conn, lock=lock_for(delivery_id),
-                     delay_seconds=delay_seconds, delivery_id=delivery_id)
+    # No job lock: procrastinate's fetch query scans every waiting job that has one, which
+    # stalls workers behind a burst of deliveries. Two runs of one delivery at once (a replay
+    # during a retry) are safe anyway: a handler's success is recorded under a unique index
+    # in its own transaction, so the second run's copy of it rolls back.
+    await jobs.defer(PROCESS_TASK, connection=conn, delay_seconds=delay_seconds,
+                     delivery_id=delivery_id)
 
 
 class Processor:
