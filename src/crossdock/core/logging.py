@@ -58,5 +58,10 @@ def _dumps(obj: object, **_: object) -> str:
 
 def get_logger(name: str | None = None) -> structlog.typing.FilteringBoundLogger:
     """A bound logger; ``name`` is added as ``logger``."""
+    # Initial values keep the proxy lazy; ``.bind()`` here would fix, at import time, the
+    # default configuration (console lines on stdout) before configure_logging runs.
+    if name:
+        named: structlog.typing.FilteringBoundLogger = structlog.get_logger(logger=name)
+        return named
     logger: structlog.typing.FilteringBoundLogger = structlog.get_logger()
-    return logger.bind(logger=name) if name else logger
+    return logger
