@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import cast
 
 import orjson
 import structlog
+from structlog._config import BoundLoggerLazyProxy
 
 _LEVELS = {
     "debug": logging.DEBUG,
@@ -58,10 +60,11 @@ def _dumps(obj: object, **_: object) -> str:
 
 def get_logger(name: str | None = None) -> structlog.typing.FilteringBoundLogger:
     """A bound logger; ``name`` is added as ``logger``."""
-    # Initial values keep the proxy lazy; ``.bind()`` here would fix, at import time, the
-    # default configuration (console lines on stdout) before configure_logging runs.
-    if name:
-        named: structlog.typing.FilteringBoundLogger = structlog.get_logger(logger=name)
-        return named
-    logger: structlog.typing.FilteringBoundLogger = structlog.get_logger()
-    return logger
+    if not name:
+        logger: structlog.typing.FilteringBoundLogger = structlog.get_logger()
+        return logger
+    # A lazy proxy that carries the name: ``get_logger().bind(...)`` would fix, at import
+    # time, structlog's default configuration (console lines on stdout) before
+    # configure_logging runs; ``get_logger(logger=...)`` clashes with wrap_logger's argument.
+    proxy = BoundLoggerLazyProxy(None, initial_values={"logger": name}, logger_factory_args=())
+    return cast("structlog.typing.FilteringBoundLogger", proxy)
