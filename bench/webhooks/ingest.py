@@ -159,6 +159,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script
     parser.add_argument("--fixed-seconds", type=int, default=20)
     parser.add_argument("--drain-timeout", type=int, default=300)
     parser.add_argument("--workers", type=int, default=1, help="crossdock worker processes")
+    parser.add_argument("--fixed-connections", type=int, default=50)
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed for the ceiling ratio (apt-get install wrk)")
@@ -190,7 +191,8 @@ def main() -> int:  # noqa: PLR0915 - one linear script
                 workers.enter_context(worker(url, concurrency=8))
             time.sleep(2)
             latencies, statuses = asyncio.run(
-                fixed_rate(port, payloads, args.rate, args.fixed_seconds))
+                fixed_rate(port, payloads, args.rate, args.fixed_seconds,
+                           args.fixed_connections))
             load_ended = time.monotonic()
             try:
                 wait_until_settled(url, timeout=args.drain_timeout)

@@ -63,10 +63,9 @@ class Processor:
     async def process(self, delivery_id: int) -> None:
         """One try at a delivery."""
         async with self.database.transaction() as conn:
-            delivery = await store.start_run(conn, delivery_id)
+            delivery = await store.start_run(conn, delivery_id)  # with its body
             if delivery is None:
                 return  # processed, dead or rejected: nothing to do
-            delivery = await store.get_delivery(conn, delivery_id, body=True)
             source = await store.get_source(conn, delivery.source)
             routes = await store.list_routes(conn, delivery.source)
             done = await store.succeeded_routes(conn, delivery)
