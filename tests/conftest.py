@@ -9,6 +9,8 @@ copy made with ``CREATE DATABASE ... TEMPLATE``, dropped afterwards.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -44,15 +46,26 @@ def _with_dbname(url: str, dbname: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_server() -> Iterator[str]:
     """The URL of an admin database on a real PostgreSQL server."""
     url = os.environ.get("DATABASE_URL")
     if url:
         yield url
         return
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg"), delete_on_stop=True)
+    data_dir = embedded_data_dir()
+    server = EmbeddedPostgres(data_dir, delete_on_stop=True)
     yield server.start()
     server.stop()
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def embedded_data_dir() -> Path:
+    """A folder for an embedded server's data, outside pytest's temporary root.
+
+    As root, the server runs as another user, which must traverse every parent folder; pytest
+    keeps its root at mode 0700 (and resets it at each session start, even a concurrent one).
+    """
+    return Path(tempfile.mkdtemp(prefix="crossdock-test-pg-"))
 
 
 def create_database(admin_url: str, *, template: str | None = None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -13,6 +14,7 @@ import httpx
 import pytest
 
 from tests.acceptance.conftest import CROSSDOCK
+from tests.conftest import embedded_data_dir
 
 READY = re.compile(r"platform\s+(http://\S+/readyz)")
 
@@ -63,17 +65,20 @@ def test_up_serves_readiness_and_stops_on_ctrl_c(tmp_path: Path, database_url: s
 def test_up_without_database_url_runs_embedded_postgres_and_reuses_its_data(
     tmp_path: Path,
 ) -> None:
-    process, ready_url = _start(tmp_path, {})
+    data_dir = embedded_data_dir()
+    env = {"CROSSDOCK_DATA_DIR": str(data_dir)}
+    process, ready_url = _start(tmp_path, env)
     try:
         assert httpx.get(ready_url, timeout=10).json()["status"] == "ok"
-        assert (tmp_path / ".crossdock" / "postgres" / "PG_VERSION").is_file()
+        assert (data_dir / "postgres" / "PG_VERSION").is_file()
     finally:
         _stop(process)
     # The server stopped with crossdock: no postmaster is left behind.
-    assert not (tmp_path / ".crossdock" / "postgres" / "postmaster.pid").exists()
+    assert not (data_dir / "postgres" / "postmaster.pid").exists()
 
-    process, ready_url = _start(tmp_path, {})
+    process, ready_url = _start(tmp_path, env)
     try:
         assert httpx.get(ready_url, timeout=10).json()["checks"]["migrations"] is True
     finally:
         _stop(process)
+        shutil.rmtree(data_dir, ignore_errors=True)

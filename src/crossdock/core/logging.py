@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import cast
 
 import orjson
 import structlog
-from structlog._config import BoundLoggerLazyProxy
 
 _LEVELS = {
     "debug": logging.DEBUG,
@@ -36,7 +34,7 @@ def configure_logging(level: str = "info", fmt: str = "auto") -> None:
     structlog.configure(
         processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
     # Third-party libraries log through the standard library; send them the same way.
@@ -54,17 +52,24 @@ def configure_logging(level: str = "info", fmt: str = "auto") -> None:
         logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
 
 
+class _CurrentStderr:
+    """Whatever ``sys.stderr`` is when a line is written (loggers are cached; streams change)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def _dumps(obj: object, **_: object) -> str:
     return orjson.dumps(obj, default=str).decode()
 
 
 def get_logger(name: str | None = None) -> structlog.typing.FilteringBoundLogger:
-    """A bound logger; ``name`` is added as ``logger``."""
-    if not name:
-        logger: structlog.typing.FilteringBoundLogger = structlog.get_logger()
-        return logger
-    # A lazy proxy that carries the name: ``get_logger().bind(...)`` would fix, at import
-    # time, structlog's default configuration (console lines on stdout) before
-    # configure_logging runs; ``get_logger(logger=...)`` clashes with wrap_logger's argument.
-    proxy = BoundLoggerLazyProxy(None, initial_values={"logger": name}, logger_factory_args=())
-    return cast("structlog.typing.FilteringBoundLogger", proxy)
+    """A bound logger; ``name`` is added as ``component``."""
+    # Initial values keep the proxy lazy, so module-level loggers follow configure_logging.
+    logger: structlog.typing.FilteringBoundLogger = (
+        structlog.get_logger(component=name) if name else structlog.get_logger()
+    )
+    return logger

@@ -2,6 +2,66 @@
 
 from __future__ import annotations
 
-from crossdock.core.services import Service
+import contextlib
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
-service = Service(name="gateway", description="(not built yet)")
+from crossdock.core.logging import get_logger
+from crossdock.core.services import Listener, Service
+
+if TYPE_CHECKING:
+    import typer
+
+    from crossdock.core.runtime import Runtime
+
+log = get_logger("crossdock.gateway")
+
+
+@contextlib.asynccontextmanager
+async def up(runtime: Runtime) -> AsyncIterator[list[Listener]]:
+    """Serve the gateway on its port; with ``--demo`` and no supergraph, two demo subgraphs."""
+    from crossdock.gateway import demo
+    from crossdock.gateway.cli import make_client
+    from crossdock.gateway.engine import Gateway
+    from crossdock.gateway.server import GraphQLApp
+    from crossdock.gateway.settings import GatewaySettings
+    from crossdock.gateway.supergraph import Supergraph, load_supergraph
+
+    settings = GatewaySettings.from_env()
+    listeners: list[Listener] = []
+    if settings.supergraph is not None:
+        supergraph = load_supergraph(settings.supergraph)
+    elif runtime.demo:
+        ports = {"products": settings.demo_products_port,
+                 "reviews": settings.demo_reviews_port}
+        urls = {name: f"http://{runtime.host}:{port}/graphql" for name, port in ports.items()}
+        runtime.subgraphs.update(urls)
+        supergraph = Supergraph(demo.supergraph(urls), source="demo supergraph")
+        listeners.extend(Listener(name=f"demo-{name}", app=demo.DemoSubgraph(name), port=port,
+                                  paths=("/graphql",)) for name, port in ports.items())
+    else:
+        log.info("gateway_not_started",
+                 reason="no supergraph: set CROSSDOCK_GATEWAY_SUPERGRAPH or use --demo")
+        yield []
+        return
+    async with make_client(settings) as client:
+        gateway = Gateway(supergraph, client)
+        listeners.insert(0, Listener(name="gateway", app=GraphQLApp(gateway),
+                                     port=settings.port, paths=("/graphql",)))
+        yield listeners
+
+
+def _cli() -> typer.Typer:
+    # Imported on use: every ``crossdock`` command loads this module to discover services.
+    from crossdock.gateway.cli import build_cli
+
+    return build_cli()
+
+
+service = Service(
+    name="gateway",
+    description="Apollo Federation v2 gateway: plans and executes queries over subgraphs.",
+    cli=_cli,
+    up=up,
+    up_order=90,
+)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from typing import Any
 
 import pytest
@@ -140,3 +142,55 @@ async def test_jobs_with_the_same_lock_never_run_at_once(
 async def test_retry_policy_backs_off_exponentially_with_a_cap() -> None:
     policy = RetryPolicy(max_attempts=10, base_seconds=2, max_seconds=60)
     assert [policy.delay(attempt) for attempt in range(7)] == [2, 4, 8, 16, 32, 60, 60]
+
+
+async def test_a_job_deferred_for_later_waits_for_its_time(
+    database: Database, queue: JobQueue
+) -> None:
+    ran: list[int] = []
+
+    @queue.task("test.later")
+    async def later(n: int) -> None:
+        ran.append(n)
+
+    await queue.defer("test.later", delay_seconds=3600, n=1)
+    await queue.defer("test.later", n=2)
+    await asyncio.wait_for(queue.run_worker(wait=False, concurrency=1), timeout=30)
+    assert ran == [2]
+    async with database.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT status, scheduled_at > now() + interval '59 minutes' AS later "
+            "FROM procrastinate_jobs WHERE task_name = 'test.later' ORDER BY id"
+        )
+        assert await cursor.fetchall() == [
+            {"status": "todo", "later": True}, {"status": "succeeded", "later": None},
+        ]
+
+
+async def test_a_periodic_job_is_deferred_by_the_worker_once_per_tick(
+    database: Database, queue: JobQueue
+) -> None:
+    ticks: list[int] = []
+
+    @queue.periodic("test.every_minute", cron="* * * * *")
+    async def every_minute(timestamp: int) -> None:
+        ticks.append(timestamp)
+
+    minute = int(time.time()) // 60
+    worker = asyncio.create_task(queue.run_worker(concurrency=2))
+    try:
+        for _ in range(200):
+            if ticks:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1)  # time for a wrong second deferral of the same tick
+    finally:
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
+    # One job per cron tick: a worker that keeps running does not defer the tick twice.
+    if int(time.time()) // 60 == minute:
+        assert len(ticks) == 1
+    else:  # the minute turned during the test, so a second tick is right
+        assert 1 <= len(ticks) <= 2
+    assert all(tick % 60 == 0 for tick in ticks)

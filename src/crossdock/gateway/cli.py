@@ -1,0 +1,129 @@
+"""``crossdock gateway``: serve a supergraph, or print the plan of a query."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from graphql import GraphQLError, parse, validate
+
+from crossdock.core.entry import run
+from crossdock.core.logging import configure_logging, get_logger
+from crossdock.core.server import bind, make_server
+from crossdock.core.settings import CoreSettings
+from crossdock.gateway.api_schema import build_api_schema
+from crossdock.gateway.engine import Gateway
+from crossdock.gateway.errors import GatewayError, RequestError
+from crossdock.gateway.plan import render
+from crossdock.gateway.planner import Planner
+from crossdock.gateway.server import make_app
+from crossdock.gateway.settings import GatewaySettings
+from crossdock.gateway.supergraph import load_supergraph
+
+log = get_logger("crossdock.gateway")
+
+SupergraphOption = Annotated[Path | None, typer.Option(
+    "--supergraph", envvar="CROSSDOCK_GATEWAY_SUPERGRAPH",
+    help="The supergraph SDL file (Apollo Federation v2 or v1).")]
+HostOption = Annotated[str | None, typer.Option(envvar="CROSSDOCK_GATEWAY_HOST",
+                                                help="Address to listen on [127.0.0.1].")]
+PortOption = Annotated[int | None, typer.Option(envvar="CROSSDOCK_GATEWAY_PORT",
+                                                help="Port to listen on [4000].")]
+
+
+def make_client(settings: GatewaySettings) -> httpx.AsyncClient:
+    """The pooled keep-alive client the gateway reaches subgraphs with."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.subgraph_timeout),
+        limits=httpx.Limits(max_connections=settings.max_connections,
+                            max_keepalive_connections=settings.max_connections),
+    )
+
+
+async def serve(settings: GatewaySettings) -> None:
+    """Serve the gateway until SIGINT or SIGTERM."""
+    if settings.supergraph is None:
+        raise GatewayError("no supergraph: pass --supergraph FILE or set "
+                           "CROSSDOCK_GATEWAY_SUPERGRAPH")
+    supergraph = load_supergraph(settings.supergraph)
+    sock = bind(settings.host, settings.port, option="--port / CROSSDOCK_GATEWAY_PORT")
+    async with make_client(settings) as client:
+        gateway = Gateway(supergraph, client)
+        server = make_server(make_app(gateway))
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, server.stop)
+        log.info("gateway_started", host=settings.host, port=settings.port,
+                 subgraphs=[s.name for s in supergraph.subgraphs.values()])
+        try:
+            await server.serve(sockets=[sock])
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(Exception):
+                    loop.remove_signal_handler(sig)
+            sock.close()
+
+
+def build_cli() -> typer.Typer:
+    """The ``crossdock gateway`` commands."""
+    app = typer.Typer(help="The Apollo Federation v2 gateway.", no_args_is_help=False,
+                      invoke_without_command=True)
+
+    def start(supergraph: Path | None, host: str | None, port: int | None) -> None:
+        core = CoreSettings.from_env()
+        configure_logging(core.log_level, core.log_format)
+        run(serve(GatewaySettings.from_env(supergraph=supergraph, host=host, port=port)))
+
+    @app.callback()
+    def main(ctx: typer.Context, supergraph: SupergraphOption = None,
+             host: HostOption = None, port: PortOption = None) -> None:
+        """Serve the gateway when no subcommand is given (``crossdock gateway --supergraph``)."""
+        if ctx.invoked_subcommand is None:
+            if supergraph is None and not GatewaySettings.from_env().supergraph:
+                typer.echo(ctx.get_help())
+                raise typer.Exit(0)
+            start(supergraph, host, port)
+
+    @app.command("serve")
+    def serve_command(supergraph: SupergraphOption = None, host: HostOption = None,
+                      port: PortOption = None) -> None:
+        """Serve GraphQL at /graphql in front of the supergraph's subgraphs."""
+        start(supergraph, host, port)
+
+    @app.command("plan")
+    def plan_command(
+        query: Annotated[Path, typer.Argument(help="A file holding the GraphQL operation.")],
+        supergraph: SupergraphOption = None,
+        operation_name: Annotated[str | None, typer.Option(
+            "--operation-name", envvar="CROSSDOCK_GATEWAY_OPERATION_NAME",
+            help="Which operation of the file to plan.")] = None,
+    ) -> None:
+        """Print the query plan of an operation."""
+        path = supergraph or GatewaySettings.from_env().supergraph
+        if path is None:
+            raise GatewayError("no supergraph: pass --supergraph FILE")
+        sys.stdout.write(plan_text(path, query.read_text(encoding="utf-8"), operation_name)
+                         + "\n")
+
+    return app
+
+
+def plan_text(supergraph_path: Path, query: str, operation_name: str | None) -> str:
+    """The rendered plan of ``query`` against the supergraph in ``supergraph_path``."""
+    supergraph = load_supergraph(supergraph_path)
+    schema = build_api_schema(supergraph)
+    try:
+        document = parse(query)
+    except GraphQLError as exc:
+        raise RequestError(f"the query is not valid GraphQL: {exc}") from exc
+    problems = validate(schema, document)
+    if problems:
+        raise RequestError("the query is not valid against the supergraph: "
+                           + "; ".join(str(p) for p in problems))
+    return render(Planner(supergraph).plan(document, operation_name, {}))

@@ -1,0 +1,124 @@
+"""The gateway's HTTP server: GraphQL over HTTP as a thin ASGI app.
+
+POST with a JSON body or GET with query parameters at ``/graphql``; answers in
+``application/graphql-response+json`` when the client accepts it, else ``application/json``.
+GET with ``Accept: text/html`` gets GraphiQL. ``/health`` answers for load balancers that
+expect that name; ``OpsApp`` adds ``/healthz``, ``/readyz`` and ``/metrics`` in front.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs
+
+import orjson
+
+from crossdock.core.asgi import ASGIApp, OpsApp, Receive, Scope, Send, read_body, send_bytes
+from crossdock.gateway.engine import Gateway, Result, request_error
+
+_GRAPHQL_RESPONSE = b"application/graphql-response+json"
+_JSON = b"application/json"
+_MAX_BODY = 10 * 1024 * 1024
+_GRAPHQL_PATHS = frozenset({"/graphql", "/graphql/", "/"})
+
+GRAPHIQL = b"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>crossdock gateway</title>
+<style>body{margin:0;height:100vh}#graphiql{height:100vh}</style>
+<link rel="stylesheet" href="https://unpkg.com/graphiql@3/graphiql.min.css"/>
+</head><body><div id="graphiql">Loading GraphiQL...</div>
+<script crossorigin src="https://unpkg.com/react@18/umd/react.production.min.js"></script>
+<script crossorigin src="https://unpkg.com/react-dom@18/umd/react-dom.production.min.js"></script>
+<script crossorigin src="https://unpkg.com/graphiql@3/graphiql.min.js"></script>
+<script>
+const fetcher = GraphiQL.createFetcher({url: window.location.pathname});
+ReactDOM.createRoot(document.getElementById('graphiql')).render(
+  React.createElement(GraphiQL, {fetcher}));
+</script></body></html>"""
+
+
+class GraphQLApp:
+    """The ASGI app serving one :class:`Gateway`."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        path = scope["path"]
+        if path == "/health":
+            await send_bytes(send, 200, b'{"status":"ok"}')
+            return
+        if path not in _GRAPHQL_PATHS:
+            await send_bytes(send, 404, b'{"error":"not found"}')
+            return
+        accept = b""
+        content_type = b""
+        for name, value in scope["headers"]:
+            if name == b"accept":
+                accept = value
+            elif name == b"content-type":
+                content_type = value
+        # The spec's legacy rule: without an explicit graphql-response+json, answer JSON.
+        media = _GRAPHQL_RESPONSE if _GRAPHQL_RESPONSE in accept else _JSON
+        method = scope["method"]
+        if method == "GET":
+            if b"text/html" in accept and b"query=" not in scope.get("query_string", b""):
+                await send_bytes(send, 200, GRAPHIQL, b"text/html; charset=utf-8")
+                return
+            result = await self._get(scope)
+        elif method == "POST":
+            result = await self._post(receive, content_type)
+        else:
+            await send_bytes(send, 405, b'{"errors":[{"message":"Use GET or POST."}]}',
+                             headers=[(b"allow", b"GET, POST")])
+            return
+        await send_bytes(send, result.status, orjson.dumps(result.body), media)
+
+    async def _get(self, scope: Scope) -> Result:
+        params = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        query = params.get("query", [None])[0]
+        if not query:
+            return request_error("Missing the query parameter.")
+        variables: Any = None
+        raw = params.get("variables", [None])[0]
+        if raw:
+            try:
+                variables = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                return request_error("The variables parameter is not valid JSON.")
+        return await self._run({"query": query, "variables": variables,
+                                "operationName": params.get("operationName", [None])[0]},
+                               allow_mutation=False)
+
+    async def _post(self, receive: Receive, content_type: bytes) -> Result:
+        body = await read_body(receive, limit=_MAX_BODY)
+        if body is None:
+            return request_error("The request body is too large.", status=413)
+        if content_type.startswith(b"application/graphql") and b"json" not in content_type:
+            return await self._run({"query": body.decode("utf-8", "replace")})
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return request_error("The request body is not valid JSON.")
+        if not isinstance(payload, dict):
+            return request_error("The request body must be a JSON object.")
+        return await self._run(payload)
+
+    async def _run(self, payload: dict[str, Any], *, allow_mutation: bool = True) -> Result:
+        query = payload.get("query")
+        if not isinstance(query, str) or not query.strip():
+            return request_error("The request has no query string.")
+        variables = payload.get("variables")
+        if variables is not None and not isinstance(variables, dict):
+            return request_error("The variables must be a JSON object.")
+        name = payload.get("operationName")
+        if name is not None and not isinstance(name, str):
+            return request_error("The operationName must be a string.")
+        return await self.gateway.execute(query, name or None, variables,
+                                          allow_mutation=allow_mutation)
+
+
+def make_app(gateway: Gateway) -> ASGIApp:
+    """The gateway's full ASGI app: operational endpoints, then GraphQL."""
+    return OpsApp(GraphQLApp(gateway))

@@ -1,0 +1,29 @@
+"""The gateway's settings (``CROSSDOCK_GATEWAY_*`` or ``[gateway]`` in crossdock.toml)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from crossdock.core.settings import load
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class GatewaySettings:
+    """How the gateway serves and reaches its subgraphs."""
+
+    supergraph: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 4000
+    #: Seconds a subgraph request may take before it becomes an error in the response.
+    subgraph_timeout: float = 30.0
+    #: Keep-alive connections kept open per subgraph host.
+    max_connections: int = 100
+    #: Ports of the demo subgraphs ``crossdock up --demo`` serves behind the gateway.
+    demo_products_port: int = 4001
+    demo_reviews_port: int = 4002
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> GatewaySettings:
+        """Settings from the environment and the config file, overridden by CLI flags."""
+        return load(cls, "CROSSDOCK_GATEWAY_", section="gateway", overrides=overrides)

@@ -1,0 +1,77 @@
+"""``crossdock gateway``: serving a supergraph, printing plans, refusing bad files."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.acceptance.conftest import Run
+
+SHOP = Path(__file__).parents[1] / "integration" / "gateway" / "supergraphs" / "shop.graphql"
+
+
+def test_plan_prints_fetches_in_order(crossdock: Run, tmp_path: Path) -> None:
+    query = tmp_path / "q.graphql"
+    query.write_text('query Q { product(upc: "1") { name inStock } }', encoding="utf-8")
+    result = crossdock("gateway", "plan", "--supergraph", str(SHOP), str(query))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "QueryPlan {"
+    products = next(i for i, line in enumerate(lines) if 'service: "products"' in line)
+    inventory = next(i for i, line in enumerate(lines) if 'service: "inventory"' in line)
+    assert products < inventory
+    assert any("_entities" in line for line in lines)
+
+
+def test_plan_of_an_invalid_query_says_why(crossdock: Run, tmp_path: Path) -> None:
+    query = tmp_path / "q.graphql"
+    query.write_text("{ product { nope } }", encoding="utf-8")
+    result = crossdock("gateway", "plan", "--supergraph", str(SHOP), str(query))
+    assert result.returncode == 1
+    assert "nope" in result.stderr
+
+
+def test_a_file_that_is_not_a_supergraph_is_refused_with_its_line(
+        crossdock: Run, tmp_path: Path) -> None:
+    bad = tmp_path / "schema.graphql"
+    bad.write_text("# a subgraph, not a supergraph\nschema { query: Query }\n"
+                   "type Query { a: Int }\n", encoding="utf-8")
+    result = crossdock("gateway", "serve", "--supergraph", str(bad), "--port", "0")
+    assert result.returncode == 1
+    assert "not a supergraph" in result.stderr
+    assert "line 2" in result.stderr
+
+
+def test_serve_answers_health_and_graphql_until_terminated(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CROSSDOCK_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "crossdock", "gateway", "serve", "--supergraph", str(SHOP),
+         "--host", "127.0.0.1", "--port", str(port)],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(base + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, "the gateway exited"
+            assert time.monotonic() < deadline, "the gateway did not come up"
+            time.sleep(0.1)
+        response = httpx.post(base + "/graphql", json={"query": "{ __typename }"}, timeout=10)
+        assert response.json() == {"data": {"__typename": "Query"}}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
