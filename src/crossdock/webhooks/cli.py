@@ -74,7 +74,7 @@ def build_cli() -> typer.Typer:  # noqa: C901, PLR0915 - one closure per command
     app.add_typer(route_app, name="route")
 
     @source_app.command("add")
-    def source_add(  # noqa: PLR0917 - typer maps parameters to options
+    def source_add(
         name: Annotated[str, typer.Argument(help="The source's name: POST /webhooks/NAME.")],
         provider: Annotated[str, typer.Option(
             envvar="CROSSDOCK_WEBHOOKS_PROVIDER",
@@ -126,7 +126,7 @@ def build_cli() -> typer.Typer:  # noqa: C901, PLR0915 - one closure per command
         stdout.print(table)
 
     @route_app.command("add")
-    def route_add(  # noqa: PLR0917 - typer maps parameters to options
+    def route_add(
         source: Annotated[str, typer.Argument(help="The source.")],
         handler: Annotated[str, typer.Option(
             envvar="CROSSDOCK_WEBHOOKS_HANDLER", help="bus, log, forward or a registered one.")],
@@ -216,7 +216,7 @@ def build_cli() -> typer.Typer:  # noqa: C901, PLR0915 - one closure per command
                                                                      delivery_id)))
 
     @app.command("replay")
-    def replay(  # noqa: PLR0917 - typer maps parameters to options
+    def replay(
         ids: Annotated[list[int] | None, typer.Argument(help="Delivery ids.")] = None,
         source: Annotated[str | None, typer.Option(
             envvar="CROSSDOCK_WEBHOOKS_SOURCE", help="Replay this source's window.")] = None,
