@@ -126,7 +126,7 @@ def count_by_status(url: str) -> dict[str, int]:
     with psycopg.connect(url) as conn:
         rows = conn.execute(
             "SELECT status, count(*) FROM webhooks_deliveries GROUP BY status").fetchall()
-    return {status: n for status, n in rows}
+    return dict(rows)
 
 
 def wait_until_settled(url: str, timeout: float = 600) -> float:

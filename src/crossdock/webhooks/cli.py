@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import datetime
+import datetime as dt
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any, TypeVar
 
@@ -43,16 +43,16 @@ def _with_runtime(work: Callable[[Runtime], Coroutine[Any, Any, T]]) -> T:
         return run(main(url))
 
 
-def _time(value: str | None, name: str) -> datetime.datetime | None:
+def _time(value: str | None, name: str) -> dt.datetime | None:
     if value is None:
         return None
     if value == "now":
-        return datetime.datetime.now(datetime.UTC)
+        return dt.datetime.now(dt.UTC)
     try:
-        parsed = datetime.datetime.fromisoformat(value)
+        parsed = dt.datetime.fromisoformat(value)
     except ValueError as exc:
         raise WebhooksError(f"{name} {value!r} is not an ISO 8601 time") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def _options(values: list[str] | None) -> dict[str, Any]:

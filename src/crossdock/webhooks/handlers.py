@@ -79,7 +79,7 @@ async def publish(work: Work, conn: Connection) -> None:
     }, key=key, connection=conn)
 
 
-async def log(work: Work, conn: Connection) -> None:
+async def log(work: Work, conn: Connection) -> None:  # noqa: ARG001 (handler interface)
     """Write one log line per delivery."""
     delivery = work.delivery
     logger.info("webhook_delivery", delivery_id=delivery.id, source=delivery.source,
@@ -87,7 +87,7 @@ async def log(work: Work, conn: Connection) -> None:
                 provider_delivery_id=delivery.provider_delivery_id)
 
 
-async def forward(work: Work, conn: Connection) -> None:
+async def forward(work: Work, conn: Connection) -> None:  # noqa: ARG001 (handler interface)
     """Placeholder until outbound webhooks register the real ``forward``."""
     raise ForwardingUnavailable
 

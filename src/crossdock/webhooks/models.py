@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime
+import datetime as dt
 import random
 from enum import StrEnum
 from typing import Any
@@ -62,7 +62,7 @@ class Source:
     options: dict[str, Any] = dataclasses.field(default_factory=dict)
     max_body_bytes: int = 25 * 1024 * 1024
     retry: RetrySchedule = RetrySchedule()
-    created_at: datetime.datetime | None = None
+    created_at: dt.datetime | None = None
 
     def public(self) -> dict[str, Any]:
         """The source as shown by the CLI and the admin API: secrets as references only."""
@@ -130,9 +130,9 @@ class Delivery:
     reason: str | None
     headers: dict[str, str]
     body_size: int
-    received_at: datetime.datetime
-    processed_at: datetime.datetime | None
-    next_attempt_at: datetime.datetime | None
+    received_at: dt.datetime
+    processed_at: dt.datetime | None
+    next_attempt_at: dt.datetime | None
     tries: int
     generation: int
     last_error: str | None
@@ -171,7 +171,7 @@ class Attempt:
     status: AttemptStatus
     duration_ms: float
     error: str | None
-    started_at: datetime.datetime
+    started_at: dt.datetime
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Attempt:

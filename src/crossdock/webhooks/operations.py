@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import datetime
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -109,8 +109,8 @@ async def replay(
     *,
     ids: Sequence[int] = (),
     source: str | None = None,
-    since: datetime.datetime | None = None,
-    until: datetime.datetime | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
     status: DeliveryStatus | None = None,
 ) -> list[int]:
     """Replay deliveries by id, or a source's deliveries in ``[since, until)``."""
@@ -119,7 +119,7 @@ async def replay(
     if not ids:
         if not source or since is None:
             raise WebhooksError("replay needs delivery ids, or --source and --since")
-        until = until or datetime.datetime.now(datetime.UTC)
+        until = until or dt.datetime.now(dt.UTC)
         async with database.connection() as conn:
             await store.get_source(conn, source)
             ids = await store.window_ids(conn, source=source, since=since, until=until,

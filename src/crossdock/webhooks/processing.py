@@ -5,8 +5,7 @@ it. The job counts a try, then runs every matching route whose handler has not y
 on the delivery; each handler runs in a transaction that also records its success, so a
 worker killed mid-handler leaves nothing half done and a handler that succeeded is never run
 again. When a handler fails, the job queues its own next try after the source's backoff (with
-jitter); after the last try the delivery is dead. Jobs of one delivery never run at once
-(their lock is the delivery id).
+jitter); after the last try the delivery is dead.
 """
 
 from __future__ import annotations
@@ -18,11 +17,11 @@ from typing import Any
 import psycopg
 
 from crossdock.core.bus import EventBus
-from crossdock.core.database import Database
+from crossdock.core.database import Connection, Database
 from crossdock.core.jobs import JobQueue, RetryPolicy
 from crossdock.core.logging import get_logger
 from crossdock.webhooks import metrics, store
-from crossdock.webhooks.handlers import Work, get_handler
+from crossdock.webhooks.handlers import Handler, Work, get_handler
 from crossdock.webhooks.models import AttemptStatus, Delivery, Route
 from crossdock.webhooks.providers.base import json_payload
 from crossdock.webhooks.routing import select_routes
@@ -33,17 +32,16 @@ PROCESS_TASK = "webhooks.process"
 QUEUE = "webhooks"
 
 
-def lock_for(delivery_id: int) -> str:
-    """The job lock that keeps one delivery's jobs from running at once."""
-    return f"webhooks.delivery:{delivery_id}"
-
-
 async def defer_processing(
     jobs: JobQueue, conn: Any, delivery_id: int, *, delay_seconds: float | None = None
 ) -> None:
     """Queue a processing run of a delivery in the caller's transaction."""
-    await jobs.defer(PROCESS_TASK, connection=conn, lock=lock_for(delivery_id),
-                     delay_seconds=delay_seconds, delivery_id=delivery_id)
+    # No job lock: procrastinate's fetch query scans every waiting job that has one, which
+    # stalls workers behind a burst of deliveries. Two runs of one delivery at once (a replay
+    # during a retry) are safe anyway: a handler's success is recorded under a unique index
+    # in its own transaction, so the second run's copy of it rolls back.
+    await jobs.defer(PROCESS_TASK, connection=conn, delay_seconds=delay_seconds,
+                     delivery_id=delivery_id)
 
 
 class Processor:
@@ -65,10 +63,9 @@ class Processor:
     async def process(self, delivery_id: int) -> None:
         """One try at a delivery."""
         async with self.database.transaction() as conn:
-            delivery = await store.start_run(conn, delivery_id)
+            delivery = await store.start_run(conn, delivery_id)  # with its body
             if delivery is None:
                 return  # processed, dead or rejected: nothing to do
-            delivery = await store.get_delivery(conn, delivery_id, body=True)
             source = await store.get_source(conn, delivery.source)
             routes = await store.list_routes(conn, delivery.source)
             done = await store.succeeded_routes(conn, delivery)
@@ -102,11 +99,9 @@ class Processor:
 
     async def _attempt(self, delivery: Delivery, payload: Any, route: Route) -> str | None:
         """Run one handler; the error text when it failed."""
-        handler = get_handler(route.handler)
+        handler = get_handler(route.handler) or _missing(route.handler)
         started = time.perf_counter()
         try:
-            if handler is None:
-                raise LookupError(f"no handler named {route.handler!r} in this worker")
             async with self.database.transaction() as conn:
                 await handler(Work(delivery=delivery, payload=payload, route=route,
                                    bus=self.bus), conn)
@@ -127,6 +122,13 @@ class Processor:
             return error
         metrics.ATTEMPTS.labels(route.handler, "succeeded").inc()
         return None
+
+
+def _missing(name: str) -> Handler:
+    async def missing(work: Work, conn: Connection) -> None:  # noqa: ARG001 (interface)
+        raise LookupError(f"no handler named {name!r} in this worker")
+
+    return missing
 
 
 async def replay(database: Database, jobs: JobQueue, ids: Sequence[int]) -> list[int]:

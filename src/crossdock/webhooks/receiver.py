@@ -2,9 +2,10 @@
 
 Order of checks: the source exists (404), the declared then the actual body size (413, before
 and while reading), the signature on the raw bytes (401), the body and headers parse (400).
-Then one transaction stores the delivery and queues its processing, and only after the commit
-is the answer 202; a delivery id stored before answers 200 and queues nothing. Refused requests
-are recorded as ``rejected`` rows without their body. When PostgreSQL cannot take the delivery
+Then one transaction stores the delivery and queues its processing (shared with the other
+requests waiting at that moment: see :mod:`.inbox`), and only after the commit is the answer
+202; a delivery id stored before answers 200 and queues nothing. Refused requests are
+recorded as ``rejected`` rows without their body. When PostgreSQL cannot take the delivery
 the answer is 503 with ``Retry-After`` (never a 2xx for something not stored); the pool
 reconnects by itself when the server is back.
 """
@@ -25,7 +26,7 @@ from crossdock.core.jobs import JobQueue
 from crossdock.core.logging import get_logger
 from crossdock.webhooks import metrics, store
 from crossdock.webhooks.errors import SecretUnavailable, SourceError
-from crossdock.webhooks.processing import defer_processing
+from crossdock.webhooks.inbox import DeliveryWriter
 from crossdock.webhooks.providers import Provider, Rejected, make_provider
 from crossdock.webhooks.secrets import Secret, resolve
 from crossdock.webhooks.settings import WebhooksSettings
@@ -35,7 +36,7 @@ logger = get_logger("crossdock.webhooks")
 PREFIX = "/webhooks/"
 #: Headers that carry a secret itself (GitLab's token) or credentials: never stored.
 REDACTED = frozenset({"x-gitlab-token", "authorization", "proxy-authorization", "cookie"})
-_DB_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError, psycopg_pool.PoolTimeout)
+_DB_ERRORS = (psycopg.Error, psycopg_pool.PoolTimeout)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,6 +85,7 @@ class Receiver:
         self.settings = settings
         self.clock = clock
         self._sources: dict[str, LoadedSource] = {}
+        self.writer = DeliveryWriter(database, jobs, timeout=settings.database_timeout)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -102,14 +104,17 @@ class Receiver:
         finally:
             metrics.ACK_LATENCY.observe(time.perf_counter() - started)
 
-    async def _receive(self, name: str, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _receive(  # noqa: PLR0911 - one early answer per refusal, in contract order
+        self, name: str, scope: Scope, receive: Receive, send: Send
+    ) -> None:
         try:
             source = await self._source(name)
         except Unavailable:
             await self._unavailable(send)
             return
         except SourceError as exc:
-            logger.error("webhook_source_misconfigured", source=name, error=str(exc))
+            logger.error(  # noqa: TRY400 - a configuration error, its traceback says nothing
+                "webhook_source_misconfigured", source=name, error=str(exc))
             await send_json(send, 500, {"error": f"source {name!r} is misconfigured"})
             return
         if source is None:
@@ -122,8 +127,8 @@ class Receiver:
         if not (declared.isdigit() and int(declared) > source.max_body_bytes):
             body = await read_body(receive, limit=source.max_body_bytes)
         if body is None:
-            await self._reject(send, scope, source, 413, "too_large",
-                               f"the body is larger than {source.max_body_bytes} bytes",
+            await self._reject(send, scope, source, status=413, reason="too_large",
+                               message=f"the body is larger than {source.max_body_bytes} bytes",
                                size=int(declared) if declared.isdigit() else 0)
             return
         try:
@@ -131,18 +136,15 @@ class Receiver:
             inbound = source.provider.parse(headers, body)
         except Rejected as exc:
             status = 401 if exc.reason == "bad_signature" else 400
-            await self._reject(send, scope, source, status, exc.reason, str(exc),
-                               size=len(body))
+            await self._reject(send, scope, source, status=status, reason=exc.reason,
+                               message=str(exc), size=len(body))
             return
         try:
-            async with self._transaction() as conn:
-                delivery_id = await store.insert_delivery(
-                    conn, source=source.name, provider=source.provider.name,
-                    provider_delivery_id=inbound.delivery_id, event_type=inbound.event_type,
-                    action=inbound.action, headers=stored_headers(scope), body=body,
-                    body_size=len(body))
-                if delivery_id is not None:
-                    await defer_processing(self.jobs, conn, delivery_id)
+            delivery_id = await self.writer.store({
+                "source": source.name, "provider": source.provider.name,
+                "provider_delivery_id": inbound.delivery_id, "event_type": inbound.event_type,
+                "action": inbound.action, "headers": stored_headers(scope), "body": body,
+                "body_size": len(body)})
         except _DB_ERRORS as exc:
             logger.warning("webhook_store_failed", source=source.name, error=str(exc))
             await self._unavailable(send)
@@ -197,8 +199,8 @@ class Receiver:
         return loaded
 
     async def _reject(
-        self, send: Send, scope: Scope, source: LoadedSource, status: int, reason: str,
-        message: str, *, size: int,
+        self, send: Send, scope: Scope, source: LoadedSource, *, status: int, reason: str,
+        message: str, size: int,
     ) -> None:
         metrics.REJECTED.labels(source.name, reason).inc()
         headers = _request_headers(scope)

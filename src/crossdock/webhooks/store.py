@@ -6,7 +6,7 @@ goes in one transaction.
 
 from __future__ import annotations
 
-import datetime
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -138,8 +138,8 @@ async def list_deliveries(
     *,
     status: DeliveryStatus | None = None,
     source: str | None = None,
-    since: datetime.datetime | None = None,
-    until: datetime.datetime | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
     limit: int = 100,
 ) -> list[Delivery]:
     """Deliveries, oldest first, filtered."""
@@ -214,8 +214,8 @@ async def window_ids(
     conn: Connection,
     *,
     source: str,
-    since: datetime.datetime,
-    until: datetime.datetime,
+    since: dt.datetime,
+    until: dt.datetime,
     status: DeliveryStatus | None,
 ) -> list[int]:
     """Ids of a source's deliveries received in ``[since, until)``."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import datetime
+import datetime as dt
 import re
 from typing import Any
 
@@ -128,7 +128,7 @@ async def test_every_admin_operation_answers_per_the_document(stack: Stack) -> N
 
     replayed = check(await client.post("/api/replay", json={"ids": [sent.json()["id"]]}))
     assert replayed == {"replayed": [sent.json()["id"]]}
-    since = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=1)).isoformat()
+    since = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).isoformat()
     window = check(await client.post("/api/replay", json={
         "source": "gh", "since": since, "status": "received"}))
     assert window == {"replayed": [sent.json()["id"]]}

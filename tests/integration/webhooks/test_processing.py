@@ -1,4 +1,4 @@
-"""Processing: routing to handlers, the bus, exactly-once handling, retries, dead letters, replay."""
+"""Processing: routing, the bus, exactly-once handlers, retries, dead letters, replay."""
 
 from __future__ import annotations
 
@@ -224,7 +224,7 @@ async def test_replay_of_a_dead_delivery_resumes_and_replay_of_a_processed_one_r
 
 
 async def test_bulk_replay_takes_a_source_window_and_a_status(stack: Stack) -> None:
-    import datetime
+    import datetime as dt
 
     fail = True
 
@@ -235,7 +235,7 @@ async def test_bulk_replay_takes_a_source_window_and_a_status(stack: Stack) -> N
     handlers.register_handler("gated", gated)
     await stack.add_source("gh", "github", ["s"], retry=FAST_RETRY)
     await operations.add_route(stack.runtime.database, source="gh", handler="gated")
-    since = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=5)
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)
     ids = [(await stack.send("gh", "github", json.dumps({"n": n}).encode(), "s",
                              event="ping")).json()["id"] for n in range(3)]
 
@@ -246,7 +246,7 @@ async def test_bulk_replay_takes_a_source_window_and_a_status(stack: Stack) -> N
     fail = False
     db, jobs = stack.runtime.database, stack.runtime.jobs
     replayed = await operations.replay(db, jobs, source="gh", since=since,
-                                       until=datetime.datetime.now(datetime.UTC),
+                                       until=dt.datetime.now(dt.UTC),
                                        status=operations.DeliveryStatus.DEAD)
     assert replayed == [ids[1]]
     await stack.drain()

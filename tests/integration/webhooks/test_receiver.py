@@ -238,3 +238,29 @@ async def test_github_form_encoded_payloads_are_accepted(stack: Stack) -> None:
                                 extra={"content-type": "application/x-www-form-urlencoded"})
     assert response.status_code == 202
     assert (await _rows(stack))[0]["action"] == "opened"
+
+
+async def test_concurrent_deliveries_share_commits_but_each_gets_its_own_answer(
+    stack: Stack,
+) -> None:
+    import asyncio
+
+    await stack.add_source("gh", "github", ["s"])
+    ids = [f"d-{n}" for n in range(30)] + [f"d-{n}" for n in range(10)]
+    responses = await asyncio.gather(*[
+        stack.send("gh", "github", json.dumps({"n": i}).encode(), "s", delivery_id=i)
+        for i in ids])
+    by_id: dict[str, list[int]] = {}
+    for delivery_id, response in zip(ids, responses, strict=True):
+        by_id.setdefault(delivery_id, []).append(response.status_code)
+    assert all(sorted(codes) == ([200, 202] if len(codes) == 2 else [202])
+               for codes in by_id.values())
+    rows = await _rows(stack)
+    assert sorted(r["provider_delivery_id"] for r in rows) == sorted(set(ids))
+    accepted = {r.json()["delivery_id"]: r.json()["id"] for r in responses
+                if r.status_code == 202}
+    assert {r["provider_delivery_id"]: r["id"] for r in rows} == accepted
+    async with stack.runtime.database.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT count(*) AS n FROM procrastinate_jobs WHERE task_name = 'webhooks.process'")
+        assert (await cursor.fetchone())["n"] == 30

@@ -65,7 +65,7 @@ async def test_a_worker_killed_mid_handler_loses_nothing_and_repeats_no_success(
     assert await _scalar(stack, "SELECT count(*) FROM test_effects") == 0
     assert await _scalar(stack, "SELECT count(*) FROM webhooks_attempts") == 0
 
-    async def effect(work: Work, conn) -> None:  # noqa: ANN001
+    async def effect(work: Work, conn) -> None:
         await conn.execute("INSERT INTO test_effects VALUES (%s)", (work.delivery.id,))
 
     handlers.register_handler("effect", effect)

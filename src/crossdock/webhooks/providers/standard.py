@@ -112,7 +112,7 @@ class StandardProvider:
         return headers.get("webhook-id")
 
     def sign(
-        self, body: bytes, secret: str, *, delivery_id: str, event_type: str
+        self, body: bytes, secret: str, *, delivery_id: str, event_type: str,  # noqa: ARG002
     ) -> dict[str, str]:
         timestamp = str(int(self.clock()))
         content = f"{delivery_id}.{timestamp}.".encode() + body

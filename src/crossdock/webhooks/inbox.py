@@ -1,0 +1,107 @@
+"""Group commit of accepted deliveries: requests waiting at the same moment share a commit.
+
+Every accepted delivery must be committed, with its processing job, before its 202. One
+transaction per request pays a commit (a WAL flush, and the job queue's NOTIFY, which
+PostgreSQL serialises across all committing transactions) per delivery. Here each request
+hands its row to :meth:`DeliveryWriter.store` and waits; up to ``writers`` transactions run
+at once, each taking every row that is waiting (up to ``max_batch``), so under load many
+deliveries share one commit while a lone request still goes straight through. A row's
+future resolves only after its transaction committed; when the transaction fails every row
+in it gets the error (the receiver answers 503) and nothing of it is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import psycopg
+
+from crossdock.core.database import Database
+from crossdock.core.jobs import JobQueue
+from crossdock.webhooks import store
+from crossdock.webhooks.processing import defer_processing
+
+Row = dict[str, Any]
+
+
+class DeliveryWriter:
+    """Stores accepted deliveries and queues their processing, in shared transactions."""
+
+    def __init__(
+        self,
+        database: Database,
+        jobs: JobQueue,
+        *,
+        timeout: float,
+        writers: int = 2,
+        max_batch: int = 200,
+    ) -> None:
+        self.database = database
+        self.jobs = jobs
+        self.timeout = timeout
+        self.writers = writers
+        self.max_batch = max_batch
+        self._waiting: list[tuple[Row, asyncio.Future[int | None]]] = []
+        self._running = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def store(self, row: Row) -> int | None:
+        """The new delivery's id once committed; None for a duplicate."""
+        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((row, future))
+        if self._running < self.writers:
+            self._running += 1
+            task = asyncio.create_task(self._drain())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return await future
+
+    async def _drain(self) -> None:
+        # A writer lives while rows wait, so no task outlives the requests that need it.
+        try:
+            while self._waiting:
+                batch = self._waiting[: self.max_batch]
+                del self._waiting[: self.max_batch]
+                await self._commit(batch)
+        finally:
+            self._running -= 1
+
+    async def _commit(self, batch: list[tuple[Row, asyncio.Future[int | None]]]) -> None:
+        try:
+            ids = await self._write([row for row, _ in batch])
+        except psycopg.OperationalError as exc:
+            _fail(batch, exc)
+            return
+        except psycopg.Error as exc:
+            if len(batch) == 1:
+                _fail(batch, exc)
+                return
+            # One bad row must not refuse the others: write them one by one.
+            for item in batch:
+                await self._commit([item])
+            return
+        except BaseException as exc:  # a pool timeout, or cancellation
+            _fail(batch, exc)
+            raise
+        for (_, future), delivery_id in zip(batch, ids, strict=True):
+            if not future.done():
+                future.set_result(delivery_id)
+
+    async def _write(self, rows: list[Row]) -> list[int | None]:
+        ids: list[int | None] = []
+        async with self.database.pool.connection(timeout=self.timeout) as conn, \
+                conn.transaction():
+            for row in rows:
+                delivery_id = await store.insert_delivery(conn, **row)
+                if delivery_id is not None:
+                    await defer_processing(self.jobs, conn, delivery_id)
+                ids.append(delivery_id)
+        return ids
+
+
+def _fail(batch: list[tuple[Row, asyncio.Future[int | None]]], exc: BaseException) -> None:
+    for _, future in batch:
+        if not future.done():
+            future.set_exception(exc if isinstance(exc, Exception) else
+                                 psycopg.OperationalError("the write was cancelled"))
