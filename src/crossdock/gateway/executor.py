@@ -98,7 +98,8 @@ class Executor:
             if rep is None:
                 continue
             rep["__typename"] = required[0]
-            raw = orjson.dumps(rep, option=orjson.OPT_SORT_KEYS)
+            # Representations are built in the shape's key order: equal ones dump equal.
+            raw = orjson.dumps(rep)
             position = index.get(raw)
             if position is None:
                 position = index[raw] = len(representations)

@@ -4,6 +4,10 @@ Walks the client's operation over the API schema: aliases, field order, ``__type
 fragments and @skip/@include decide what appears; fields the gateway added for its own needs
 (keys, @requires inputs) disappear. A null where the schema says non-null makes the nearest
 nullable parent null, as the GraphQL spec says.
+
+This runs for every object of every response, so the per-(type, selection) work is compiled
+once per operation (:class:`Compiled`), and response paths are linked tuples that become
+lists only when an error needs one.
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ from graphql import (
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
-    GraphQLOutputType,
     GraphQLSchema,
     SelectionSetNode,
     is_abstract_type,
@@ -28,52 +31,96 @@ from graphql import (
 from crossdock.gateway.planner import INTROSPECTION_FIELDS
 
 Collect = Callable[[str, tuple[SelectionSetNode, ...]], dict[str, list[FieldNode]]]
+#: A response path as a linked list: (parent, key) pairs, None at the root.
+LinkedPath = tuple[Any, str | int] | None
+
+_TYPENAME, _RAW, _LEAF, _LEAF_NON_NULL, _COMPOSITE = range(5)
 
 
 class _Bubble(Exception):
     """A null in a non-null position, on its way to the nearest nullable parent."""
 
 
+#: One selected field: (response key, field name, kind, type, subselections).
+Compiled = tuple[tuple[str, str, int, Any, tuple[SelectionSetNode, ...]], ...]
+
+
+def compile_fields(type_: GraphQLObjectType | GraphQLInterfaceType,
+                   fields: dict[str, list[FieldNode]], *, root: bool) -> Compiled:
+    """What shaping does for each field collected on ``type_``."""
+    out = []
+    definitions = type_.fields
+    for key, nodes in fields.items():
+        name = nodes[0].name.value
+        subsets = tuple(n.selection_set for n in nodes if n.selection_set is not None)
+        if name == "__typename":
+            out.append((key, name, _TYPENAME, None, subsets))
+        elif root and name in INTROSPECTION_FIELDS:
+            out.append((key, name, _RAW, None, subsets))
+        elif name in definitions:
+            field_type = definitions[name].type
+            inner = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
+            if is_leaf_type(inner) and not isinstance(inner, GraphQLEnumType):
+                kind = _LEAF_NON_NULL if inner is not field_type else _LEAF
+            else:
+                kind = _COMPOSITE
+            out.append((key, name, kind, field_type, subsets))
+    return tuple(out)
+
+
+def materialize(path: LinkedPath) -> list[str | int]:
+    """A linked path as the list the GraphQL spec wants."""
+    keys: list[str | int] = []
+    while path is not None:
+        path, key = path
+        keys.append(key)
+    keys.reverse()
+    return keys
+
+
 class Shaper:
     """Completes one operation's data (one instance per request)."""
 
-    def __init__(self, schema: GraphQLSchema, collect: Collect,
+    def __init__(self, schema: GraphQLSchema,
+                 compiled: Callable[[Any, tuple[SelectionSetNode, ...], bool], Compiled],
                  errors: list[dict[str, Any]]) -> None:
         self.schema = schema
-        self.collect = collect
+        self.compiled = compiled
         self.errors = errors
         self.had_errors = bool(errors)
 
     def root(self, root_type: GraphQLObjectType, selection: SelectionSetNode,
              data: dict[str, Any]) -> dict[str, Any] | None:
         try:
-            return self.object(root_type, (selection,), data, [], root=True)
+            return self.object(root_type, (selection,), data, None, root=True)
         except _Bubble:
             return None
 
-    def object(self, type_: GraphQLObjectType, sets: tuple[SelectionSetNode, ...],
-               data: dict[str, Any], path: list[Any], *, root: bool = False) -> dict[str, Any]:
+    def object(self, type_: GraphQLObjectType | GraphQLInterfaceType,
+               sets: tuple[SelectionSetNode, ...], data: dict[str, Any], path: LinkedPath,
+               *, root: bool = False) -> dict[str, Any]:
         result: dict[str, Any] = {}
-        fields = type_.fields
-        for key, nodes in self.collect(type_.name, sets).items():
-            name = nodes[0].name.value
-            if name == "__typename":
-                result[key] = type_.name
-                continue
-            if root and name in INTROSPECTION_FIELDS:
+        for key, name, kind, field_type, subsets in self.compiled(type_, sets, root):
+            if kind == _LEAF:
                 result[key] = data.get(key)
-                continue
-            field = fields.get(name)
-            if field is None:
-                continue
-            subsets = tuple(n.selection_set for n in nodes if n.selection_set is not None)
-            result[key] = self.value(field.type, subsets, data.get(key), [*path, key],
-                                     type_.name, name)
+            elif kind == _LEAF_NON_NULL:
+                value = data.get(key)
+                if value is None:
+                    self.null_error((path, key), type_.name, name)
+                    raise _Bubble
+                result[key] = value
+            elif kind == _TYPENAME:
+                result[key] = type_.name
+            elif kind == _RAW:
+                result[key] = data.get(key)
+            else:
+                result[key] = self.value(field_type, subsets, data.get(key), (path, key),
+                                         type_.name, name)
         return result
 
     def value(
-            self, type_: GraphQLOutputType, sets: tuple[SelectionSetNode, ...], value: Any,
-              path: list[Any], parent: str, field: str) -> Any:
+            self, type_: Any, sets: tuple[SelectionSetNode, ...], value: Any,
+            path: LinkedPath, parent: str, field: str) -> Any:
         if isinstance(type_, GraphQLNonNull):
             completed = self.nullable(type_.of_type, sets, value, path, parent, field)
             if completed is None:
@@ -87,7 +134,7 @@ class Shaper:
 
     def nullable(  # noqa: C901, PLR0911
             self, type_: Any, sets: tuple[SelectionSetNode, ...], value: Any,
-                 path: list[Any], parent: str, field: str) -> Any:
+            path: LinkedPath, parent: str, field: str) -> Any:
         if value is None:
             return None
         if isinstance(type_, GraphQLList):
@@ -95,7 +142,7 @@ class Shaper:
                 self.error(path, f"Expected a list for {parent}.{field}.")
                 return None
             item_type = type_.of_type
-            return [self.value(item_type, sets, item, [*path, i], parent, field)
+            return [self.value(item_type, sets, item, (path, i), parent, field)
                     for i, item in enumerate(value)]
         if is_leaf_type(type_):
             if isinstance(type_, GraphQLEnumType) and (
@@ -113,7 +160,7 @@ class Shaper:
             if object_type is type_ or (isinstance(object_type, GraphQLInterfaceType)
                                         and self.schema.is_sub_type(type_, object_type)):
                 # Only an @interfaceObject answered, and the client needed no concrete type.
-                return self.object(object_type, sets, value, path)  # type: ignore[arg-type]
+                return self.object(object_type, sets, value, path)
             if not isinstance(object_type, GraphQLObjectType) or not self.schema.is_sub_type(
                     type_, object_type):
                 if typename is not None and not self.had_errors:
@@ -122,10 +169,10 @@ class Shaper:
                 return None
         return self.object(object_type, sets, value, path)
 
-    def null_error(self, path: list[Any], parent: str, field: str) -> None:
+    def null_error(self, path: LinkedPath, parent: str, field: str) -> None:
         if not self.had_errors:
             self.error(path, f"Cannot return null for non-nullable field {parent}.{field}.")
 
-    def error(self, path: list[Any], message: str) -> None:
-        self.errors.append({"message": message, "path": path})
+    def error(self, path: LinkedPath, message: str) -> None:
+        self.errors.append({"message": message, "path": materialize(path)})
         self.had_errors = True
