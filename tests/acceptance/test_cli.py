@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.acceptance.conftest import Run
@@ -83,3 +85,28 @@ def test_up_names_a_port_in_use_and_the_option(crossdock: Run, database_url: str
     assert result.returncode == 2
     assert f"port {port}" in result.stderr
     assert "--port" in result.stderr
+
+
+def test_a_usage_error_is_explained_without_a_traceback(crossdock: Run) -> None:
+    result = crossdock("db", "--bogus")
+    assert result.returncode == 2
+    assert "No such option" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_root_help_lists_services_without_importing_their_commands() -> None:
+    script = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from crossdock.core.cli import app\n"
+        "result = CliRunner().invoke(app, ['--help'], env={'COLUMNS': '200'})\n"
+        "print(result.exit_code, [m for m in ('crossdock.gateway.cli', 'crossdock.webhooks.cli',"
+        " 'crossdock.gitslice.cli') if m in sys.modules])\n"
+        "print(result.output)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=True, timeout=60)
+    first, _, rest = result.stdout.partition("\n")
+    assert first == "0 []"
+    for service in ("gateway", "webhooks", "slice"):
+        assert service in rest

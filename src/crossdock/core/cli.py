@@ -13,14 +13,13 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperCommand, TyperGroup
 
 from crossdock import __version__
-from crossdock.core.database import connect
 from crossdock.core.entry import database_url, run
 from crossdock.core.errors import (
     ConfigError,
@@ -30,11 +29,49 @@ from crossdock.core.errors import (
 )
 from crossdock.core.logging import configure_logging
 from crossdock.core.migrations import Migration, MigrationState, MigrationStatus, Migrator
-from crossdock.core.services import components, discover
+from crossdock.core.services import Service, components, discover
 from crossdock.core.settings import CoreSettings
+
+
+class _LazyServices(TyperGroup):
+    """The root group: a service's commands are built only when that service is invoked.
+
+    Building them imports the service (GraphQL, git, HTTP libraries...), which would slow
+    every other command; the root's ``--help`` lists each service from its description.
+    """
+
+    _listing = False
+
+    def _services(self) -> dict[str, Service]:
+        return {s.cli_name or s.name: s for s in discover() if s.cli is not None}
+
+    # typer vendors its own click; its types are spelt Any here rather than imported privately.
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *sorted(self._services())]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
+        service = self._services().get(cmd_name)
+        if service is None or service.cli is None:
+            return None
+        if self._listing:
+            return TyperCommand(name=cmd_name, help=service.description,
+                                rich_help_panel="Services")
+        return typer.main.get_command(service.cli())
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
 
 app = typer.Typer(
     name="crossdock",
+    cls=_LazyServices,
     help="crossdock: federation gateway, webhooks and GitSlice on one core.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -106,6 +143,8 @@ def db_upgrade() -> None:
 
 
 async def _upgrade(url: str) -> list[Migration]:
+    from crossdock.core.database import connect
+
     conn = await connect(url)
     try:
         return await Migrator(components()).upgrade(conn)
@@ -114,6 +153,8 @@ async def _upgrade(url: str) -> list[Migration]:
 
 
 async def _status(url: str) -> list[MigrationStatus]:
+    from crossdock.core.database import connect
+
     conn = await connect(url)
     try:
         return await Migrator(components()).status(conn)
@@ -187,30 +228,14 @@ def up(
         run(run_up(loaded, url, host=host, port=port, demo=demo, console=stdout))
 
 
-def _mount_services() -> None:
-    for service in discover():
-        if service.cli is not None:
-            app.add_typer(service.cli(), name=service.cli_name or service.name,
-                          help=service.description)
-
-
 def main() -> None:
     """The ``crossdock`` entry point."""
+    # typer answers usage errors and --help itself (exit 2 and 0); ours are one line each.
     try:
-        _mount_services()
-        code = app(standalone_mode=False)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+        app()
     except (ConfigError, DatabaseError, PortInUse) as exc:
         stderr.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except CrossdockError as exc:
         stderr.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
-    except click.exceptions.Abort:
-        stderr.print("aborted")
-        sys.exit(130)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    sys.exit(code if isinstance(code, int) else 0)

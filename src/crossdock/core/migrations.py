@@ -16,13 +16,13 @@ import re
 from collections.abc import Sequence
 from enum import StrEnum
 from importlib import resources
-from typing import LiteralString
+from typing import TYPE_CHECKING, LiteralString
 
-import psycopg
-
-from crossdock.core.database import Connection
 from crossdock.core.errors import MigrationError
 from crossdock.core.sql import load_queries
+
+if TYPE_CHECKING:
+    from crossdock.core.database import Connection
 
 _FILE = re.compile(r"^(\d{4})_(\w+)\.(sql|py)$")
 _queries = load_queries("crossdock.core", "migrations.sql")
@@ -142,6 +142,8 @@ class Migrator:
         self, conn: Connection, *, until: dict[str, int] | None = None
     ) -> list[Migration]:
         """Apply pending migrations (each component up to ``until[component]`` if given)."""
+        import psycopg  # the CLI imports this module at start; psycopg only when needed
+
         await self._bootstrap(conn)
         await conn.execute(_queries["lock"])
         try:

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING
 
-from crossdock.core.services import Service
-from crossdock.gitslice.jobs import register, up
+from crossdock.core.services import Listener, Service
 
 if TYPE_CHECKING:
     import typer
+
+    from crossdock.core.runtime import Runtime
+
+# The engine (pygit2) is imported only by the processes that use it: every `crossdock`
+# command discovers this module, and most of them never touch git.
+
+
+def _register(runtime: Runtime) -> None:
+    from crossdock.gitslice.jobs import register
+
+    register(runtime)
+
+
+def _up(runtime: Runtime) -> AbstractAsyncContextManager[list[Listener]]:
+    from crossdock.gitslice.jobs import up
+
+    return up(runtime)
 
 
 def _cli() -> typer.Typer:
@@ -24,6 +41,6 @@ service = Service(
     description="GitSlice: keep a slice of an upstream repository in sync, both ways.",
     migrations="crossdock.gitslice.schema",
     cli=_cli,
-    register=register,
-    up=up,
+    register=_register,
+    up=_up,
 )
