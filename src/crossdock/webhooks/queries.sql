@@ -25,15 +25,22 @@ SELECT * FROM webhooks_routes WHERE source = %(source)s ORDER BY position, id
 -- name: delete_route
 DELETE FROM webhooks_routes WHERE id = %(id)s
 
--- name: insert_delivery
--- A duplicate (same source and provider delivery id) inserts nothing and returns no row.
+-- name: insert_deliveries
+-- Every delivery of a group commit in one statement. Within the batch and against stored
+-- rows, a repeated (source, provider delivery id) inserts nothing and returns no row.
 INSERT INTO webhooks_deliveries
     (source, provider, provider_delivery_id, event_type, action, status, headers, body,
      body_size)
-VALUES (%(source)s, %(provider)s, %(provider_delivery_id)s, %(event_type)s, %(action)s,
-        'received', %(headers)s, %(body)s, %(body_size)s)
+SELECT source, provider, provider_delivery_id, event_type, action, 'received', headers, body,
+       body_size
+FROM unnest(%(source)s::text[], %(provider)s::text[], %(provider_delivery_id)s::text[],
+            %(event_type)s::text[], %(action)s::text[], %(headers)s::jsonb[],
+            %(body)s::bytea[], %(body_size)s::integer[])
+     WITH ORDINALITY AS input (source, provider, provider_delivery_id, event_type, action,
+                               headers, body, body_size, position)
+ORDER BY position
 ON CONFLICT (source, provider_delivery_id) WHERE status <> 'rejected' DO NOTHING
-RETURNING id
+RETURNING id, source, provider_delivery_id
 
 -- name: insert_rejection
 INSERT INTO webhooks_deliveries
@@ -66,15 +73,17 @@ LIMIT %(limit)s
 -- name: list_attempts
 SELECT * FROM webhooks_attempts WHERE delivery_id = %(delivery_id)s ORDER BY id
 
--- name: start_run
+-- name: start_runs
 -- Counts a try before any handler runs, so a delivery that kills its worker still dies.
 UPDATE webhooks_deliveries SET tries = tries + 1
-WHERE id = %(id)s AND status IN ('received', 'failed')
+WHERE id = ANY(%(ids)s) AND status IN ('received', 'failed')
 RETURNING *
 
 -- name: succeeded_routes
-SELECT route FROM webhooks_attempts
-WHERE delivery_id = %(delivery_id)s AND generation = %(generation)s AND status = 'succeeded'
+-- The routes already done on each delivery, in its current generation.
+SELECT a.delivery_id, a.route FROM webhooks_attempts a
+JOIN webhooks_deliveries d ON d.id = a.delivery_id AND d.generation = a.generation
+WHERE a.delivery_id = ANY(%(ids)s) AND a.status = 'succeeded'
 
 -- name: insert_attempt
 INSERT INTO webhooks_attempts
@@ -85,8 +94,8 @@ VALUES (%(delivery_id)s, %(generation)s, %(try)s, %(route)s, %(handler)s, %(stat
 -- name: mark_processed
 UPDATE webhooks_deliveries
 SET status = 'processed', processed_at = now(), next_attempt_at = NULL, last_error = NULL
-WHERE id = %(id)s
-RETURNING extract(epoch FROM processed_at - received_at) AS lag_seconds
+WHERE id = ANY(%(ids)s)
+RETURNING source, extract(epoch FROM processed_at - received_at) AS lag_seconds
 
 -- name: mark_failed
 UPDATE webhooks_deliveries

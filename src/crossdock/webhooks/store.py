@@ -109,11 +109,22 @@ async def list_routes(conn: Connection, source: str) -> list[Route]:
     return [_route(row) for row in await _all(conn, "list_routes", {"source": source})]
 
 
-async def insert_delivery(conn: Connection, **values: Any) -> int | None:
-    """Store an accepted delivery; None when it duplicates one already stored."""
-    values["headers"] = Jsonb(values["headers"])
-    row = await _one(conn, "insert_delivery", values)
-    return None if row is None else int(row["id"])
+async def insert_deliveries(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int | None]:
+    """Store accepted deliveries in one statement; each one's id, None for a duplicate."""
+    columns: dict[str, list[Any]] = {name: [] for name in _DELIVERY_COLUMNS}
+    for row in rows:
+        for name, values in columns.items():
+            values.append(row[name])
+    columns["headers"] = [Jsonb(headers) for headers in columns["headers"]]
+    cursor = await conn.execute(queries["insert_deliveries"], columns)
+    stored = {(row["source"], row["provider_delivery_id"]): int(row["id"])
+              for row in await cursor.fetchall()}
+    # A key repeated within the batch was stored once: its first request gets the id.
+    return [stored.pop((row["source"], row["provider_delivery_id"]), None) for row in rows]
+
+
+_DELIVERY_COLUMNS = ("source", "provider", "provider_delivery_id", "event_type", "action",
+                     "headers", "body", "body_size")
 
 
 async def insert_rejection(conn: Connection, **values: Any) -> int:
@@ -156,17 +167,18 @@ async def list_attempts(conn: Connection, delivery_id: int) -> list[Attempt]:
     return [Attempt.from_row(row) for row in rows]
 
 
-async def start_run(conn: Connection, delivery_id: int) -> Delivery | None:
-    """Count a try; None when the delivery has nothing left to do."""
-    row = await _one(conn, "start_run", {"id": delivery_id})
-    return Delivery.from_row(row) if row else None
+async def start_runs(conn: Connection, ids: Sequence[int]) -> list[Delivery]:
+    """Count a try on each delivery that has something left to do; those, by id."""
+    rows = await _all(conn, "start_runs", {"ids": list(ids)})
+    return sorted((Delivery.from_row(row) for row in rows), key=lambda d: d.id)
 
 
-async def succeeded_routes(conn: Connection, delivery: Delivery) -> set[str]:
-    """Routes whose handler already succeeded on this delivery (this generation)."""
-    rows = await _all(conn, "succeeded_routes",
-                      {"delivery_id": delivery.id, "generation": delivery.generation})
-    return {row["route"] for row in rows}
+async def succeeded_routes(conn: Connection, ids: Sequence[int]) -> dict[int, set[str]]:
+    """Per delivery, the routes whose handler already succeeded (current generation)."""
+    done: dict[int, set[str]] = {}
+    for row in await _all(conn, "succeeded_routes", {"ids": list(ids)}):
+        done.setdefault(int(row["delivery_id"]), set()).add(row["route"])
+    return done
 
 
 async def record_attempt(
@@ -186,11 +198,10 @@ async def record_attempt(
     })
 
 
-async def mark_processed(conn: Connection, delivery_id: int) -> float:
-    """Mark processed; returns the seconds from receipt to now (the processing lag)."""
-    row = await _one(conn, "mark_processed", {"id": delivery_id})
-    assert row is not None
-    return float(row["lag_seconds"])
+async def mark_processed(conn: Connection, ids: Sequence[int]) -> list[tuple[str, float]]:
+    """Mark processed; each one's source and seconds from receipt to now (processing lag)."""
+    rows = await _all(conn, "mark_processed", {"ids": list(ids)})
+    return [(row["source"], float(row["lag_seconds"])) for row in rows]
 
 
 async def mark_failed(conn: Connection, delivery_id: int, *, error: str, delay: float) -> None:

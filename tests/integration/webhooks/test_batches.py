@@ -1,0 +1,73 @@
+"""Batched processing: one job per group commit, outcomes per delivery, no double runs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from crossdock.webhooks import handlers, operations
+from crossdock.webhooks.handlers import Work
+from crossdock.webhooks.processing import Processor
+from tests.integration.webhooks.conftest import FAST_RETRY, Stack
+
+pytestmark = pytest.mark.anyio
+
+
+async def _create_effects(stack: Stack) -> None:
+    async with stack.runtime.database.transaction() as conn:
+        await conn.execute("CREATE TABLE test_effects (delivery_id bigint)")
+
+
+async def _effects(stack: Stack) -> list[int]:
+    async with stack.runtime.database.connection() as conn:
+        cursor = await conn.execute("SELECT delivery_id FROM test_effects ORDER BY 1")
+        return [row["delivery_id"] for row in await cursor.fetchall()]
+
+
+async def test_one_failing_delivery_in_a_batch_is_retried_alone(stack: Stack) -> None:
+    await _create_effects(stack)
+
+    async def effect(work: Work, conn) -> None:
+        if json.loads(work.delivery.body or b"{}").get("n") == 3:
+            raise RuntimeError("number three always fails")
+        await conn.execute("INSERT INTO test_effects VALUES (%s)", (work.delivery.id,))
+
+    handlers.register_handler("batch_effect", effect)
+    await stack.add_source("gh", "github", ["s"], retry=FAST_RETRY)
+    await operations.add_route(stack.runtime.database, source="gh", handler="batch_effect")
+    responses = await asyncio.gather(*[
+        stack.send("gh", "github", json.dumps({"n": n}).encode(), "s") for n in range(10)])
+    ids = {json.loads(r.request.content)["n"]: r.json()["id"] for r in responses}
+
+    async def settled() -> bool:
+        return await stack.statuses() == {"processed": 9, "dead": 1}
+
+    await stack.drain(until=settled)
+    assert await _effects(stack) == sorted(i for n, i in ids.items() if n != 3)
+    dead = await operations.show_delivery(stack.runtime.database, ids[3])
+    assert [a["status"] for a in dead["attempts"]] == ["failed"] * FAST_RETRY.max_tries
+    fine = await operations.show_delivery(stack.runtime.database, ids[0])
+    assert (fine["tries"], [a["status"] for a in fine["attempts"]]) == (1, ["succeeded"])
+
+
+async def test_concurrent_runs_of_one_batch_apply_each_handler_once(stack: Stack) -> None:
+    await _create_effects(stack)
+
+    async def slow_effect(work: Work, conn) -> None:
+        await conn.execute("INSERT INTO test_effects VALUES (%s)", (work.delivery.id,))
+        await asyncio.sleep(0.01)
+
+    handlers.register_handler("slow_effect", slow_effect)
+    await stack.add_source("gh", "github", ["s"])
+    await operations.add_route(stack.runtime.database, source="gh", handler="slow_effect")
+    responses = await asyncio.gather(*[
+        stack.send("gh", "github", json.dumps({"n": n}).encode(), "s") for n in range(20)])
+    ids = sorted(r.json()["id"] for r in responses)
+    runtime = stack.runtime
+    processor = Processor(runtime.database, runtime.jobs, runtime.bus)
+    # Three workers handed the same batch at once (a replay during a stalled job's retry).
+    await asyncio.gather(*[processor.process(delivery_ids=ids) for _ in range(3)])
+    assert await _effects(stack) == ids
+    assert await stack.statuses() == {"processed": 20}
