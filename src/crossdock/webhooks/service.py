@@ -4,26 +4,34 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
-import typer
-
-from crossdock.core.runtime import Runtime
 from crossdock.core.services import Listener, Service
-from crossdock.webhooks import store
-from crossdock.webhooks.app import build_app
-from crossdock.webhooks.operations import demo_source
-from crossdock.webhooks.processing import Processor
-from crossdock.webhooks.settings import WebhooksSettings
+
+if TYPE_CHECKING:
+    import typer
+
+    from crossdock.core.runtime import Runtime
+
+# Every `crossdock` command discovers this module: the receiver, the admin API and the
+# processor are imported only by the processes that run them.
 
 
 def register(runtime: Runtime) -> None:
     """Register the processing job on the runtime's queue."""
+    from crossdock.webhooks.processing import Processor
+
     Processor(runtime.database, runtime.jobs, runtime.bus).register()
 
 
 @contextlib.asynccontextmanager
 async def up(runtime: Runtime) -> AsyncIterator[list[Listener]]:
     """Serve the receiver and the admin API; with demo data, a ``demo`` GitHub source."""
+    from crossdock.webhooks import store
+    from crossdock.webhooks.app import build_app
+    from crossdock.webhooks.operations import demo_source
+    from crossdock.webhooks.settings import WebhooksSettings
+
     settings = WebhooksSettings.from_env()
     if runtime.demo:
         async with runtime.database.transaction() as conn:
