@@ -35,7 +35,7 @@ from crossdock.gateway.planner import (
     condition_variables,
 )
 from crossdock.gateway.planning import OperationPlanner
-from crossdock.gateway.response import Shaper
+from crossdock.gateway.response import Shaper, Shapes
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
     from crossdock.gateway.plan import Plan
     from crossdock.gateway.supergraph import Supergraph
+    from crossdock.gateway.transport import SubgraphClient
 
 #: How many distinct documents and plans are kept.
 _CACHE_SIZE = 1024
@@ -79,15 +80,18 @@ class _Document:
 class _Prepared:
     """A planned operation with the caches its responses reuse."""
 
-    __slots__ = ("_collected", "introspection_document", "operation", "plan", "planning")
+    __slots__ = ("_collected", "introspection_document", "operation", "plan", "planning",
+                 "shapes")
 
-    def __init__(self, planning: OperationPlanner, plan: Plan, document: DocumentNode) -> None:
+    def __init__(self, planning: OperationPlanner, plan: Plan, document: DocumentNode,
+                 schema: GraphQLSchema) -> None:
         self.planning = planning
         self.plan = plan
         self.operation = planning.operation
         self._collected: dict[tuple[str, tuple[int, ...]], dict[str, list[FieldNode]]] = {}
         self.introspection_document = _introspection_only(document, self.operation) \
             if plan.introspection else None
+        self.shapes = Shapes(schema, self.collect)
 
     def collect(self, type_name: str, sets: tuple[SelectionSetNode, ...]) -> dict[
             str, list[FieldNode]]:
@@ -101,7 +105,8 @@ class _Prepared:
 class Gateway:
     """Serves GraphQL requests for one supergraph."""
 
-    def __init__(self, supergraph: Supergraph, client: httpx.AsyncClient) -> None:
+    def __init__(self, supergraph: Supergraph,
+                 client: SubgraphClient | httpx.AsyncClient) -> None:
         self.supergraph = supergraph
         self.schema: GraphQLSchema = build_api_schema(supergraph)
         self.planner = Planner(supergraph)
@@ -146,7 +151,7 @@ class Gateway:
         found = self._plans.get(key)
         if found is None:
             planning = OperationPlanner(self.planner, doc.document, operation_name, variables)
-            found = _Prepared(planning, planning.run(), doc.document)
+            found = _Prepared(planning, planning.run(), doc.document, self.schema)
             self._plans[key] = found
             if len(self._plans) > _CACHE_SIZE:
                 self._plans.popitem(last=False)
@@ -191,7 +196,7 @@ class Gateway:
             errors.extend(dict(e.formatted) for e in answered.errors or ())
         root = self.schema.get_root_type(operation.operation)
         assert isinstance(root, GraphQLObjectType)
-        shaped = Shaper(self.schema, prepared.collect, errors).root(
+        shaped = Shaper(prepared.shapes, errors).root(
             root, operation.selection_set, data)
         body: dict[str, Any] = {"data": shaped}
         if errors:

@@ -12,21 +12,25 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import orjson
 
 from crossdock.core.logging import get_logger
 from crossdock.gateway.plan import ALIAS_PREFIX, Fetch, Path, Plan, Shape
+from crossdock.gateway.transport import (
+    SubgraphClient,
+    SubgraphTimeout,
+    SubgraphUnreachable,
+    as_subgraph_client,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    import httpx
+
     from crossdock.gateway.supergraph import Supergraph
 
 log = get_logger("crossdock.gateway")
-
-_HEADERS = {"content-type": "application/json",
-            "accept": "application/graphql-response+json, application/json"}
 
 ResponsePath = list[str | int]
 
@@ -34,8 +38,9 @@ ResponsePath = list[str | int]
 class Executor:
     """Runs plans over one pooled HTTP client."""
 
-    def __init__(self, supergraph: Supergraph, client: httpx.AsyncClient) -> None:
-        self.client = client
+    def __init__(self, supergraph: Supergraph,
+                 client: SubgraphClient | httpx.AsyncClient) -> None:
+        self.client = as_subgraph_client(client)
         self.urls = {sub.name: sub.url for sub in supergraph.subgraphs.values()}
         self.abstract = frozenset(name for name, t in supergraph.types.items()
                                   if t.kind in {"interface", "union"})
@@ -135,25 +140,24 @@ class Executor:
         body = {"query": fetch.query, "variables": variables} if variables else {
             "query": fetch.query}
         try:
-            response = await self.client.post(url, content=orjson.dumps(body), headers=_HEADERS)
-        except httpx.TimeoutException:
+            status, content = await self.client.post(url, orjson.dumps(body))
+        except SubgraphTimeout:
             errors.append(_failure(fetch, "the request timed out"))
             return None
-        except httpx.HTTPError as exc:
-            errors.append(_failure(fetch, f"the subgraph is unreachable ({type(exc).__name__})"))
+        except SubgraphUnreachable as exc:
+            errors.append(_failure(fetch, f"the subgraph is unreachable ({exc})"))
             return None
         try:
-            result = orjson.loads(response.content)
+            result = orjson.loads(content)
         except orjson.JSONDecodeError:
             result = None
         if not isinstance(result, dict) or ("data" not in result and "errors" not in result):
-            status = response.status_code
             reason = f"HTTP {status}" if status >= 400 else "the response is not GraphQL JSON"  # noqa: PLR2004
             errors.append(_failure(fetch, reason))
             return None
-        if response.status_code >= 400 and result.get("data") is None and not result.get(  # noqa: PLR2004
+        if status >= 400 and result.get("data") is None and not result.get(  # noqa: PLR2004
                 "errors"):
-            errors.append(_failure(fetch, f"HTTP {response.status_code}"))
+            errors.append(_failure(fetch, f"HTTP {status}"))
             return None
         return result
 
