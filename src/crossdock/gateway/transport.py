@@ -1,20 +1,17 @@
 """The port the executor reaches subgraphs through: POST bytes, get a status and bytes back.
 
-The executor needs one call, so the port is one method. Two adapters: aiohttp (what
-``crossdock gateway serve`` uses: its client costs a fraction of httpx's CPU per request, see
-docs/design/gateway-speed.md) and httpx (what tests and embedders inject, including an ASGI
-transport when the subgraph is ours). Adapters turn their library's errors into
-:class:`SubgraphTimeout` and :class:`SubgraphUnreachable`.
+The executor needs one call, so the port is one method. Two adapters: the pooled HTTP/1.1
+client of :mod:`crossdock.gateway.http1` (what ``crossdock gateway serve`` uses: a fraction
+of the CPU per request of httpx or aiohttp, see docs/design/gateway-speed.md) and httpx (what
+tests and embedders inject, including an ASGI transport when the subgraph is ours). Adapters
+turn their library's errors into :class:`SubgraphTimeout` and :class:`SubgraphUnreachable`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import httpx
-
-if TYPE_CHECKING:
-    import aiohttp
 
 #: Headers of every subgraph request (the body is always a JSON GraphQL request).
 HEADERS = {"content-type": "application/json",
@@ -53,27 +50,6 @@ class HttpxSubgraphClient:
         except httpx.HTTPError as exc:
             raise SubgraphUnreachable(type(exc).__name__) from exc
         return response.status_code, response.content
-
-
-class AiohttpSubgraphClient:
-    """The port over an ``aiohttp.ClientSession`` (pooled keep-alive connections)."""
-
-    __slots__ = ("_errors", "session")
-
-    def __init__(self, session: aiohttp.ClientSession) -> None:
-        import aiohttp
-
-        self.session = session
-        self._errors = (aiohttp.ClientError, OSError)
-
-    async def post(self, url: str, body: bytes) -> tuple[int, bytes]:
-        try:
-            async with self.session.post(url, data=body, headers=HEADERS) as response:
-                return response.status, await response.read()
-        except TimeoutError as exc:
-            raise SubgraphTimeout from exc
-        except self._errors as exc:
-            raise SubgraphUnreachable(type(exc).__name__) from exc
 
 
 def as_subgraph_client(client: SubgraphClient | httpx.AsyncClient) -> SubgraphClient:
