@@ -10,6 +10,7 @@ response is still returned.
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -33,6 +34,12 @@ if TYPE_CHECKING:
 log = get_logger("crossdock.gateway")
 
 ResponsePath = list[str | int]
+#: A response path as a linked list, innermost last (``((None, "a"), 0)`` is ``["a", 0]``):
+#: one small tuple per step while walking, a list only when an error needs it.
+_Linked = tuple[Any, str | int] | None
+#: A plan path with its "|Type,Type" segments split once: (step kind, key or type names).
+_Steps = tuple[tuple[int, Any], ...]
+_KEY, _EACH, _TYPES = range(3)
 
 
 class Executor:
@@ -88,12 +95,12 @@ class Executor:
             errors.extend(_subgraph_error(error, fetch.graph, _root_path)
                           for error in result.get("errors") or ())
             return
-        targets: list[tuple[dict[str, Any], ResponsePath]] = []
-        _walk(data, fetch.path, 0, [], targets)
+        targets: list[tuple[dict[str, Any], _Linked]] = []
+        _walk(data, _steps(fetch.path), 0, None, targets)
         representations: list[dict[str, Any]] = []
         index: dict[bytes, int] = {}
         slots: list[tuple[dict[str, Any], int]] = []
-        paths: list[ResponsePath] = []
+        paths: list[_Linked] = []
         for obj, path in targets:
             typename = obj.get("__typename")
             required = fetch.requires.get(typename) if isinstance(typename, str) else None
@@ -128,7 +135,7 @@ class Executor:
         def entity_path(path: list[Any]) -> list[Any] | None:
             if len(path) >= 2 and path[0] == "_entities" and isinstance(  # noqa: PLR2004
                     path[1], int) and path[1] < len(paths):
-                return [*paths[path[1]], *path[2:]]
+                return [*_as_list(paths[path[1]]), *path[2:]]
             return None
 
         errors.extend(_subgraph_error(error, fetch.graph, entity_path)
@@ -189,35 +196,55 @@ def _subgraph_error(error: Any, graph: str, map_path: Any) -> dict[str, Any]:
     return out
 
 
+@functools.lru_cache(maxsize=4096)
+def _steps(path: Path) -> _Steps:
+    return tuple((_EACH, None) if seg == "@" else (_TYPES, tuple(seg[1:].split(",")))
+                 if seg[0] == "|" else (_KEY, seg) for seg in path)
+
+
 def _walk(  # noqa: C901
-        node: Any, path: Path, i: int, rpath: ResponsePath,
-          out: list[tuple[dict[str, Any], ResponsePath]]) -> None:
+        node: Any, steps: _Steps, i: int, rpath: _Linked,
+        out: list[tuple[dict[str, Any], _Linked]]) -> None:
+    """Every object at ``steps`` from ``node`` (lists flattened), with its response path."""
+    end = len(steps)
     while True:
         if node is None:
             return
-        if i == len(path):
+        if i == end:
             if isinstance(node, dict):
                 out.append((node, rpath))
             elif isinstance(node, list):
                 for j, item in enumerate(node):
-                    _walk(item, path, i, [*rpath, j], out)
+                    _walk(item, steps, i, (rpath, j), out)
             return
-        seg = path[i]
-        if seg == "@":
+        kind, arg = steps[i]
+        if kind == _EACH:
             if isinstance(node, list):
+                i += 1
                 for j, item in enumerate(node):
-                    _walk(item, path, i + 1, [*rpath, j], out)
+                    if i == end and isinstance(item, dict):  # the common last step, inline
+                        out.append((item, (rpath, j)))
+                    else:
+                        _walk(item, steps, i, (rpath, j), out)
             return
         if not isinstance(node, dict):
             return
-        if seg[0] == "|":
-            if node.get("__typename") not in seg[1:].split(","):
+        if kind == _TYPES:
+            if node.get("__typename") not in arg:
                 return
-            i += 1
-            continue
-        node = node.get(seg)
-        rpath = [*rpath, seg]
+        else:
+            node = node.get(arg)
+            rpath = (rpath, arg)
         i += 1
+
+
+def _as_list(path: _Linked) -> ResponsePath:
+    out: ResponsePath = []
+    while path is not None:
+        path, key = path
+        out.append(key)
+    out.reverse()
+    return out
 
 
 def _representation(obj: dict[str, Any], shape: Shape) -> dict[str, Any] | None:
