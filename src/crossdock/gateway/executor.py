@@ -202,7 +202,7 @@ def _steps(path: Path) -> _Steps:
                  if seg[0] == "|" else (_KEY, seg) for seg in path)
 
 
-def _walk(  # noqa: C901
+def _walk(  # noqa: C901, PLR0912 - one loop over the path, kept flat for speed
         node: Any, steps: _Steps, i: int, rpath: _Linked,
         out: list[tuple[dict[str, Any], _Linked]]) -> None:
     """Every object at ``steps`` from ``node`` (lists flattened), with its response path."""

@@ -103,7 +103,7 @@ async def test_reads_a_chunked_answer() -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await read_request(reader)
         writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                     b"5\r\n{\"dat\r\n8\r\na\":null}\r\n0\r\n\r\n")
+                     b'5\r\n{"dat\r\n8\r\na":null}\r\n0\r\n\r\n')
         await writer.drain()
         await read_request(reader)
 
@@ -142,7 +142,7 @@ async def test_retries_once_when_an_idle_connection_was_closed_by_the_server() -
 async def test_a_connection_closed_mid_answer_is_unreachable_not_retried() -> None:
     async def truncated(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await read_request(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"data\"")
+        writer.write(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"data"')
         await writer.drain()
 
     async with raw_server(truncated) as (url, connections):
