@@ -35,7 +35,7 @@ from crossdock.gateway.planner import (
     condition_variables,
 )
 from crossdock.gateway.planning import OperationPlanner
-from crossdock.gateway.response import Shaper, Shapes
+from crossdock.gateway.response import Compiled, Shaper, compile_fields
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -80,18 +80,26 @@ class _Document:
 class _Prepared:
     """A planned operation with the caches its responses reuse."""
 
-    __slots__ = ("_collected", "introspection_document", "operation", "plan", "planning",
-                 "shapes")
+    __slots__ = ("_collected", "_compiled", "introspection_document", "operation", "plan",
+                 "planning")
 
-    def __init__(self, planning: OperationPlanner, plan: Plan, document: DocumentNode,
-                 schema: GraphQLSchema) -> None:
+    def __init__(self, planning: OperationPlanner, plan: Plan, document: DocumentNode) -> None:
         self.planning = planning
         self.plan = plan
         self.operation = planning.operation
         self._collected: dict[tuple[str, tuple[int, ...]], dict[str, list[FieldNode]]] = {}
+        self._compiled: dict[tuple[str, tuple[int, ...]], Compiled] = {}
         self.introspection_document = _introspection_only(document, self.operation) \
             if plan.introspection else None
-        self.shapes = Shapes(schema, self.collect)
+
+    def compiled(self, type_: Any, sets: tuple[SelectionSetNode, ...], root: bool) -> Compiled:
+        """The shaping steps of ``sets`` on objects of ``type_`` (cached per operation)."""
+        key = (type_.name, tuple(map(id, sets)))
+        found = self._compiled.get(key)
+        if found is None:
+            found = self._compiled[key] = compile_fields(
+                type_, self.collect(type_.name, sets), root=root)
+        return found
 
     def collect(self, type_name: str, sets: tuple[SelectionSetNode, ...]) -> dict[
             str, list[FieldNode]]:
@@ -151,7 +159,7 @@ class Gateway:
         found = self._plans.get(key)
         if found is None:
             planning = OperationPlanner(self.planner, doc.document, operation_name, variables)
-            found = _Prepared(planning, planning.run(), doc.document, self.schema)
+            found = _Prepared(planning, planning.run(), doc.document)
             self._plans[key] = found
             if len(self._plans) > _CACHE_SIZE:
                 self._plans.popitem(last=False)
@@ -196,7 +204,7 @@ class Gateway:
             errors.extend(dict(e.formatted) for e in answered.errors or ())
         root = self.schema.get_root_type(operation.operation)
         assert isinstance(root, GraphQLObjectType)
-        shaped = Shaper(prepared.shapes, errors).root(
+        shaped = Shaper(self.schema, prepared.compiled, errors).root(
             root, operation.selection_set, data)
         body: dict[str, Any] = {"data": shaped}
         if errors:

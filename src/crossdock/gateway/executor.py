@@ -110,7 +110,8 @@ class Executor:
             if rep is None:
                 continue
             rep["__typename"] = required[0]
-            raw = orjson.dumps(rep, option=orjson.OPT_SORT_KEYS)
+            # Representations are built in the shape's key order: equal ones dump equal.
+            raw = orjson.dumps(rep)
             position = index.get(raw)
             if position is None:
                 position = index[raw] = len(representations)
@@ -189,7 +190,8 @@ def _subgraph_error(error: Any, graph: str, map_path: Any) -> dict[str, Any]:
     if isinstance(path, list):
         mapped = map_path(path)
         if mapped is not None:
-            out["path"] = mapped
+            out["path"] = [p.removeprefix(ALIAS_PREFIX) if isinstance(p, str) else p
+                           for p in mapped]
     extensions = dict(error.get("extensions") or {})
     extensions.setdefault("serviceName", graph)
     out["extensions"] = extensions

@@ -5,10 +5,9 @@ fragments and @skip/@include decide what appears; fields the gateway added for i
 (keys, @requires inputs) disappear. A null where the schema says non-null makes the nearest
 nullable parent null, as the GraphQL spec says.
 
-The walk over the operation and the schema is done once per plan: :class:`Shapes` compiles
-each (type, selection sets) into a flat list of :class:`_Field` entries, filled lazily and
-kept with the cached plan, so a request only loops over those lists and its data. Response
-paths are linked tuples, made into lists only for an error.
+This runs for every object of every response, so the per-(type, selection) work is compiled
+once per operation (:class:`Compiled`), and response paths are linked tuples that become
+lists only when an error needs one.
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ from graphql import (
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
-    GraphQLOutputType,
     GraphQLSchema,
     SelectionSetNode,
     is_abstract_type,
@@ -33,224 +31,148 @@ from graphql import (
 from crossdock.gateway.planner import INTROSPECTION_FIELDS
 
 Collect = Callable[[str, tuple[SelectionSetNode, ...]], dict[str, list[FieldNode]]]
-#: A response path as a linked list, innermost last: ``((None, "a"), 0)`` is ``["a", 0]``.
-_Path = tuple[Any, Any] | None
+#: A response path as a linked list: (parent, key) pairs, None at the root.
+LinkedPath = tuple[Any, str | int] | None
 
-# What a compiled field does with its value.
-_TYPENAME, _INTROSPECTION, _FIELD = range(3)
-# What a compiled type holds.
-_LEAF, _ENUM, _LIST, _COMPOSITE = range(4)
+_TYPENAME, _RAW, _LEAF, _LEAF_NON_NULL, _COMPOSITE = range(5)
 
 
 class _Bubble(Exception):
     """A null in a non-null position, on its way to the nearest nullable parent."""
 
 
-class _Type:
-    """A field's output type, unwrapped once: non-null, then leaf, enum, list or composite."""
-
-    __slots__ = ("abstract", "enum_values", "kind", "named", "nonnull", "of")
-
-    def __init__(self, type_: GraphQLOutputType) -> None:
-        self.nonnull = isinstance(type_, GraphQLNonNull)
-        inner: Any = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
-        self.of: _Type | None = None
-        self.enum_values: Any = None
-        self.named: Any = inner
-        self.abstract = False
-        if isinstance(inner, GraphQLList):
-            self.kind = _LIST
-            self.of = _Type(inner.of_type)
-        elif isinstance(inner, GraphQLEnumType):
-            self.kind = _ENUM
-            self.enum_values = inner.values
-        elif is_leaf_type(inner):
-            self.kind = _LEAF
-        else:
-            self.kind = _COMPOSITE
-            self.abstract = is_abstract_type(inner)
+#: One selected field: (response key, field name, kind, type, subselections).
+Compiled = tuple[tuple[str, str, int, Any, tuple[SelectionSetNode, ...]], ...]
 
 
-class _Field:
-    """One response key of a compiled selection."""
+def compile_fields(type_: GraphQLObjectType | GraphQLInterfaceType,
+                   fields: dict[str, list[FieldNode]], *, root: bool) -> Compiled:
+    """What shaping does for each field collected on ``type_``."""
+    out = []
+    definitions = type_.fields
+    for key, nodes in fields.items():
+        name = nodes[0].name.value
+        subsets = tuple(n.selection_set for n in nodes if n.selection_set is not None)
+        if name == "__typename":
+            out.append((key, name, _TYPENAME, None, subsets))
+        elif root and name in INTROSPECTION_FIELDS:
+            out.append((key, name, _RAW, None, subsets))
+        elif name in definitions:
+            field_type = definitions[name].type
+            inner = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
+            if is_leaf_type(inner) and not isinstance(inner, GraphQLEnumType):
+                kind = _LEAF_NON_NULL if inner is not field_type else _LEAF
+            else:
+                kind = _COMPOSITE
+            out.append((key, name, kind, field_type, subsets))
+    return tuple(out)
 
-    __slots__ = ("children", "key", "mode", "name", "parent", "sets", "type", "value")
 
-    def __init__(self, key: str, mode: int, *, name: str = "", parent: str = "",
-                 type_: _Type | None = None, sets: tuple[SelectionSetNode, ...] = (),
-                 value: Any = None) -> None:
-        self.key = key
-        self.mode = mode
-        self.name = name
-        self.parent = parent
-        self.type = type_
-        self.sets = sets
-        self.value = value
-        #: Runtime type name -> compiled selection of this field's objects of that type.
-        self.children: dict[str, list[_Field]] = {}
-
-
-class Shapes:
-    """The compiled selections of one planned operation (kept with its plan)."""
-
-    __slots__ = ("_roots", "collect", "schema")
-
-    def __init__(self, schema: GraphQLSchema, collect: Collect) -> None:
-        self.schema = schema
-        self.collect = collect
-        self._roots: dict[tuple[str, int], list[_Field]] = {}
-
-    def root(self, type_: GraphQLObjectType, selection: SelectionSetNode) -> list[_Field]:
-        key = (type_.name, id(selection))
-        found = self._roots.get(key)
-        if found is None:
-            found = self._roots[key] = self.compile(type_, (selection,), root=True)
-        return found
-
-    def compile(self, type_: GraphQLObjectType | GraphQLInterfaceType,
-                sets: tuple[SelectionSetNode, ...], *, root: bool = False) -> list[_Field]:
-        compiled: list[_Field] = []
-        fields = type_.fields
-        for key, nodes in self.collect(type_.name, sets).items():
-            name = nodes[0].name.value
-            if name == "__typename":
-                compiled.append(_Field(key, _TYPENAME, value=type_.name))
-                continue
-            if root and name in INTROSPECTION_FIELDS:
-                compiled.append(_Field(key, _INTROSPECTION))
-                continue
-            field = fields.get(name)
-            if field is None:
-                continue
-            compiled.append(_Field(
-                key, _FIELD, name=name, parent=type_.name, type_=_Type(field.type),
-                sets=tuple(n.selection_set for n in nodes if n.selection_set is not None)))
-        return compiled
+def materialize(path: LinkedPath) -> list[str | int]:
+    """A linked path as the list the GraphQL spec wants."""
+    keys: list[str | int] = []
+    while path is not None:
+        path, key = path
+        keys.append(key)
+    keys.reverse()
+    return keys
 
 
 class Shaper:
     """Completes one operation's data (one instance per request)."""
 
-    __slots__ = ("errors", "had_errors", "schema", "shapes")
-
-    def __init__(self, shapes: Shapes, errors: list[dict[str, Any]]) -> None:
-        self.shapes = shapes
-        self.schema = shapes.schema
+    def __init__(self, schema: GraphQLSchema,
+                 compiled: Callable[[Any, tuple[SelectionSetNode, ...], bool], Compiled],
+                 errors: list[dict[str, Any]]) -> None:
+        self.schema = schema
+        self.compiled = compiled
         self.errors = errors
         self.had_errors = bool(errors)
 
     def root(self, root_type: GraphQLObjectType, selection: SelectionSetNode,
              data: dict[str, Any]) -> dict[str, Any] | None:
         try:
-            return self.object(self.shapes.root(root_type, selection), data, None)
+            return self.object(root_type, (selection,), data, None, root=True)
         except _Bubble:
             return None
 
-    def object(self, fields: list[_Field], data: dict[str, Any],
-               path: _Path) -> dict[str, Any]:
+    def object(self, type_: GraphQLObjectType | GraphQLInterfaceType,
+               sets: tuple[SelectionSetNode, ...], data: dict[str, Any], path: LinkedPath,
+               *, root: bool = False) -> dict[str, Any]:
         result: dict[str, Any] = {}
-        for field in fields:
-            key = field.key
-            mode = field.mode
-            if mode == _FIELD:
-                value = data.get(key)
-                type_ = field.type
-                assert type_ is not None
-                if value is None:
-                    if type_.nonnull:
-                        self.null_error((path, key), field)
-                        raise _Bubble
-                    result[key] = None
-                elif type_.kind == _LEAF:
-                    result[key] = value
-                else:
-                    result[key] = self.value(field, type_, value, (path, key))
-            elif mode == _TYPENAME:
-                result[key] = field.value
-            else:
+        for key, name, kind, field_type, subsets in self.compiled(type_, sets, root):
+            if kind == _LEAF:
                 result[key] = data.get(key)
+            elif kind == _LEAF_NON_NULL:
+                value = data.get(key)
+                if value is None:
+                    self.null_error((path, key), type_.name, name)
+                    raise _Bubble
+                result[key] = value
+            elif kind == _TYPENAME:
+                result[key] = type_.name
+            elif kind == _RAW:
+                result[key] = data.get(key)
+            else:
+                result[key] = self.value(field_type, subsets, data.get(key), (path, key),
+                                         type_.name, name)
         return result
 
-    def value(self, field: _Field, type_: _Type, value: Any, path: _Path) -> Any:
-        if type_.nonnull:
-            completed = self.nullable(field, type_, value, path)
+    def value(
+            self, type_: Any, sets: tuple[SelectionSetNode, ...], value: Any,
+            path: LinkedPath, parent: str, field: str) -> Any:
+        if isinstance(type_, GraphQLNonNull):
+            completed = self.nullable(type_.of_type, sets, value, path, parent, field)
             if completed is None:
-                self.null_error(path, field)
+                self.null_error(path, parent, field)
                 raise _Bubble
             return completed
         try:
-            return self.nullable(field, type_, value, path)
+            return self.nullable(type_, sets, value, path, parent, field)
         except _Bubble:
             return None
 
     def nullable(  # noqa: C901, PLR0911
-            self, field: _Field, type_: _Type, value: Any, path: _Path) -> Any:
+            self, type_: Any, sets: tuple[SelectionSetNode, ...], value: Any,
+            path: LinkedPath, parent: str, field: str) -> Any:
         if value is None:
             return None
-        kind = type_.kind
-        if kind == _LEAF:
-            return value
-        if kind == _ENUM:
-            if not isinstance(value, str) or value not in type_.enum_values:
-                self.error(path, f'Enum "{type_.named.name}" cannot represent value: {value!r}')
-                return None
-            return value
-        if kind == _LIST:
+        if isinstance(type_, GraphQLList):
             if not isinstance(value, list):
-                self.error(path, f"Expected a list for {field.parent}.{field.name}.")
+                self.error(path, f"Expected a list for {parent}.{field}.")
                 return None
-            item = type_.of
-            assert item is not None
-            if item.kind == _LEAF and not item.nonnull:
-                return value  # nothing to check or cut: the data is this request's own
-            return [self.value(field, item, v, (path, i)) for i, v in enumerate(value)]
+            item_type = type_.of_type
+            return [self.value(item_type, sets, item, (path, i), parent, field)
+                    for i, item in enumerate(value)]
+        if is_leaf_type(type_):
+            if isinstance(type_, GraphQLEnumType) and (
+                    not isinstance(value, str) or value not in type_.values):
+                self.error(path, f'Enum "{type_.name}" cannot represent value: {value!r}')
+                return None
+            return value
         if not isinstance(value, dict):
-            self.error(path, f"Expected an object for {field.parent}.{field.name}.")
+            self.error(path, f"Expected an object for {parent}.{field}.")
             return None
-        typename = value.get("__typename") if type_.abstract else type_.named.name
-        children = field.children.get(typename) if isinstance(typename, str) else None
-        if children is None:
-            children = self.resolve(field, type_, typename, path)
-            if children is None:
-                return None
-        return self.object(children, value, path)
-
-    def resolve(self, field: _Field, type_: _Type, typename: Any,
-                path: _Path) -> list[_Field] | None:
-        """The compiled selection for objects of ``typename`` at ``field`` (then cached)."""
-        named = type_.named
-        if type_.abstract:
+        object_type = type_
+        if is_abstract_type(type_):
+            typename = value.get("__typename")
             object_type = self.schema.get_type(typename) if isinstance(typename, str) else None
-            if object_type is named or (isinstance(object_type, GraphQLInterfaceType)
-                                        and self.schema.is_sub_type(named, object_type)):
+            if object_type is type_ or (isinstance(object_type, GraphQLInterfaceType)
+                                        and self.schema.is_sub_type(type_, object_type)):
                 # Only an @interfaceObject answered, and the client needed no concrete type.
-                pass
-            elif not isinstance(object_type, GraphQLObjectType) or not self.schema.is_sub_type(
-                    named, object_type):
+                return self.object(object_type, sets, value, path)
+            if not isinstance(object_type, GraphQLObjectType) or not self.schema.is_sub_type(
+                    type_, object_type):
                 if typename is not None and not self.had_errors:
-                    self.error(path, f'Abstract type "{named.name}" resolved to an unknown '
+                    self.error(path, f'Abstract type "{type_.name}" resolved to an unknown '
                                      f"type {typename!r}.")
                 return None
-        else:
-            object_type = named
-        compiled = field.children[typename] = self.shapes.compile(
-            object_type, field.sets)
-        return compiled
+        return self.object(object_type, sets, value, path)
 
-    def null_error(self, path: _Path, field: _Field) -> None:
+    def null_error(self, path: LinkedPath, parent: str, field: str) -> None:
         if not self.had_errors:
-            self.error(path, f"Cannot return null for non-nullable field "
-                             f"{field.parent}.{field.name}.")
+            self.error(path, f"Cannot return null for non-nullable field {parent}.{field}.")
 
-    def error(self, path: _Path, message: str) -> None:
-        self.errors.append({"message": message, "path": _as_list(path)})
+    def error(self, path: LinkedPath, message: str) -> None:
+        self.errors.append({"message": message, "path": materialize(path)})
         self.had_errors = True
-
-
-def _as_list(path: _Path) -> list[Any]:
-    out: list[Any] = []
-    while path is not None:
-        path, key = path
-        out.append(key)
-    out.reverse()
-    return out

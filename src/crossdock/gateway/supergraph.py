@@ -17,7 +17,6 @@ from graphql import (
     FieldNode,
     GraphQLError,
     GraphQLSyntaxError,
-    InlineFragmentNode,
     InterfaceTypeDefinitionNode,
     InterfaceTypeExtensionNode,
     ObjectTypeDefinitionNode,
@@ -352,12 +351,3 @@ def load_supergraph(path: Path) -> Supergraph:
         return Supergraph.from_file(path)
     except GraphQLError as exc:
         raise SupergraphError(f"{path}: {exc.message}") from exc
-
-
-def field_name(node: FieldNode) -> str:
-    """The response key of a field selection."""
-    return node.alias.value if node.alias else node.name.value
-
-
-__all__ = ["FieldInGraph", "InlineFragmentNode", "Key", "Subgraph", "Supergraph", "TypeInfo",
-           "field_name", "field_set", "load_supergraph"]
