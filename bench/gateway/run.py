@@ -420,7 +420,8 @@ def run_load(
     if tool == "wrk":
         argv = [
             "wrk", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{duration}s",
-            "--timeout", f"{max(30, 2 * duration)}s", "-s", str(HERE / "load.lua"), url, "--", str(bodies_file),
+            "--timeout", f"{max(30, 2 * duration)}s", "-s", str(HERE / "load.lua"), url,
+            "--", str(bodies_file),
         ]
     else:
         argv = [
@@ -664,6 +665,13 @@ def main() -> int:
         for line in extra:
             print(line)
         lines += extra
+    features = ["features (what each gateway ran with):"]
+    features += [f"  {name}: {FEATURES[name]}" for name in args.only]
+    if crossdock and not crossdock.workers_flag and any(p > 1 for p in args.processes):
+        features.append("  crossdock: `gateway serve` has no --workers flag: no multi-process rows")
+    for line in features:
+        print(line)
+    lines += features
     report["results"] = [asdict(r) for r in results]
     report["table"] = lines
     out = RESULTS / f"{stamp}.json"
