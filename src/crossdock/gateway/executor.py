@@ -96,7 +96,7 @@ class Executor:
                           for error in result.get("errors") or ())
             return
         targets: list[tuple[dict[str, Any], _Linked]] = []
-        _walk(data, _steps(fetch.path), 0, None, targets)
+        _walk(data, _steps(fetch.path), targets)
         representations: list[dict[str, Any]] = []
         index: dict[bytes, int] = {}
         slots: list[tuple[dict[str, Any], int]] = []
@@ -204,40 +204,50 @@ def _steps(path: Path) -> _Steps:
                  if seg[0] == "|" else (_KEY, seg) for seg in path)
 
 
-def _walk(  # noqa: C901, PLR0912 - one loop over the path, kept flat for speed
-        node: Any, steps: _Steps, i: int, rpath: _Linked,
-        out: list[tuple[dict[str, Any], _Linked]]) -> None:
-    """Every object at ``steps`` from ``node`` (lists flattened), with its response path."""
-    end = len(steps)
-    while True:
-        if node is None:
+def _walk(node: Any, steps: _Steps, out: list[tuple[dict[str, Any], _Linked]]) -> None:
+    """Every object at ``steps`` from ``node`` (lists flattened), with its response path.
+
+    One pass per step over all positions reached so far, in document order (no call per
+    list item: entity paths cross several lists).
+    """
+    frontier: list[tuple[Any, _Linked]] = [(node, None)]
+    for kind, arg in steps:
+        frontier = _step(frontier, kind, arg)
+        if not frontier:
             return
-        if i == end:
-            if isinstance(node, dict):
-                out.append((node, rpath))
-            elif isinstance(node, list):
-                for j, item in enumerate(node):
-                    _walk(item, steps, i, (rpath, j), out)
-            return
-        kind, arg = steps[i]
-        if kind == _EACH:
-            if isinstance(node, list):
-                i += 1
-                for j, item in enumerate(node):
-                    if i == end and isinstance(item, dict):  # the common last step, inline
-                        out.append((item, (rpath, j)))
-                    else:
-                        _walk(item, steps, i, (rpath, j), out)
-            return
-        if not isinstance(node, dict):
-            return
-        if kind == _TYPES:
-            if node.get("__typename") not in arg:
-                return
-        else:
-            node = node.get(arg)
-            rpath = (rpath, arg)
-        i += 1
+    for value, path in frontier:
+        if isinstance(value, dict):
+            out.append((value, path))
+        elif isinstance(value, list):
+            _flatten(value, path, out)
+
+
+def _step(frontier: list[tuple[Any, _Linked]], kind: int, arg: Any) -> list[tuple[Any, _Linked]]:
+    reached: list[tuple[Any, _Linked]] = []
+    if kind == _EACH:
+        for value, path in frontier:
+            if isinstance(value, list):
+                reached.extend((item, (path, j)) for j, item in enumerate(value)
+                               if item is not None)
+    elif kind == _TYPES:
+        reached = [(value, path) for value, path in frontier
+                   if isinstance(value, dict) and value.get("__typename") in arg]
+    else:
+        for value, path in frontier:
+            if isinstance(value, dict):
+                found = value.get(arg)
+                if found is not None:
+                    reached.append((found, (path, arg)))
+    return reached
+
+
+def _flatten(items: list[Any], path: _Linked,
+             out: list[tuple[dict[str, Any], _Linked]]) -> None:
+    for j, item in enumerate(items):
+        if isinstance(item, dict):
+            out.append((item, (path, j)))
+        elif isinstance(item, list):
+            _flatten(item, (path, j), out)
 
 
 def _as_list(path: _Linked) -> ResponsePath:
