@@ -227,8 +227,9 @@ def _step(frontier: list[tuple[Any, _Linked]], kind: int, arg: Any) -> list[tupl
     if kind == _EACH:
         for value, path in frontier:
             if isinstance(value, list):
-                reached.extend((item, (path, j)) for j, item in enumerate(value)
-                               if item is not None)
+                for j, item in enumerate(value):
+                    if item is not None:
+                        reached.append((item, (path, j)))
     elif kind == _TYPES:
         reached = [(value, path) for value, path in frontier
                    if isinstance(value, dict) and value.get("__typename") in arg]
