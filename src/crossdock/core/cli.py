@@ -7,6 +7,8 @@ otherwise.
 
 from __future__ import annotations
 
+import os
+import select
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,7 +29,7 @@ from crossdock.core.errors import (
     PortInUse,
 )
 from crossdock.core.logging import configure_logging
-from crossdock.core.migrations import MigrationState, Migrator
+from crossdock.core.migrations import Migration, MigrationState, MigrationStatus, Migrator
 from crossdock.core.services import components, discover
 from crossdock.core.settings import CoreSettings
 
@@ -55,7 +57,23 @@ def settings() -> CoreSettings:
 
 def print_json(data: object) -> None:
     """Write ``data`` as indented JSON on stdout."""
-    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
+    document = orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str) + b"\n"
+    sys.stdout.flush()
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):  # not a real file (a test's captured stdout)
+        sys.stdout.write(document.decode())
+        return
+    # uvloop can leave stdout non-blocking, and a large document written to a pipe would
+    # then be cut off at the pipe's buffer size: write it all, waiting when the pipe is full.
+    view = memoryview(document)
+    while view:
+        try:
+            written = os.write(fd, view)
+        except BlockingIOError:
+            select.select([], [fd], [])
+            continue
+        view = view[written:]
 
 
 @app.command()
@@ -87,10 +105,18 @@ def db_upgrade() -> None:
     stdout.print(f"database is current ({len(applied)} migration(s) applied)")
 
 
-async def _upgrade(url: str) -> list:  # type: ignore[type-arg]
+async def _upgrade(url: str) -> list[Migration]:
     conn = await connect(url)
     try:
         return await Migrator(components()).upgrade(conn)
+    finally:
+        await conn.close()
+
+
+async def _status(url: str) -> list[MigrationStatus]:
+    conn = await connect(url)
+    try:
+        return await Migrator(components()).status(conn)
     finally:
         await conn.close()
 
@@ -100,23 +126,15 @@ def db_current(as_json: JsonFlag = False) -> None:
     """Show each migration and whether it is applied."""
     with database_url(settings()) as url:
         statuses = run(_status(url))
-    rows = [{"component": s.migration.component, "version": s.migration.version,
-             "name": s.migration.name, "state": s.state.value} for s in statuses]
     if as_json:
-        print_json(rows)
+        print_json([{"component": s.migration.component, "version": s.migration.version,
+                     "name": s.migration.name, "state": s.state.value} for s in statuses])
         return
     table = Table("component", "version", "name", "state")
-    for row in rows:
-        table.add_row(row["component"], f"{row['version']:04d}", row["name"], row["state"])
+    for status in statuses:
+        m = status.migration
+        table.add_row(m.component, f"{m.version:04d}", m.name, status.state.value)
     stdout.print(table)
-
-
-async def _status(url: str) -> list:  # type: ignore[type-arg]
-    conn = await connect(url)
-    try:
-        return await Migrator(components()).status(conn)
-    finally:
-        await conn.close()
 
 
 @db_app.command("check")
@@ -172,7 +190,8 @@ def up(
 def _mount_services() -> None:
     for service in discover():
         if service.cli is not None:
-            app.add_typer(service.cli(), name=service.name, help=service.description)
+            app.add_typer(service.cli(), name=service.cli_name or service.name,
+                          help=service.description)
 
 
 def main() -> None:

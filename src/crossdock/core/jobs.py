@@ -11,12 +11,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Coroutine
-from typing import Any, LiteralString
+from typing import Any
 
 import procrastinate
-import psycopg
-import psycopg.types.json
-from procrastinate.connector import BaseAsyncConnector
 
 from crossdock.core.database import Connection
 from crossdock.core.errors import JobError
@@ -59,50 +56,6 @@ class _CappedRetry(procrastinate.BaseRetryStrategy):
             return None
         delay = dt.timedelta(seconds=self.policy.delay(attempt))
         return procrastinate.RetryDecision(retry_at=dt.datetime.now(dt.UTC) + delay)
-
-
-class _ConnectionConnector(BaseAsyncConnector):
-    """Runs procrastinate's queries on the caller's connection, inside its transaction."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
-    @staticmethod
-    def _wrap(arguments: dict[str, Any]) -> dict[str, Any]:
-        def wrap(value: Any) -> Any:
-            if isinstance(value, dict):
-                return psycopg.types.json.Jsonb(value)
-            if isinstance(value, list):
-                return [wrap(item) for item in value]
-            if isinstance(value, tuple):  # named tuples become composite-type rows
-                return tuple(wrap(item) for item in value)
-            return value
-
-        return {key: wrap(value) for key, value in arguments.items()}
-
-    async def open_async(self, pool: object = None) -> None:  # noqa: ARG002 (interface)
-        return None
-
-    async def close_async(self) -> None:
-        return None
-
-    async def execute_query_async(self, query: LiteralString, **arguments: Any) -> None:
-        await self.conn.execute(query, self._wrap(arguments))
-
-    async def execute_query_one_async(
-        self, query: LiteralString, **arguments: Any
-    ) -> dict[str, Any]:
-        cursor = await self.conn.execute(query, self._wrap(arguments))
-        row = await cursor.fetchone()
-        if row is None:
-            raise JobError("the job queue returned no row")
-        return row
-
-    async def execute_query_all_async(
-        self, query: LiteralString, **arguments: Any
-    ) -> list[dict[str, Any]]:
-        cursor = await self.conn.execute(query, self._wrap(arguments))
-        return await cursor.fetchall()
 
 
 class JobQueue:
@@ -175,21 +128,15 @@ class JobQueue:
                                    "priority": priority}
         if delay_seconds:
             options["schedule_in"] = {"seconds": delay_seconds}
-        deferrer = self.app.tasks[name].configure(**options)
+        if connection is not None:
+            # procrastinate runs the INSERT on the caller's connection, inside its
+            # transaction, and nothing else of this process goes through it.
+            options["connection"] = connection
         try:
-            if connection is None:
-                return await deferrer.defer_async(**arguments)
-            # A job manager of its own on the caller's connection: swapping the app's
-            # connector would send every concurrent query of this process (a worker's, or
-            # another request's defer) into the caller's transaction.
-            manager = procrastinate.manager.JobManager(_ConnectionConnector(connection))
-            job = await manager.defer_job_async(deferrer.make_new_job(**arguments))
+            return await self.app.tasks[name].configure(**options).defer_async(**arguments)
         except procrastinate.exceptions.AlreadyEnqueued as exc:
             raise JobError(f"a job with queueing lock {queueing_lock!r} is already waiting") \
                 from exc
-        if job.id is None:
-            raise JobError("the job queue returned a job without an id")
-        return job.id
 
     async def run_worker(
         self,
@@ -209,6 +156,9 @@ class JobQueue:
             install_signal_handlers=False,
             **options,
             update_heartbeat_interval=self.heartbeat_every,
+            # Scheduled jobs, due retries and locks released elsewhere are seen on a poll;
+            # the 5 s default left per-key jobs waiting (docs/design/jobs.md).
+            fetch_job_polling_interval=1.0,
             stalled_worker_timeout=self.stalled_after,
             listen_notify=True,
         )

@@ -39,8 +39,10 @@ class Service:
     description: str = ""
     #: Package holding the service's ``NNNN_*.sql`` migrations and ``schema.sql``.
     migrations: str | None = None
-    #: Builds the typer app mounted as ``crossdock <name>``.
+    #: Builds the typer app mounted as ``crossdock <cli_name or name>``.
     cli: Callable[[], typer.Typer] | None = None
+    #: The command name when it differs from the service name (gitslice is ``crossdock slice``).
+    cli_name: str | None = None
     #: Registers the service's jobs and event subscribers on the runtime's queue and bus.
     register: Callable[[Runtime], None] | None = None
     #: For ``crossdock up``: starts what the service serves, demo data included.

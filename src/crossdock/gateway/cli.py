@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from graphql import GraphQLError, parse, validate
 
+from crossdock.core.asgi import OpsApp
 from crossdock.core.entry import run
 from crossdock.core.logging import configure_logging, get_logger
 from crossdock.core.server import bind, make_server
@@ -23,7 +24,8 @@ from crossdock.gateway.errors import GatewayError, RequestError
 from crossdock.gateway.http1 import Http1SubgraphClient
 from crossdock.gateway.plan import render
 from crossdock.gateway.planner import Planner
-from crossdock.gateway.server import make_app
+from crossdock.gateway.reload import watch_supergraph
+from crossdock.gateway.server import GraphQLApp
 from crossdock.gateway.settings import GatewaySettings
 from crossdock.gateway.supergraph import Supergraph, load_supergraph
 from crossdock.gateway.transport import SubgraphClient
@@ -79,16 +81,18 @@ async def serve_on(settings: GatewaySettings, supergraph: Supergraph,
                    sock: socket.socket) -> None:
     """Serve the gateway on ``sock`` until SIGINT or SIGTERM."""
     async with make_client(settings) as client:
-        gateway = Gateway(supergraph, client)
-        server = make_server(make_app(gateway))
+        app = GraphQLApp(Gateway(supergraph, client))
+        server = make_server(OpsApp(app))
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, server.stop)
         log.info("gateway_started", host=settings.host, port=sock.getsockname()[1], pid=os.getpid(),
                  subgraphs=[s.name for s in supergraph.subgraphs.values()])
+        watcher = asyncio.create_task(watch_supergraph(settings.supergraph, app, client))
         try:
             await server.serve(sockets=[sock])
         finally:
+            watcher.cancel()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(Exception):
                     loop.remove_signal_handler(sig)

@@ -1,0 +1,301 @@
+"""``crossdock slice ...``: init, checkout, pull, push, pull-branch, status, map, list, reindex.
+
+Every command also reads git-slice-tools' ``GIT_SLICE_*`` variables, from the environment or
+from ``--env FILE``: with them, ``crossdock slice pull NAME`` works on a slice it has not seen
+(it stores the slice first) and uses their tokens and identities.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from dotenv import dotenv_values
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+
+from crossdock.core.cli import JsonFlag, print_json, settings
+from crossdock.core.database import Database
+from crossdock.core.entry import database_url, run
+from crossdock.core.settings import CoreSettings, load
+from crossdock.gitslice.config import (
+    GitSliceSettings,
+    Mode,
+    SliceConfig,
+    from_git_slice_env,
+    merge_credentials,
+)
+from crossdock.gitslice.errors import SliceConfigError, UnknownSlice
+from crossdock.gitslice.pushing import PushRequest
+from crossdock.gitslice.remote import redact
+from crossdock.gitslice.store import SliceStore
+from crossdock.gitslice.syncer import Syncer
+
+T = TypeVar("T")
+
+app = typer.Typer(help="GitSlice: slices of upstream repositories.", no_args_is_help=True)
+stdout = Console()
+stderr = Console(stderr=True)
+
+Name = Annotated[str, typer.Argument(help="The slice's name.")]
+EnvFile = Annotated[Path | None, typer.Option(
+    "--env", envvar="CROSSDOCK_GITSLICE_ENV_FILE",
+    help="A git-slice-tools .env file of GIT_SLICE_* variables.")]
+
+
+def _environment(env_file: Path | None) -> dict[str, str]:
+    env = dict(os.environ)
+    if env_file is not None:
+        if not env_file.is_file():
+            raise SliceConfigError(f"{env_file}: no such env file")
+        env.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    return env
+
+
+def default_data_dir(core: CoreSettings, own: GitSliceSettings) -> Path:
+    """Where cache repositories live."""
+    return own.data_dir or core.data_dir / "gitslice"
+
+
+@contextlib.asynccontextmanager
+async def _syncer(url: str, core: CoreSettings, env: Mapping[str, str],
+                  name: str | None) -> AsyncIterator[Syncer]:
+    own = load(GitSliceSettings, "CROSSDOCK_GITSLICE_", environ=env, section="gitslice")
+    config, compat = from_git_slice_env(name or "", env)
+    credentials = merge_credentials(own.credentials(), compat)
+    async with Database(url, min_size=1, max_size=4) as database:
+        syncer = Syncer(SliceStore(database), data_dir=default_data_dir(core, own),
+                        credentials=credentials)
+        if name is not None and config is not None:
+            try:
+                await syncer.config(name)
+            except UnknownSlice:
+                await syncer.init(config)
+        yield syncer
+
+
+def _run(env_file: Path | None, name: str | None,
+         work: Callable[[Syncer], Awaitable[T]]) -> T:
+    core = settings()
+    env = _environment(env_file)
+
+    async def main(url: str) -> T:
+        async with _syncer(url, core, env, name) as syncer:
+            return await work(syncer)
+
+    with database_url(core) as url:
+        return run(main(url))
+
+
+class _Bar:
+    """Shows a pull's or push's steps and counts as a rich progress bar."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.bar = progress
+        self.task = progress.add_task("starting", total=None)
+
+    def step(self, description: str) -> None:
+        self.bar.update(self.task, description=description, total=None, completed=0)
+
+    def progress(self, done: int, total: int) -> None:
+        self.bar.update(self.task, total=total, completed=done)
+
+
+@contextlib.contextmanager
+def _progress(quiet: bool) -> Iterator[_Bar | None]:
+    if quiet or not stderr.is_terminal:
+        yield None
+        return
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                  MofNCompleteColumn(), console=stderr, transient=True) as progress:
+        yield _Bar(progress)
+
+
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", envvar="CROSSDOCK_GITSLICE_QUIET",
+                                     help="No progress bar.")]
+
+
+@app.command()
+def init(  # noqa: PLR0917 - typer passes options positionally
+    name: Name,
+    upstream: Annotated[str, typer.Option(envvar="GIT_SLICE_UPSTREAM_REPO_URL",
+                                          help="Upstream repository (path, file:// or https://).")],
+    slice_url: Annotated[str, typer.Option("--slice", envvar="GIT_SLICE_SLICE_REPO_URL",
+                                           help="Slice repository (may be empty).")],
+    upstream_branch: Annotated[str, typer.Option(
+        envvar="GIT_SLICE_UPSTREAM_REPO_DEFAULT_BRANCH", help="Upstream branch to slice.")
+    ] = "main",
+    slice_branch: Annotated[str, typer.Option(
+        envvar="GIT_SLICE_SLICE_REPO_DEFAULT_BRANCH", help="Slice branch to write.")] = "main",
+    ignore: Annotated[list[str] | None, typer.Option(
+        envvar="CROSSDOCK_GITSLICE_IGNORE", help="Ignore glob (gitignore syntax); repeatable.")
+    ] = None,
+    folder: Annotated[list[str] | None, typer.Option(
+        envvar="CROSSDOCK_GITSLICE_FOLDER", help="Keep only this folder; repeatable.")] = None,
+    mode: Annotated[Mode, typer.Option(envvar="CROSSDOCK_GITSLICE_MODE",
+                                       help="history: one commit per upstream commit; "
+                                            "squash: one git-slice:<sha> commit per pull.")
+    ] = Mode.HISTORY,
+    branch_template: Annotated[str, typer.Option(
+        envvar="GIT_SLICE_PUSH_BRANCH_NAME_TEMPLATE",
+        help="Upstream branch for a pushed slice branch.")] = "<branch_name>",
+    message_regex: Annotated[str | None, typer.Option(
+        envvar="GIT_SLICE_PUSH_COMMIT_MSG_REGEX", help="Pushed messages must match it.")] = None,
+    update: Annotated[bool, typer.Option("--update", envvar="CROSSDOCK_GITSLICE_UPDATE",
+                                         help="Change an existing slice.")] = False,
+    env_file: EnvFile = None,
+) -> None:
+    """Create a slice (nothing is fetched until checkout or pull)."""
+    env = _environment(env_file)
+    compat, _ = from_git_slice_env(name, env)
+    ignores = tuple(ignore or ()) or (compat.ignores if compat else ())
+    config = SliceConfig(
+        name=name, upstream_url=upstream, upstream_branch=upstream_branch, slice_url=slice_url,
+        slice_branch=slice_branch, mode=mode, ignores=ignores, folders=tuple(folder or ()),
+        push_branch_template=branch_template, push_commit_msg_regex=message_regex,
+    )
+    _run(env_file, None, lambda syncer: syncer.init(config, update=update))
+    stdout.print(f"slice {name!r} {'updated' if update else 'created'}: "
+                 f"{redact(upstream)}@{upstream_branch} -> {redact(slice_url)}@{slice_branch}",
+                 highlight=False)
+
+
+@app.command()
+def checkout(name: Name, env_file: EnvFile = None, quiet: Quiet = False) -> None:
+    """Fetch both repositories into the slice's cache."""
+    with _progress(quiet) as bar:
+        heads = _run(env_file, name, lambda s: s.checkout(name, bar))
+    stdout.print(f"upstream {heads['upstream'] or '(no branch)'}; "
+                 f"slice {heads['slice'] or '(empty)'}", highlight=False)
+
+
+@app.command()
+def pull(name: Name, env_file: EnvFile = None, quiet: Quiet = False) -> None:
+    """Bring upstream's new commits into the slice's default branch."""
+    with _progress(quiet) as bar:
+        outcome = _run(env_file, name, lambda s: s.pull(name, bar))
+    stdout.print(f"{outcome.commits} commit(s) sliced; {outcome.slice_branch} is at "
+                 f"{outcome.slice_head}", highlight=False)
+
+
+@app.command("pull-branch")
+def pull_branch(
+    name: Name,
+    branch: Annotated[str, typer.Option("--branch", "-b", envvar="CROSSDOCK_GITSLICE_BRANCH",
+                                        help="Upstream branch to slice.")],
+    env_file: EnvFile = None,
+    quiet: Quiet = False,
+) -> None:
+    """Slice upstream branch X into slice branch upstream-X (replacing it)."""
+    with _progress(quiet) as bar:
+        outcome = _run(env_file, name, lambda s: s.pull_branch(name, branch, bar))
+    stdout.print(f"{outcome.commits} commit(s) sliced; {outcome.slice_branch} is at "
+                 f"{outcome.slice_head}", highlight=False)
+
+
+@app.command()
+def push(  # noqa: PLR0917 - typer passes options positionally
+    name: Name,
+    branch: Annotated[str, typer.Option("--branch", "-b", envvar="CROSSDOCK_GITSLICE_BRANCH",
+                                        help="Slice branch to push.")],
+    message: Annotated[str | None, typer.Option(
+        "--message", "-m", envvar="CROSSDOCK_GITSLICE_MESSAGE",
+        help="Commit message (default: the branch tip's).")] = None,
+    force: Annotated[bool, typer.Option("--force", "-f", "--force-push",
+                                        envvar="CROSSDOCK_GITSLICE_FORCE",
+                                        help="Replace the upstream branch.")] = False,
+    preserve_commits: Annotated[bool, typer.Option(
+        envvar="CROSSDOCK_GITSLICE_PRESERVE_COMMITS",
+        help="One upstream commit per slice commit.")] = False,
+    co_author: Annotated[list[str] | None, typer.Option(
+        envvar="CROSSDOCK_GITSLICE_CO_AUTHOR", help='"Name <email>"; repeatable.')] = None,
+    env_file: EnvFile = None,
+    quiet: Quiet = False,
+) -> None:
+    """Push a slice branch's work to upstream."""
+    request = PushRequest(branch=branch, message=message, force=force,
+                          preserve_commits=preserve_commits, co_authors=tuple(co_author or ()))
+    with _progress(quiet) as bar:
+        plan = _run(env_file, name, lambda s: s.push(name, request, bar))
+    if plan.up_to_date:
+        stdout.print(f"upstream {plan.target_branch} already has these changes", highlight=False)
+        return
+    how = "merged into" if plan.merged else ("replaced" if force else "pushed to")
+    stdout.print(f"{len(plan.slice_commits)} slice commit(s) {how} upstream "
+                 f"{plan.target_branch} at {plan.commit}", highlight=False)
+
+
+@app.command()
+def status(
+    name: Name, as_json: JsonFlag = False, env_file: EnvFile = None,
+    offline: Annotated[bool, typer.Option(envvar="CROSSDOCK_GITSLICE_OFFLINE",
+                                          help="Do not fetch first.")] = False,
+) -> None:
+    """Last synced upstream sha and the commits waiting both ways."""
+    data = _run(env_file, name, lambda s: s.status(name, fetch=not offline))
+    if as_json:
+        print_json(data)
+        return
+    table = Table("key", "value", show_header=False)
+    for key, value in data.items():
+        shown = value
+        if key == "last_run" and value:
+            shown = f"{value['kind']} {value['state']} at {value['started_at']:%Y-%m-%d %H:%M:%S}"
+        table.add_row(key, str(shown))
+    stdout.print(table)
+
+
+@app.command("map")
+def map_sha(
+    name: Name, sha: Annotated[str, typer.Argument(help="Upstream or slice sha (or prefix).")],
+    as_json: JsonFlag = False, env_file: EnvFile = None,
+) -> None:
+    """Translate a sha: upstream <-> slice."""
+    found = _run(env_file, name, lambda s: s.lookup(name, sha))
+    rows = [{"upstream": m.upstream, "slice": m.slice} for m in found]
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        stderr.print(f"no mapped commit matches {sha}")
+        raise typer.Exit(1)
+    for row in rows:
+        stdout.print(f"upstream {row['upstream']}  slice {row['slice']}", highlight=False)
+
+
+@app.command("list")
+def list_slices(as_json: JsonFlag = False, env_file: EnvFile = None) -> None:
+    """List the slices."""
+
+    async def work(syncer: Syncer) -> list[dict[str, Any]]:
+        async with syncer.store.database.connection() as conn:
+            rows = await syncer.store.all(conn)
+        return [{
+            "name": r["name"], "mode": r["mode"], "upstream": redact(r["upstream_url"]),
+            "upstream_branch": r["upstream_branch"], "slice": redact(r["slice_url"]),
+            "slice_branch": r["slice_branch"], "ignores": r["ignores"], "folders": r["folders"],
+            "last_upstream_sha": r["last_upstream_sha"], "last_slice_sha": r["last_slice_sha"],
+        } for r in rows]
+
+    rows = _run(env_file, None, work)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("name", "mode", "upstream", "slice", "last upstream sha")
+    for r in rows:
+        table.add_row(r["name"], r["mode"], f"{r['upstream']}@{r['upstream_branch']}",
+                      f"{r['slice']}@{r['slice_branch']}", (r["last_upstream_sha"] or "")[:12])
+    stdout.print(table)
+
+
+@app.command()
+def reindex(name: Name, env_file: EnvFile = None, quiet: Quiet = False) -> None:
+    """Rebuild the commit map from the slice's Upstream-Commit trailers."""
+    with _progress(quiet) as bar:
+        count = _run(env_file, name, lambda s: s.reindex(name, bar))
+    stdout.print(f"{count} commit(s) mapped from trailers", highlight=False)

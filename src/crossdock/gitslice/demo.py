@@ -1,0 +1,42 @@
+"""The demo slice ``crossdock up`` makes: a small upstream with a secret, sliced once."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pygit2
+
+from crossdock.gitslice.config import SliceConfig
+from crossdock.gitslice.syncer import Syncer
+
+_FILES = {
+    "README.md": b"# Demo upstream\n\nThe slice has everything but the internal folder.\n",
+    "src/app.py": b"print('hello from upstream')\n",
+    "internal/roadmap.md": b"Internal only: never in the slice.\n",
+    ".gitsliceignore": b"internal/\n",
+}
+
+
+def _make_repositories(folder: Path) -> tuple[Path, Path]:
+    slice_repo = folder / "slice.git"
+    if not slice_repo.exists():
+        pygit2.init_repository(str(slice_repo), bare=True)
+    upstream = folder / "upstream.git"
+    if upstream.exists():
+        return upstream, slice_repo
+    repo = pygit2.init_repository(str(upstream), bare=True, initial_head="main")
+    index = pygit2.Index()
+    for path, data in _FILES.items():
+        index.add(pygit2.IndexEntry(path, repo.create_blob(data), pygit2.enums.FileMode.BLOB))
+    sig = pygit2.Signature("Demo Upstream", "demo@crossdock.test")
+    repo.create_commit("refs/heads/main", sig, sig, "Demo upstream\n", index.write_tree(repo), [])
+    return upstream, slice_repo
+
+
+async def create_demo(syncer: Syncer, folder: Path) -> None:
+    """Create (once) the demo upstream and slice, store the slice ``demo``, pull it."""
+    upstream, slice_repo = await asyncio.to_thread(_make_repositories, folder)
+    await syncer.init(SliceConfig(name="demo", upstream_url=str(upstream),
+                                  slice_url=str(slice_repo), ignores=("*.secret",)), update=True)
+    await syncer.pull("demo")

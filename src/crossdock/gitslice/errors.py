@@ -1,0 +1,67 @@
+"""GitSlice's errors.
+
+GitSliceError
+├── SliceConfigError       a slice's settings are missing or invalid
+├── UnknownSlice           no slice has that name
+├── SliceExists            a slice with that name exists already
+├── GitCommandError        a git command failed (its URLs and tokens redacted)
+├── UnknownBranch          the branch or commit does not exist
+├── NotSynced              the slice has no sync (mapped) commit to start from
+├── DivergedSlice          the slice branch has commits crossdock did not write
+└── PushRefused            a push would break a rule; nothing was changed
+    ├── IgnoredPathTouched     the branch changes ignored paths or .gitsliceignore
+    ├── CommitMessageRejected  a message fails the push regex
+    └── PushConflict           merging into the upstream branch conflicts
+"""
+
+from __future__ import annotations
+
+from crossdock.core.errors import CrossdockError
+
+
+class GitSliceError(CrossdockError):
+    """GitSlice failed."""
+
+
+class SliceConfigError(GitSliceError):
+    """The slice's settings are missing or invalid."""
+
+
+class UnknownSlice(GitSliceError):
+    """No slice has that name."""
+
+
+class SliceExists(GitSliceError):
+    """A slice with that name exists already."""
+
+
+class GitCommandError(GitSliceError):
+    """A git command failed."""
+
+
+class UnknownBranch(GitSliceError):
+    """The branch does not exist."""
+
+
+class NotSynced(GitSliceError):
+    """The slice has no sync commit to start from: run `crossdock slice pull` first."""
+
+
+class DivergedSlice(GitSliceError):
+    """The slice branch has commits that crossdock did not write."""
+
+
+class PushRefused(GitSliceError):
+    """The push was refused; neither repository was changed."""
+
+
+class IgnoredPathTouched(PushRefused):
+    """The branch changes paths that are ignored or controlled by upstream."""
+
+
+class CommitMessageRejected(PushRefused):
+    """The commit message does not match the push regex."""
+
+
+class PushConflict(PushRefused):
+    """Merging into the upstream branch conflicts."""

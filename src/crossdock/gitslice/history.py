@@ -1,0 +1,190 @@
+"""Pull: upstream commits become slice commits (history mode) or one squash commit.
+
+History mode makes one slice commit per new upstream commit, in topological order, with the
+upstream author, committer, dates and message plus an ``Upstream-Commit`` trailer. The tree of
+each is its mapped parent's slice tree edited by the upstream diff, so the work follows the
+change; a root commit, or a change of the ignore rules, gets a full (cached) rewrite. Commits
+are deterministic: the same upstream commit under the same rules always gives the same slice
+sha, which makes an interrupted pull safe to run again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable
+
+import pygit2
+
+from crossdock.gitslice.errors import DivergedSlice
+from crossdock.gitslice.ignore import IGNORE_FILE, IgnoreRules
+from crossdock.gitslice.messages import SQUASH_PREFIX, UPSTREAM_TRAILER, add_trailer
+from crossdock.gitslice.objects import RawId
+from crossdock.gitslice.trees import TreeSlicer
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Mapped:
+    """An upstream commit and the slice commit made from it (under rules ``rules_digest``)."""
+
+    upstream: str
+    slice: str
+    rules_digest: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class PullResult:
+    """What a pull made: the new slice head and the new map entries."""
+
+    upstream_head: str
+    slice_head: str | None
+    mapped: tuple[Mapped, ...]
+
+
+#: Reports progress: (done, total).
+Progress = Callable[[int, int], None]
+
+
+class HistorySlicer:
+    """Slices upstream commits in one cache repository."""
+
+    def __init__(
+        self,
+        repo: pygit2.Repository,
+        *,
+        patterns: tuple[str, ...] = (),
+        folders: tuple[str, ...] = (),
+    ) -> None:
+        self.repo = repo
+        self.patterns = patterns
+        self.folders = folders
+        self.trees = TreeSlicer(repo)
+        self._rules: dict[pygit2.Oid | None, IgnoreRules] = {}
+        #: Slice commit sha -> its tree, for the commits this slicer made.
+        self._slice_trees: dict[str, RawId] = {}
+
+    def rules(self, commit: pygit2.Commit) -> IgnoreRules:
+        """The rules in force for ``commit``, shared between commits with the same ignore file."""
+        tree = commit.tree
+        key = tree[IGNORE_FILE].id if IGNORE_FILE in tree else None
+        rules = self._rules.get(key)
+        if rules is None:
+            rules = IgnoreRules.for_tree(
+                self.repo, tree, patterns=self.patterns, folders=self.folders
+            )
+            self._rules[key] = rules
+        return rules
+
+    def slice_tree(
+        self, commit: pygit2.Commit, parents: Iterable[tuple[pygit2.Commit, Mapped]]
+    ) -> tuple[RawId, IgnoreRules]:
+        """The slice tree of ``commit``, edited from a parent's when the rules match."""
+        rules = self.rules(commit)
+        for upstream_parent, mapped in parents:
+            if mapped.rules_digest != rules.digest:
+                continue
+            sliced = self._slice_trees.get(mapped.slice)
+            if sliced is None:
+                sliced = self.repo[mapped.slice].peel(pygit2.Tree).id.raw
+            tree = self.trees.rewrite(upstream_parent.tree_id.raw, commit.tree_id.raw,
+                                      None if sliced == self.trees.empty_tree else sliced, rules)
+            return (tree if tree is not None else self.trees.empty_tree), rules
+        tree = self.trees.slice(commit.tree_id.raw, rules)
+        return (tree if tree is not None else self.trees.empty_tree), rules
+
+    def new_commits(self, head: str, hide: Iterable[str] = ()) -> list[pygit2.Commit]:
+        """Commits reachable from ``head`` but not from ``hide``, parents first."""
+        walker = self.repo.walk(
+            pygit2.Oid(hex=head), pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE
+        )
+        for sha in hide:
+            if pygit2.Oid(hex=sha) in self.repo:
+                walker.hide(pygit2.Oid(hex=sha))
+        return list(walker)
+
+    @staticmethod
+    def wanted(head: str, commits: list[pygit2.Commit]) -> list[str]:
+        """The shas whose map entries :meth:`history` needs."""
+        shas = {head} | {str(c.id) for c in commits}
+        shas |= {str(p) for c in commits for p in c.parent_ids}
+        return sorted(shas)
+
+    def history(
+        self,
+        head: str,
+        *,
+        commits: list[pygit2.Commit],
+        known: dict[str, Mapped],
+        slice_head: str | None = None,
+        progress: Progress | None = None,
+    ) -> PullResult:
+        """Slice ``commits`` (from :meth:`new_commits`) that ``known`` does not map yet."""
+        known = dict(known)
+        made: list[Mapped] = []
+        total = len(commits)
+        for done, commit in enumerate(commits, start=1):
+            sha = str(commit.id)
+            if sha in known:
+                continue
+            mapped_parents = [
+                (self.repo[p], known[str(p)]) for p in commit.parent_ids if str(p) in known
+            ]
+            tree, rules = self.slice_tree(commit, mapped_parents)  # type: ignore[arg-type]
+            parents = list(dict.fromkeys(bytes.fromhex(m.slice) for _, m in mapped_parents))
+            if not parents and commit.parent_ids and slice_head is not None:
+                # Older history was never mapped (a squash-mode slice turned history): go on
+                # from the slice head rather than start an unrelated root.
+                parents = [bytes.fromhex(slice_head)]
+            oid = self.trees.objects.write_commit(
+                tree=tree, parents=parents, author=commit.author, committer=commit.committer,
+                message=add_trailer(commit.raw_message, UPSTREAM_TRAILER, sha),
+                encoding=commit.message_encoding,
+            )
+            self._slice_trees[oid.hex()] = tree
+            known[sha] = Mapped(upstream=sha, slice=oid.hex(), rules_digest=rules.digest)
+            made.append(known[sha])
+            if progress is not None and (done % 200 == 0 or done == total):
+                progress(done, total)
+        self.trees.objects.flush()
+        new_head = known[head].slice if head in known else slice_head
+        if slice_head is not None and new_head is not None and new_head != slice_head \
+                and not self.repo.descendant_of(pygit2.Oid(hex=new_head),
+                                                pygit2.Oid(hex=slice_head)):
+            raise DivergedSlice(
+                f"the slice branch head {slice_head[:12]} is not part of the sliced history; "
+                "it has commits crossdock did not write (move them to a branch, then pull again)"
+            )
+        return PullResult(upstream_head=head, slice_head=new_head, mapped=tuple(made))
+
+    def squash(
+        self,
+        head: str,
+        *,
+        base: Mapped | None,
+        slice_head: str | None,
+        identity: tuple[str, str],
+    ) -> PullResult:
+        """One ``git-slice:<sha>`` commit on the slice head with the slice of ``head``."""
+        commit = self.repo[head]
+        assert isinstance(commit, pygit2.Commit)
+        parents: list[tuple[pygit2.Commit, Mapped]] = []
+        if base is not None and pygit2.Oid(hex=base.upstream) in self.repo:
+            parents = [(self.repo[base.upstream].peel(pygit2.Commit), base)]
+        tree, rules = self.slice_tree(commit, parents)
+        if slice_head is not None:
+            current = self.repo[slice_head]
+            assert isinstance(current, pygit2.Commit)
+            if current.tree_id.raw == tree and current.raw_message.startswith(
+                f"{SQUASH_PREFIX}{head}".encode()
+            ):
+                made = Mapped(upstream=head, slice=slice_head, rules_digest=rules.digest)
+                return PullResult(upstream_head=head, slice_head=slice_head, mapped=(made,))
+        when = commit.committer
+        signature = pygit2.Signature(identity[0], identity[1], when.time, when.offset)
+        oid = self.trees.objects.write_commit(
+            tree=tree, parents=[bytes.fromhex(slice_head)] if slice_head else [],
+            author=signature, committer=signature, message=f"{SQUASH_PREFIX}{head}\n".encode(),
+        )
+        self.trees.objects.flush()
+        made = Mapped(upstream=head, slice=oid.hex(), rules_digest=rules.digest)
+        return PullResult(upstream_head=head, slice_head=oid.hex(), mapped=(made,))
+

@@ -1,0 +1,143 @@
+"""The network, through the git CLI: fetch into and push from a bare cache repository.
+
+Credentials never touch disk: a token goes to git as an ``http.extraHeader`` through the
+``GIT_CONFIG_COUNT`` environment of that one git process, never on its command line (where
+``ps`` shows it), never in a remote written to ``.git/config``. Every message that leaves this
+module has URLs' user info and the token itself replaced by ``***``.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import os
+import re
+import subprocess
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from crossdock.gitslice.errors import GitCommandError
+
+_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Remote:
+    """A repository URL (or local path) and the token to reach it, kept apart."""
+
+    url: str
+    token: str | None = dataclasses.field(default=None, repr=False)
+    username: str = "x-access-token"
+
+    @classmethod
+    def parse(cls, url: str, *, token: str | None = None, username: str | None = None) -> Remote:
+        """Split any ``user:token@`` out of ``url``; an explicit ``token`` wins."""
+        parts = urlsplit(url)
+        if parts.scheme in {"http", "https"} and (parts.username or parts.password):
+            host = parts.hostname or ""
+            netloc = f"{host}:{parts.port}" if parts.port else host
+            clean = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+            return cls(
+                url=clean,
+                token=token or parts.password or None,
+                username=username or (parts.username if parts.password else None)
+                or "x-access-token",
+            )
+        return cls(url=url, token=token or None, username=username or "x-access-token")
+
+    @property
+    def is_http(self) -> bool:
+        """True for ``http://`` and ``https://`` remotes."""
+        return self.url.startswith(("http://", "https://"))
+
+    def secrets(self) -> list[str]:
+        """Strings that must never be shown: the token and its Basic-auth form."""
+        if not self.token:
+            return []
+        return [self.token, self._basic()]
+
+    def _basic(self) -> str:
+        return base64.b64encode(f"{self.username}:{self.token}".encode()).decode()
+
+    def environment(self) -> dict[str, str]:
+        """Variables that hand the token to one git process."""
+        if not self.token or not self.is_http:
+            return {}
+        return {
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": "http.extraHeader",
+            "GIT_CONFIG_VALUE_0": f"Authorization: Basic {self._basic()}",
+        }
+
+
+def redact(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
+    """``text`` with URL user info and each of ``secrets`` replaced by ``***``."""
+    text = _USERINFO.sub(r"\g<scheme>***@", text)
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+class Git:
+    """Runs git on one bare repository."""
+
+    def __init__(self, git_dir: Path) -> None:
+        self.git_dir = git_dir
+
+    def run(self, *args: str, remote: Remote | None = None, check: bool = True) -> str:
+        """Run ``git args...``; a failure raises :class:`GitCommandError`, redacted."""
+        env = {
+            **os.environ,
+            "GIT_TERMINAL_PROMPT": "0",
+            "GIT_ASKPASS": "",
+            "SSH_ASKPASS": "",
+            "LC_ALL": "C",
+        }
+        for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_CONFIG_PARAMETERS"):
+            env.pop(name, None)
+        if remote is not None:
+            env.update(remote.environment())
+        command = ["git", "--git-dir", str(self.git_dir), *args]
+        done = subprocess.run(command, env=env, capture_output=True, check=False)  # noqa: S603
+        if check and done.returncode != 0:
+            secrets = remote.secrets() if remote is not None else []
+            reason = done.stderr.decode(errors="replace").strip() or f"exit {done.returncode}"
+            raise GitCommandError(redact(f"git {args[0]} failed: {reason}", secrets))
+        return done.stdout.decode(errors="replace")
+
+    def init(self) -> None:
+        """Create the bare repository if it is not there yet."""
+        if (self.git_dir / "HEAD").exists():
+            return
+        self.git_dir.mkdir(parents=True, exist_ok=True)
+        subprocess.run(  # noqa: S603
+            ["git", "init", "--quiet", "--bare", str(self.git_dir)],  # noqa: S607
+            check=True, capture_output=True,
+        )
+        # Objects are written by libgit2 and packed by git; keep git from pruning in between.
+        self.run("config", "gc.auto", "0")
+
+    def fetch(self, remote: Remote, namespace: str) -> None:
+        """Mirror ``remote``'s branches into ``refs/<namespace>/heads/*`` (pruning gone ones)."""
+        self.run(
+            "fetch", "--quiet", "--no-tags", "--prune", "--no-write-fetch-head", remote.url,
+            f"+refs/heads/*:refs/{namespace}/heads/*", remote=remote,
+        )
+
+    def push(self, remote: Remote, sha: str, branch: str, *, expect: str | None) -> None:
+        """Set ``branch`` on ``remote`` to ``sha`` if it still is at ``expect`` (None: absent)."""
+        self.run(
+            "push", "--quiet", "--no-verify", remote.url,
+            f"--force-with-lease=refs/heads/{branch}:{expect or ''}",
+            f"{sha}:refs/heads/{branch}", remote=remote,
+        )
+
+    def list_heads(self, remote: Remote) -> dict[str, str]:
+        """``branch -> sha`` on ``remote`` (ls-remote; no objects fetched)."""
+        out = self.run("ls-remote", "--heads", remote.url, remote=remote)
+        heads = {}
+        for line in out.splitlines():
+            sha, _, ref = line.partition("\t")
+            heads[ref.removeprefix("refs/heads/")] = sha
+        return heads

@@ -1,0 +1,77 @@
+"""Events from the webhooks service become pull and push jobs, one at a time per slice."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from crossdock.core.runtime import Runtime
+from crossdock.core.settings import CoreSettings
+from crossdock.gitslice.jobs import normalize_url, parse_comment
+from crossdock.gitslice.service import service
+
+from .conftest import World
+from .gitrepos import git
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def runtime(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("CROSSDOCK_GITSLICE_DATA_DIR", str(tmp_path / "data"))
+    runtime = Runtime.create(CoreSettings(data_dir=tmp_path), database_url, services=[service])
+    await runtime.open()
+    yield runtime
+    await runtime.close()
+
+
+async def _drain(runtime: Runtime) -> list[dict[str, object]]:
+    for _ in range(30):
+        await asyncio.wait_for(runtime.jobs.run_worker(wait=False, concurrency=2), timeout=60)
+        async with runtime.database.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT task_name, status, lock FROM procrastinate_jobs ORDER BY id")
+            rows = await cursor.fetchall()
+        if not {row["status"] for row in rows} & {"todo", "doing"}:
+            return rows
+    raise AssertionError(f"jobs still waiting: {rows}")
+
+
+async def test_an_upstream_push_event_pulls_and_a_comment_pushes(
+    world: World, runtime: Runtime
+) -> None:
+    from crossdock.gitslice.jobs import syncer_for
+
+    world.work.commit("base", {"a.txt": "1"})
+    world.work.push()
+    await syncer_for(runtime).init(world.config())
+    await runtime.bus.publish("github.push", {"payload": {
+        "ref": "refs/heads/main", "repository": {"clone_url": f"file://{world.upstream}"}}})
+    await runtime.bus.publish("github.push", {"payload": {
+        "ref": "refs/heads/other", "repository": {"clone_url": f"file://{world.upstream}"}}})
+    rows = await _drain(runtime)
+    pulls = [row for row in rows if row["task_name"] == "gitslice.pull"]
+    assert [(row["status"], row["lock"]) for row in pulls] == [("succeeded", "slice:demo")]
+    assert "Upstream-Commit" in git(world.slice, "log", "-1", "--format=%B", "main")
+
+    world.dev.fetch()
+    world.dev.checkout("feature", create=True, start="origin/main")
+    world.dev.commit("work", {"b.txt": "2"})
+    world.dev.push("feature")
+    await runtime.bus.publish("github.issue_comment", {"payload": {
+        "action": "created", "comment": {"body": '/git-slice push -m "feat: b" -b feature'},
+        "repository": {"clone_url": f"file://{world.slice}"}}})
+    await _drain(runtime)
+    assert git(world.upstream, "log", "-1", "--format=%s", "feature") == "feat: b"
+
+
+def test_comment_commands_and_urls_are_understood() -> None:
+    request = parse_comment('LGTM\n/git-slice push -m "fix: it" -f -pr -b my-branch')
+    assert request is not None
+    assert (request.message, request.force, request.branch) == ("fix: it", True, "my-branch")
+    assert parse_comment("/git-slice pull-review -from x") is None
+    assert parse_comment("no command") is None
+    assert normalize_url("git@github.com:Org/Repo.git") == "github.com/org/repo"
+    assert normalize_url("https://x:y@github.com/org/repo/") == "github.com/org/repo"
