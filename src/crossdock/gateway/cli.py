@@ -80,14 +80,15 @@ def serve(settings: GatewaySettings) -> None:
 async def serve_on(settings: GatewaySettings, supergraph: Supergraph,
                    sock: socket.socket) -> None:
     """Serve the gateway on ``sock`` until SIGINT or SIGTERM."""
+    assert settings.supergraph is not None  # serve() refuses to start without one
     async with make_client(settings) as client:
         app = GraphQLApp(Gateway(supergraph, client))
         server = make_server(OpsApp(app))
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, server.stop)
-        log.info("gateway_started", host=settings.host, port=sock.getsockname()[1], pid=os.getpid(),
-                 subgraphs=[s.name for s in supergraph.subgraphs.values()])
+        log.info("gateway_started", host=settings.host, port=sock.getsockname()[1],
+                 pid=os.getpid(), subgraphs=[s.name for s in supergraph.subgraphs.values()])
         watcher = asyncio.create_task(watch_supergraph(settings.supergraph, app, client))
         try:
             await server.serve(sockets=[sock])
