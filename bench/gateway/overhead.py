@@ -141,53 +141,47 @@ async def main_async(args: argparse.Namespace) -> int:
             result = await gateway.execute(document, None, v)
             if result.body != body:
                 raise SystemExit("the replayed answer differs from the recorded one")
-        times, cpu, profiler = await time_requests(gateway, document, variables, args)
-    return report(times, cpu, profiler, fetches=len(answers) / len(variables), args=args)
+        times, cpu_ms, profiler = await time_requests(gateway, document, variables, args)
+    return report(times, cpu_ms, profiler, fetches=len(answers) / len(variables), args=args)
 
 
 async def time_requests(
     gateway: Any, document: str, variables: list[dict[str, Any]], args: argparse.Namespace
 ) -> tuple[list[float], float, cProfile.Profile]:
-    """Wall milliseconds per request, CPU milliseconds per request (the figure a loaded
-    machine does not distort), then a profile of more requests."""
-    times = []
-    batches = []  # CPU ms per request of each batch of 50: the least is the least disturbed
-    cpu_start = batch_start = time.process_time()
+    """Wall and CPU milliseconds per request over ``args.requests``; then a profile."""
+    times, cpu = [], []
     for i in range(args.requests):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         await gateway.execute(document, None, variables[i % len(variables)])
         times.append((time.perf_counter() - start) * 1000)
-        if i % 50 == 49:
-            now = time.process_time()
-            batches.append((now - batch_start) * 1000 / 50)
-            batch_start = now
-    cpu = (time.process_time() - cpu_start) * 1000 / args.requests
-    print(f"CPU time per request, best batch of 50: {min(batches or [cpu]):.3f} ms; "
-          f"median batch {statistics.median(batches or [cpu]):.3f} ms")
+        cpu.append((time.process_time() - start_cpu) * 1000)
     profiler = cProfile.Profile()
     profiler.enable()
     for i in range(args.profile_requests):
         await gateway.execute(document, None, variables[i % len(variables)])
     profiler.disable()
-    return sorted(times), cpu, profiler
+    return sorted(times), sum(cpu) / len(cpu), profiler
 
 
-def report(times: list[float], cpu: float, profiler: cProfile.Profile, *, fetches: float,
+def report(times: list[float], cpu_ms: float, profiler: cProfile.Profile, *, fetches: float,
            args: argparse.Namespace) -> int:
+    """Prints the figures and the profile; exit status 0 when the target is met."""
     median = statistics.median(times)
     print(f"query {args.query}: {args.requests} requests, {fetches:.1f} subgraph calls each, "
           "answered in-process, plan cached")
     print(f"per request: median {median:.3f} ms, mean {statistics.fmean(times):.3f} ms, "
           f"p95 {times[int(len(times) * 0.95)]:.3f} ms, p99 {times[int(len(times) * 0.99)]:.3f} ms")
-    print(f"CPU time per request: {cpu:.3f} ms (time.process_time over all requests)")
-    print(f"target < {TARGET_MS} ms: {'met' if cpu < TARGET_MS else 'NOT met'} (CPU time; "
-          f"1-minute load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+    # CPU time is what the gateway spends; wall time also counts waiting for a busy machine.
+    print(f"CPU time per request (mean): {cpu_ms:.3f} ms; 1-minute load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    met = cpu_ms < TARGET_MS
+    print(f"target < {TARGET_MS} ms of CPU per request: {'met' if met else 'NOT met'}")
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out).strip_dirs().sort_stats("tottime")
     stats.print_stats(args.top)
     print(f"\ntop {args.top} functions by own time over {args.profile_requests} requests:")
     print("\n".join(line for line in out.getvalue().splitlines()[4:] if line.strip()))
-    return 0 if cpu < TARGET_MS else 1
+    return 0 if met else 1
 
 
 def main() -> int:

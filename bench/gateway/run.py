@@ -659,8 +659,8 @@ def main() -> int:
              f"the fastest gateway row above ({best.gateway} {best.query} x{best.processes}: "
              f"{best.rps:.0f} RPS);"),
             (f"  that row asks the four subgraphs for {best.rps * fetches:.0f} requests/s in "
-             f"all ({fetches:.1f} per query), {ratio(ceiling_rps, best.rps * fetches / 4)} "
-             "below what one subgraph alone serves, per subgraph"),
+             f"all ({fetches:.1f} per query): one subgraph alone serves "
+             f"{ratio(ceiling_rps, best.rps * fetches / 4)} its share"),
         ]
         for line in extra:
             print(line)
