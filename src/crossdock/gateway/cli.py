@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 import sys
@@ -83,6 +84,7 @@ async def serve_on(settings: GatewaySettings, supergraph: Supergraph,
     assert settings.supergraph is not None  # serve() refuses to start without one
     async with make_client(settings) as client:
         app = GraphQLApp(Gateway(supergraph, client))
+        tune_gc()
         server = make_server(OpsApp(app))
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -98,6 +100,21 @@ async def serve_on(settings: GatewaySettings, supergraph: Supergraph,
                 with contextlib.suppress(Exception):
                     loop.remove_signal_handler(sig)
             sock.close()
+
+
+def tune_gc() -> None:
+    """Keep the cycle collector off the hot path of a process that serves only the gateway.
+
+    Each request allocates thousands of containers (decoded subgraph answers, merged data),
+    so with the default thresholds the collector runs many times per request and its older
+    generations walk the schema, the supergraph and the cached plans every time. Those are
+    frozen out of its reach once loaded, and it runs after 50,000 allocations instead of 700.
+    Measured under wrk on the deep query: 6.2-7.7 ms of CPU per request before, 3.7-4.6 after
+    (docs/design/gateway-speed.md).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 def build_cli() -> typer.Typer:
