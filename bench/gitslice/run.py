@@ -180,6 +180,50 @@ def timed(fn, *args):  # type: ignore[no-untyped-def]
     return time.perf_counter() - start, result
 
 
+async def _measure(database: Database, folder: Path, upstream: Path, slice_repo: Path,
+                   results: dict[str, float], *, files: int, label: str, peers: bool) -> None:
+    syncer = Syncer(SliceStore(database), data_dir=folder / "data")
+    await syncer.init(SliceConfig(name="bench", upstream_url=str(upstream),
+                                  slice_url=str(slice_repo), ignores=IGNORES))
+    start = time.perf_counter()
+    outcome = await syncer.pull("bench")
+    results["initial"] = time.perf_counter() - start
+    print(f"[{label}] crossdock initial history slice: {outcome.commits} commits in "
+          f"{results['initial']:.2f} s")
+    if peers:
+        clone = folder / "filter-repo.git"
+        clone_s, _ = timed(git, folder, "clone", "--quiet", "--bare", "--no-local",
+                           str(upstream), str(clone))
+        args = [sys.executable, "-m", "git_filter_repo", "--force", "--quiet",
+                "--invert-paths", "--path-glob", "*.secret", "--path", "internal/"]
+        args += [arg for d in range(10) for arg in ("--path", f"d{d:03d}/")]
+        filter_s, _ = timed(lambda: subprocess.run(args, cwd=clone, check=True, env=ENV,
+                                                   capture_output=True))
+        results["filter_repo"] = filter_s
+        results["filter_repo_with_clone"] = filter_s + clone_s
+        print(f"[{label}] git filter-repo: {filter_s:.2f} s (+ clone {clone_s:.2f} s)")
+        gst = GitSliceToolsPeer(folder, upstream, slice_repo)
+    for count in (1, 100):
+        samples = []
+        gst_samples = []
+        for _ in range(3 if count == 1 else 1):
+            add_commits(upstream, count, files)
+            start = time.perf_counter()
+            outcome = await syncer.pull("bench")
+            samples.append(time.perf_counter() - start)
+            assert outcome.commits == count, outcome
+            if peers:
+                gst_samples.append(timed(gst.pull)[0])
+        results[f"pull_{count}"] = statistics.median(samples)
+        pulled = results[f"pull_{count}"]
+        line = f"[{label}] crossdock pull of {count} commit(s): {pulled:.3f} s"
+        if peers:
+            results[f"gst_{count}"] = statistics.median(gst_samples)
+            line += (f"; git-slice-tools approach: {results[f'gst_{count}']:.3f} s "
+                     f"(x{results[f'gst_{count}'] / results[f'pull_{count}']:.1f})")
+        print(line)
+
+
 async def bench(folder: Path, upstream: Path, url: str, *, files: int, label: str,
                 peers: bool) -> dict[str, float]:
     results: dict[str, float] = {}
@@ -187,47 +231,13 @@ async def bench(folder: Path, upstream: Path, url: str, *, files: int, label: st
     slice_repo.mkdir()
     git(slice_repo, "init", "--quiet", "--bare", "--initial-branch=main")
     commits = int(git(upstream, "rev-list", "--count", "main"))
-    async with Database(url, min_size=1, max_size=4) as database:
-        syncer = Syncer(SliceStore(database), data_dir=folder / "data")
-        await syncer.init(SliceConfig(name="bench", upstream_url=str(upstream),
-                                      slice_url=str(slice_repo), ignores=IGNORES))
-        start = time.perf_counter()
-        outcome = await syncer.pull("bench")
-        results["initial"] = time.perf_counter() - start
-        print(f"[{label}] crossdock initial history slice: {outcome.commits} commits in "
-              f"{results['initial']:.2f} s")
-        if peers:
-            clone = folder / "filter-repo.git"
-            clone_s, _ = timed(git, folder, "clone", "--quiet", "--bare", "--no-local",
-                               str(upstream), str(clone))
-            args = [sys.executable, "-m", "git_filter_repo", "--force", "--quiet",
-                    "--invert-paths", "--path-glob", "*.secret", "--path", "internal/"]
-            args += [arg for d in range(10) for arg in ("--path", f"d{d:03d}/")]
-            filter_s, _ = timed(lambda: subprocess.run(args, cwd=clone, check=True, env=ENV,
-                                                       capture_output=True))
-            results["filter_repo"] = filter_s
-            results["filter_repo_with_clone"] = filter_s + clone_s
-            print(f"[{label}] git filter-repo: {filter_s:.2f} s (+ clone {clone_s:.2f} s)")
-            gst = GitSliceToolsPeer(folder, upstream, slice_repo)
-        for count in (1, 100):
-            samples = []
-            gst_samples = []
-            for _ in range(3 if count == 1 else 1):
-                add_commits(upstream, count, files)
-                start = time.perf_counter()
-                outcome = await syncer.pull("bench")
-                samples.append(time.perf_counter() - start)
-                assert outcome.commits == count, outcome
-                if peers:
-                    gst_samples.append(timed(gst.pull)[0])
-            results[f"pull_{count}"] = statistics.median(samples)
-            pulled = results[f"pull_{count}"]
-            line = f"[{label}] crossdock pull of {count} commit(s): {pulled:.3f} s"
-            if peers:
-                results[f"gst_{count}"] = statistics.median(gst_samples)
-                line += (f"; git-slice-tools approach: {results[f'gst_{count}']:.3f} s "
-                         f"(x{results[f'gst_{count}'] / results[f'pull_{count}']:.1f})")
-            print(line)
+    database = Database(url, min_size=1, max_size=4)
+    await database.open(within=120)  # a busy machine can be slow to hand out connections
+    try:
+        await _measure(database, folder, upstream, slice_repo, results, files=files,
+                       label=label, peers=peers)
+    finally:
+        await database.close()
     print(f"[{label}] {commits} commits, {files} files")
     return results
 

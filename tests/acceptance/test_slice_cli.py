@@ -27,6 +27,7 @@ def test_slice_commands_from_init_to_push(crossdock: Run, database_url: str,
     ok("init", "demo", "--upstream", str(upstream), "--slice", str(slice_repo),
        "--ignore", "secret.env", "--branch-template", "dev/<branch_name>",
        "--message-regex", "^feat: ")
+    assert f"upstream {first}; slice (empty)" in ok("checkout", "demo", "--quiet")
     assert "1 commit(s) sliced" in ok("pull", "demo", "--quiet")
     listed = json.loads(ok("list", "--json"))
     assert [(s["name"], s["ignores"]) for s in listed] == [("demo", ["secret.env"])]

@@ -121,7 +121,7 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", envvar="CROSSDOCK_GITSLICE
 
 
 @app.command()
-def init(  # noqa: PLR0917 - typer passes options positionally
+def init(
     name: Name,
     upstream: Annotated[str, typer.Option(envvar="GIT_SLICE_UPSTREAM_REPO_URL",
                                           help="Upstream repository (path, file:// or https://).")],
@@ -199,7 +199,7 @@ def pull_branch(
 
 
 @app.command()
-def push(  # noqa: PLR0917 - typer passes options positionally
+def push(
     name: Name,
     branch: Annotated[str, typer.Option("--branch", "-b", envvar="CROSSDOCK_GITSLICE_BRANCH",
                                         help="Slice branch to push.")],

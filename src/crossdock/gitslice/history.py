@@ -11,6 +11,7 @@ sha, which makes an interrupted pull safe to run again.
 from __future__ import annotations
 
 import dataclasses
+import gc
 from collections.abc import Callable, Iterable
 
 import pygit2
@@ -120,6 +121,30 @@ class HistorySlicer:
         """Slice ``commits`` (from :meth:`new_commits`) that ``known`` does not map yet."""
         known = dict(known)
         made: list[Mapped] = []
+        # Tree caches hold millions of small tuples and no cycles: the cyclic collector would
+        # rescan them over and over, making big pulls quadratic.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._slice_all(commits, known, made, slice_head, progress)
+        finally:
+            if collecting:
+                gc.enable()
+        self.trees.objects.flush()
+        new_head = known[head].slice if head in known else slice_head
+        if slice_head is not None and new_head is not None and new_head != slice_head \
+                and not self.repo.descendant_of(pygit2.Oid(hex=new_head),
+                                                pygit2.Oid(hex=slice_head)):
+            raise DivergedSlice(
+                f"the slice branch head {slice_head[:12]} is not part of the sliced history; "
+                "it has commits crossdock did not write (move them to a branch, then pull again)"
+            )
+        return PullResult(upstream_head=head, slice_head=new_head, mapped=tuple(made))
+
+    def _slice_all(
+        self, commits: list[pygit2.Commit], known: dict[str, Mapped], made: list[Mapped],
+        slice_head: str | None, progress: Progress | None,
+    ) -> None:
         total = len(commits)
         for done, commit in enumerate(commits, start=1):
             sha = str(commit.id)
@@ -142,18 +167,10 @@ class HistorySlicer:
             self._slice_trees[oid.hex()] = tree
             known[sha] = Mapped(upstream=sha, slice=oid.hex(), rules_digest=rules.digest)
             made.append(known[sha])
+            if done % 200 == 0:
+                self.trees.objects.flush_if_large()
             if progress is not None and (done % 200 == 0 or done == total):
                 progress(done, total)
-        self.trees.objects.flush()
-        new_head = known[head].slice if head in known else slice_head
-        if slice_head is not None and new_head is not None and new_head != slice_head \
-                and not self.repo.descendant_of(pygit2.Oid(hex=new_head),
-                                                pygit2.Oid(hex=slice_head)):
-            raise DivergedSlice(
-                f"the slice branch head {slice_head[:12]} is not part of the sliced history; "
-                "it has commits crossdock did not write (move them to a branch, then pull again)"
-            )
-        return PullResult(upstream_head=head, slice_head=new_head, mapped=tuple(made))
 
     def squash(
         self,

@@ -26,31 +26,47 @@ _PACK_TYPES = {COMMIT: 1, TREE: 2, BLOB: 3}
 #: Below this many objects a pack is not worth a process.
 _LOOSE_LIMIT = 32
 _TREE_MODE = 0o040000
-_TREE_CACHE_LIMIT = 200_000
+#: Parsed trees kept: a pull needs its parents' trees, not the whole history's.
+_TREE_CACHE_LIMIT = 20_000
+#: Pending bytes after which objects go to a pack mid-run (bounds memory on big pulls).
+_PENDING_LIMIT = 64 << 20
 
 #: An object id as its 20 raw bytes: cheaper to make and compare than ``pygit2.Oid``.
 RawId = bytes
 #: A tree entry: file mode and raw object id.
 Entry = tuple[int, RawId]
 
-_ENTRY = re.compile(rb"(\d+) ([^\0]*)\0(.{20})", re.DOTALL)
-_MODES: dict[bytes, int] = {}
-
-
-def _mode(raw: bytes) -> int:
-    mode = _MODES.get(raw)
-    if mode is None:
-        mode = _MODES[raw] = int(raw, 8)
-    return mode
+_ENTRY = re.compile(rb"((\d+) ([^\0]*)\0(.{20}))", re.DOTALL)
+_MODES: dict[bytes, int] = {
+    raw: int(raw, 8) for raw in (b"100644", b"100755", b"120000", b"40000", b"160000")
+}
 
 
 def parse_tree(data: bytes) -> dict[bytes, Entry]:
-    """The entries of a raw tree object, by raw name."""
-    return {name: (_mode(mode), oid) for mode, name, oid in _ENTRY.findall(data)}
+    """The entries of a raw tree object, by raw name, in the tree's (canonical) order."""
+    return _parse(data)[0]
 
 
-def format_tree(entries: dict[bytes, Entry]) -> bytes:
-    """A raw tree object in git's canonical entry order (directories sort as ``name/``)."""
+def _parse(data: bytes) -> tuple[dict[bytes, Entry], dict[bytes, bytes]]:
+    found = _ENTRY.findall(data)
+    modes = _MODES
+    for _, mode, _, _ in found:
+        if mode not in modes:  # an old or odd mode (100664...)
+            modes[mode] = int(mode, 8)
+    entries = {name: (modes[mode], oid) for _, mode, name, oid in found}
+    return entries, {name: line for line, _, name, _ in found}
+
+
+def format_entry(name: bytes, entry: Entry) -> bytes:
+    """One entry of a raw tree."""
+    return b"%o %s\0%s" % (entry[0], name, entry[1])
+
+
+def format_tree(entries: dict[bytes, Entry], *, ordered: bool = False) -> bytes:
+    """A raw tree object in git's canonical entry order (directories sort as ``name/``);
+    ``ordered`` says the dict is in that order already (parsed, then only changed in place)."""
+    if ordered:
+        return b"".join(b"%o %s\0%s" % (mode, name, oid) for name, (mode, oid) in entries.items())
 
     def order(name: bytes) -> bytes:
         return name + b"/" if entries[name][0] == _TREE_MODE else name
@@ -77,14 +93,17 @@ class PendingObjects:
     def __init__(self, repo: pygit2.Repository) -> None:
         self.repo = repo
         self.pending: dict[RawId, tuple[int, bytes]] = {}
-        self._trees: dict[RawId, dict[bytes, Entry]] = {}
+        self.pending_bytes = 0
+        self._trees: dict[RawId, tuple[dict[bytes, Entry], dict[bytes, bytes]]] = {}
 
     def write(self, kind: int, data: bytes) -> RawId:
         """Hash and keep one object; returns its id."""
         digest = hashlib.sha1(b"%s %d\0" % (_NAMES[kind], len(data)))  # noqa: S324 - git's id
         digest.update(data)
         oid = digest.digest()
-        self.pending.setdefault(oid, (kind, data))
+        if oid not in self.pending:
+            self.pending[oid] = (kind, data)
+            self.pending_bytes += len(data)
         return oid
 
     def read(self, oid: RawId) -> tuple[int, bytes]:
@@ -97,17 +116,31 @@ class PendingObjects:
 
     def tree(self, oid: RawId) -> dict[bytes, Entry]:
         """The entries of a tree (cached; treat the result as read-only)."""
-        entries = self._trees.get(oid)
-        if entries is None:
+        return self._parsed(oid)[0]
+
+    def lines(self, oid: RawId) -> dict[bytes, bytes]:
+        """The raw entries of a tree by name, in order (cached; read-only)."""
+        return self._parsed(oid)[1]
+
+    def _parsed(self, oid: RawId) -> tuple[dict[bytes, Entry], dict[bytes, bytes]]:
+        parsed = self._trees.get(oid)
+        if parsed is None:
             if len(self._trees) > _TREE_CACHE_LIMIT:
                 self._trees.clear()
-            entries = self._trees[oid] = parse_tree(self.read(oid)[1])
-        return entries
+            parsed = self._trees[oid] = _parse(self.read(oid)[1])
+        return parsed
 
-    def write_tree(self, entries: dict[bytes, Entry]) -> RawId:
+    def write_lines(self, entries: dict[bytes, Entry], lines: dict[bytes, bytes]) -> RawId:
+        """Keep a tree whose raw entries ``lines`` are in canonical order already."""
+        oid = self.write(TREE, b"".join(lines.values()))
+        self._trees[oid] = (entries, lines)
+        return oid
+
+    def write_tree(self, entries: dict[bytes, Entry], *, ordered: bool = False) -> RawId:
         """Keep a tree built from ``entries`` (which the caller must not change afterwards)."""
-        oid = self.write(TREE, format_tree(entries))
-        self._trees[oid] = entries
+        data = format_tree(entries, ordered=ordered)
+        oid = self.write(TREE, data)
+        self._trees[oid] = _parse(data)
         return oid
 
     def write_commit(
@@ -139,6 +172,12 @@ class PendingObjects:
         else:
             self._write_pack()
         self.pending.clear()
+        self.pending_bytes = 0
+
+    def flush_if_large(self) -> None:
+        """Flush when pending objects take more memory than a run should hold."""
+        if self.pending_bytes > _PENDING_LIMIT:
+            self.flush()
 
     def _write_pack(self) -> None:
         parts = [b"PACK" + struct.pack(">II", 2, len(self.pending))]

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 import pygit2
 
 from crossdock.gitslice.ignore import IgnoreRules, decode_path
-from crossdock.gitslice.objects import Entry, PendingObjects, RawId
+from crossdock.gitslice.objects import Entry, PendingObjects, RawId, format_entry
 
 TREE_MODE = 0o040000
 #: Edits by path (``b"a/b/c"``): the new entry, or None to delete the path.
@@ -71,7 +71,7 @@ class TreeSlicer:
         self._cache[key] = result
         return result
 
-    def rewrite(  # noqa: C901, PLR0912 - one branch per kind of entry change
+    def rewrite(  # noqa: C901, PLR0912, PLR0915 - one branch per kind of entry change
         self,
         old: RawId,
         new: RawId,
@@ -89,12 +89,15 @@ class TreeSlicer:
         before = self.objects.tree(old)
         after = self.objects.tree(new)
         entries = dict(self.objects.tree(sliced)) if sliced is not None else {}
+        lines = dict(self.objects.lines(sliced)) if sliced is not None else {}
         changed = False
-        for name in before.keys() | after.keys():
+        added = False
+        # Set operations run in C: only the entries that differ reach the Python loop.
+        names = {name for name, _ in after.items() - before.items()}
+        names.update(before.keys() - after.keys())
+        for name in sorted(names):
             was = before.get(name)
             now = after.get(name)
-            if was == now:
-                continue
             child = _child(path, name)
             if now is None:
                 changed = entries.pop(name, None) is not None or changed
@@ -113,16 +116,31 @@ class TreeSlicer:
                 if sub is None:
                     changed = entries.pop(name, None) is not None or changed
                 else:
+                    added = added or name not in entries
                     entries[name] = (TREE_MODE, sub)
                     changed = True
             elif rules.excluded(child):
                 changed = entries.pop(name, None) is not None or changed
             else:
+                current = entries.get(name)
+                # A file turning into a directory (or back) moves in git's order: re-sort.
+                added = added or current is None or (current[0] == TREE_MODE) != (mode == TREE_MODE)
                 entries[name] = now
                 changed = True
         if not changed:
             return sliced
-        result = self.objects.write_tree(entries) if entries else None
+        if not entries:
+            result = None
+        elif added:
+            result = self.objects.write_tree(entries)
+        else:
+            # Entries were only replaced or removed: splice the raw lines, no re-formatting.
+            for name in names:
+                if name not in entries:
+                    lines.pop(name, None)
+                elif lines.get(name) is not None:
+                    lines[name] = format_entry(name, entries[name])
+            result = self.objects.write_lines(entries, lines)
         if len(self._cache) > _CACHE_LIMIT:
             self._cache.clear()
         self._cache[key] = result

@@ -75,3 +75,18 @@ def test_comment_commands_and_urls_are_understood() -> None:
     assert parse_comment("no command") is None
     assert normalize_url("git@github.com:Org/Repo.git") == "github.com/org/repo"
     assert normalize_url("https://x:y@github.com/org/repo/") == "github.com/org/repo"
+
+
+async def test_up_in_demo_mode_makes_and_pulls_a_demo_slice(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    runtime.demo = True
+    async with service.up(runtime) as listeners:  # type: ignore[misc]
+        assert listeners == []
+    demo = tmp_path / "data" / "demo" / "slice.git"
+    files = git(demo, "ls-tree", "-r", "--name-only", "main").splitlines()
+    assert "README.md" in files
+    assert not any(name.startswith("internal/") for name in files)
+    async with service.up(runtime):  # a second start reuses the demo and pulls nothing new
+        pass
+    assert git(demo, "rev-list", "--count", "main") == "1"

@@ -200,6 +200,7 @@ async def test_pull_branch_writes_upstream_prefixed_branch(world: World, syncer:
     main = git(world.slice, "rev-parse", "main")
     assert git(world.slice, "rev-parse", "upstream-topic~1") == main
     assert topic in git(world.slice, "log", "-1", "--format=%B", "upstream-topic")
+    assert assert_no_leaks(world.slice, world.upstream) == 2
 
 
 async def test_an_empty_slice_repository_gets_its_branch_on_the_first_pull(

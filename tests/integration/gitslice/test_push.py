@@ -15,7 +15,7 @@ from crossdock.gitslice.pushing import PushRequest
 from crossdock.gitslice.syncer import Syncer
 
 from .conftest import World
-from .gitrepos import git
+from .gitrepos import assert_no_leaks, git
 
 pytestmark = pytest.mark.anyio
 
@@ -28,6 +28,7 @@ async def _synced(world: World, syncer: Syncer, **config: object) -> None:
     world.work.push()
     await syncer.init(world.config(ignores=IGNORES, **config))
     await syncer.pull("demo")
+    assert assert_no_leaks(world.slice, world.upstream, patterns=IGNORES) == 1
     world.dev.fetch()
     world.dev.checkout("feature", create=True, start="origin/main")
 
@@ -129,6 +130,7 @@ async def test_existing_branch_is_merged_and_gets_the_default_branch(
     world.work.commit("main news", {"news.txt": "n"})
     world.work.push()
     await syncer.pull("demo")
+    assert assert_no_leaks(world.slice, world.upstream, patterns=IGNORES) == 2
     world.dev.fetch()
     git(world.dev.path, "merge", "--quiet", "-m", "merge main", "origin/main")
     world.dev.commit("second push", {"b.txt": "2"})
