@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
     from crossdock.gateway.plan import Plan
     from crossdock.gateway.supergraph import Supergraph
+    from crossdock.gateway.transport import SubgraphClient
 
 #: How many distinct documents and plans are kept.
 _CACHE_SIZE = 1024
@@ -112,7 +113,8 @@ class _Prepared:
 class Gateway:
     """Serves GraphQL requests for one supergraph."""
 
-    def __init__(self, supergraph: Supergraph, client: httpx.AsyncClient) -> None:
+    def __init__(self, supergraph: Supergraph,
+                 client: SubgraphClient | httpx.AsyncClient) -> None:
         self.supergraph = supergraph
         self.schema: GraphQLSchema = build_api_schema(supergraph)
         self.planner = Planner(supergraph)

@@ -10,32 +10,44 @@ response is still returned.
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import orjson
 
 from crossdock.core.logging import get_logger
 from crossdock.gateway.plan import ALIAS_PREFIX, Fetch, Path, Plan, Shape
+from crossdock.gateway.transport import (
+    SubgraphClient,
+    SubgraphTimeout,
+    SubgraphUnreachable,
+    as_subgraph_client,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    import httpx
 
     from crossdock.gateway.supergraph import Supergraph
 
 log = get_logger("crossdock.gateway")
 
-_HEADERS = {"content-type": "application/json",
-            "accept": "application/graphql-response+json, application/json"}
-
 ResponsePath = list[str | int]
+#: A response path as a linked list, innermost last (``((None, "a"), 0)`` is ``["a", 0]``):
+#: one small tuple per step while walking, a list only when an error needs it.
+_Linked = tuple[Any, str | int] | None
+#: A plan path with its "|Type,Type" segments split once: (step kind, key or type names).
+_Steps = tuple[tuple[int, Any], ...]
+_KEY, _EACH, _TYPES = range(3)
 
 
 class Executor:
     """Runs plans over one pooled HTTP client."""
 
-    def __init__(self, supergraph: Supergraph, client: httpx.AsyncClient) -> None:
-        self.client = client
+    def __init__(self, supergraph: Supergraph,
+                 client: SubgraphClient | httpx.AsyncClient) -> None:
+        self.client = as_subgraph_client(client)
         self.urls = {sub.name: sub.url for sub in supergraph.subgraphs.values()}
         self.abstract = frozenset(name for name, t in supergraph.types.items()
                                   if t.kind in {"interface", "union"})
@@ -83,12 +95,12 @@ class Executor:
             errors.extend(_subgraph_error(error, fetch.graph, _root_path)
                           for error in result.get("errors") or ())
             return
-        targets: list[tuple[dict[str, Any], ResponsePath]] = []
-        _walk(data, fetch.path, 0, [], targets)
+        targets: list[tuple[dict[str, Any], _Linked]] = []
+        _walk(data, _steps(fetch.path), targets)
         representations: list[dict[str, Any]] = []
         index: dict[bytes, int] = {}
         slots: list[tuple[dict[str, Any], int]] = []
-        paths: list[ResponsePath] = []
+        paths: list[_Linked] = []
         for obj, path in targets:
             typename = obj.get("__typename")
             required = fetch.requires.get(typename) if isinstance(typename, str) else None
@@ -124,7 +136,7 @@ class Executor:
         def entity_path(path: list[Any]) -> list[Any] | None:
             if len(path) >= 2 and path[0] == "_entities" and isinstance(  # noqa: PLR2004
                     path[1], int) and path[1] < len(paths):
-                return [*paths[path[1]], *path[2:]]
+                return [*_as_list(paths[path[1]]), *path[2:]]
             return None
 
         errors.extend(_subgraph_error(error, fetch.graph, entity_path)
@@ -136,25 +148,24 @@ class Executor:
         body = {"query": fetch.query, "variables": variables} if variables else {
             "query": fetch.query}
         try:
-            response = await self.client.post(url, content=orjson.dumps(body), headers=_HEADERS)
-        except httpx.TimeoutException:
+            status, content = await self.client.post(url, orjson.dumps(body))
+        except SubgraphTimeout:
             errors.append(_failure(fetch, "the request timed out"))
             return None
-        except httpx.HTTPError as exc:
-            errors.append(_failure(fetch, f"the subgraph is unreachable ({type(exc).__name__})"))
+        except SubgraphUnreachable as exc:
+            errors.append(_failure(fetch, f"the subgraph is unreachable ({exc})"))
             return None
         try:
-            result = orjson.loads(response.content)
+            result = orjson.loads(content)
         except orjson.JSONDecodeError:
             result = None
         if not isinstance(result, dict) or ("data" not in result and "errors" not in result):
-            status = response.status_code
             reason = f"HTTP {status}" if status >= 400 else "the response is not GraphQL JSON"  # noqa: PLR2004
             errors.append(_failure(fetch, reason))
             return None
-        if response.status_code >= 400 and result.get("data") is None and not result.get(  # noqa: PLR2004
+        if status >= 400 and result.get("data") is None and not result.get(  # noqa: PLR2004
                 "errors"):
-            errors.append(_failure(fetch, f"HTTP {response.status_code}"))
+            errors.append(_failure(fetch, f"HTTP {status}"))
             return None
         return result
 
@@ -187,35 +198,66 @@ def _subgraph_error(error: Any, graph: str, map_path: Any) -> dict[str, Any]:
     return out
 
 
-def _walk(  # noqa: C901
-        node: Any, path: Path, i: int, rpath: ResponsePath,
-          out: list[tuple[dict[str, Any], ResponsePath]]) -> None:
-    while True:
-        if node is None:
+@functools.lru_cache(maxsize=4096)
+def _steps(path: Path) -> _Steps:
+    return tuple((_EACH, None) if seg == "@" else (_TYPES, tuple(seg[1:].split(",")))
+                 if seg[0] == "|" else (_KEY, seg) for seg in path)
+
+
+def _walk(node: Any, steps: _Steps, out: list[tuple[dict[str, Any], _Linked]]) -> None:
+    """Every object at ``steps`` from ``node`` (lists flattened), with its response path.
+
+    One pass per step over all positions reached so far, in document order (no call per
+    list item: entity paths cross several lists).
+    """
+    frontier: list[tuple[Any, _Linked]] = [(node, None)]
+    for kind, arg in steps:
+        frontier = _step(frontier, kind, arg)
+        if not frontier:
             return
-        if i == len(path):
-            if isinstance(node, dict):
-                out.append((node, rpath))
-            elif isinstance(node, list):
-                for j, item in enumerate(node):
-                    _walk(item, path, i, [*rpath, j], out)
-            return
-        seg = path[i]
-        if seg == "@":
-            if isinstance(node, list):
-                for j, item in enumerate(node):
-                    _walk(item, path, i + 1, [*rpath, j], out)
-            return
-        if not isinstance(node, dict):
-            return
-        if seg[0] == "|":
-            if node.get("__typename") not in seg[1:].split(","):
-                return
-            i += 1
-            continue
-        node = node.get(seg)
-        rpath = [*rpath, seg]
-        i += 1
+    for value, path in frontier:
+        if isinstance(value, dict):
+            out.append((value, path))
+        elif isinstance(value, list):
+            _flatten(value, path, out)
+
+
+def _step(frontier: list[tuple[Any, _Linked]], kind: int, arg: Any) -> list[tuple[Any, _Linked]]:
+    reached: list[tuple[Any, _Linked]] = []
+    if kind == _EACH:
+        for value, path in frontier:
+            if isinstance(value, list):
+                for j, item in enumerate(value):
+                    if item is not None:
+                        reached.append((item, (path, j)))
+    elif kind == _TYPES:
+        reached = [(value, path) for value, path in frontier
+                   if isinstance(value, dict) and value.get("__typename") in arg]
+    else:
+        for value, path in frontier:
+            if isinstance(value, dict):
+                found = value.get(arg)
+                if found is not None:
+                    reached.append((found, (path, arg)))
+    return reached
+
+
+def _flatten(items: list[Any], path: _Linked,
+             out: list[tuple[dict[str, Any], _Linked]]) -> None:
+    for j, item in enumerate(items):
+        if isinstance(item, dict):
+            out.append((item, (path, j)))
+        elif isinstance(item, list):
+            _flatten(item, (path, j), out)
+
+
+def _as_list(path: _Linked) -> ResponsePath:
+    out: ResponsePath = []
+    while path is not None:
+        path, key = path
+        out.append(key)
+    out.reverse()
+    return out
 
 
 def _representation(obj: dict[str, Any], shape: Shape) -> dict[str, Any] | None:

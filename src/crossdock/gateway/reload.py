@@ -10,15 +10,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from crossdock.core.logging import get_logger
 from crossdock.gateway.engine import Gateway
 from crossdock.gateway.errors import GatewayError
 from crossdock.gateway.server import GraphQLApp
 from crossdock.gateway.supergraph import load_supergraph
+
+if TYPE_CHECKING:
+    import httpx
+
+    from crossdock.gateway.transport import SubgraphClient
 
 log = get_logger("crossdock.gateway")
 
@@ -31,13 +34,15 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     return stat.st_mtime_ns, stat.st_size
 
 
-def watch_supergraph(path: Path, app: GraphQLApp, client: httpx.AsyncClient, *,
+def watch_supergraph(path: Path, app: GraphQLApp,
+                     client: SubgraphClient | httpx.AsyncClient, *,
                      interval: float = 2.0) -> Coroutine[Any, Any, None]:
     """Swap ``app``'s gateway whenever ``path`` changes from now on, until cancelled."""
     return _watch(path, app, client, interval, _stamp(path))
 
 
-async def _watch(path: Path, app: GraphQLApp, client: httpx.AsyncClient, interval: float,
+async def _watch(path: Path, app: GraphQLApp, client: SubgraphClient | httpx.AsyncClient,
+                 interval: float,
                  seen: tuple[int, int] | None) -> None:
     while True:
         await asyncio.sleep(interval)

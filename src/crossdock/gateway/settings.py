@@ -15,6 +15,8 @@ class GatewaySettings:
     supergraph: Path | None = None
     host: str = "127.0.0.1"
     port: int = 4000
+    #: Processes serving the port (``--workers``); each uses at most one CPU.
+    workers: int = 1
     #: Seconds a subgraph request may take before it becomes an error in the response.
     subgraph_timeout: float = 30.0
     #: Keep-alive connections kept open per subgraph host.

@@ -1,0 +1,59 @@
+"""The port the executor reaches subgraphs through: POST bytes, get a status and bytes back.
+
+The executor needs one call, so the port is one method. Two adapters: the pooled HTTP/1.1
+client of :mod:`crossdock.gateway.http1` (what ``crossdock gateway serve`` uses: a fraction
+of the CPU per request of httpx or aiohttp, see docs/design/gateway-speed.md) and httpx (what
+tests and embedders inject, including an ASGI transport when the subgraph is ours). Adapters
+turn their library's errors into :class:`SubgraphTimeout` and :class:`SubgraphUnreachable`.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import httpx
+
+#: Headers of every subgraph request (the body is always a JSON GraphQL request).
+HEADERS = {"content-type": "application/json",
+           "accept": "application/graphql-response+json, application/json"}
+
+
+class SubgraphTimeout(Exception):
+    """The subgraph did not answer in time."""
+
+
+class SubgraphUnreachable(Exception):
+    """The subgraph could not be reached (refused, reset, DNS, protocol error)."""
+
+
+class SubgraphClient(Protocol):
+    """POSTs a GraphQL request body to a subgraph."""
+
+    async def post(self, url: str, body: bytes) -> tuple[int, bytes]:
+        """The HTTP status and body of the answer; raises SubgraphTimeout/Unreachable."""
+        ...
+
+
+class HttpxSubgraphClient:
+    """The port over an injected ``httpx.AsyncClient``."""
+
+    __slots__ = ("client",)
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def post(self, url: str, body: bytes) -> tuple[int, bytes]:
+        try:
+            response = await self.client.post(url, content=body, headers=HEADERS)
+        except httpx.TimeoutException as exc:
+            raise SubgraphTimeout from exc
+        except httpx.HTTPError as exc:
+            raise SubgraphUnreachable(type(exc).__name__) from exc
+        return response.status_code, response.content
+
+
+def as_subgraph_client(client: SubgraphClient | httpx.AsyncClient) -> SubgraphClient:
+    """``client`` behind the port (an httpx client is wrapped)."""
+    if isinstance(client, httpx.AsyncClient):
+        return HttpxSubgraphClient(client)
+    return client

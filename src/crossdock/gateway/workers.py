@@ -1,0 +1,99 @@
+"""Several gateway processes on one port (``--workers N``), for more than one CPU.
+
+The parent loads the supergraph and checks the port once, then forks N children; each binds
+its own socket with ``SO_REUSEPORT`` so the kernel spreads new connections evenly over them
+(one shared accept socket lets one busy process take most keep-alive connections). The parent
+only forwards SIGINT/SIGTERM and waits; when one child dies the others are stopped too, so a
+supervisor (systemd, Kubernetes) sees the failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import signal
+import socket
+from typing import TYPE_CHECKING
+
+from crossdock.core.errors import PortInUse
+from crossdock.core.logging import get_logger
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+log = get_logger("crossdock.gateway")
+
+
+def reuseport_socket(host: str, port: int, *, option: str, listen: bool = True) -> socket.socket:
+    """A socket bound with SO_REUSEPORT on ``host:port`` (listening unless told)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse(
+                f"port {port} on {host} is already in use; choose another with {option}"
+            ) from exc
+        raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    if listen:
+        sock.listen(2048)
+        sock.setblocking(False)  # noqa: FBT003
+    return sock
+
+
+def run_workers(count: int, host: str, port: int, *, option: str,
+                serve: Callable[[socket.socket], None]) -> int:
+    """Fork ``count`` processes that each call ``serve`` on their own socket; the exit code."""
+    # Bound but not listening: reserves the port (and picks one for port 0) without taking
+    # any connection; the children's listening sockets share it.
+    reservation = reuseport_socket(host, port, option=option, listen=False)
+    port = reservation.getsockname()[1]
+    children: list[int] = []
+    for _ in range(count):
+        pid = os.fork()
+        if pid == 0:  # the child: serve, never return into the parent's code
+            code = 0
+            try:
+                reservation.close()
+                serve(reuseport_socket(host, port, option=option))
+            except BaseException:
+                log.exception("gateway_worker_failed")
+                code = 1
+            os._exit(code)
+        children.append(pid)
+    log.info("gateway_workers_started", workers=count, pids=children, port=port)
+
+    def stop(*_: object) -> None:
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGTERM)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _wait(children, stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        reservation.close()
+
+
+def _wait(children: list[int], stop: Callable[[], None]) -> int:
+    """Wait for every child; once one has ended, stop the others. 1 if any failed."""
+    status = 0
+    remaining = set(children)
+    while remaining:
+        try:
+            pid, code = os.wait()
+        except ChildProcessError:
+            break
+        remaining.discard(pid)
+        if os.waitstatus_to_exitcode(code) != 0:
+            status = 1
+        if remaining:
+            stop()
+    return status

@@ -1,0 +1,112 @@
+"""``crossdock gateway serve --workers N``: several processes on one port, stopped together."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+SHOP = Path(__file__).parents[1] / "integration" / "gateway" / "supergraphs" / "shop.graphql"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start(tmp_path: Path, port: int, *args: str, **env: str) -> subprocess.Popen[bytes]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CROSSDOCK_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "crossdock", "gateway", "serve", "--supergraph", str(SHOP),
+         "--host", "127.0.0.1", "--port", str(port), *args],
+        cwd=tmp_path, env={**clean, **env}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+
+
+def children(pid: int) -> list[int]:
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text(encoding="ascii")
+    return [int(p) for p in text.split()]
+
+
+def wait_until_serving(process: subprocess.Popen[bytes], port: int, workers: int) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if (len(children(process.pid)) == workers and httpx.get(
+                    f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200):
+                return
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, "the gateway exited"
+        assert time.monotonic() < deadline, "the gateway did not come up"
+        time.sleep(0.1)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+
+
+def test_workers_serve_one_port_and_all_stop_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    process = start(tmp_path, port, "--workers", "2")
+    try:
+        wait_until_serving(process, port, workers=2)
+        workers = children(process.pid)
+        for _ in range(10):  # a new connection each time: the kernel spreads them
+            response = httpx.post(f"http://127.0.0.1:{port}/graphql",
+                                  json={"query": "{ __typename }"}, timeout=10)
+            assert response.json() == {"data": {"__typename": "Query"}}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    assert not any(alive(pid) for pid in workers)
+
+
+def test_workers_come_from_the_environment_too(tmp_path: Path) -> None:
+    port = free_port()
+    process = start(tmp_path, port, CROSSDOCK_GATEWAY_WORKERS="3")
+    try:
+        wait_until_serving(process, port, workers=3)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+
+
+def test_a_worker_that_dies_stops_the_others_and_the_exit_code_says_so(tmp_path: Path) -> None:
+    port = free_port()
+    process = start(tmp_path, port, "--workers", "2")
+    try:
+        wait_until_serving(process, port, workers=2)
+        first, second = children(process.pid)
+        os.kill(first, signal.SIGKILL)
+        assert process.wait(timeout=30) == 1
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert not alive(second)
+
+
+def test_workers_refuse_a_port_in_use_with_the_option_to_change(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("CROSSDOCK_")}
+        result = subprocess.run(
+            [sys.executable, "-m", "crossdock", "gateway", "serve", "--supergraph", str(SHOP),
+             "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+            cwd=tmp_path, env=clean, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode != 0
+    assert f"port {port}" in result.stderr
+    assert "--port" in result.stderr
