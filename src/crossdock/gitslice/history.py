@@ -86,8 +86,8 @@ class HistorySlicer:
             sliced = self._slice_trees.get(mapped.slice)
             if sliced is None:
                 sliced = self.repo[mapped.slice].peel(pygit2.Tree).id.raw
-            tree = self.trees.edit(upstream_parent.tree, commit.tree,
-                                   None if sliced == self.trees.empty_tree else sliced, rules)
+            tree = self.trees.rewrite(upstream_parent.tree_id.raw, commit.tree_id.raw,
+                                      None if sliced == self.trees.empty_tree else sliced, rules)
             return (tree if tree is not None else self.trees.empty_tree), rules
         tree = self.trees.slice(commit.tree_id.raw, rules)
         return (tree if tree is not None else self.trees.empty_tree), rules

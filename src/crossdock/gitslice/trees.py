@@ -5,11 +5,10 @@ UTF-8 included) survives. Three ways to get a tree:
 
 - :meth:`TreeSlicer.slice` rewrites a whole upstream tree. Subtrees are cached by (upstream
   tree id, path, rules digest): a subtree seen before under the same rules is reused unread.
-- :meth:`TreeSlicer.edit` turns the slice tree of an upstream commit's parent into the slice
-  tree of the commit: libgit2 diffs the two upstream trees, and the kept changes are spliced
-  into the parent's slice tree; a pull's cost follows the change, not the size of the
-  repository. New trees are recorded with the tree they were edited from, so the pack stores
-  them as small deltas.
+- :meth:`TreeSlicer.rewrite` turns the slice tree of an upstream commit's parent into the
+  slice tree of the commit, descending only into subtrees whose ids differ; a pull's cost
+  follows the change, not the size of the repository. Each new tree is recorded with the
+  tree it was edited from, so the pack stores it as a small delta.
 - :meth:`TreeSlicer.apply` edits a tree at a few paths (a push applies a slice diff upstream).
 """
 
@@ -31,33 +30,6 @@ _CACHE_LIMIT = 500_000
 
 def _child(path: str, name: bytes) -> str:
     return f"{path}/{decode_path(name)}" if path else decode_path(name)
-
-
-_Changes = dict[bytes, Entry | None]
-
-
-def _split(edits: Edits) -> tuple[_Changes, dict[bytes, _Changes]]:
-    """Edits of this level's entries, and the others grouped by their first directory."""
-    top: dict[bytes, Entry | None] = {}
-    nested: dict[bytes, dict[bytes, Entry | None]] = {}
-    for path, change in edits.items():
-        head, sep, rest = path.partition(b"/")
-        if sep:
-            nested.setdefault(head, {})[rest] = change
-        else:
-            top[head] = change
-    return top, nested
-
-
-def _reordered(names: list[bytes], before: Mapping[bytes, Entry],
-               after: Mapping[bytes, Entry]) -> bool:
-    """True when a name is new, or turned from file to directory (or back): git sorts a
-    directory as ``name/``, so the raw entries cannot be edited in place."""
-    for name in names:
-        now, was = after.get(name), before.get(name)
-        if now is not None and (was is None or (was[0] == TREE_MODE) != (now[0] == TREE_MODE)):
-            return True
-    return False
 
 
 class TreeSlicer:
@@ -100,64 +72,80 @@ class TreeSlicer:
         self._cache[key] = result
         return result
 
-    def edit(
-        self, old: pygit2.Tree, new: pygit2.Tree, sliced: RawId | None, rules: IgnoreRules
+    def rewrite(  # noqa: C901, PLR0912, PLR0915 - one branch per kind of entry change
+        self,
+        old: RawId,
+        new: RawId,
+        sliced: RawId | None,
+        rules: IgnoreRules,
+        path: str = "",
     ) -> RawId | None:
         """The slice of upstream tree ``new``, given that ``sliced`` is the slice of ``old``
-        under the same ``rules``: libgit2 diffs the two upstream trees (in C, skipping equal
-        subtrees), and only the changed paths that the rules keep are spliced into ``sliced``.
-        No upstream tree is parsed in Python."""
-        if old.id == new.id:
+        under the same ``rules``."""
+        if old == new:
             return sliced
-        edits: dict[bytes, Entry | None] = {}
-        for delta in old.diff_to_tree(new).deltas:
-            if delta.status == pygit2.enums.DeltaStatus.DELETED:
-                raw = delta.old_file.raw_path
-                if not rules.excluded(decode_path(raw)):
-                    edits.setdefault(raw, None)
+        key = (new, path, rules.digest)
+        if key in self._cache:
+            return self._cache[key]
+        before = self.objects.tree(old)
+        after = self.objects.tree(new)
+        entries = dict(self.objects.tree(sliced)) if sliced is not None else {}
+        lines = dict(self.objects.lines(sliced)) if sliced is not None else {}
+        changed = False
+        added = False
+        # Set operations run in C: only the entries that differ reach the Python loop.
+        names = {name for name, _ in after.items() - before.items()}
+        names.update(before.keys() - after.keys())
+        for name in sorted(names):
+            was = before.get(name)
+            now = after.get(name)
+            child = _child(path, name)
+            if now is None:
+                changed = entries.pop(name, None) is not None or changed
+                continue
+            mode, oid = now
+            if mode == TREE_MODE:
+                if rules.dir_excluded(child):
+                    sub = None
+                elif was is not None and was[0] == TREE_MODE:
+                    current = entries.get(name)
+                    base = current[1] if current is not None and current[0] == TREE_MODE \
+                        else None
+                    sub = self.rewrite(was[1], oid, base, rules, child)
+                else:
+                    sub = self.slice(oid, rules, child)
+                if sub is None:
+                    changed = entries.pop(name, None) is not None or changed
+                else:
+                    added = added or name not in entries
+                    entries[name] = (TREE_MODE, sub)
+                    changed = True
+            elif rules.excluded(child):
+                changed = entries.pop(name, None) is not None or changed
             else:
-                raw = delta.new_file.raw_path
-                if raw != delta.old_file.raw_path \
-                        and not rules.excluded(decode_path(delta.old_file.raw_path)):
-                    edits.setdefault(delta.old_file.raw_path, None)
-                if not rules.excluded(decode_path(raw)):
-                    edits[raw] = (delta.new_file.mode, delta.new_file.id.raw)
-        if not edits:
+                current = entries.get(name)
+                # A file turning into a directory (or back) moves in git's order: re-sort.
+                added = added or current is None or (current[0] == TREE_MODE) != (mode == TREE_MODE)
+                entries[name] = now
+                changed = True
+        if not changed:
             return sliced
-        return self.splice(sliced, edits)
-
-    def splice(self, base: RawId | None, edits: Edits) -> RawId | None:
-        """Like :meth:`apply`, but edits ``base``'s raw entries in place when the order holds,
-        and records ``base`` so the pack stores the result as a delta."""
-        before = self.objects.tree(base) if base is not None else {}
-        entries = dict(before)
-        top, nested = _split(edits)
-        touched = list(top)
-        for head, change in top.items():
-            if change is None:
-                entries.pop(head, None)
-            else:
-                entries[head] = change
-        for head, sub_edits in nested.items():
-            current = entries.get(head)
-            is_tree = current is not None and current[0] == TREE_MODE
-            sub = self.splice(current[1] if current is not None and is_tree else None, sub_edits)
-            touched.append(head)
-            if sub is not None:
-                entries[head] = (TREE_MODE, sub)
-            elif is_tree:
-                del entries[head]
         if not entries:
-            return None
-        if base is None or _reordered(touched, before, entries):
-            return self.objects.write_tree(entries, base=base)
-        lines = dict(self.objects.lines(base))
-        for name in touched:
-            if name in entries:
-                lines[name] = format_entry(name, entries[name])
-            else:
-                lines.pop(name, None)
-        return self.objects.write_lines(entries, lines, base=base)
+            result = None
+        elif added:
+            result = self.objects.write_tree(entries)
+        else:
+            # Entries were only replaced or removed: splice the raw lines, no re-formatting.
+            for name in names:
+                if name not in entries:
+                    lines.pop(name, None)
+                elif lines.get(name) is not None:
+                    lines[name] = format_entry(name, entries[name])
+            result = self.objects.write_lines(entries, lines, base=sliced)
+        if len(self._cache) > _CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[key] = result
+        return result
 
     def apply(self, base: RawId | None, edits: Edits) -> RawId | None:
         """``base`` with ``edits`` applied; emptied directories disappear; None if empty."""
