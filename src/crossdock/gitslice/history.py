@@ -59,18 +59,18 @@ class HistorySlicer:
         self.patterns = patterns
         self.folders = folders
         self.trees = TreeSlicer(repo)
-        self._rules: dict[pygit2.Oid | None, IgnoreRules] = {}
+        self._rules: dict[RawId | None, IgnoreRules] = {}
         #: Slice commit sha -> its tree, for the commits this slicer made.
         self._slice_trees: dict[str, RawId] = {}
 
     def rules(self, commit: pygit2.Commit) -> IgnoreRules:
         """The rules in force for ``commit``, shared between commits with the same ignore file."""
         tree = commit.tree
-        key = tree[IGNORE_FILE].id if IGNORE_FILE in tree else None
+        key = tree[IGNORE_FILE].id.raw if IGNORE_FILE in tree else None
         rules = self._rules.get(key)
         if rules is None:
             rules = IgnoreRules.for_tree(
-                self.repo, tree, patterns=self.patterns, folders=self.folders
+                self.repo, commit.tree, patterns=self.patterns, folders=self.folders
             )
             self._rules[key] = rules
         return rules

@@ -18,11 +18,15 @@ from pathlib import Path
 
 import pygit2
 
+from crossdock.gitslice.deltas import make_delta, pack_header
 from crossdock.gitslice.errors import GitCommandError
 
 COMMIT, TREE, BLOB = pygit2.GIT_OBJECT_COMMIT, pygit2.GIT_OBJECT_TREE, pygit2.GIT_OBJECT_BLOB
 _NAMES = {COMMIT: b"commit", TREE: b"tree", BLOB: b"blob"}
 _PACK_TYPES = {COMMIT: 1, TREE: 2, BLOB: 3}
+_REF_DELTA = 7
+#: Longest delta chain a pack gets (git's default ``pack.depth``): readers undo each link.
+_MAX_DEPTH = 50
 #: Below this many objects a pack is not worth a process.
 _LOOSE_LIMIT = 32
 _TREE_MODE = 0o040000
@@ -37,6 +41,7 @@ RawId = bytes
 Entry = tuple[int, RawId]
 
 _ENTRY = re.compile(rb"((\d+) ([^\0]*)\0(.{20}))", re.DOTALL)
+_ENTRY_ONLY = re.compile(rb"(\d+) ([^\0]*)\0(.{20})", re.DOTALL)
 _MODES: dict[bytes, int] = {
     raw: int(raw, 8) for raw in (b"100644", b"100755", b"120000", b"40000", b"160000")
 }
@@ -44,7 +49,12 @@ _MODES: dict[bytes, int] = {
 
 def parse_tree(data: bytes) -> dict[bytes, Entry]:
     """The entries of a raw tree object, by raw name, in the tree's (canonical) order."""
-    return _parse(data)[0]
+    modes = _MODES
+    found = _ENTRY_ONLY.findall(data)
+    for mode, _, _ in found:
+        if mode not in modes:  # an old or odd mode (100664...)
+            modes[mode] = int(mode, 8)
+    return {name: (modes[mode], oid) for mode, name, oid in found}
 
 
 def _parse(data: bytes) -> tuple[dict[bytes, Entry], dict[bytes, bytes]]:
@@ -94,7 +104,9 @@ class PendingObjects:
         self.repo = repo
         self.pending: dict[RawId, tuple[int, bytes]] = {}
         self.pending_bytes = 0
-        self._trees: dict[RawId, tuple[dict[bytes, Entry], dict[bytes, bytes]]] = {}
+        self._trees: dict[RawId, tuple[dict[bytes, Entry], dict[bytes, bytes] | None]] = {}
+        #: Pending tree -> the pending tree it was edited from, and that one's chain depth.
+        self._bases: dict[RawId, tuple[RawId, int]] = {}
 
     def write(self, kind: int, data: bytes) -> RawId:
         """Hash and keep one object; returns its id."""
@@ -116,32 +128,58 @@ class PendingObjects:
 
     def tree(self, oid: RawId) -> dict[bytes, Entry]:
         """The entries of a tree (cached; treat the result as read-only)."""
-        return self._parsed(oid)[0]
+        parsed = self._trees.get(oid)
+        if parsed is not None:
+            return parsed[0]
+        entries = parse_tree(self.read(oid)[1])
+        # Upstream trees are only compared, never spliced: their raw lines are not kept.
+        self._keep(oid, (entries, None))
+        return entries
 
     def lines(self, oid: RawId) -> dict[bytes, bytes]:
         """The raw entries of a tree by name, in order (cached; read-only)."""
-        return self._parsed(oid)[1]
-
-    def _parsed(self, oid: RawId) -> tuple[dict[bytes, Entry], dict[bytes, bytes]]:
         parsed = self._trees.get(oid)
-        if parsed is None:
-            if len(self._trees) > _TREE_CACHE_LIMIT:
-                self._trees.clear()
-            parsed = self._trees[oid] = _parse(self.read(oid)[1])
-        return parsed
+        if parsed is None or parsed[1] is None:
+            entries, lines = _parse(self.read(oid)[1])
+            self._keep(oid, (entries, lines))
+            return lines
+        return parsed[1]
 
-    def write_lines(self, entries: dict[bytes, Entry], lines: dict[bytes, bytes]) -> RawId:
-        """Keep a tree whose raw entries ``lines`` are in canonical order already."""
+    def _keep(self, oid: RawId, parsed: tuple[dict[bytes, Entry], dict[bytes, bytes] | None]
+              ) -> None:
+        if len(self._trees) > _TREE_CACHE_LIMIT:
+            self._trees.clear()
+        self._trees[oid] = parsed
+
+    def write_lines(
+        self, entries: dict[bytes, Entry], lines: dict[bytes, bytes], *, base: RawId | None = None
+    ) -> RawId:
+        """Keep a tree whose raw entries ``lines`` are in canonical order already; ``base`` is
+        the tree it was edited from, which the pack stores it as a delta against."""
+        fresh = len(self.pending)
         oid = self.write(TREE, b"".join(lines.values()))
         self._trees[oid] = (entries, lines)
+        self._delta_base(oid, base, fresh)
         return oid
 
-    def write_tree(self, entries: dict[bytes, Entry], *, ordered: bool = False) -> RawId:
-        """Keep a tree built from ``entries`` (which the caller must not change afterwards)."""
+    def write_tree(
+        self, entries: dict[bytes, Entry], *, ordered: bool = False, base: RawId | None = None
+    ) -> RawId:
+        """Keep a tree built from ``entries`` (which the caller must not change afterwards);
+        ``base``, as for :meth:`write_lines`."""
         data = format_tree(entries, ordered=ordered)
+        fresh = len(self.pending)
         oid = self.write(TREE, data)
         self._trees[oid] = _parse(data)
+        self._delta_base(oid, base, fresh)
         return oid
+
+    def _delta_base(self, oid: RawId, base: RawId | None, fresh: int) -> None:
+        if base is not None and base != oid and len(self.pending) > fresh \
+                and base in self.pending:
+            depth = self._bases[base][1] + 1 if base in self._bases else 1
+            if depth <= _MAX_DEPTH:
+                self._bases[oid] = (base, depth)
 
     def write_commit(
         self,
@@ -172,6 +210,7 @@ class PendingObjects:
         else:
             self._write_pack()
         self.pending.clear()
+        self._bases.clear()
         self.pending_bytes = 0
 
     def flush_if_large(self) -> None:
@@ -180,18 +219,20 @@ class PendingObjects:
             self.flush()
 
     def _write_pack(self) -> None:
+        # Trees edited from a pending tree go in as deltas against it: a commit's trees differ
+        # from its parent's in a line or two, so the pack (and the push that reuses its deltas)
+        # shrinks by an order of magnitude and there is far less to compress.
         parts = [b"PACK" + struct.pack(">II", 2, len(self.pending))]
-        for kind, data in self.pending.values():
-            size = len(data)
-            byte = (_PACK_TYPES[kind] << 4) | (size & 0x0F)
-            size >>= 4
-            header = bytearray()
-            while size:
-                header.append(byte | 0x80)
-                byte = size & 0x7F
-                size >>= 7
-            header.append(byte)
-            parts.append(bytes(header) + zlib.compress(data, 1))
+        pending = self.pending
+        for oid, (kind, data) in pending.items():
+            based = self._bases.get(oid)
+            if based is not None:
+                delta = make_delta(pending[based[0]][1], data)
+                parts.append(pack_header(_REF_DELTA, len(delta)) + based[0]
+                             + zlib.compress(delta, 1))
+            else:
+                parts.append(pack_header(_PACK_TYPES[kind], len(data))
+                             + zlib.compress(data, 1))
         body = b"".join(parts)
         pack = body + hashlib.sha1(body).digest()  # noqa: S324 - the pack format's checksum
         git_dir = Path(self.repo.path)
@@ -201,3 +242,4 @@ class PendingObjects:
         )
         if done.returncode != 0:
             raise GitCommandError(f"git index-pack failed: {done.stderr.decode(errors='replace')}")
+

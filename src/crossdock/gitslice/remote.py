@@ -103,7 +103,8 @@ class Git:
         if check and done.returncode != 0:
             secrets = remote.secrets() if remote is not None else []
             reason = done.stderr.decode(errors="replace").strip() or f"exit {done.returncode}"
-            raise GitCommandError(redact(f"git {args[0]} failed: {reason}", secrets))
+            verb = args[2] if args[0] == "-c" else args[0]
+            raise GitCommandError(redact(f"git {verb} failed: {reason}", secrets))
         return done.stdout.decode(errors="replace")
 
     def init(self) -> None:
@@ -121,7 +122,10 @@ class Git:
     def fetch(self, remote: Remote, namespace: str) -> None:
         """Mirror ``remote``'s branches into ``refs/<namespace>/heads/*`` (pruning gone ones)."""
         self.run(
-            "fetch", "--quiet", "--no-tags", "--prune", "--no-write-fetch-head", remote.url,
+            # No `git maintenance run --auto` after each fetch: a process per pull for nothing
+            # (the cache's objects are packed by crossdock).
+            "-c", "maintenance.auto=false", "fetch", "--quiet", "--no-tags", "--prune",
+            "--no-write-fetch-head", remote.url,
             f"+refs/heads/*:refs/{namespace}/heads/*", remote=remote,
         )
 

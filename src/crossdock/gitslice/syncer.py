@@ -251,6 +251,11 @@ class Syncer:
             _, slice_remote = self.remotes(config)
             await asyncio.to_thread(git.push, slice_remote, result.slice_head, slice_branch,
                                     expect=slice_head)
+            # As a named remote's tracking ref would: without it the next fetch of the slice
+            # finds its head unreachable from every local ref and checks (or downloads) the
+            # whole history again.
+            repo.references.create(f"refs/{SLICE_NS}/heads/{slice_branch}",
+                                   pygit2.Oid(hex=result.slice_head), force=True)
         outcome = PullOutcome(upstream_head=head, slice_head=result.slice_head,
                               commits=len(result.mapped), slice_branch=slice_branch)
         return outcome, result

@@ -7,7 +7,8 @@ UTF-8 included) survives. Three ways to get a tree:
   tree id, path, rules digest): a subtree seen before under the same rules is reused unread.
 - :meth:`TreeSlicer.rewrite` turns the slice tree of an upstream commit's parent into the
   slice tree of the commit, descending only into subtrees whose ids differ; a pull's cost
-  follows the change, not the size of the repository.
+  follows the change, not the size of the repository. Each new tree is recorded with the
+  tree it was edited from, so the pack stores it as a small delta.
 - :meth:`TreeSlicer.apply` edits a tree at a few paths (a push applies a slice diff upstream).
 """
 
@@ -140,7 +141,7 @@ class TreeSlicer:
                     lines.pop(name, None)
                 elif lines.get(name) is not None:
                     lines[name] = format_entry(name, entries[name])
-            result = self.objects.write_lines(entries, lines)
+            result = self.objects.write_lines(entries, lines, base=sliced)
         if len(self._cache) > _CACHE_LIMIT:
             self._cache.clear()
         self._cache[key] = result
