@@ -18,11 +18,19 @@ from crossdock.core.asgi import ASGIApp
 from crossdock.core.errors import PortInUse
 
 
-def bind(host: str, port: int, *, option: str) -> socket.socket:
-    """A listening TCP socket on ``host:port``; ``option`` is named if the port is taken."""
+def bind(
+    host: str, port: int, *, option: str, reuse_port: bool = False, listen: bool = True
+) -> socket.socket:
+    """A TCP socket bound on ``host:port``; ``option`` is named if the port is taken.
+
+    ``reuse_port`` lets several processes bind the same port (the kernel spreads connections
+    over them); ``listen=False`` only reserves the port.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
@@ -32,8 +40,9 @@ def bind(host: str, port: int, *, option: str) -> socket.socket:
                 f"port {port} on {host} is already in use; choose another with {option}"
             ) from exc
         raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-    sock.listen(2048)
-    sock.setblocking(False)  # noqa: FBT003
+    if listen:
+        sock.listen(2048)
+        sock.setblocking(False)  # noqa: FBT003
     return sock
 
 

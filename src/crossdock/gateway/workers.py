@@ -10,14 +10,13 @@ supervisor (systemd, Kubernetes) sees the failure.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import signal
 import socket
 from typing import TYPE_CHECKING
 
-from crossdock.core.errors import PortInUse
 from crossdock.core.logging import get_logger
+from crossdock.core.server import bind
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -27,23 +26,7 @@ log = get_logger("crossdock.gateway")
 
 def reuseport_socket(host: str, port: int, *, option: str, listen: bool = True) -> socket.socket:
     """A socket bound with SO_REUSEPORT on ``host:port`` (listening unless told)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            raise PortInUse(
-                f"port {port} on {host} is already in use; choose another with {option}"
-            ) from exc
-        raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-    if listen:
-        sock.listen(2048)
-        sock.setblocking(False)  # noqa: FBT003
-    return sock
+    return bind(host, port, option=option, reuse_port=True, listen=listen)
 
 
 def run_workers(count: int, host: str, port: int, *, option: str,
