@@ -11,6 +11,9 @@ Measures, in one run and on the same machine:
   commit, push) for the same pulls;
 - the 1-commit pull at each of ``--sizes`` (it should stay flat as the repository grows).
 
+Each crossdock run is split into phases (fetch, rewrite, push, map) with wall time and CPU time
+(this process plus its git children), so a busy machine's noise can be told from real cost.
+
 PostgreSQL: DATABASE_URL (a scratch database is created and dropped), else the embedded one.
 """
 
@@ -21,6 +24,7 @@ import asyncio
 import contextlib
 import filecmp
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -174,6 +178,50 @@ class GitSliceToolsPeer:
         git(self.sl, "push", "--quiet", "origin", "HEAD:refs/heads/gst")
 
 
+#: The syncer's step descriptions, by first word, to the phase they start.
+PHASES = {"fetching": "fetch", "finding": "rewrite", "slicing": "rewrite", "pushing": "push",
+          "recording": "map"}
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (git)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+class PhaseClock:
+    """A syncer reporter that adds up wall and CPU seconds per phase."""
+
+    def __init__(self) -> None:
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+        self._phase = "start"
+        self._since = (time.perf_counter(), cpu_seconds())
+
+    def step(self, description: str) -> None:
+        self._close()
+        self._phase = PHASES.get(description.partition(" ")[0], "other")
+
+    def progress(self, done: int, total: int) -> None:
+        pass
+
+    def _close(self) -> None:
+        now = (time.perf_counter(), cpu_seconds())
+        self.wall[self._phase] = self.wall.get(self._phase, 0.0) + now[0] - self._since[0]
+        self.cpu[self._phase] = self.cpu.get(self._phase, 0.0) + now[1] - self._since[1]
+        self._since = now
+
+    def stop(self) -> None:
+        """End the last phase (call when the pull returns)."""
+        self._close()
+        self._phase = "after"
+
+    def summary(self) -> str:
+        return ", ".join(f"{phase} {self.wall[phase]:.2f} s (cpu {self.cpu[phase]:.2f})"
+                         for phase in ("fetch", "rewrite", "push", "map") if phase in self.wall)
+
+
 def timed(fn, *args):  # type: ignore[no-untyped-def]
     start = time.perf_counter()
     result = fn(*args)
@@ -185,11 +233,13 @@ async def _measure(database: Database, folder: Path, upstream: Path, slice_repo:
     syncer = Syncer(SliceStore(database), data_dir=folder / "data")
     await syncer.init(SliceConfig(name="bench", upstream_url=str(upstream),
                                   slice_url=str(slice_repo), ignores=IGNORES))
-    start = time.perf_counter()
-    outcome = await syncer.pull("bench")
+    clock = PhaseClock()
+    start, cpu = time.perf_counter(), cpu_seconds()
+    outcome = await syncer.pull("bench", clock)
+    clock.stop()
     results["initial"] = time.perf_counter() - start
     print(f"[{label}] crossdock initial history slice: {outcome.commits} commits in "
-          f"{results['initial']:.2f} s")
+          f"{results['initial']:.2f} s (cpu {cpu_seconds() - cpu:.2f} s; {clock.summary()})")
     if peers:
         clone = folder / "filter-repo.git"
         clone_s, _ = timed(git, folder, "clone", "--quiet", "--bare", "--no-local",
@@ -197,26 +247,33 @@ async def _measure(database: Database, folder: Path, upstream: Path, slice_repo:
         args = [sys.executable, "-m", "git_filter_repo", "--force", "--quiet",
                 "--invert-paths", "--path-glob", "*.secret", "--path", "internal/"]
         args += [arg for d in range(10) for arg in ("--path", f"d{d:03d}/")]
+        cpu = cpu_seconds()
         filter_s, _ = timed(lambda: subprocess.run(args, cwd=clone, check=True, env=ENV,
                                                    capture_output=True))
         results["filter_repo"] = filter_s
         results["filter_repo_with_clone"] = filter_s + clone_s
-        print(f"[{label}] git filter-repo: {filter_s:.2f} s (+ clone {clone_s:.2f} s)")
+        print(f"[{label}] git filter-repo: {filter_s:.2f} s (cpu {cpu_seconds() - cpu:.2f} s; "
+              f"+ clone {clone_s:.2f} s)")
         gst = GitSliceToolsPeer(folder, upstream, slice_repo)
     for count in (1, 100):
         samples = []
         gst_samples = []
+        clocks = []
         for _ in range(3 if count == 1 else 1):
             add_commits(upstream, count, files)
+            clocks.append(PhaseClock())
             start = time.perf_counter()
-            outcome = await syncer.pull("bench")
+            outcome = await syncer.pull("bench", clocks[-1])
+            clocks[-1].stop()
             samples.append(time.perf_counter() - start)
             assert outcome.commits == count, outcome
             if peers:
                 gst_samples.append(timed(gst.pull)[0])
         results[f"pull_{count}"] = statistics.median(samples)
         pulled = results[f"pull_{count}"]
-        line = f"[{label}] crossdock pull of {count} commit(s): {pulled:.3f} s"
+        median_clock = clocks[samples.index(pulled)] if pulled in samples else clocks[0]
+        line = (f"[{label}] crossdock pull of {count} commit(s): {pulled:.3f} s "
+                f"({median_clock.summary()})")
         if peers:
             results[f"gst_{count}"] = statistics.median(gst_samples)
             line += (f"; git-slice-tools approach: {results[f'gst_{count}']:.3f} s "
@@ -264,6 +321,7 @@ async def main() -> None:
             main_results = await bench(folder, upstream, url, files=options.files,
                                        label="generated", peers=True)
             initial = main_results["initial"]
+            print(f"load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
             print(f"ratio initial crossdock / filter-repo: "
                   f"{initial / main_results['filter_repo']:.2f} "
                   f"(with its clone: {initial / main_results['filter_repo_with_clone']:.2f})")

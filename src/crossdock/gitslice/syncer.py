@@ -182,6 +182,7 @@ class Syncer:
             except BaseException as exc:
                 await self._fail(run_id, exc, config)
                 raise
+            reporter.step("recording the commit map")
             async with self.store.database.transaction() as conn:
                 await self.store.add_mappings(conn, name, result.mapped)
                 if result.slice_head is not None:
