@@ -75,17 +75,34 @@ def _copy(offset: int, size: int) -> bytes:
     return bytes(out)
 
 
+def _insert(data: bytes) -> bytes:
+    out = bytearray()
+    for start in range(0, len(data), 0x7F):
+        piece = data[start:start + 0x7F]
+        out.append(len(piece))
+        out += piece
+    return bytes(out)
+
+
 def make_delta(source: bytes, target: bytes) -> bytes:
     """A git delta turning ``source`` into ``target``: copy their common head and tail, insert
     the middle (an edited tree differs from its base in a few adjacent entries)."""
     head = _common_head(source, target, min(len(source), len(target)))
     tail = _common_tail(source, target, min(len(source), len(target)) - head)
-    out = bytearray(_varint(len(source)) + _varint(len(target)))
-    out += _copy(0, head)
-    middle = target[head:len(target) - tail]
-    for start in range(0, len(middle), 0x7F):
-        piece = middle[start:start + 0x7F]
-        out.append(len(piece))
-        out += piece
-    out += _copy(len(source) - tail, tail)
-    return bytes(out)
+    return b"".join([
+        _varint(len(source)), _varint(len(target)), _copy(0, head),
+        _insert(target[head:len(target) - tail]), _copy(len(source) - tail, tail),
+    ])
+
+
+def splice_delta(source_size: int, target_size: int,
+                 replaced: list[tuple[int, int, bytes]]) -> bytes:
+    """The delta of a splice: the source with each ``(start, end)`` range, in order and apart,
+    replaced by its bytes. No search: the caller knows what it changed."""
+    out = [_varint(source_size), _varint(target_size)]
+    at = 0
+    for start, end, data in replaced:
+        out += [_copy(at, start - at), _insert(data)]
+        at = end
+    out.append(_copy(at, source_size - at))
+    return b"".join(out)

@@ -3,9 +3,11 @@
 History mode makes one slice commit per new upstream commit, in topological order, with the
 upstream author, committer, dates and message plus an ``Upstream-Commit`` trailer. The tree of
 each is its mapped parent's slice tree edited by the upstream diff, so the work follows the
-change; a root commit, or a change of the ignore rules, gets a full (cached) rewrite. Commits
-are deterministic: the same upstream commit under the same rules always gives the same slice
-sha, which makes an interrupted pull safe to run again.
+change. When the first parent was sliced in the same run under the same rules, the diff comes
+from ``git diff-tree`` (:mod:`changes`) and only the kept changed paths are applied; otherwise
+the two upstream trees are compared here. A root commit, or a change of the ignore rules, gets
+a full (cached) rewrite. Commits are deterministic: the same upstream commit under the same
+rules always gives the same slice sha, which makes an interrupted pull safe to run again.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ from __future__ import annotations
 import dataclasses
 import gc
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import pygit2
 
+from crossdock.gitslice.changes import Change, CommitChanges
 from crossdock.gitslice.errors import DivergedSlice
-from crossdock.gitslice.ignore import IGNORE_FILE, IgnoreRules
+from crossdock.gitslice.ignore import IGNORE_FILE, IgnoreRules, decode_path
 from crossdock.gitslice.messages import SQUASH_PREFIX, UPSTREAM_TRAILER, add_trailer
-from crossdock.gitslice.objects import RawId
+from crossdock.gitslice.objects import Entry, RawId
 from crossdock.gitslice.trees import TreeSlicer
 
 
@@ -41,6 +45,9 @@ class PullResult:
     mapped: tuple[Mapped, ...]
 
 
+_IGNORE_FILE = IGNORE_FILE.encode()
+_UNDER_IGNORE_FILE = _IGNORE_FILE + b"/"
+
 #: Reports progress: (done, total).
 Progress = Callable[[int, int], None]
 
@@ -60,8 +67,8 @@ class HistorySlicer:
         self.folders = folders
         self.trees = TreeSlicer(repo)
         self._rules: dict[RawId | None, IgnoreRules] = {}
-        #: Slice commit sha -> its tree, for the commits this slicer made.
-        self._slice_trees: dict[str, RawId] = {}
+        #: Slice commit sha -> its tree and rules, for the commits this slicer made.
+        self._made: dict[str, tuple[RawId, IgnoreRules]] = {}
 
     def rules(self, commit: pygit2.Commit) -> IgnoreRules:
         """The rules in force for ``commit``, shared between commits with the same ignore file."""
@@ -83,14 +90,32 @@ class HistorySlicer:
         for upstream_parent, mapped in parents:
             if mapped.rules_digest != rules.digest:
                 continue
-            sliced = self._slice_trees.get(mapped.slice)
-            if sliced is None:
-                sliced = self.repo[mapped.slice].peel(pygit2.Tree).id.raw
+            made = self._made.get(mapped.slice)
+            sliced = made[0] if made is not None else \
+                self.repo[mapped.slice].peel(pygit2.Tree).id.raw
             tree = self.trees.rewrite(upstream_parent.tree_id.raw, commit.tree_id.raw,
                                       None if sliced == self.trees.empty_tree else sliced, rules)
             return (tree if tree is not None else self.trees.empty_tree), rules
         tree = self.trees.slice(commit.tree_id.raw, rules)
         return (tree if tree is not None else self.trees.empty_tree), rules
+
+    def edited_tree(self, parent: Mapped, changes: list[Change]
+                    ) -> tuple[RawId, IgnoreRules] | None:
+        """The slice tree of a commit whose first parent's slice is ``parent``, from the commit's
+        ``changes``; None when that parent was not sliced here or the ignore file changed."""
+        made = self._made.get(parent.slice)
+        if made is None:
+            return None
+        tree, rules = made
+        edits: dict[bytes, Entry | None] = {}
+        for path, entry in changes:
+            if path == _IGNORE_FILE or path.startswith(_UNDER_IGNORE_FILE):
+                return None
+            # An excluded path is absent from the parent's slice already: nothing to do.
+            if not rules.excluded(decode_path(path)):
+                edits[path] = entry
+        sliced = self.trees.apply(None if tree == self.trees.empty_tree else tree, edits)
+        return (sliced if sliced is not None else self.trees.empty_tree), rules
 
     def new_commits(self, head: str, hide: Iterable[str] = ()) -> list[pygit2.Commit]:
         """Commits reachable from ``head`` but not from ``hide``, parents first."""
@@ -121,12 +146,17 @@ class HistorySlicer:
         """Slice ``commits`` (from :meth:`new_commits`) that ``known`` does not map yet."""
         known = dict(known)
         made: list[Mapped] = []
+        # Diffs against first parents that this run slices (the others are compared here).
+        todo = {str(c.id) for c in commits} - known.keys()
+        pairs = [(str(c.id), str(c.parent_ids[0])) for c in commits
+                 if c.parent_ids and str(c.parent_ids[0]) in todo and str(c.id) in todo]
         # Tree caches hold millions of small tuples and no cycles: the cyclic collector would
         # rescan them over and over, making big pulls quadratic.
         collecting = gc.isenabled()
         gc.disable()
         try:
-            self._slice_all(commits, known, made, slice_head, progress)
+            with CommitChanges(Path(self.repo.path), pairs) as changes:
+                self._slice_all(commits, known, made, slice_head, changes, progress)
         finally:
             if collecting:
                 gc.enable()
@@ -143,18 +173,25 @@ class HistorySlicer:
 
     def _slice_all(
         self, commits: list[pygit2.Commit], known: dict[str, Mapped], made: list[Mapped],
-        slice_head: str | None, progress: Progress | None,
+        slice_head: str | None, changes: CommitChanges, progress: Progress | None,
     ) -> None:
         total = len(commits)
         for done, commit in enumerate(commits, start=1):
             sha = str(commit.id)
             if sha in known:
                 continue
-            mapped_parents = [
-                (self.repo[p], known[str(p)]) for p in commit.parent_ids if str(p) in known
-            ]
-            tree, rules = self.slice_tree(commit, mapped_parents)  # type: ignore[arg-type]
-            parents = list(dict.fromkeys(bytes.fromhex(m.slice) for _, m in mapped_parents))
+            parent_shas = [str(p) for p in commit.parent_ids]
+            edited = None
+            if changes.covers(sha):
+                edited = self.edited_tree(known[parent_shas[0]], changes.of(sha))
+            if edited is not None:
+                tree, rules = edited
+            else:
+                tree, rules = self.slice_tree(commit, [
+                    (self.repo[p].peel(pygit2.Commit), known[p]) for p in parent_shas if p in known
+                ])
+            parents = list(dict.fromkeys(bytes.fromhex(known[p].slice) for p in parent_shas
+                                         if p in known))
             if not parents and commit.parent_ids and slice_head is not None:
                 # Older history was never mapped (a squash-mode slice turned history): go on
                 # from the slice head rather than start an unrelated root.
@@ -164,7 +201,7 @@ class HistorySlicer:
                 message=add_trailer(commit.raw_message, UPSTREAM_TRAILER, sha),
                 encoding=commit.message_encoding,
             )
-            self._slice_trees[oid.hex()] = tree
+            self._made[oid.hex()] = (tree, rules)
             known[sha] = Mapped(upstream=sha, slice=oid.hex(), rules_digest=rules.digest)
             made.append(known[sha])
             if done % 200 == 0:

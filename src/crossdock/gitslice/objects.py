@@ -14,11 +14,12 @@ import re
 import struct
 import subprocess
 import zlib
+from collections.abc import Mapping
 from pathlib import Path
 
 import pygit2
 
-from crossdock.gitslice.deltas import make_delta, pack_header
+from crossdock.gitslice.deltas import make_delta, pack_header, splice_delta
 from crossdock.gitslice.errors import GitCommandError
 
 COMMIT, TREE, BLOB = pygit2.GIT_OBJECT_COMMIT, pygit2.GIT_OBJECT_TREE, pygit2.GIT_OBJECT_BLOB
@@ -32,6 +33,8 @@ _LOOSE_LIMIT = 32
 _TREE_MODE = 0o040000
 #: Parsed trees kept: a pull needs its parents' trees, not the whole history's.
 _TREE_CACHE_LIMIT = 20_000
+#: Tree layouts kept for splicing: the trees of the last few commits are the ones edited next.
+_LAYOUT_CACHE_LIMIT = 4_096
 #: Pending bytes after which objects go to a pack mid-run (bounds memory on big pulls).
 _PENDING_LIMIT = 64 << 20
 
@@ -39,6 +42,8 @@ _PENDING_LIMIT = 64 << 20
 RawId = bytes
 #: A tree entry: file mode and raw object id.
 Entry = tuple[int, RawId]
+#: Where each entry's line lies in a raw tree, by name: (start, end).
+Spans = dict[bytes, tuple[int, int]]
 
 _ENTRY = re.compile(rb"((\d+) ([^\0]*)\0(.{20}))", re.DOTALL)
 _ENTRY_ONLY = re.compile(rb"(\d+) ([^\0]*)\0(.{20})", re.DOTALL)
@@ -65,6 +70,11 @@ def _parse(data: bytes) -> tuple[dict[bytes, Entry], dict[bytes, bytes]]:
             modes[mode] = int(mode, 8)
     entries = {name: (modes[mode], oid) for _, mode, name, oid in found}
     return entries, {name: line for line, _, name, _ in found}
+
+
+def tree_spans(data: bytes) -> Spans:
+    """Where each entry of a raw tree lies in it, by raw name."""
+    return {match.group(2): match.span() for match in _ENTRY_ONLY.finditer(data)}
 
 
 def format_entry(name: bytes, entry: Entry) -> bytes:
@@ -105,8 +115,10 @@ class PendingObjects:
         self.pending: dict[RawId, tuple[int, bytes]] = {}
         self.pending_bytes = 0
         self._trees: dict[RawId, tuple[dict[bytes, Entry], dict[bytes, bytes] | None]] = {}
-        #: Pending tree -> the pending tree it was edited from, and that one's chain depth.
-        self._bases: dict[RawId, tuple[RawId, int]] = {}
+        self._layouts: dict[RawId, tuple[bytes, Spans]] = {}
+        #: Pending tree -> the pending tree it was edited from, that one's chain depth, and the
+        #: delta between them when it is known already.
+        self._bases: dict[RawId, tuple[RawId, int, bytes | None]] = {}
 
     def write(self, kind: int, data: bytes) -> RawId:
         """Hash and keep one object; returns its id."""
@@ -145,6 +157,79 @@ class PendingObjects:
             return lines
         return parsed[1]
 
+    def layout(self, oid: RawId) -> tuple[bytes, Spans]:
+        """A tree's raw bytes and the spans of its entries (cached; read-only)."""
+        found = self._layouts.get(oid)
+        if found is None:
+            data = self.read(oid)[1]
+            found = (data, tree_spans(data))
+            self._keep_layout(oid, found)
+        return found
+
+    def _keep_layout(self, oid: RawId, layout: tuple[bytes, Spans]) -> None:
+        if len(self._layouts) > _LAYOUT_CACHE_LIMIT:
+            self._layouts.clear()
+        self._layouts[oid] = layout
+
+    def entry(self, tree: RawId, name: bytes) -> Entry | None:
+        """The entry ``name`` of ``tree``, if it has one."""
+        data, spans = self.layout(tree)
+        span = spans.get(name)
+        if span is None:
+            return None
+        line = data[span[0]:span[1]]
+        return int(line[:line.index(b" ")], 8), line[-20:]
+
+    def edit_tree(self, base: RawId | None, changes: Mapping[bytes, Entry | None]
+                  ) -> RawId | None:
+        """``base`` (None: the empty tree) with the named entries set, or removed where the
+        change is None; None when nothing is left.
+
+        An entry replaced by one of the same length (a new blob or subtree id, a mode bit) is
+        spliced into the raw tree: the layout is unchanged, so it is shared with the new tree,
+        and the delta the pack stores is known without a search. Anything else re-formats.
+        """
+        if base is None:
+            entries = {name: entry for name, entry in changes.items() if entry is not None}
+            return self.write_tree(entries) if entries else None
+        data, spans = self.layout(base)
+        replaced: list[tuple[int, int, bytes]] = []
+        for name, entry in changes.items():
+            span = spans.get(name)
+            if entry is None and span is None:
+                continue  # already absent
+            line = format_entry(name, entry) if entry is not None else b""
+            if span is None or len(line) != span[1] - span[0]:
+                return self._reformat(base, data, changes)
+            if data[span[0]:span[1]] != line:
+                replaced.append((span[0], span[1], line))
+        if not replaced:
+            return base
+        replaced.sort()
+        pieces = []
+        at = 0
+        for start, end, line in replaced:
+            pieces += [data[at:start], line]
+            at = end
+        pieces.append(data[at:])
+        new = b"".join(pieces)
+        fresh = len(self.pending)
+        oid = self.write(TREE, new)
+        self._keep_layout(oid, (new, spans))
+        self._delta_base(oid, base, fresh,
+                         delta=splice_delta(len(data), len(new), replaced))
+        return oid
+
+    def _reformat(self, base: RawId, data: bytes, changes: Mapping[bytes, Entry | None]
+                  ) -> RawId | None:
+        entries = dict(parse_tree(data))
+        for name, entry in changes.items():
+            if entry is None:
+                entries.pop(name, None)
+            else:
+                entries[name] = entry
+        return self.write_tree(entries, base=base) if entries else None
+
     def _keep(self, oid: RawId, parsed: tuple[dict[bytes, Entry], dict[bytes, bytes] | None]
               ) -> None:
         if len(self._trees) > _TREE_CACHE_LIMIT:
@@ -174,12 +259,13 @@ class PendingObjects:
         self._delta_base(oid, base, fresh)
         return oid
 
-    def _delta_base(self, oid: RawId, base: RawId | None, fresh: int) -> None:
+    def _delta_base(self, oid: RawId, base: RawId | None, fresh: int,
+                    delta: bytes | None = None) -> None:
         if base is not None and base != oid and len(self.pending) > fresh \
                 and base in self.pending:
             depth = self._bases[base][1] + 1 if base in self._bases else 1
             if depth <= _MAX_DEPTH:
-                self._bases[oid] = (base, depth)
+                self._bases[oid] = (base, depth, delta)
 
     def write_commit(
         self,
@@ -227,7 +313,8 @@ class PendingObjects:
         for oid, (kind, data) in pending.items():
             based = self._bases.get(oid)
             if based is not None:
-                delta = make_delta(pending[based[0]][1], data)
+                delta = based[2] if based[2] is not None else make_delta(pending[based[0]][1],
+                                                                         data)
                 parts.append(pack_header(_REF_DELTA, len(delta)) + based[0]
                              + zlib.compress(delta, 1))
             else:

@@ -9,7 +9,9 @@ UTF-8 included) survives. Three ways to get a tree:
   slice tree of the commit, descending only into subtrees whose ids differ; a pull's cost
   follows the change, not the size of the repository. Each new tree is recorded with the
   tree it was edited from, so the pack stores it as a small delta.
-- :meth:`TreeSlicer.apply` edits a tree at a few paths (a push applies a slice diff upstream).
+- :meth:`TreeSlicer.apply` edits a tree at a few paths: a pull applies an upstream commit's
+  kept changes (from ``git diff-tree``, see :mod:`changes`) to its parent's slice tree, and a
+  push applies a slice diff upstream.
 """
 
 from __future__ import annotations
@@ -148,28 +150,31 @@ class TreeSlicer:
         return result
 
     def apply(self, base: RawId | None, edits: Edits) -> RawId | None:
-        """``base`` with ``edits`` applied; emptied directories disappear; None if empty."""
-        entries = dict(self.objects.tree(base)) if base is not None else {}
+        """``base`` with ``edits`` applied; emptied directories disappear; None if empty.
+
+        Only the trees along the edited paths are touched, and an entry replaced in place is
+        spliced into its tree's raw bytes: the cost follows the edits, not the tree's width.
+        """
+        top: dict[bytes, Entry | None] = {}
         nested: dict[bytes, dict[bytes, Entry | None]] = {}
         for path, edit in edits.items():
             head, sep, rest = path.partition(b"/")
             if sep:
                 nested.setdefault(head, {})[rest] = edit
-            elif edit is None:
-                entries.pop(head, None)
             else:
-                entries[head] = edit
+                top[head] = edit
         for head, sub_edits in nested.items():
-            current = entries.get(head)
+            if head in top:
+                current = top[head]
+            else:
+                current = self.objects.entry(base, head) if base is not None else None
             is_tree = current is not None and current[0] == TREE_MODE
             sub = self.apply(current[1] if current is not None and is_tree else None, sub_edits)
             if sub is not None:
-                entries[head] = (TREE_MODE, sub)
+                top[head] = (TREE_MODE, sub)
             elif is_tree:
-                del entries[head]
-        if not entries:
-            return None
-        return self.objects.write_tree(entries)
+                top[head] = None
+        return self.objects.edit_tree(base, top)
 
     def diff_edits(self, old: pygit2.Oid, new: pygit2.Oid) -> dict[bytes, Entry | None]:
         """The edits that turn stored tree ``old`` into stored tree ``new``."""

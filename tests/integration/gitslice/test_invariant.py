@@ -1,5 +1,6 @@
 """The invariant on generated histories: no blob of an ignored path is reachable from a slice
-commit, and every included path is there, identical, whichever way the history was pulled."""
+commit, and every included path is there, identical, whichever way the history was pulled; each
+slice tree is byte for byte the one a full rewrite of its upstream tree gives."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from crossdock.gitslice.history import HistorySlicer, Mapped
 from crossdock.gitslice.ignore import IgnoreRules
+from crossdock.gitslice.trees import TreeSlicer
 
 from .gitrepos import tree_files
 
@@ -87,6 +89,7 @@ def _check(repo: pygit2.Repository, known: dict[str, Mapped]) -> None:
     reachable_blobs: set[pygit2.Oid] = set()
     forbidden: set[pygit2.Oid] = set()
     allowed: set[pygit2.Oid] = set()
+    full = TreeSlicer(repo)
     for upstream_sha, mapped in known.items():
         up = repo[upstream_sha]
         sliced = repo[mapped.slice]
@@ -95,6 +98,8 @@ def _check(repo: pygit2.Repository, known: dict[str, Mapped]) -> None:
         expected = {p: v for p, v in upstream_files.items() if not rules.excluded(p)}
         actual = tree_files(repo, sliced.tree)
         assert actual == expected
+        # Edited from a parent (by diff-tree or by tree comparison) or rewritten: same tree.
+        assert sliced.tree_id.raw == (full.slice(up.tree_id.raw, rules) or full.empty_tree)
         assert sliced.author.time == up.author.time
         assert [str(p) for p in sliced.parent_ids] == [known[str(p)].slice for p in up.parent_ids]
         reachable_blobs |= {pygit2.Oid(hex=sha) for _, sha in actual.values()}
