@@ -2,8 +2,8 @@
 
 Writing each object as a loose file costs a file creation (milliseconds on a busy disk); a pull
 of 20,000 commits makes some 60,000 objects. Objects are hashed here (sha1, as git does),
-served to readers from memory, and :meth:`PendingObjects.flush` streams them to
-``git index-pack`` as a single pack. Reading raw objects also skips pygit2's per-entry Python
+served to readers from memory, and :meth:`PendingObjects.flush` stores them as a single pack
+with its index (:mod:`packs`). Reading raw objects also skips pygit2's per-entry Python
 objects, which dominate the cost of walking big trees.
 """
 
@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import struct
-import subprocess
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,7 +18,7 @@ from pathlib import Path
 import pygit2
 
 from crossdock.gitslice.deltas import make_delta, pack_header, splice_delta
-from crossdock.gitslice.errors import GitCommandError
+from crossdock.gitslice.packs import write_pack
 
 COMMIT, TREE, BLOB = pygit2.GIT_OBJECT_COMMIT, pygit2.GIT_OBJECT_TREE, pygit2.GIT_OBJECT_BLOB
 _NAMES = {COMMIT: b"commit", TREE: b"tree", BLOB: b"blob"}
@@ -308,25 +306,16 @@ class PendingObjects:
         # Trees edited from a pending tree go in as deltas against it: a commit's trees differ
         # from its parent's in a line or two, so the pack (and the push that reuses its deltas)
         # shrinks by an order of magnitude and there is far less to compress.
-        parts = [b"PACK" + struct.pack(">II", 2, len(self.pending))]
         pending = self.pending
+        entries = []
         for oid, (kind, data) in pending.items():
             based = self._bases.get(oid)
             if based is not None:
                 delta = based[2] if based[2] is not None else make_delta(pending[based[0]][1],
                                                                          data)
-                parts.append(pack_header(_REF_DELTA, len(delta)) + based[0]
-                             + zlib.compress(delta, 1))
+                entries.append((oid, pack_header(_REF_DELTA, len(delta)) + based[0]
+                                + zlib.compress(delta, 1)))
             else:
-                parts.append(pack_header(_PACK_TYPES[kind], len(data))
-                             + zlib.compress(data, 1))
-        body = b"".join(parts)
-        pack = body + hashlib.sha1(body).digest()  # noqa: S324 - the pack format's checksum
-        git_dir = Path(self.repo.path)
-        done = subprocess.run(  # noqa: S603
-            ["git", "--git-dir", str(git_dir), "index-pack", "--stdin"],  # noqa: S607
-            input=pack, capture_output=True, check=False,
-        )
-        if done.returncode != 0:
-            raise GitCommandError(f"git index-pack failed: {done.stderr.decode(errors='replace')}")
-
+                entries.append((oid, pack_header(_PACK_TYPES[kind], len(data))
+                                + zlib.compress(data, 1)))
+        write_pack(Path(self.repo.path), entries)
