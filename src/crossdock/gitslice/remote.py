@@ -13,6 +13,7 @@ import dataclasses
 import os
 import re
 import subprocess
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -70,6 +71,10 @@ class Remote:
         }
 
 
+def _refspecs(namespace: str, branches: Iterable[str]) -> list[str]:
+    return [f"+refs/heads/{branch}:refs/{namespace}/heads/{branch}" for branch in branches]
+
+
 def redact(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
     """``text`` with URL user info and each of ``secrets`` replaced by ``***``."""
     text = _USERINFO.sub(r"\g<scheme>***@", text)
@@ -119,14 +124,42 @@ class Git:
         # Objects are written by libgit2 and packed by git; keep git from pruning in between.
         self.run("config", "gc.auto", "0")
 
-    def fetch(self, remote: Remote, namespace: str) -> None:
-        """Mirror ``remote``'s branches into ``refs/<namespace>/heads/*`` (pruning gone ones)."""
+    def fetch(self, remote: Remote, namespace: str, branches: Sequence[str] | None = None
+              ) -> None:
+        """Mirror ``remote``'s branches, or only ``branches``, into ``refs/<namespace>/heads/``;
+        a branch gone from the remote is gone here too.
+
+        A pull names its branches: the remote then advertises and sends only those, so the
+        cost does not grow with the other branches of a busy repository, nor with their work.
+        """
+        if branches is None:
+            self._fetch(remote, [f"+refs/heads/*:refs/{namespace}/heads/*"], prune=True)
+            return
+        try:
+            self._fetch(remote, _refspecs(namespace, branches))
+        except GitCommandError as failure:
+            # Asking for a branch the remote does not have fails the whole fetch: find out
+            # which, forget them, and fetch the others. Any other failure is the fetch's.
+            try:
+                present = self.list_heads(remote)
+            except GitCommandError:
+                raise failure from None
+            missing = [branch for branch in branches if branch not in present]
+            if not missing:
+                raise
+            for branch in missing:
+                self.run("update-ref", "-d", f"refs/{namespace}/heads/{branch}")
+            kept = [branch for branch in branches if branch in present]
+            if kept:
+                self._fetch(remote, _refspecs(namespace, kept))
+
+    def _fetch(self, remote: Remote, refspecs: list[str], *, prune: bool = False) -> None:
         self.run(
             # No `git maintenance run --auto` after each fetch: a process per pull for nothing
             # (the cache's objects are packed by crossdock).
-            "-c", "maintenance.auto=false", "fetch", "--quiet", "--no-tags", "--prune",
-            "--no-write-fetch-head", remote.url,
-            f"+refs/heads/*:refs/{namespace}/heads/*", remote=remote,
+            "-c", "maintenance.auto=false", "fetch", "--quiet", "--no-tags",
+            *(["--prune"] if prune else []), "--no-write-fetch-head", remote.url, *refspecs,
+            remote=remote,
         )
 
     def push(self, remote: Remote, sha: str, branch: str, *, expect: str | None) -> None:

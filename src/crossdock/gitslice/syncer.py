@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -93,12 +94,17 @@ class Syncer:
         return self.credentials.upstream(config.upstream_url), \
             self.credentials.slice(config.slice_url)
 
-    async def _fetch(self, git: Git, config: SliceConfig, reporter: Reporter) -> None:
+    async def _fetch(
+        self, git: Git, config: SliceConfig, reporter: Reporter, *,
+        branches: tuple[Sequence[str], Sequence[str]] | None = None,
+    ) -> None:
+        """Fetch both remotes: every branch, or the (upstream, slice) ``branches`` named."""
         upstream, slice_remote = self.remotes(config)
         reporter.step("fetching upstream and slice")
+        wanted = branches or (None, None)
         await asyncio.gather(
-            asyncio.to_thread(git.fetch, upstream, UPSTREAM_NS),
-            asyncio.to_thread(git.fetch, slice_remote, SLICE_NS),
+            asyncio.to_thread(git.fetch, upstream, UPSTREAM_NS, wanted[0]),
+            asyncio.to_thread(git.fetch, slice_remote, SLICE_NS, wanted[1]),
         )
 
     @staticmethod
@@ -207,7 +213,9 @@ class Syncer:
     ) -> tuple[PullOutcome, PullResult]:
         name = config.name
         git, repo = self.cache(name)
-        await self._fetch(git, config, reporter)
+        # The default slice branch too: a squash pull of another branch builds on it.
+        slice_branches = list(dict.fromkeys([slice_branch, config.slice_branch]))
+        await self._fetch(git, config, reporter, branches=([upstream_branch], slice_branches))
         repo = pygit2.Repository(str(git.git_dir))
         head = self._ref(repo, UPSTREAM_NS, upstream_branch)
         if head is None:

@@ -54,6 +54,36 @@ async def test_incremental_pull_adds_only_new_commits(world: World, syncer: Sync
     assert again.slice_head == outcome.slice_head
 
 
+async def test_a_pull_fetches_only_the_branches_it_slices(world: World, syncer: Syncer) -> None:
+    world.work.commit("one", {"a.txt": "a"})
+    world.work.push()
+    world.work.push("feature")
+    world.dev.commit("slice work", {"x": "x"})
+    world.dev.push("wip")
+    await syncer.init(world.config())
+    await syncer.pull("demo")
+    _, cache = syncer.cache("demo")
+    assert sorted(cache.references) == ["refs/slice/heads/main", "refs/upstream/heads/main"]
+    await syncer.checkout("demo")  # checkout, push and status still see every branch
+    assert "refs/upstream/heads/feature" in cache.references
+    assert "refs/slice/heads/wip" in cache.references
+
+
+async def test_a_slice_branch_deleted_on_the_remote_is_forgotten_and_made_again(
+    world: World, syncer: Syncer
+) -> None:
+    world.work.commit("one", {"a.txt": "a"})
+    world.work.push()
+    await syncer.init(world.config())
+    first = await syncer.pull("demo")
+    git(world.slice, "update-ref", "-d", "refs/heads/main")
+    world.work.commit("two", {"b.txt": "b"})
+    world.work.push()
+    second = await syncer.pull("demo")
+    assert second.commits == 1
+    assert git(world.slice, "rev-parse", "main~1") == first.slice_head
+
+
 async def test_merges_stay_merges_and_renames_symlinks_exec_bits_binaries_survive(
     world: World, syncer: Syncer
 ) -> None:
