@@ -35,6 +35,17 @@ def test_changes_come_per_pair_with_raw_paths_deletions_and_empty_commits(tmp_pa
         assert sorted(path for path, _ in changes.of(fourth)) == [b"keep.txt", b"run.sh"]
 
 
+def test_submodule_updates_are_listed_whatever_the_configuration_says(tmp_path: Path) -> None:
+    work = WorkRepo(tmp_path / "work", bare(tmp_path / "up.git"))
+    first = work.commit("first", {"a": "1"})
+    git(work.path, "config", "diff.ignoreSubmodules", "all")
+    git(work.path, "config", "core.abbrev", "7")
+    git(work.path, "update-index", "--add", "--cacheinfo", f"160000,{first},vendor/lib")
+    second = work.commit("add a submodule", stage=False)
+    with CommitChanges(work.path / ".git", [(second, first)]) as changes:
+        assert changes.of(second) == [(b"vendor/lib", (0o160000, bytes.fromhex(first)))]
+
+
 def test_changes_out_of_step_or_unknown_commits_raise(tmp_path: Path) -> None:
     work = WorkRepo(tmp_path / "work", bare(tmp_path / "up.git"))
     first = work.commit("first", {"a": "1"})
