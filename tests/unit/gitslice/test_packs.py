@@ -11,7 +11,7 @@ from pathlib import Path
 import pygit2
 
 from crossdock.gitslice.objects import BLOB, TREE, PendingObjects, format_tree, parse_tree
-from crossdock.gitslice.packs import write_pack
+from crossdock.gitslice.packs import stored_zlib, write_pack
 
 
 def _bare(path: Path) -> pygit2.Repository:
@@ -84,3 +84,9 @@ def test_spliced_trees_equal_re_formatted_ones(tmp_path: Path) -> None:
             tree = refilled
     objects.flush()
     assert objects.edit_tree(tree, dict.fromkeys(entries)) is None
+
+
+def test_stored_zlib_streams_inflate_to_their_data_at_every_block_boundary() -> None:
+    for size in (0, 1, 40, 0xFFFF - 1, 0xFFFF, 0xFFFF + 1, 3 * 0xFFFF + 7):
+        data = random.Random(size).randbytes(size)
+        assert zlib.decompress(stored_zlib(data)) == data
