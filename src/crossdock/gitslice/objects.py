@@ -10,6 +10,7 @@ objects, which dominate the cost of walking big trees.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import zlib
 from collections.abc import Mapping
@@ -166,7 +167,10 @@ class PendingObjects:
 
     def _keep_layout(self, oid: RawId, layout: tuple[bytes, Spans]) -> None:
         if len(self._layouts) > _LAYOUT_CACHE_LIMIT:
-            self._layouts.clear()
+            # Forget the older half (dicts keep insertion order): the next commits edit the
+            # trees written last, which a full clear would make us read and index again.
+            for old in list(itertools.islice(self._layouts, _LAYOUT_CACHE_LIMIT // 2)):
+                del self._layouts[old]
         self._layouts[oid] = layout
 
     def entry(self, tree: RawId, name: bytes) -> Entry | None:
