@@ -3,10 +3,19 @@ INSERT INTO crossdock_events (event_type, key, payload)
 VALUES (%(event_type)s, %(key)s, %(payload)s)
 RETURNING id
 
+-- name: insert_events
+-- Several events in one statement; ids are drawn in input order.
+INSERT INTO crossdock_events (event_type, key, payload)
+SELECT event_type, key, payload
+FROM unnest(%(event_type)s::text[], %(key)s::text[], %(payload)s::jsonb[])
+     WITH ORDINALITY AS input (event_type, key, payload, position)
+ORDER BY position
+RETURNING id
+
 -- name: claim_fanout
 UPDATE crossdock_events SET fanned_out_at = now()
-WHERE id = %(id)s AND fanned_out_at IS NULL
-RETURNING event_type, key
+WHERE id = ANY(%(ids)s) AND fanned_out_at IS NULL
+RETURNING id, event_type, key
 
 -- name: insert_receipt
 INSERT INTO crossdock_event_receipts (event_id, handler)

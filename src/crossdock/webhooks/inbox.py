@@ -1,14 +1,15 @@
 """Group commit of accepted deliveries: requests waiting at the same moment share a commit.
 
-Every accepted delivery must be committed, with its processing job, before its 202. One
-transaction per request pays a commit (a WAL flush, and the job queue's NOTIFY, which
-PostgreSQL serialises across all committing transactions) per delivery. Here each request
+Every accepted delivery must be committed before its 202 (the deliveries table is the
+processing queue, so stored is queued). One transaction per request pays a commit (a WAL
+flush, and the NOTIFY that wakes the workers, which PostgreSQL serialises across all
+committing transactions) per delivery. Here each request
 hands its row to :meth:`DeliveryWriter.store` and waits; up to ``writers`` transactions run
 at once, each taking every row that is waiting (up to ``max_batch``), so under load many
 deliveries share one commit while a lone request still goes straight through. A row's
 future resolves only after its transaction committed; when the transaction fails every row
 in it gets the error (the receiver answers 503) and nothing of it is stored. A commit is
-one multi-row INSERT plus one processing job carrying all of its new deliveries' ids.
+one multi-row INSERT, whose statement trigger notifies the workers once.
 """
 
 from __future__ import annotations
@@ -19,27 +20,23 @@ from typing import Any
 import psycopg
 
 from crossdock.core.database import Database
-from crossdock.core.jobs import JobQueue
 from crossdock.webhooks import store
-from crossdock.webhooks.processing import defer_processing
 
 Row = dict[str, Any]
 
 
 class DeliveryWriter:
-    """Stores accepted deliveries and queues their processing, in shared transactions."""
+    """Stores accepted deliveries (and so queues them), in shared transactions."""
 
     def __init__(
         self,
         database: Database,
-        jobs: JobQueue,
         *,
         timeout: float,
         writers: int = 2,
         max_batch: int = 200,
     ) -> None:
         self.database = database
-        self.jobs = jobs
         self.timeout = timeout
         self.writers = writers
         self.max_batch = max_batch
@@ -90,15 +87,10 @@ class DeliveryWriter:
                 future.set_result(delivery_id)
 
     async def _write(self, rows: list[Row]) -> list[int | None]:
-        # Two statements per commit whatever the batch size: one multi-row INSERT, and one
-        # processing job for all the new deliveries (one job each cost a round trip each).
+        # One statement per commit whatever the batch size (a row each cost a round trip).
         async with self.database.pool.connection(timeout=self.timeout) as conn, \
                 conn.transaction():
-            ids = await store.insert_deliveries(conn, rows)
-            new = [delivery_id for delivery_id in ids if delivery_id is not None]
-            if new:
-                await defer_processing(self.jobs, conn, new)
-        return ids
+            return await store.insert_deliveries(conn, rows)
 
 
 def _fail(batch: list[tuple[Row, asyncio.Future[int | None]]], exc: BaseException) -> None:

@@ -73,11 +73,28 @@ LIMIT %(limit)s
 -- name: list_attempts
 SELECT * FROM webhooks_attempts WHERE delivery_id = %(delivery_id)s ORDER BY id
 
--- name: start_runs
--- Counts a try before any handler runs, so a delivery that kills its worker still dies.
-UPDATE webhooks_deliveries SET tries = tries + 1
-WHERE id = ANY(%(ids)s) AND status IN ('received', 'failed')
-RETURNING *
+-- name: claim_batch
+-- The queue: the oldest runnable deliveries that no live worker holds, each counted a try
+-- before any handler runs (so a delivery that kills its worker still dies) and leased to
+-- this worker until claimed_until; a worker that dies leaves its claims to expire.
+WITH runnable AS (
+    SELECT id FROM webhooks_deliveries
+    WHERE status IN ('received', 'failed')
+      AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+      AND (claimed_until IS NULL OR claimed_until <= now())
+    ORDER BY id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE webhooks_deliveries d
+SET tries = d.tries + 1, claimed_until = now() + make_interval(secs => %(lease)s)
+FROM runnable
+WHERE d.id = runnable.id
+RETURNING d.*
+
+-- name: extend_claims
+UPDATE webhooks_deliveries SET claimed_until = now() + make_interval(secs => %(lease)s)
+WHERE id = ANY(%(ids)s) AND claimed_until IS NOT NULL
 
 -- name: succeeded_routes
 -- The routes already done on each delivery, in its current generation.
@@ -85,27 +102,29 @@ SELECT a.delivery_id, a.route FROM webhooks_attempts a
 JOIN webhooks_deliveries d ON d.id = a.delivery_id AND d.generation = a.generation
 WHERE a.delivery_id = ANY(%(ids)s) AND a.status = 'succeeded'
 
--- name: insert_attempt
+-- name: insert_attempts
 INSERT INTO webhooks_attempts
     (delivery_id, generation, try, route, handler, status, duration_ms, error)
-VALUES (%(delivery_id)s, %(generation)s, %(try)s, %(route)s, %(handler)s, %(status)s,
-        %(duration_ms)s, %(error)s)
+SELECT * FROM unnest(%(delivery_id)s::bigint[], %(generation)s::integer[], %(try)s::integer[],
+                     %(route)s::text[], %(handler)s::text[], %(status)s::text[],
+                     %(duration_ms)s::double precision[], %(error)s::text[])
 
 -- name: mark_processed
 UPDATE webhooks_deliveries
-SET status = 'processed', processed_at = now(), next_attempt_at = NULL, last_error = NULL
+SET status = 'processed', processed_at = now(), next_attempt_at = NULL, last_error = NULL,
+    claimed_until = NULL
 WHERE id = ANY(%(ids)s)
 RETURNING source, extract(epoch FROM processed_at - received_at) AS lag_seconds
 
 -- name: mark_failed
 UPDATE webhooks_deliveries
-SET status = 'failed', last_error = %(error)s,
+SET status = 'failed', last_error = %(error)s, claimed_until = NULL,
     next_attempt_at = now() + make_interval(secs => %(delay)s)
 WHERE id = %(id)s
 
 -- name: mark_dead
 UPDATE webhooks_deliveries
-SET status = 'dead', last_error = %(error)s, next_attempt_at = NULL
+SET status = 'dead', last_error = %(error)s, next_attempt_at = NULL, claimed_until = NULL
 WHERE id = %(id)s
 
 -- name: replay
@@ -114,9 +133,13 @@ WHERE id = %(id)s
 UPDATE webhooks_deliveries
 SET generation = generation + CASE WHEN status = 'processed' THEN 1 ELSE 0 END,
     status = 'received', tries = 0, last_error = NULL, next_attempt_at = NULL,
-    processed_at = NULL
+    processed_at = NULL, claimed_until = NULL
 WHERE id = ANY(%(ids)s) AND status <> 'rejected'
 RETURNING id
+
+-- name: wake_workers
+-- Replayed deliveries are runnable at once: tell the waiting workers (at commit).
+SELECT pg_notify('crossdock_webhooks', '')
 
 -- name: window_ids
 SELECT id FROM webhooks_deliveries

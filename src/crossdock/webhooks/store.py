@@ -6,6 +6,7 @@ goes in one transaction.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
@@ -116,7 +117,9 @@ async def insert_deliveries(conn: Connection, rows: Sequence[dict[str, Any]]) ->
         for name, values in columns.items():
             values.append(row[name])
     columns["headers"] = [Jsonb(headers) for headers in columns["headers"]]
-    cursor = await conn.execute(queries["insert_deliveries"], columns)
+    # Binary parameters: a text-format bytea[] escapes every body byte by byte (with regular
+    # expressions), which cost more CPU than the rest of the request (docs/webhooks.md).
+    cursor = await conn.execute(queries["insert_deliveries"], columns, binary=True)
     stored = {(row["source"], row["provider_delivery_id"]): int(row["id"])
               for row in await cursor.fetchall()}
     # A key repeated within the batch was stored once: its first request gets the id.
@@ -167,10 +170,15 @@ async def list_attempts(conn: Connection, delivery_id: int) -> list[Attempt]:
     return [Attempt.from_row(row) for row in rows]
 
 
-async def start_runs(conn: Connection, ids: Sequence[int]) -> list[Delivery]:
-    """Count a try on each delivery that has something left to do; those, by id."""
-    rows = await _all(conn, "start_runs", {"ids": list(ids)})
+async def claim_batch(conn: Connection, *, limit: int, lease: float) -> list[Delivery]:
+    """Claim up to ``limit`` runnable deliveries for ``lease`` seconds, counting a try on each."""
+    rows = await _all(conn, "claim_batch", {"limit": limit, "lease": lease})
     return sorted((Delivery.from_row(row) for row in rows), key=lambda d: d.id)
+
+
+async def extend_claims(conn: Connection, ids: Sequence[int], *, lease: float) -> None:
+    """Renew this worker's claim on deliveries it is still working on."""
+    await conn.execute(queries["extend_claims"], {"ids": list(ids), "lease": lease})
 
 
 async def succeeded_routes(conn: Connection, ids: Sequence[int]) -> dict[int, set[str]]:
@@ -181,21 +189,31 @@ async def succeeded_routes(conn: Connection, ids: Sequence[int]) -> dict[int, se
     return done
 
 
-async def record_attempt(
-    conn: Connection,
-    delivery: Delivery,
-    route: Route,
-    *,
-    status: AttemptStatus,
-    duration_ms: float,
-    error: str | None = None,
-) -> None:
-    """Record one handler run."""
-    await conn.execute(queries["insert_attempt"], {
-        "delivery_id": delivery.id, "generation": delivery.generation, "try": delivery.tries,
-        "route": route.key, "handler": route.handler, "status": str(status),
-        "duration_ms": duration_ms, "error": error,
-    })
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class AttemptRecord:
+    """One handler run, as :func:`record_attempts` stores it."""
+
+    delivery: Delivery
+    route: Route
+    status: AttemptStatus
+    duration_ms: float
+    error: str | None = None
+
+
+async def record_attempts(conn: Connection, attempts: Sequence[AttemptRecord]) -> None:
+    """Record handler runs in one statement."""
+    if not attempts:
+        return
+    await conn.execute(queries["insert_attempts"], {
+        "delivery_id": [a.delivery.id for a in attempts],
+        "generation": [a.delivery.generation for a in attempts],
+        "try": [a.delivery.tries for a in attempts],
+        "route": [a.route.key for a in attempts],
+        "handler": [a.route.handler for a in attempts],
+        "status": [str(a.status) for a in attempts],
+        "duration_ms": [a.duration_ms for a in attempts],
+        "error": [a.error for a in attempts],
+    }, binary=True)
 
 
 async def mark_processed(conn: Connection, ids: Sequence[int]) -> list[tuple[str, float]]:
@@ -218,6 +236,8 @@ async def mark_dead(conn: Connection, delivery_id: int, *, error: str) -> None:
 async def reset_for_replay(conn: Connection, ids: Sequence[int]) -> list[int]:
     """Make deliveries runnable again; returns the ids that were (rejected ones are not)."""
     rows = await _all(conn, "replay", {"ids": list(ids)})
+    if rows:
+        await conn.execute(queries["wake_workers"])
     return sorted(int(row["id"]) for row in rows)
 
 

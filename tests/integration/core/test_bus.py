@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from crossdock.core.bus import Event, EventBus
+from crossdock.core.bus import Event, EventBus, Outgoing
 from crossdock.core.database import Connection, Database
 from crossdock.core.jobs import JobQueue, RetryPolicy
 
@@ -83,6 +83,29 @@ async def test_a_published_event_reaches_each_subscriber_once(
     assert sorted(seen) == [("first", {"n": 1}), ("second", {"n": 1})]
     statuses = {row["status"] for row in await _jobs(database)}
     assert statuses == {"succeeded"}
+
+
+async def test_a_batch_is_one_fanout_job_and_reaches_subscribers_in_order(
+    database: Database, queue: JobQueue
+) -> None:
+    bus = EventBus(database, queue)
+    seen: list[tuple[int, Any, str | None]] = []
+
+    @bus.subscribe("thing.happened", name="watcher")
+    async def watcher(event: Event, conn: Connection) -> None:
+        seen.append((event.id, event.payload, event.key))
+
+    events = [Outgoing(type="thing.happened", payload={"n": n, "text": 'q"\\{,}'},
+                       key=f"k{n % 2}") for n in range(5)]
+    events.insert(2, Outgoing(type="unwatched", payload={"n": -1}))
+    async with database.transaction() as conn:
+        ids = await bus.publish_many(events, connection=conn)
+    assert ids == sorted(ids)
+    assert [row["task_name"] for row in await _jobs(database)] == ["crossdock.bus.fanout"]
+    await _drain(queue, database)
+    assert sorted(seen) == [
+        (event_id, event.payload, event.key)
+        for event_id, event in zip(ids, events, strict=True) if event.type == "thing.happened"]
 
 
 async def test_a_failing_handler_is_retried_until_it_succeeds(
