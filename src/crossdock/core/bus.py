@@ -117,7 +117,7 @@ class EventBus:
             "event_type": [event.type for event in events],
             "key": [event.key for event in events],
             "payload": [Jsonb(event.payload, dumps=_dumps) for event in events],
-        }, binary=True)
+        })
         ids = sorted(int(row["id"]) for row in await cursor.fetchall())
         await self.jobs.defer(FANOUT_TASK, connection=connection, event_ids=ids)
         return ids

@@ -4,10 +4,11 @@ VALUES (%(event_type)s, %(key)s, %(payload)s)
 RETURNING id
 
 -- name: insert_events
--- Several events in one statement; ids are drawn in input order.
+-- Several events in one statement; ids are drawn in input order. Payloads go in binary
+-- (a %(payload)b placeholder): a text jsonb[] escapes each payload's quotes with regular expressions.
 INSERT INTO crossdock_events (event_type, key, payload)
 SELECT event_type, key, payload
-FROM unnest(%(event_type)s::text[], %(key)s::text[], %(payload)s::jsonb[])
+FROM unnest(%(event_type)s::text[], %(key)s::text[], %(payload)b::jsonb[])
      WITH ORDINALITY AS input (event_type, key, payload, position)
 ORDER BY position
 RETURNING id

@@ -117,9 +117,7 @@ async def insert_deliveries(conn: Connection, rows: Sequence[dict[str, Any]]) ->
         for name, values in columns.items():
             values.append(row[name])
     columns["headers"] = [Jsonb(headers) for headers in columns["headers"]]
-    # Binary parameters: a text-format bytea[] escapes every body byte by byte (with regular
-    # expressions), which cost more CPU than the rest of the request (docs/webhooks.md).
-    cursor = await conn.execute(queries["insert_deliveries"], columns, binary=True)
+    cursor = await conn.execute(queries["insert_deliveries"], columns)
     stored = {(row["source"], row["provider_delivery_id"]): int(row["id"])
               for row in await cursor.fetchall()}
     # A key repeated within the batch was stored once: its first request gets the id.
@@ -213,7 +211,7 @@ async def record_attempts(conn: Connection, attempts: Sequence[AttemptRecord]) -
         "status": [str(a.status) for a in attempts],
         "duration_ms": [a.duration_ms for a in attempts],
         "error": [a.error for a in attempts],
-    }, binary=True)
+    })
 
 
 async def mark_processed(conn: Connection, ids: Sequence[int]) -> list[tuple[str, float]]:
