@@ -28,16 +28,17 @@ DELETE FROM webhooks_routes WHERE id = %(id)s
 -- name: insert_deliveries
 -- Every delivery of a group commit in one statement. Within the batch and against stored
 -- rows, a repeated (source, provider delivery id) inserts nothing and returns no row.
--- Headers and bodies go in binary (%(name)b placeholders): as text arrays, every byte of every body is
--- escaped by psycopg's regular expressions, which cost more CPU than the rest of a request.
+-- Every array goes in binary (%(name)b placeholders): as text, each element is checked and
+-- escaped with regular expressions, every byte of every body included, which cost more CPU
+-- than the rest of a request.
 INSERT INTO webhooks_deliveries
     (source, provider, provider_delivery_id, event_type, action, status, headers, body,
      body_size)
 SELECT source, provider, provider_delivery_id, event_type, action, 'received', headers, body,
        body_size
-FROM unnest(%(source)s::text[], %(provider)s::text[], %(provider_delivery_id)s::text[],
-            %(event_type)s::text[], %(action)s::text[], %(headers)b::jsonb[],
-            %(body)b::bytea[], %(body_size)s::integer[])
+FROM unnest(%(source)b::text[], %(provider)b::text[], %(provider_delivery_id)b::text[],
+            %(event_type)b::text[], %(action)b::text[], %(headers)b::jsonb[],
+            %(body)b::bytea[], %(body_size)b::integer[])
      WITH ORDINALITY AS input (source, provider, provider_delivery_id, event_type, action,
                                headers, body, body_size, position)
 ORDER BY position
@@ -96,26 +97,29 @@ RETURNING d.*
 
 -- name: extend_claims
 UPDATE webhooks_deliveries SET claimed_until = now() + make_interval(secs => %(lease)s)
-WHERE id = ANY(%(ids)s) AND claimed_until IS NOT NULL
+WHERE id = ANY(%(ids)b::bigint[]) AND claimed_until IS NOT NULL
 
 -- name: succeeded_routes
 -- The routes already done on each delivery, in its current generation.
 SELECT a.delivery_id, a.route FROM webhooks_attempts a
 JOIN webhooks_deliveries d ON d.id = a.delivery_id AND d.generation = a.generation
-WHERE a.delivery_id = ANY(%(ids)s) AND a.status = 'succeeded'
+WHERE a.delivery_id = ANY(%(ids)b::bigint[]) AND a.status = 'succeeded'
 
 -- name: insert_attempts
+-- The worker's arrays go in binary (%(name)b, as the ids in its other queries): as text,
+-- each element is checked and escaped with regular expressions, which cost it more CPU than
+-- anything but the handlers.
 INSERT INTO webhooks_attempts
     (delivery_id, generation, try, route, handler, status, duration_ms, error)
-SELECT * FROM unnest(%(delivery_id)s::bigint[], %(generation)s::integer[], %(try)s::integer[],
-                     %(route)s::text[], %(handler)s::text[], %(status)s::text[],
-                     %(duration_ms)s::double precision[], %(error)s::text[])
+SELECT * FROM unnest(%(delivery_id)b::bigint[], %(generation)b::integer[], %(try)b::integer[],
+                     %(route)b::text[], %(handler)b::text[], %(status)b::text[],
+                     %(duration_ms)b::double precision[], %(error)b::text[])
 
 -- name: mark_processed
 UPDATE webhooks_deliveries
 SET status = 'processed', processed_at = now(), next_attempt_at = NULL, last_error = NULL,
     claimed_until = NULL
-WHERE id = ANY(%(ids)s)
+WHERE id = ANY(%(ids)b::bigint[])
 RETURNING source, extract(epoch FROM processed_at - received_at) AS lag_seconds
 
 -- name: mark_failed
@@ -136,7 +140,7 @@ UPDATE webhooks_deliveries
 SET generation = generation + CASE WHEN status = 'processed' THEN 1 ELSE 0 END,
     status = 'received', tries = 0, last_error = NULL, next_attempt_at = NULL,
     processed_at = NULL, claimed_until = NULL
-WHERE id = ANY(%(ids)s) AND status <> 'rejected'
+WHERE id = ANY(%(ids)b::bigint[]) AND status <> 'rejected'
 RETURNING id
 
 -- name: wake_workers
