@@ -143,20 +143,47 @@ class EventBus:
         async with self.database.transaction() as conn:
             # Events fanned out already, by an earlier try of this job, come back no more.
             cursor = await conn.execute(_queries["claim_fanout"], {"ids": ids})
+            unkeyed: dict[str, list[int]] = {}
             for row in sorted(await cursor.fetchall(), key=lambda row: int(row["id"])):
                 for subscription in self.subscriptions.values():
                     if subscription.event_type != row["event_type"]:
                         continue
-                    lock = f"{subscription.name}:{row['key']}" if row["key"] else None
+                    if row["key"] is None:
+                        unkeyed.setdefault(subscription.name, []).append(row["id"])
+                        continue
                     await self.jobs.defer(
-                        HANDLE_TASK, connection=conn, lock=lock,
+                        HANDLE_TASK, connection=conn, lock=f"{subscription.name}:{row['key']}",
                         event_id=row["id"], handler=subscription.name,
                     )
+            # Events without a key need no lock: one job per handler takes them all (a job
+            # costs several round trips to fetch and finish; most of a batch's, before).
+            for handler, handler_ids in unkeyed.items():
+                if len(handler_ids) == 1:
+                    await self.jobs.defer(HANDLE_TASK, connection=conn, handler=handler,
+                                          event_id=handler_ids[0])
+                else:
+                    await self.jobs.defer(HANDLE_TASK, connection=conn, handler=handler,
+                                          event_ids=handler_ids)
 
-    async def _handle(self, event_id: int, handler: str) -> None:
+    async def _handle(self, handler: str, event_id: int | None = None,
+                      event_ids: list[int] | None = None) -> None:
         subscription = self.subscriptions.get(handler)
         if subscription is None:
             raise LookupError(f"no handler named {handler!r} in this worker")
+        if event_id is not None:
+            await self._handle_one(subscription, event_id)
+            return
+        for each in event_ids or []:
+            try:
+                await self._handle_one(subscription, each)
+            except Exception as exc:
+                # The others go on; this one gets a job of its own, with its own retries.
+                logger.warning("event_handler_failed", event_id=each, handler=handler,
+                               error=f"{type(exc).__name__}: {exc}")
+                await self.jobs.defer(HANDLE_TASK, handler=handler, event_id=each)
+
+    async def _handle_one(self, subscription: Subscription, event_id: int) -> None:
+        handler = subscription.name
         async with self.database.transaction() as conn:
             cursor = await conn.execute(
                 _queries["insert_receipt"], {"event_id": event_id, "handler": handler}
@@ -173,5 +200,5 @@ class EventBus:
             await subscription.handler(event, conn)
 
 
-def _dumps(obj: Any) -> str:
-    return orjson.dumps(obj).decode()
+def _dumps(obj: Any) -> bytes:
+    return orjson.dumps(obj)
