@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 import psycopg
 from psycopg.types.json import Jsonb
 
@@ -112,12 +113,9 @@ async def list_routes(conn: Connection, source: str) -> list[Route]:
 
 async def insert_deliveries(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int | None]:
     """Store accepted deliveries in one statement; each one's id, None for a duplicate."""
-    columns: dict[str, list[Any]] = {name: [] for name in _DELIVERY_COLUMNS}
-    for row in rows:
-        for name, values in columns.items():
-            values.append(row[name])
-    columns["headers"] = [Jsonb(headers) for headers in columns["headers"]]
-    cursor = await conn.execute(queries["insert_deliveries"], columns)
+    described = orjson.dumps([{name: row[name] for name in _DELIVERY_COLUMNS} for row in rows])
+    cursor = await conn.execute(queries["insert_deliveries"], {
+        "rows": described.decode(), "body": [row["body"] for row in rows]})
     stored = {(row["source"], row["provider_delivery_id"]): int(row["id"])
               for row in await cursor.fetchall()}
     # A key repeated within the batch was stored once: its first request gets the id.
@@ -125,7 +123,7 @@ async def insert_deliveries(conn: Connection, rows: Sequence[dict[str, Any]]) ->
 
 
 _DELIVERY_COLUMNS = ("source", "provider", "provider_delivery_id", "event_type", "action",
-                     "headers", "body", "body_size")
+                     "headers", "body_size")
 
 
 async def insert_rejection(conn: Connection, **values: Any) -> int:
