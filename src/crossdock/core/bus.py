@@ -113,11 +113,10 @@ class EventBus:
         """
         if not events:
             return []
-        cursor = await connection.execute(_queries["insert_events"], {
-            "event_type": [event.type for event in events],
-            "key": [event.key for event in events],
-            "payload": [Jsonb(event.payload, dumps=_dumps) for event in events],
-        })
+        described = orjson.dumps([{"event_type": event.type, "key": event.key,
+                                   "payload": event.payload} for event in events])
+        cursor = await connection.execute(_queries["insert_events"],
+                                          {"events": described.decode()})
         ids = sorted(int(row["id"]) for row in await cursor.fetchall())
         await self.jobs.defer(FANOUT_TASK, connection=connection, event_ids=ids)
         return ids

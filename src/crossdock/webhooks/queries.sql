@@ -98,6 +98,7 @@ WHERE d.id = runnable.id
 RETURNING d.*
 
 -- name: extend_claims
+-- Ids go in binary (%(ids)b), here and below: as text each is checked by a regular expression.
 UPDATE webhooks_deliveries SET claimed_until = now() + make_interval(secs => %(lease)s)
 WHERE id = ANY(%(ids)b::bigint[]) AND claimed_until IS NOT NULL
 
@@ -108,14 +109,13 @@ JOIN webhooks_deliveries d ON d.id = a.delivery_id AND d.generation = a.generati
 WHERE a.delivery_id = ANY(%(ids)b::bigint[]) AND a.status = 'succeeded'
 
 -- name: insert_attempts
--- The worker's arrays go in binary (%(name)b, as the ids in its other queries): as text,
--- each element is checked and escaped with regular expressions, which cost it more CPU than
--- anything but the handlers.
+-- A batch's attempts as one JSON array: array parameters cost Python calls per element.
 INSERT INTO webhooks_attempts
     (delivery_id, generation, try, route, handler, status, duration_ms, error)
-SELECT * FROM unnest(%(delivery_id)b::bigint[], %(generation)b::integer[], %(try)b::integer[],
-                     %(route)b::text[], %(handler)b::text[], %(status)b::text[],
-                     %(duration_ms)b::double precision[], %(error)b::text[])
+SELECT delivery_id, generation, try, route, handler, status, duration_ms, error
+FROM jsonb_to_recordset(%(attempts)s::jsonb)
+     AS (delivery_id bigint, generation integer, try integer, route text, handler text,
+         status text, duration_ms double precision, error text)
 
 -- name: mark_processed
 UPDATE webhooks_deliveries

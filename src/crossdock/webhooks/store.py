@@ -200,16 +200,12 @@ async def record_attempts(conn: Connection, attempts: Sequence[AttemptRecord]) -
     """Record handler runs in one statement."""
     if not attempts:
         return
-    await conn.execute(queries["insert_attempts"], {
-        "delivery_id": [a.delivery.id for a in attempts],
-        "generation": [a.delivery.generation for a in attempts],
-        "try": [a.delivery.tries for a in attempts],
-        "route": [a.route.key for a in attempts],
-        "handler": [a.route.handler for a in attempts],
-        "status": [str(a.status) for a in attempts],
-        "duration_ms": [a.duration_ms for a in attempts],
-        "error": [a.error for a in attempts],
-    })
+    described = orjson.dumps([{
+        "delivery_id": a.delivery.id, "generation": a.delivery.generation,
+        "try": a.delivery.tries, "route": a.route.key, "handler": a.route.handler,
+        "status": str(a.status), "duration_ms": a.duration_ms, "error": a.error,
+    } for a in attempts])
+    await conn.execute(queries["insert_attempts"], {"attempts": described.decode()})
 
 
 async def mark_processed(conn: Connection, ids: Sequence[int]) -> list[tuple[str, float]]:
