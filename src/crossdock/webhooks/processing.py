@@ -67,12 +67,14 @@ class Processor:
         batch: int = BATCH,
         lease_seconds: float = 30.0,
         poll_seconds: float = 1.0,
+        reconnect_seconds: float = 1.0,
     ) -> None:
         self.database = database
         self.bus = bus
         self.batch = batch
         self.lease_seconds = lease_seconds
         self.poll_seconds = poll_seconds
+        self.reconnect_seconds = reconnect_seconds
 
     async def run(self) -> None:
         """Process deliveries until cancelled, surviving database restarts."""
@@ -89,7 +91,7 @@ class Processor:
                             pass
             except _DB_ERRORS as exc:
                 logger.warning("webhooks_processing_interrupted", error=str(exc))
-                await asyncio.sleep(self.poll_seconds)
+                await asyncio.sleep(self.reconnect_seconds)
 
     async def run_pending(self) -> int:
         """Process batches until nothing is runnable now; how many deliveries were claimed."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -186,3 +187,40 @@ async def test_a_receiver_killed_under_load_lost_no_acknowledged_delivery(
         stored = {row["provider_delivery_id"] for row in await cursor.fetchall()}
     assert set(acknowledged) <= stored
     assert refused > 0
+
+
+async def test_the_drain_loop_wakes_on_new_deliveries_and_outlives_lost_connections(
+    stack: Stack, postgres_server: str
+) -> None:
+    await stack.add_source("gh", "github", ["s"])
+    # A poll too slow to matter: only the receiver's NOTIFY can wake the loop in time.
+    processor = Processor(stack.runtime.database, stack.runtime.bus, poll_seconds=600,
+                          reconnect_seconds=0.2)
+
+    async def processed(count: int) -> None:
+        for _ in range(200):
+            if (await stack.statuses()).get("processed") == count:
+                return
+            await asyncio.sleep(0.05)
+        pytest.fail(f"{count} deliveries were not processed within 10 s")
+
+    loop = asyncio.create_task(processor.run())
+    try:
+        await asyncio.sleep(0.5)  # the loop is listening, with nothing to do
+        assert (await stack.send("gh", "github", b'{"n": 1}', "s")).status_code == 202
+        await processed(1)
+        name = psycopg.conninfo.conninfo_to_dict(stack.database_url)["dbname"]
+        with psycopg.connect(postgres_server, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+        for _ in range(50):
+            response = await stack.send("gh", "github", b'{"n": 2}', "s")
+            if response.status_code == 202:
+                break
+            await asyncio.sleep(0.1)
+        assert response.status_code == 202
+        await processed(2)
+    finally:
+        loop.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop
