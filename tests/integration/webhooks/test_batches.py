@@ -52,23 +52,25 @@ async def test_one_failing_delivery_in_a_batch_is_retried_alone(stack: Stack) ->
     assert (fine["tries"], [a["status"] for a in fine["attempts"]]) == (1, ["succeeded"])
 
 
-async def _send_numbered(stack: Stack, count: int) -> list[int]:
-    responses = await asyncio.gather(*[
-        stack.send("gh", "github", json.dumps({"n": n}).encode(), "s") for n in range(count)])
-    return sorted(r.json()["id"] for r in responses)
-
-
-async def test_concurrent_workers_claim_each_delivery_once(stack: Stack) -> None:
+async def _slow_deliveries(stack: Stack, count: int, started: asyncio.Event) -> list[int]:
+    """``count`` stored deliveries routed to a handler that writes an effect, then dawdles."""
     await _create_effects(stack)
 
     async def slow_effect(work: Work, conn) -> None:
+        started.set()
         await conn.execute("INSERT INTO test_effects VALUES (%s)", (work.delivery.id,))
         await asyncio.sleep(0.01)
 
     handlers.register_handler("slow_effect", slow_effect)
     await stack.add_source("gh", "github", ["s"])
     await operations.add_route(stack.runtime.database, source="gh", handler="slow_effect")
-    ids = await _send_numbered(stack, 20)
+    responses = await asyncio.gather(*[
+        stack.send("gh", "github", json.dumps({"n": n}).encode(), "s") for n in range(count)])
+    return sorted(r.json()["id"] for r in responses)
+
+
+async def test_concurrent_workers_claim_each_delivery_once(stack: Stack) -> None:
+    ids = await _slow_deliveries(stack, 20, asyncio.Event())
     runtime = stack.runtime
     workers = [Processor(runtime.database, runtime.bus, batch=4) for _ in range(3)]
     claimed = await asyncio.gather(*[worker.run_pending() for worker in workers])
@@ -79,18 +81,8 @@ async def test_concurrent_workers_claim_each_delivery_once(stack: Stack) -> None
 
 
 async def test_a_replay_during_a_run_applies_each_handler_once(stack: Stack) -> None:
-    await _create_effects(stack)
     started = asyncio.Event()
-
-    async def slow_effect(work: Work, conn) -> None:
-        started.set()
-        await conn.execute("INSERT INTO test_effects VALUES (%s)", (work.delivery.id,))
-        await asyncio.sleep(0.01)
-
-    handlers.register_handler("slow_effect", slow_effect)
-    await stack.add_source("gh", "github", ["s"])
-    await operations.add_route(stack.runtime.database, source="gh", handler="slow_effect")
-    ids = await _send_numbered(stack, 20)
+    ids = await _slow_deliveries(stack, 20, started)
     runtime = stack.runtime
     first = asyncio.create_task(Processor(runtime.database, runtime.bus).run_pending())
     await started.wait()
