@@ -68,6 +68,7 @@ class Processor:
         lease_seconds: float = 30.0,
         poll_seconds: float = 1.0,
         reconnect_seconds: float = 1.0,
+        gather_seconds: float = 0.02,
     ) -> None:
         self.database = database
         self.bus = bus
@@ -75,6 +76,7 @@ class Processor:
         self.lease_seconds = lease_seconds
         self.poll_seconds = poll_seconds
         self.reconnect_seconds = reconnect_seconds
+        self.gather_seconds = gather_seconds
 
     async def run(self) -> None:
         """Process deliveries until cancelled, surviving database restarts."""
@@ -85,26 +87,30 @@ class Processor:
                     await listener.execute("LISTEN crossdock_webhooks")
                     while True:
                         await self.run_pending()
-                        # Woken by the next commit of deliveries, or by the poll.
+                        # Woken by the next commit of deliveries, or by the poll; then a
+                        # moment for the commits right behind it, so that a batch is not
+                        # one commit's few deliveries: a batch costs a dozen round trips.
                         async for _ in listener.notifies(timeout=self.poll_seconds,
                                                          stop_after=1):
                             pass
+                        await asyncio.sleep(self.gather_seconds)
             except _DB_ERRORS as exc:
                 logger.warning("webhooks_processing_interrupted", error=str(exc))
                 await asyncio.sleep(self.reconnect_seconds)
 
     async def run_pending(self) -> int:
-        """Process batches until nothing is runnable now; how many deliveries were claimed."""
+        """Process batches until one comes back short; how many deliveries were claimed."""
         total = 0
         while True:
             async with self.database.transaction() as conn:
                 claimed = await store.claim_batch(conn, limit=self.batch,
                                                   lease=self.lease_seconds)
-            if not claimed:
-                return total
             total += len(claimed)
-            async with self._claims_kept([d.id for d in claimed]):
-                await self._process_claimed(claimed)
+            if claimed:
+                async with self._claims_kept([d.id for d in claimed]):
+                    await self._process_claimed(claimed)
+            if len(claimed) < self.batch:
+                return total
 
     @contextlib.asynccontextmanager
     async def _claims_kept(self, ids: list[int]) -> AsyncIterator[None]:
