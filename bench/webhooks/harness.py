@@ -141,33 +141,39 @@ def backend_pids(url: str) -> list[int]:
 class CpuMeter:
     """CPU seconds used by processes over a phase: our children and PostgreSQL's backends.
 
-    Backends are those connected to the benchmark's database when the phase starts (the
-    servers' pools); a backend that ends within the phase is missed, which the pools avoid.
+    Backends are those serving the benchmark's database at the start or the end of the
+    phase (one that started within it counts whole); one that ended within it is missed,
+    which the servers' pools make rare.
     """
 
     def __init__(self, url: str, processes: dict[str, int]) -> None:
         self.url = url
         self.processes = processes
         self.start: dict[str, float] = {}
-        self.backends: list[int] = []
+        self.backends: dict[int, float] = {}
+        self.used: dict[str, float] = {}
 
     def _read(self) -> dict[str, float]:
         used = {name: cpu_seconds(pid) for name, pid in self.processes.items()}
-        used["postgres"] = sum(_cpu_or_zero(pid) for pid in self.backends)
         used["this client"] = time.process_time()
         return used
 
     def __enter__(self) -> Self:
-        self.backends = backend_pids(self.url)
+        self.backends = {pid: _cpu_or_zero(pid) for pid in backend_pids(self.url)}
         self.start = self._read()
         return self
 
     def __exit__(self, *exc: object) -> None:
         end = self._read()
         self.used = {name: end[name] - self.start[name] for name in end}
+        ended = {pid: _cpu_or_zero(pid) for pid in set(self.backends) | set(
+            backend_pids(self.url))}
+        self.used["postgres"] = sum(cpu - self.backends.get(pid, 0.0)
+                                    for pid, cpu in ended.items() if cpu)
 
 
 def _cpu_or_zero(pid: int) -> float:
+    """0 for a process that is gone."""
     try:
         return cpu_seconds(pid)
     except OSError:
