@@ -96,3 +96,13 @@ CREATE TABLE webhooks_attempts (
 CREATE UNIQUE INDEX webhooks_attempts_success_idx
     ON webhooks_attempts (delivery_id, generation, route) WHERE status = 'succeeded';
 CREATE INDEX webhooks_attempts_delivery_idx ON webhooks_attempts (delivery_id, id);
+
+-- Bodies are compressed with lz4 where the server has it (pglz cost four times the CPU); a
+-- server built without lz4 keeps pglz.
+DO $$
+BEGIN
+    ALTER TABLE webhooks_deliveries ALTER COLUMN body SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported THEN
+    NULL;
+END;
+$$;
