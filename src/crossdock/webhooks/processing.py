@@ -136,12 +136,16 @@ class Processor:
     async def _process_claimed(self, deliveries: list[Delivery]) -> None:
         try:
             await self._process(deliveries)
-        except psycopg.Error as exc:
+        except psycopg.OperationalError:
+            raise  # the database is gone: run() reconnects, and the claims expire meanwhile
+        except Exception as exc:
             if len(deliveries) == 1:
-                # Another run recorded this success first (its effects stand), or the
-                # database failed: the claim expires and the next run sorts it out.
-                logger.info("webhooks_delivery_left_to_its_lease",
-                            delivery_id=deliveries[0].id, error=str(exc))
+                # Another run recorded this success first (its effects stand), or this
+                # delivery trips the processor itself: its claim expires, and a later run
+                # sorts it out or tries again, counting a try.
+                logger.warning("webhooks_delivery_left_to_its_lease",
+                               delivery_id=deliveries[0].id,
+                               error=f"{type(exc).__name__}: {exc}")
                 return
             for delivery in deliveries:
                 await self._process_claimed([delivery])
