@@ -2,12 +2,13 @@
 
 ``publish`` stores the event and queues its fan-out in one transaction, the caller's if it
 passes ``connection`` (so a service can store a row and publish in one commit);
-``publish_many`` does the same for a batch with one statement and one fan-out job. A worker fans
-the event out to one job per subscribed handler; each handler runs in a transaction that also
-records its receipt, so a handler whose effects live in the database runs exactly once even if
-the worker dies and the job is retried. Events with a ``key`` are handled one at a time per
-handler and key.
-"""
+``publish_many`` does the same for a batch, with one statement and one fan-out job. A worker
+fans events out to their subscribed handlers: an event with a ``key`` gets a job per handler,
+under a lock per handler and key, so those are handled one at a time; the events of one
+fan-out without a key get one job per handler, and one whose handler fails gets a job of its
+own. Each handler runs on each event in a transaction that also records its receipt, so a
+handler whose effects live in the database runs exactly once even if the worker dies and the
+job is retried."""
 
 from __future__ import annotations
 
