@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Self
 
 import psycopg
 
@@ -120,6 +121,63 @@ def serve(url: str, port: int) -> contextlib.AbstractContextManager[subprocess.P
 def worker(url: str, concurrency: int = 16) -> contextlib.AbstractContextManager[
         subprocess.Popen[bytes]]:
     return process(["-m", "crossdock", "worker", "--concurrency", str(concurrency)], url)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backend_pids(url: str) -> list[int]:
+    """The PostgreSQL server processes serving the benchmark's database now."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                            ).fetchall()
+    return [int(pid) for (pid,) in rows]
+
+
+class CpuMeter:
+    """CPU seconds used by processes over a phase: our children and PostgreSQL's backends.
+
+    Backends are those serving the benchmark's database at the start or the end of the
+    phase (one that started within it counts whole); one that ended within it is missed,
+    which the servers' pools make rare.
+    """
+
+    def __init__(self, url: str, processes: dict[str, int]) -> None:
+        self.url = url
+        self.processes = processes
+        self.start: dict[str, float] = {}
+        self.backends: dict[int, float] = {}
+        self.used: dict[str, float] = {}
+
+    def _read(self) -> dict[str, float]:
+        used = {name: cpu_seconds(pid) for name, pid in self.processes.items()}
+        used["this client"] = time.process_time()
+        return used
+
+    def __enter__(self) -> Self:
+        self.backends = {pid: _cpu_or_zero(pid) for pid in backend_pids(self.url)}
+        self.start = self._read()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        end = self._read()
+        self.used = {name: end[name] - self.start[name] for name in end}
+        ended = {pid: _cpu_or_zero(pid) for pid in set(self.backends) | set(
+            backend_pids(self.url))}
+        self.used["postgres"] = sum(cpu - self.backends.get(pid, 0.0)
+                                    for pid, cpu in ended.items() if cpu)
+
+
+def _cpu_or_zero(pid: int) -> float:
+    """0 for a process that is gone."""
+    try:
+        return cpu_seconds(pid)
+    except OSError:
+        return 0.0
 
 
 def count_by_status(url: str) -> dict[str, int]:

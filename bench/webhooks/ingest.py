@@ -32,7 +32,9 @@ import psycopg
 from harness import (
     HERE,
     SECRET,
+    CpuMeter,
     count_by_status,
+    cpu_seconds,
     crossdock,
     examples,
     free_port,
@@ -152,6 +154,10 @@ def lag_by_window(url: str, windows: int = 4) -> list[tuple[str, float, float]]:
     return out
 
 
+def per_request(used: dict[str, float], requests: float) -> str:
+    return ", ".join(f"{name} {seconds / requests * 1e6:.0f} us" for name, seconds in used.items())
+
+
 def main() -> int:  # noqa: PLR0915 - one linear script
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
@@ -170,36 +176,43 @@ def main() -> int:  # noqa: PLR0915 - one linear script
     print(f"payloads: {len(payloads)} octokit examples, mean {mean_size / 1024:.1f} KiB")
 
     bare_port = free_port()
-    with process([str(HERE / "bare.py"), str(bare_port)], "", port=bare_port):
+    with process([str(HERE / "bare.py"), str(bare_port)], "", port=bare_port) as bare:
         run_wrk(f"http://127.0.0.1:{bare_port}/webhooks/gh", data_file, 2)  # warm-up
+        bare_cpu = cpu_seconds(bare.pid)
         ceiling = run_wrk(f"http://127.0.0.1:{bare_port}/webhooks/gh", data_file, args.seconds)
+        bare_cpu = cpu_seconds(bare.pid) - bare_cpu
 
     with fresh_database() as url:
         crossdock(url, "webhooks", "source", "add", "gh", "--provider", "github",
                   "--secret", SECRET)
         port = free_port()
-        with serve(url, port):
+        with serve(url, port) as server:
             run_wrk(f"http://127.0.0.1:{port}/webhooks/gh", data_file, 2)
-            receiver = run_wrk(f"http://127.0.0.1:{port}/webhooks/gh", data_file, args.seconds)
+            with CpuMeter(url, {"receiver": server.pid}) as saturated:
+                receiver = run_wrk(f"http://127.0.0.1:{port}/webhooks/gh", data_file,
+                                   args.seconds)
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("TRUNCATE webhooks_deliveries CASCADE")
             conn.execute("DELETE FROM procrastinate_jobs")
 
         port = free_port()
-        with serve(url, port), contextlib.ExitStack() as workers:
-            for _ in range(args.workers):
-                workers.enter_context(worker(url, concurrency=8))
+        with serve(url, port) as server, contextlib.ExitStack() as workers:
+            children = {"receiver": server.pid}
+            for n in range(args.workers):
+                children[f"worker {n + 1}"] = workers.enter_context(
+                    worker(url, concurrency=8)).pid
             time.sleep(2)
-            latencies, statuses = asyncio.run(
-                fixed_rate(port, payloads, args.rate, args.fixed_seconds,
-                           args.fixed_connections))
-            load_ended = time.monotonic()
-            try:
-                wait_until_settled(url, timeout=args.drain_timeout)
-                after = f"{time.monotonic() - load_ended:.1f} s"
-            except TimeoutError:
-                waiting = count_by_status(url).get("received", 0)
-                after = f"not within {args.drain_timeout} s ({waiting} still waiting)"
+            with CpuMeter(url, children) as fixed:
+                latencies, statuses = asyncio.run(
+                    fixed_rate(port, payloads, args.rate, args.fixed_seconds,
+                               args.fixed_connections))
+                load_ended = time.monotonic()
+                try:
+                    wait_until_settled(url, timeout=args.drain_timeout)
+                    after = f"{time.monotonic() - load_ended:.1f} s"
+                except TimeoutError:
+                    waiting = count_by_status(url).get("received", 0)
+                    after = f"not within {args.drain_timeout} s ({waiting} still waiting)"
         lags = lag_by_window(url)
 
     ratio = receiver["ok_per_second"] / ceiling["ok_per_second"]
@@ -217,6 +230,13 @@ def main() -> int:  # noqa: PLR0915 - one linear script
     for window, p50, p99 in lags:
         print(f"| processing lag, received {window} | p50 {p50:.0f} ms, p99 {p99:.0f} ms | flat |")
     print(f"| backlog drained after the load stopped | {after} | ~0 |")
+    print()
+    print("CPU per request, from /proc (postgres: the backends serving the run's database)")
+    served = ceiling["ok_per_second"] * args.seconds
+    stored = receiver["ok_per_second"] * args.seconds
+    print(f"- bare 200 ceiling: bare server {bare_cpu / served * 1e6:.0f} us")
+    print(f"- receiver saturated: {per_request(saturated.used, stored)}")
+    print(f"- fixed {args.rate}/s, load and drain: {per_request(fixed.used, len(latencies))}")
     return 0
 
 

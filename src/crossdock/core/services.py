@@ -7,10 +7,10 @@ one by name, so a deployment can install any subset of them.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from crossdock.core.migrations import Component
 
@@ -45,6 +45,9 @@ class Service:
     cli_name: str | None = None
     #: Registers the service's jobs and event subscribers on the runtime's queue and bus.
     register: Callable[[Runtime], None] | None = None
+    #: Long-running work a worker runs besides jobs, until cancelled (a queue of its own);
+    #: ``crossdock worker --queue`` runs it when the service's name is among the queues.
+    worker: Callable[[Runtime], Coroutine[Any, Any, None]] | None = None
     #: For ``crossdock up``: starts what the service serves, demo data included.
     up: Callable[[Runtime], AbstractAsyncContextManager[list[Listener]]] | None = None
     #: Order among services in ``crossdock up`` (the gateway goes last, to federate the rest).

@@ -35,6 +35,13 @@ async def _wait_for_signal() -> None:
             loop.remove_signal_handler(sig)
 
 
+def service_workers(runtime: Runtime, queues: list[str] | None) -> list[asyncio.Task[None]]:
+    """Start each service's own long-running work (all, or those named in ``queues``)."""
+    return [asyncio.create_task(service.worker(runtime), name=f"{service.name}-worker")
+            for service in runtime.services
+            if service.worker is not None and (queues is None or service.name in queues)]
+
+
 async def run_worker(
     settings: CoreSettings, url: str, *, concurrency: int, queues: list[str] | None
 ) -> None:
@@ -43,15 +50,17 @@ async def run_worker(
     await runtime.open()
     try:
         task = asyncio.create_task(runtime.jobs.run_worker(concurrency=concurrency, queues=queues))
+        own = service_workers(runtime, queues)
         logger.info("worker_started", concurrency=concurrency, queues=queues)
         waiter = asyncio.create_task(_wait_for_signal())
-        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
-        for pending in (task, waiter):
+        await asyncio.wait({task, waiter, *own}, return_when=asyncio.FIRST_COMPLETED)
+        for pending in (task, waiter, *own):
             pending.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pending
-        if task.done() and not task.cancelled() and task.exception():
-            raise task.exception()  # type: ignore[misc]
+        for finished in (task, *own):
+            if finished.done() and not finished.cancelled() and finished.exception():
+                raise finished.exception()  # type: ignore[misc]
     finally:
         await runtime.close()
         logger.info("worker_stopped")
@@ -95,6 +104,7 @@ async def up(
             tasks = [asyncio.create_task(server.serve(sockets=[sock]))
                      for server, sock in servers]
             worker = asyncio.create_task(runtime.jobs.run_worker(concurrency=8))
+            own = service_workers(runtime, None)
             for name, address in lines:
                 console.print(f"[bold]{name:<12}[/bold] {address}", highlight=False)
             console.print("crossdock is up; press Ctrl-C to stop.")
@@ -103,9 +113,10 @@ async def up(
             console.print("stopping...")
             for server, _ in servers:
                 server.stop()
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+            for running in (worker, *own):
+                running.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await running
             await asyncio.gather(*tasks, return_exceptions=True)
     finally:
         for _, sock in servers:

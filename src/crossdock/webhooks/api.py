@@ -17,7 +17,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from crossdock.core.database import Database
-from crossdock.core.jobs import JobQueue
 from crossdock.webhooks import operations
 from crossdock.webhooks.errors import (
     DeliveryNotFound,
@@ -68,8 +67,8 @@ async def _json_object(request: Request) -> dict[str, Any]:
     return data
 
 
-def build_api(database: Database, jobs: JobQueue) -> Starlette:  # noqa: C901 - one closure per route
-    """The admin API over ``database`` and ``jobs``."""
+def build_api(database: Database) -> Starlette:  # noqa: C901 - one closure per route
+    """The admin API over ``database``."""
 
     async def get_openapi(request: Request) -> Response:  # noqa: ARG001 (endpoint)
         return JSONResponse(openapi_document())
@@ -132,7 +131,7 @@ def build_api(database: Database, jobs: JobQueue) -> Starlette:  # noqa: C901 - 
         if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
             raise WebhooksError("ids must be a list of integers")
         replayed = await operations.replay(
-            database, jobs, ids=ids, source=data.get("source"),
+            database, ids=ids, source=data.get("source"),
             since=_time(data.get("since"), "since"), until=_time(data.get("until"), "until"),
             status=_status(data.get("status")),
         )

@@ -23,8 +23,8 @@ logger = get_logger("crossdock.webhooks")
 
 def build_app(runtime: Runtime, settings: WebhooksSettings) -> ASGIApp:
     """Receiver and admin API over the runtime's database and job queue."""
-    receiver = Receiver(runtime.database, runtime.jobs, settings)
-    api = build_api(runtime.database, runtime.jobs)
+    receiver = Receiver(runtime.database, settings)
+    api = build_api(runtime.database)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(PREFIX):

@@ -232,7 +232,7 @@ def build_cli() -> typer.Typer:  # noqa: C901, PLR0915 - one closure per command
     ) -> None:
         """Queue deliveries again: by id, or a source's deliveries between two times."""
         replayed = _with_runtime(lambda rt: operations.replay(
-            rt.database, rt.jobs, ids=ids or [], source=source,
+            rt.database, ids=ids or [], source=source,
             since=_time(since, "--since"), until=_time(until, "--until"), status=status))
         if as_json:
             print_json({"replayed": replayed})

@@ -1,14 +1,15 @@
 """Group commit of accepted deliveries: requests waiting at the same moment share a commit.
 
-Every accepted delivery must be committed, with its processing job, before its 202. One
-transaction per request pays a commit (a WAL flush, and the job queue's NOTIFY, which
-PostgreSQL serialises across all committing transactions) per delivery. Here each request
-hands its row to :meth:`DeliveryWriter.store` and waits; up to ``writers`` transactions run
-at once, each taking every row that is waiting (up to ``max_batch``), so under load many
-deliveries share one commit while a lone request still goes straight through. A row's
-future resolves only after its transaction committed; when the transaction fails every row
-in it gets the error (the receiver answers 503) and nothing of it is stored. A commit is
-one multi-row INSERT plus one processing job carrying all of its new deliveries' ids.
+Every accepted delivery must be committed before its 202 (the deliveries table is the
+processing queue, so stored is queued). One transaction per request pays a commit (a WAL
+flush, and the NOTIFY that wakes the workers, which PostgreSQL serialises across all
+committing transactions) per delivery. Here each request hands its row to
+:meth:`DeliveryWriter.store` and waits; up to ``writers`` writers run at once, each taking
+every row that is waiting (up to ``max_batch``), so under load many deliveries share one
+commit while a lone request still goes straight through. A row's future resolves only after
+its commit; when the commit fails every row in it gets the error (the receiver answers 503)
+and nothing of it is stored. A commit is one multi-row INSERT in autocommit, whose statement
+trigger notifies the workers once.
 """
 
 from __future__ import annotations
@@ -18,32 +19,30 @@ from typing import Any
 
 import psycopg
 
-from crossdock.core.database import Database
-from crossdock.core.jobs import JobQueue
+from crossdock.core.database import Connection, Database
 from crossdock.webhooks import store
-from crossdock.webhooks.processing import defer_processing
 
 Row = dict[str, Any]
+#: Rows waiting for a commit, each with the future its request awaits.
+Batch = list[tuple[Row, "asyncio.Future[int | None]"]]
 
 
 class DeliveryWriter:
-    """Stores accepted deliveries and queues their processing, in shared transactions."""
+    """Stores accepted deliveries (and so queues them), in shared transactions."""
 
     def __init__(
         self,
         database: Database,
-        jobs: JobQueue,
         *,
         timeout: float,
         writers: int = 2,
         max_batch: int = 200,
     ) -> None:
         self.database = database
-        self.jobs = jobs
         self.timeout = timeout
         self.writers = writers
         self.max_batch = max_batch
-        self._waiting: list[tuple[Row, asyncio.Future[int | None]]] = []
+        self._waiting: Batch = []
         self._running = 0
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -59,18 +58,36 @@ class DeliveryWriter:
         return await future
 
     async def _drain(self) -> None:
-        # A writer lives while rows wait, so no task outlives the requests that need it.
+        # A writer lives while rows wait, so no task outlives the requests that need it. It
+        # keeps its connection while rows keep coming: taking one from the pool costs a
+        # round trip (the pool's check) and two switches of autocommit.
         try:
             while self._waiting:
-                batch = self._waiting[: self.max_batch]
-                del self._waiting[: self.max_batch]
-                await self._commit(batch)
+                try:
+                    async with self.database.pool.connection(timeout=self.timeout) as conn:
+                        await conn.set_autocommit(True)
+                        try:
+                            while self._waiting and not conn.closed:
+                                await self._commit(conn, self._take())
+                        finally:
+                            if not conn.closed:
+                                await conn.set_autocommit(False)
+                except psycopg.OperationalError as exc:  # no connection within the timeout
+                    _fail(self._take(), exc)
         finally:
             self._running -= 1
 
-    async def _commit(self, batch: list[tuple[Row, asyncio.Future[int | None]]]) -> None:
+    def _take(self) -> Batch:
+        batch = self._waiting[: self.max_batch]
+        del self._waiting[: self.max_batch]
+        return batch
+
+    async def _commit(self, conn: Connection, batch: Batch) -> None:
+        # One statement per commit whatever the batch size (a row each cost a round trip),
+        # in autocommit: a single statement is its own transaction, and BEGIN and COMMIT
+        # were two more round trips per commit.
         try:
-            ids = await self._write([row for row, _ in batch])
+            ids = await store.insert_deliveries(conn, [row for row, _ in batch])
         except psycopg.OperationalError as exc:
             _fail(batch, exc)
             return
@@ -80,28 +97,17 @@ class DeliveryWriter:
                 return
             # One bad row must not refuse the others: write them one by one.
             for item in batch:
-                await self._commit([item])
+                await self._commit(conn, [item])
             return
-        except BaseException as exc:  # a pool timeout, or cancellation
+        except BaseException as exc:  # cancellation
             _fail(batch, exc)
             raise
         for (_, future), delivery_id in zip(batch, ids, strict=True):
             if not future.done():
                 future.set_result(delivery_id)
 
-    async def _write(self, rows: list[Row]) -> list[int | None]:
-        # Two statements per commit whatever the batch size: one multi-row INSERT, and one
-        # processing job for all the new deliveries (one job each cost a round trip each).
-        async with self.database.pool.connection(timeout=self.timeout) as conn, \
-                conn.transaction():
-            ids = await store.insert_deliveries(conn, rows)
-            new = [delivery_id for delivery_id in ids if delivery_id is not None]
-            if new:
-                await defer_processing(self.jobs, conn, new)
-        return ids
 
-
-def _fail(batch: list[tuple[Row, asyncio.Future[int | None]]], exc: BaseException) -> None:
+def _fail(batch: Batch, exc: BaseException) -> None:
     for _, future in batch:
         if not future.done():
             future.set_exception(exc if isinstance(exc, Exception) else

@@ -141,8 +141,7 @@ class Delivery:
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Delivery:
         """Build from a ``webhooks_deliveries`` row."""
-        fields = {f.name for f in dataclasses.fields(cls)}
-        values = {key: value for key, value in row.items() if key in fields}
+        values = {key: value for key, value in row.items() if key in _DELIVERY_FIELDS}
         values["status"] = DeliveryStatus(row["status"])
         if values.get("body") is not None:
             values["body"] = bytes(values["body"])
@@ -156,6 +155,10 @@ class Delivery:
             data[key] = data[key].isoformat() if data[key] else None
         data["status"] = str(self.status)
         return data
+
+
+#: The columns :meth:`Delivery.from_row` keeps (a worker builds thousands a second).
+_DELIVERY_FIELDS = frozenset(f.name for f in dataclasses.fields(Delivery))
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from crossdock.core.database import Database
-from crossdock.core.jobs import JobQueue
 from crossdock.webhooks import processing, store
 from crossdock.webhooks.errors import SourceError, WebhooksError
 from crossdock.webhooks.models import DeliveryStatus, RetrySchedule, Route, Source
@@ -105,7 +104,6 @@ async def show_delivery(database: Database, delivery_id: int) -> dict[str, Any]:
 
 async def replay(
     database: Database,
-    jobs: JobQueue,
     *,
     ids: Sequence[int] = (),
     source: str | None = None,
@@ -130,4 +128,4 @@ async def replay(
                 await store.get_delivery(conn, delivery_id)
     if not ids:
         return []
-    return await processing.replay(database, jobs, ids)
+    return await processing.replay(database, ids)

@@ -2,12 +2,12 @@
 
 Order of checks: the source exists (404), the declared then the actual body size (413, before
 and while reading), the signature on the raw bytes (401), the body and headers parse (400).
-Then one transaction stores the delivery and queues its processing (shared with the other
-requests waiting at that moment: see :mod:`.inbox`), and only after the commit is the answer
-202; a delivery id stored before answers 200 and queues nothing. Refused requests are
-recorded as ``rejected`` rows without their body. When PostgreSQL cannot take the delivery
-the answer is 503 with ``Retry-After`` (never a 2xx for something not stored); the pool
-reconnects by itself when the server is back.
+Then one transaction stores the delivery, which queues it, since the deliveries table is the
+workers' queue (shared with the other requests waiting at that moment: see :mod:`.inbox`),
+and only after the commit is the answer 202; a delivery id stored before answers 200 and
+queues nothing. Refused requests are recorded as ``rejected`` rows without their body. When
+PostgreSQL cannot take the delivery the answer is 503 with ``Retry-After`` (never a 2xx for
+something not stored); the pool reconnects by itself when the server is back.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import psycopg_pool
 
 from crossdock.core.asgi import Receive, Scope, Send, read_body, send_bytes, send_json
 from crossdock.core.database import Connection, Database
-from crossdock.core.jobs import JobQueue
 from crossdock.core.logging import get_logger
 from crossdock.webhooks import metrics, store
 from crossdock.webhooks.errors import SecretUnavailable, SourceError
@@ -54,19 +53,21 @@ class Unavailable(Exception):
     """The database cannot take the request now."""
 
 
-def stored_headers(scope: Scope) -> dict[str, str]:
-    """The request's headers as stored: lower-case names, secrets redacted."""
-    headers: dict[str, str] = {}
+def read_headers(scope: Scope) -> tuple[dict[str, str], dict[str, str]]:
+    """The request's headers, lower-case: as the provider reads them, and as stored.
+
+    The stored copy joins repeated headers and redacts secrets; both come from one pass
+    over the raw headers, which is on every request's path.
+    """
+    request: dict[str, str] = {}
+    stored: dict[str, str] = {}
     for raw_name, raw_value in scope["headers"]:
         name = raw_name.decode("latin-1").lower()
-        value = "***" if name in REDACTED else raw_value.decode("latin-1")
-        headers[name] = f"{headers[name]}, {value}" if name in headers else value
-    return headers
-
-
-def _request_headers(scope: Scope) -> dict[str, str]:
-    return {name.decode("latin-1").lower(): value.decode("latin-1")
-            for name, value in scope["headers"]}
+        value = raw_value.decode("latin-1")
+        request[name] = value
+        kept = "***" if name in REDACTED else value
+        stored[name] = f"{stored[name]}, {kept}" if name in stored else kept
+    return request, stored
 
 
 class Receiver:
@@ -75,17 +76,15 @@ class Receiver:
     def __init__(
         self,
         database: Database,
-        jobs: JobQueue,
         settings: WebhooksSettings,
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.database = database
-        self.jobs = jobs
         self.settings = settings
         self.clock = clock
         self._sources: dict[str, LoadedSource] = {}
-        self.writer = DeliveryWriter(database, jobs, timeout=settings.database_timeout)
+        self.writer = DeliveryWriter(database, timeout=settings.database_timeout)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -121,13 +120,13 @@ class Receiver:
             metrics.REJECTED.labels("", "unknown_source").inc()
             await send_json(send, 404, {"error": f"no webhook source named {name!r}"})
             return
-        headers = _request_headers(scope)
+        headers, stored = read_headers(scope)
         declared = headers.get("content-length", "")
         body = None
         if not (declared.isdigit() and int(declared) > source.max_body_bytes):
             body = await read_body(receive, limit=source.max_body_bytes)
         if body is None:
-            await self._reject(send, scope, source, status=413, reason="too_large",
+            await self._reject(send, headers, stored, source, status=413, reason="too_large",
                                message=f"the body is larger than {source.max_body_bytes} bytes",
                                size=int(declared) if declared.isdigit() else 0)
             return
@@ -136,14 +135,14 @@ class Receiver:
             inbound = source.provider.parse(headers, body)
         except Rejected as exc:
             status = 401 if exc.reason == "bad_signature" else 400
-            await self._reject(send, scope, source, status=status, reason=exc.reason,
+            await self._reject(send, headers, stored, source, status=status, reason=exc.reason,
                                message=str(exc), size=len(body))
             return
         try:
             delivery_id = await self.writer.store({
                 "source": source.name, "provider": source.provider.name,
                 "provider_delivery_id": inbound.delivery_id, "event_type": inbound.event_type,
-                "action": inbound.action, "headers": stored_headers(scope), "body": body,
+                "action": inbound.action, "headers": stored, "body": body,
                 "body_size": len(body)})
         except _DB_ERRORS as exc:
             logger.warning("webhook_store_failed", source=source.name, error=str(exc))
@@ -199,17 +198,16 @@ class Receiver:
         return loaded
 
     async def _reject(
-        self, send: Send, scope: Scope, source: LoadedSource, *, status: int, reason: str,
-        message: str, size: int,
+        self, send: Send, headers: dict[str, str], stored: dict[str, str], source: LoadedSource,
+        *, status: int, reason: str, message: str, size: int,
     ) -> None:
         metrics.REJECTED.labels(source.name, reason).inc()
-        headers = _request_headers(scope)
         try:
             async with self._transaction() as conn:
                 await store.insert_rejection(
                     conn, source=source.name, provider=source.provider.name,
                     provider_delivery_id=source.provider.delivery_id(headers),
-                    reason=reason, headers=stored_headers(scope), body_size=size)
+                    reason=reason, headers=stored, body_size=size)
         except _DB_ERRORS as exc:
             # The request is refused either way; only its record is lost.
             logger.warning("webhook_rejection_not_recorded", source=source.name,

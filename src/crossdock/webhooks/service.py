@@ -17,11 +17,11 @@ if TYPE_CHECKING:
 # processor are imported only by the processes that run them.
 
 
-def register(runtime: Runtime) -> None:
-    """Register the processing job on the runtime's queue."""
+async def work(runtime: Runtime) -> None:
+    """A worker's part: drain the deliveries table (the webhooks queue) until cancelled."""
     from crossdock.webhooks.processing import Processor
 
-    Processor(runtime.database, runtime.jobs, runtime.bus).register()
+    await Processor(runtime.database, runtime.bus).run()
 
 
 @contextlib.asynccontextmanager
@@ -52,7 +52,7 @@ service = Service(
     description="Inbound webhooks: verify, store, route, retry and replay.",
     migrations="crossdock.webhooks.schema",
     cli=_cli,
-    register=register,
+    worker=work,
     up=up,
     up_order=20,
 )

@@ -6,10 +6,12 @@ goes in one transaction.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 import psycopg
 from psycopg.types.json import Jsonb
 
@@ -111,12 +113,9 @@ async def list_routes(conn: Connection, source: str) -> list[Route]:
 
 async def insert_deliveries(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int | None]:
     """Store accepted deliveries in one statement; each one's id, None for a duplicate."""
-    columns: dict[str, list[Any]] = {name: [] for name in _DELIVERY_COLUMNS}
-    for row in rows:
-        for name, values in columns.items():
-            values.append(row[name])
-    columns["headers"] = [Jsonb(headers) for headers in columns["headers"]]
-    cursor = await conn.execute(queries["insert_deliveries"], columns)
+    described = orjson.dumps([{name: row[name] for name in _DELIVERY_COLUMNS} for row in rows])
+    cursor = await conn.execute(queries["insert_deliveries"], {
+        "rows": described.decode(), "body": [row["body"] for row in rows]})
     stored = {(row["source"], row["provider_delivery_id"]): int(row["id"])
               for row in await cursor.fetchall()}
     # A key repeated within the batch was stored once: its first request gets the id.
@@ -124,7 +123,7 @@ async def insert_deliveries(conn: Connection, rows: Sequence[dict[str, Any]]) ->
 
 
 _DELIVERY_COLUMNS = ("source", "provider", "provider_delivery_id", "event_type", "action",
-                     "headers", "body", "body_size")
+                     "headers", "body_size")
 
 
 async def insert_rejection(conn: Connection, **values: Any) -> int:
@@ -167,10 +166,15 @@ async def list_attempts(conn: Connection, delivery_id: int) -> list[Attempt]:
     return [Attempt.from_row(row) for row in rows]
 
 
-async def start_runs(conn: Connection, ids: Sequence[int]) -> list[Delivery]:
-    """Count a try on each delivery that has something left to do; those, by id."""
-    rows = await _all(conn, "start_runs", {"ids": list(ids)})
+async def claim_batch(conn: Connection, *, limit: int, lease: float) -> list[Delivery]:
+    """Claim up to ``limit`` runnable deliveries for ``lease`` seconds, counting a try on each."""
+    rows = await _all(conn, "claim_batch", {"limit": limit, "lease": lease})
     return sorted((Delivery.from_row(row) for row in rows), key=lambda d: d.id)
+
+
+async def extend_claims(conn: Connection, ids: Sequence[int], *, lease: float) -> None:
+    """Renew this worker's claim on deliveries it is still working on."""
+    await conn.execute(queries["extend_claims"], {"ids": list(ids), "lease": lease})
 
 
 async def succeeded_routes(conn: Connection, ids: Sequence[int]) -> dict[int, set[str]]:
@@ -181,21 +185,27 @@ async def succeeded_routes(conn: Connection, ids: Sequence[int]) -> dict[int, se
     return done
 
 
-async def record_attempt(
-    conn: Connection,
-    delivery: Delivery,
-    route: Route,
-    *,
-    status: AttemptStatus,
-    duration_ms: float,
-    error: str | None = None,
-) -> None:
-    """Record one handler run."""
-    await conn.execute(queries["insert_attempt"], {
-        "delivery_id": delivery.id, "generation": delivery.generation, "try": delivery.tries,
-        "route": route.key, "handler": route.handler, "status": str(status),
-        "duration_ms": duration_ms, "error": error,
-    })
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class AttemptRecord:
+    """One handler run, as :func:`record_attempts` stores it."""
+
+    delivery: Delivery
+    route: Route
+    status: AttemptStatus
+    duration_ms: float
+    error: str | None = None
+
+
+async def record_attempts(conn: Connection, attempts: Sequence[AttemptRecord]) -> None:
+    """Record handler runs in one statement."""
+    if not attempts:
+        return
+    described = orjson.dumps([{
+        "delivery_id": a.delivery.id, "generation": a.delivery.generation,
+        "try": a.delivery.tries, "route": a.route.key, "handler": a.route.handler,
+        "status": str(a.status), "duration_ms": a.duration_ms, "error": a.error,
+    } for a in attempts])
+    await conn.execute(queries["insert_attempts"], {"attempts": described.decode()})
 
 
 async def mark_processed(conn: Connection, ids: Sequence[int]) -> list[tuple[str, float]]:
@@ -218,6 +228,8 @@ async def mark_dead(conn: Connection, delivery_id: int, *, error: str) -> None:
 async def reset_for_replay(conn: Connection, ids: Sequence[int]) -> list[int]:
     """Make deliveries runnable again; returns the ids that were (rejected ones are not)."""
     rows = await _all(conn, "replay", {"ids": list(ids)})
+    if rows:
+        await conn.execute(queries["wake_workers"])
     return sorted(int(row["id"]) for row in rows)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from crossdock.core.bus import Event, EventBus
+from crossdock.core.bus import Event, EventBus, Outgoing
 from crossdock.core.database import Connection, Database
 from crossdock.core.jobs import JobQueue, RetryPolicy
 
@@ -83,6 +83,58 @@ async def test_a_published_event_reaches_each_subscriber_once(
     assert sorted(seen) == [("first", {"n": 1}), ("second", {"n": 1})]
     statuses = {row["status"] for row in await _jobs(database)}
     assert statuses == {"succeeded"}
+
+
+async def test_a_batch_is_one_fanout_job_and_reaches_subscribers_in_order(
+    database: Database, queue: JobQueue
+) -> None:
+    bus = EventBus(database, queue)
+    seen: list[tuple[int, Any, str | None]] = []
+
+    @bus.subscribe("thing.happened", name="watcher")
+    async def watcher(event: Event, conn: Connection) -> None:
+        seen.append((event.id, event.payload, event.key))
+
+    events = [Outgoing(type="thing.happened", payload={"n": n, "text": 'q"\\{,}'},
+                       key=f"k{n % 2}") for n in range(5)]
+    events.insert(2, Outgoing(type="unwatched", payload={"n": -1}))
+    async with database.transaction() as conn:
+        ids = await bus.publish_many(events, connection=conn)
+    assert ids == sorted(ids)
+    assert [row["task_name"] for row in await _jobs(database)] == ["crossdock.bus.fanout"]
+    await _drain(queue, database)
+    assert sorted(seen) == [
+        (event_id, event.payload, event.key)
+        for event_id, event in zip(ids, events, strict=True) if event.type == "thing.happened"]
+
+
+async def test_unkeyed_events_share_a_handler_job_and_a_failing_one_retries_alone(
+    database: Database, queue: JobQueue
+) -> None:
+    bus = EventBus(database, queue)
+    seen: list[int] = []
+    failures = 0
+
+    @bus.subscribe("thing.happened", name="picky")
+    async def picky(event: Event, conn: Connection) -> None:
+        nonlocal failures
+        if event.payload["n"] == 1 and failures < 2:
+            failures += 1
+            raise RuntimeError("number one fails twice")
+        seen.append(event.payload["n"])
+
+    queue.app.tasks["crossdock.bus.handle"].retry_strategy = RetryPolicy(
+        max_attempts=5, base_seconds=0
+    ).strategy()
+    async with database.transaction() as conn:
+        await bus.publish_many([Outgoing(type="thing.happened", payload={"n": n})
+                                for n in range(4)], connection=conn)
+    await _drain(queue, database)
+    assert sorted(seen) == [0, 1, 2, 3]
+    handle = [(row["status"], row["attempts"]) for row in await _jobs(database)
+              if row["task_name"] == "crossdock.bus.handle"]
+    # One job took the four events; number one then got a job of its own, tried twice more.
+    assert handle == [("succeeded", 1), ("succeeded", 2)]
 
 
 async def test_a_failing_handler_is_retried_until_it_succeeds(

@@ -10,7 +10,7 @@ import pytest
 from crossdock.core.database import connect
 from crossdock.core.errors import MigrationError
 from crossdock.core.migrations import MigrationState, Migrator
-from crossdock.core.services import components
+from crossdock.core.services import CORE, components
 
 pytestmark = pytest.mark.anyio
 
@@ -65,7 +65,8 @@ async def test_upgrade_keeps_rows_written_before_it(empty_database_url: str) -> 
         )
         await conn.commit()
         applied = await migrator.upgrade(conn)
-        assert [m.version for m in applied if m.component == "core"] == [2]
+        later = [m.version for m in CORE.migrations() if m.version > 1]
+        assert [m.version for m in applied if m.component == "core"] == later
         cursor = await conn.execute("SELECT task_name FROM procrastinate_jobs")
         assert await cursor.fetchall() == [{"task_name": "kept"}]
         assert await migrator.pending(conn) == []

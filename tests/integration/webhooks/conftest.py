@@ -19,6 +19,7 @@ from crossdock.core.settings import CoreSettings
 from crossdock.webhooks import handlers, operations
 from crossdock.webhooks.app import build_app
 from crossdock.webhooks.models import RetrySchedule, Source
+from crossdock.webhooks.processing import Processor
 from crossdock.webhooks.providers import make_provider
 from crossdock.webhooks.settings import WebhooksSettings
 
@@ -69,12 +70,14 @@ class Stack:
         return await self.client.post(f"/webhooks/{source}", content=body, headers=headers)
 
     async def drain(self, *, until: Callable[[], Any] | None = None, timeout: float = 30) -> None:
-        """Run a worker until the queue is empty (and ``until()`` holds, when given)."""
+        """Process until nothing is runnable (and ``until()`` holds, when given)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        processor = Processor(self.runtime.database, self.runtime.bus)
         while True:
-            await self.runtime.jobs.run_worker(wait=False, concurrency=4,
-                                               queues=["webhooks", "events"])
+            await processor.run_pending()
+            # The bus's fan-out and handler jobs.
+            await self.runtime.jobs.run_worker(wait=False, concurrency=4, queues=["events"])
             if until is None or await until():
                 return
             if loop.time() > deadline:

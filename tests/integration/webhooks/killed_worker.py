@@ -11,12 +11,13 @@ from crossdock.core.database import Connection
 from crossdock.core.runtime import Runtime
 from crossdock.core.settings import CoreSettings
 from crossdock.webhooks.handlers import Work, register_handler
+from crossdock.webhooks.processing import Processor
+
+LEASE_SECONDS = 2.0
 
 
 async def main(url: str, markers: Path) -> None:
     runtime = Runtime.create(CoreSettings(database_url=url), url)
-    runtime.jobs.stalled_after = 2
-    runtime.jobs.heartbeat_every = 0.5
 
     async def effect(work: Work, conn: Connection) -> None:
         await conn.execute("INSERT INTO test_effects VALUES (%s)", (work.delivery.id,))
@@ -25,7 +26,7 @@ async def main(url: str, markers: Path) -> None:
 
     register_handler("effect", effect)
     await runtime.open()
-    await runtime.jobs.run_worker(concurrency=2, queues=["webhooks"])
+    await Processor(runtime.database, runtime.bus, lease_seconds=LEASE_SECONDS).run()
 
 
 if __name__ == "__main__":

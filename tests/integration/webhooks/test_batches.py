@@ -1,4 +1,4 @@
-"""Batched processing: one job per group commit, outcomes per delivery, no double runs."""
+"""Batched processing off the deliveries table: outcomes per delivery, no double runs."""
 
 from __future__ import annotations
 
@@ -52,10 +52,12 @@ async def test_one_failing_delivery_in_a_batch_is_retried_alone(stack: Stack) ->
     assert (fine["tries"], [a["status"] for a in fine["attempts"]]) == (1, ["succeeded"])
 
 
-async def test_concurrent_runs_of_one_batch_apply_each_handler_once(stack: Stack) -> None:
+async def _slow_deliveries(stack: Stack, count: int, started: asyncio.Event) -> list[int]:
+    """``count`` stored deliveries routed to a handler that writes an effect, then dawdles."""
     await _create_effects(stack)
 
     async def slow_effect(work: Work, conn) -> None:
+        started.set()
         await conn.execute("INSERT INTO test_effects VALUES (%s)", (work.delivery.id,))
         await asyncio.sleep(0.01)
 
@@ -63,11 +65,30 @@ async def test_concurrent_runs_of_one_batch_apply_each_handler_once(stack: Stack
     await stack.add_source("gh", "github", ["s"])
     await operations.add_route(stack.runtime.database, source="gh", handler="slow_effect")
     responses = await asyncio.gather(*[
-        stack.send("gh", "github", json.dumps({"n": n}).encode(), "s") for n in range(20)])
-    ids = sorted(r.json()["id"] for r in responses)
+        stack.send("gh", "github", json.dumps({"n": n}).encode(), "s") for n in range(count)])
+    return sorted(r.json()["id"] for r in responses)
+
+
+async def test_concurrent_workers_claim_each_delivery_once(stack: Stack) -> None:
+    ids = await _slow_deliveries(stack, 20, asyncio.Event())
     runtime = stack.runtime
-    processor = Processor(runtime.database, runtime.jobs, runtime.bus)
-    # Three workers handed the same batch at once (a replay during a stalled job's retry).
-    await asyncio.gather(*[processor.process(delivery_ids=ids) for _ in range(3)])
+    workers = [Processor(runtime.database, runtime.bus, batch=4) for _ in range(3)]
+    claimed = await asyncio.gather(*[worker.run_pending() for worker in workers])
+    assert sum(claimed) == len(ids)
+    assert all(claimed), "SKIP LOCKED lets every worker take batches at once"
+    assert await _effects(stack) == ids
+    assert await stack.statuses() == {"processed": 20}
+
+
+async def test_a_replay_during_a_run_applies_each_handler_once(stack: Stack) -> None:
+    started = asyncio.Event()
+    ids = await _slow_deliveries(stack, 20, started)
+    runtime = stack.runtime
+    first = asyncio.create_task(Processor(runtime.database, runtime.bus).run_pending())
+    await started.wait()
+    # The replay frees the claimed deliveries: a second worker runs them at the same time.
+    assert await operations.replay(runtime.database, ids=ids) == ids
+    second = await Processor(runtime.database, runtime.bus).run_pending()
+    assert (await first, second) == (20, 20)
     assert await _effects(stack) == ids
     assert await stack.statuses() == {"processed": 20}

@@ -207,15 +207,15 @@ async def test_replay_of_a_dead_delivery_resumes_and_replay_of_a_processed_one_r
 
     await stack.drain(until=dead)
     healthy = True
-    db, jobs = stack.runtime.database, stack.runtime.jobs
-    assert await operations.replay(db, jobs, ids=[delivery_id]) == [delivery_id]
+    db = stack.runtime.database
+    assert await operations.replay(db, ids=[delivery_id]) == [delivery_id]
     await stack.drain()
     shown = await operations.show_delivery(db, delivery_id)
     assert shown["status"] == "processed"
     assert shown["generation"] == 0
     assert [a["status"] for a in shown["attempts"]][-1] == "succeeded"
 
-    assert await operations.replay(db, jobs, ids=[delivery_id]) == [delivery_id]
+    assert await operations.replay(db, ids=[delivery_id]) == [delivery_id]
     await stack.drain()
     shown = await operations.show_delivery(db, delivery_id)
     assert (shown["status"], shown["generation"]) == ("processed", 1)
@@ -244,10 +244,10 @@ async def test_bulk_replay_takes_a_source_window_and_a_status(stack: Stack) -> N
 
     await stack.drain(until=settled)
     fail = False
-    db, jobs = stack.runtime.database, stack.runtime.jobs
-    replayed = await operations.replay(db, jobs, source="gh", since=since,
-                                       until=dt.datetime.now(dt.UTC),
-                                       status=operations.DeliveryStatus.DEAD)
+    db = stack.runtime.database
+    replayed = await operations.replay(db, source="gh", since=since,
+                                 until=dt.datetime.now(dt.UTC),
+                                 status=operations.DeliveryStatus.DEAD)
     assert replayed == [ids[1]]
     await stack.drain()
     assert await stack.statuses() == {"processed": 3}
@@ -258,8 +258,7 @@ async def test_rejected_deliveries_are_never_processed_or_replayed(stack: Stack)
     response = await stack.send("gh", "github", b"{}", "forged", event="ping")
     assert response.status_code == 401
     rows = await operations.list_deliveries(stack.runtime.database)
-    assert await operations.replay(stack.runtime.database, stack.runtime.jobs,
-                                   ids=[rows[0]["id"]]) == []
+    assert await operations.replay(stack.runtime.database, ids=[rows[0]["id"]]) == []
     await stack.drain()
     assert await stack.statuses() == {"rejected": 1}
 

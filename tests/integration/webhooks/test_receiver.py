@@ -6,9 +6,10 @@ import base64
 import json
 import os
 
+import psycopg
 import pytest
 
-from crossdock.webhooks import metrics
+from crossdock.webhooks import metrics, store
 from crossdock.webhooks.providers.standard import new_key_pair
 from tests.integration.webhooks.conftest import Stack
 
@@ -33,6 +34,13 @@ async def _rows(stack: Stack) -> list[dict]:
     async with stack.runtime.database.connection() as conn:
         cursor = await conn.execute("SELECT * FROM webhooks_deliveries ORDER BY id")
         return await cursor.fetchall()
+
+
+async def _runnable(stack: Stack) -> int:
+    """How many deliveries a worker would claim now (the claim is rolled back)."""
+    async with stack.runtime.database.connection() as conn, \
+            conn.transaction(force_rollback=True):
+        return len(await store.claim_batch(conn, limit=1000, lease=30))
 
 
 @pytest.mark.parametrize(("provider", "secret", "options"), PROVIDERS)
@@ -181,11 +189,7 @@ async def test_a_duplicate_delivery_id_gets_200_and_is_not_queued_again(stack: S
     assert (first.status_code, second.status_code) == (202, 200)
     assert second.json()["status"] == "duplicate"
     assert len(await _rows(stack)) == 1
-    async with stack.runtime.database.connection() as conn:
-        cursor = await conn.execute(
-            "SELECT sum(jsonb_array_length(args->'delivery_ids')) AS n FROM procrastinate_jobs"
-            " WHERE task_name = 'webhooks.process'")
-        assert (await cursor.fetchone())["n"] == 1
+    assert await _runnable(stack) == 1
 
 
 async def test_a_forged_request_does_not_block_the_genuine_delivery_with_its_id(
@@ -261,8 +265,15 @@ async def test_concurrent_deliveries_share_commits_but_each_gets_its_own_answer(
     accepted = {r.json()["delivery_id"]: r.json()["id"] for r in responses
                 if r.status_code == 202}
     assert {r["provider_delivery_id"]: r["id"] for r in rows} == accepted
-    async with stack.runtime.database.connection() as conn:
-        cursor = await conn.execute(
-            "SELECT sum(jsonb_array_length(args->'delivery_ids')) AS n FROM procrastinate_jobs"
-            " WHERE task_name = 'webhooks.process'")
-        assert (await cursor.fetchone())["n"] == 30
+    assert await _runnable(stack) == 30
+
+
+async def test_a_stored_delivery_wakes_a_listening_worker(stack: Stack) -> None:
+    await stack.add_source("gh", "github", ["s"])
+    async with await psycopg.AsyncConnection.connect(stack.database_url,
+                                                     autocommit=True) as listener:
+        await listener.execute("LISTEN crossdock_webhooks")
+        response = await stack.send("gh", "github", BODY, "s")
+        assert response.status_code == 202
+        woken = [n.channel async for n in listener.notifies(timeout=5, stop_after=1)]
+    assert woken == ["crossdock_webhooks"]

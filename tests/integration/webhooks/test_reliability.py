@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -18,8 +19,10 @@ import pytest
 
 from crossdock.webhooks import handlers, operations
 from crossdock.webhooks.handlers import Work
+from crossdock.webhooks.processing import Processor
 from crossdock.webhooks.providers import make_provider
 from tests.integration.webhooks.conftest import Stack
+from tests.integration.webhooks.killed_worker import LEASE_SECONDS
 
 pytestmark = pytest.mark.anyio
 
@@ -51,27 +54,29 @@ async def test_a_worker_killed_mid_handler_loses_nothing_and_repeats_no_success(
     )
     try:
         for _ in range(400):
-            if len(list(tmp_path.iterdir())) >= 2:
+            if list(tmp_path.iterdir()):
                 break
             await asyncio.sleep(0.05)
         else:
             pytest.fail("the worker never entered a handler")
-        interrupted = sorted(int(p.name) for p in tmp_path.iterdir())
+        # Hung in a handler for longer than its lease: the worker keeps renewing its claim.
+        await asyncio.sleep(LEASE_SECONDS * 1.5)
         worker.send_signal(signal.SIGKILL)
     finally:
         worker.wait(timeout=10)
 
-    # The killed handlers' transactions were rolled back: no effect, no recorded success.
+    # The killed batch's transaction was rolled back: no effect, no recorded success.
     assert await _scalar(stack, "SELECT count(*) FROM test_effects") == 0
     assert await _scalar(stack, "SELECT count(*) FROM webhooks_attempts") == 0
+    # Its claim holds until its lease runs out; then another worker takes the deliveries.
+    processor = Processor(stack.runtime.database, stack.runtime.bus)
+    assert await processor.run_pending() == 0
 
     async def effect(work: Work, conn) -> None:
         await conn.execute("INSERT INTO test_effects VALUES (%s)", (work.delivery.id,))
 
     handlers.register_handler("effect", effect)
-    stack.runtime.jobs.stalled_after = 2
-    await asyncio.sleep(2.5)
-    assert await stack.runtime.jobs.retry_stalled_jobs() == len(interrupted)
+    await asyncio.sleep(LEASE_SECONDS + 0.5)
 
     async def processed() -> bool:
         return (await stack.statuses()).get("processed") == len(ids)
@@ -87,6 +92,9 @@ async def test_a_worker_killed_mid_handler_loses_nothing_and_repeats_no_success(
         successes = {row["delivery_id"]: row["n"] for row in await cursor.fetchall()}
     assert effects == dict.fromkeys(ids, 1)
     assert successes == dict.fromkeys(ids, 1)
+    # One try counted by the killed worker's claim, one by the run that succeeded.
+    assert await _scalar(stack, "SELECT count(*) FROM webhooks_deliveries WHERE tries = 2") \
+        == len(ids)
 
 
 async def test_the_receiver_answers_503_while_postgresql_refuses_and_recovers_by_itself(
@@ -179,3 +187,40 @@ async def test_a_receiver_killed_under_load_lost_no_acknowledged_delivery(
         stored = {row["provider_delivery_id"] for row in await cursor.fetchall()}
     assert set(acknowledged) <= stored
     assert refused > 0
+
+
+async def test_the_drain_loop_wakes_on_new_deliveries_and_outlives_lost_connections(
+    stack: Stack, postgres_server: str
+) -> None:
+    await stack.add_source("gh", "github", ["s"])
+    # A poll too slow to matter: only the receiver's NOTIFY can wake the loop in time.
+    processor = Processor(stack.runtime.database, stack.runtime.bus, poll_seconds=600,
+                          reconnect_seconds=0.2)
+
+    async def processed(count: int) -> None:
+        for _ in range(200):
+            if (await stack.statuses()).get("processed") == count:
+                return
+            await asyncio.sleep(0.05)
+        pytest.fail(f"{count} deliveries were not processed within 10 s")
+
+    loop = asyncio.create_task(processor.run())
+    try:
+        await asyncio.sleep(0.5)  # the loop is listening, with nothing to do
+        assert (await stack.send("gh", "github", b'{"n": 1}', "s")).status_code == 202
+        await processed(1)
+        name = psycopg.conninfo.conninfo_to_dict(stack.database_url)["dbname"]
+        with psycopg.connect(postgres_server, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+        for _ in range(50):
+            response = await stack.send("gh", "github", b'{"n": 2}', "s")
+            if response.status_code == 202:
+                break
+            await asyncio.sleep(0.1)
+        assert response.status_code == 202
+        await processed(2)
+    finally:
+        loop.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop

@@ -51,6 +51,8 @@ CREATE TABLE webhooks_deliveries (
     -- Bumped by a replay of a processed delivery, so that its handlers run again.
     generation integer NOT NULL DEFAULT 0,
     last_error text,
+    -- Until when a worker holds the delivery (the queue's lease); a dead worker's expires.
+    claimed_until timestamptz,
     CONSTRAINT webhooks_deliveries_status_check
         CHECK (status IN ('received', 'processed', 'failed', 'dead', 'rejected')),
     CONSTRAINT webhooks_deliveries_body_check
@@ -61,6 +63,20 @@ CREATE UNIQUE INDEX webhooks_deliveries_provider_id_idx
     ON webhooks_deliveries (source, provider_delivery_id) WHERE status <> 'rejected';
 CREATE INDEX webhooks_deliveries_status_idx ON webhooks_deliveries (status, received_at);
 CREATE INDEX webhooks_deliveries_source_idx ON webhooks_deliveries (source, received_at);
+-- The queue: what a worker may claim (received, or failed and waiting for its next try).
+CREATE INDEX webhooks_deliveries_runnable_idx ON webhooks_deliveries (id)
+    WHERE status IN ('received', 'failed');
+
+-- Storing deliveries wakes the workers (once per statement, so once per group commit).
+CREATE FUNCTION webhooks_notify_received() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('crossdock_webhooks', '');
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER webhooks_deliveries_notify AFTER INSERT ON webhooks_deliveries
+    FOR EACH STATEMENT EXECUTE FUNCTION webhooks_notify_received();
 
 CREATE TABLE webhooks_attempts (
     id bigserial PRIMARY KEY,
@@ -80,3 +96,13 @@ CREATE TABLE webhooks_attempts (
 CREATE UNIQUE INDEX webhooks_attempts_success_idx
     ON webhooks_attempts (delivery_id, generation, route) WHERE status = 'succeeded';
 CREATE INDEX webhooks_attempts_delivery_idx ON webhooks_attempts (delivery_id, id);
+
+-- Bodies are compressed with lz4 where the server has it (pglz cost four times the CPU); a
+-- server built without lz4 keeps pglz.
+DO $$
+BEGIN
+    ALTER TABLE webhooks_deliveries ALTER COLUMN body SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported THEN
+    NULL;
+END;
+$$;
