@@ -82,14 +82,25 @@ SELECT * FROM webhooks_attempts WHERE delivery_id = %(delivery_id)s ORDER BY id
 -- The queue: the oldest runnable deliveries that no live worker holds, each counted a try
 -- before any handler runs (so a delivery that kills its worker still dies) and leased to
 -- this worker until claimed_until; a worker that dies leaves its claims to expire.
-WITH runnable AS (
+-- New deliveries and due retries are looked up apart, each on its own partial index, so that
+-- failures waiting for a later try are never scanned; the oldest of both make the batch.
+WITH fresh AS (
     SELECT id FROM webhooks_deliveries
-    WHERE status IN ('received', 'failed')
-      AND (next_attempt_at IS NULL OR next_attempt_at <= now())
-      AND (claimed_until IS NULL OR claimed_until <= now())
+    WHERE status = 'received' AND (claimed_until IS NULL OR claimed_until <= now())
     ORDER BY id
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
+), due AS (
+    SELECT id FROM webhooks_deliveries
+    WHERE status = 'failed' AND next_attempt_at <= now()
+      AND (claimed_until IS NULL OR claimed_until <= now())
+    ORDER BY next_attempt_at, id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+), runnable AS (
+    SELECT id FROM (SELECT id FROM fresh UNION ALL SELECT id FROM due) AS both_kinds
+    ORDER BY id
+    LIMIT %(limit)s
 )
 UPDATE webhooks_deliveries d
 SET tries = d.tries + 1, claimed_until = now() + make_interval(secs => %(lease)s)

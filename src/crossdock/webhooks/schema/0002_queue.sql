@@ -3,8 +3,13 @@
 -- that died expires by itself; a statement that stores deliveries wakes the workers.
 ALTER TABLE webhooks_deliveries ADD COLUMN claimed_until timestamptz;
 
-CREATE INDEX webhooks_deliveries_runnable_idx ON webhooks_deliveries (id)
-    WHERE status IN ('received', 'failed');
+-- New deliveries are claimed oldest first; failed ones when their next try is due. Two indexes,
+-- so that thousands of failures waiting for a later try (an endpoint down for hours) are never
+-- scanned by a claim of new deliveries.
+CREATE INDEX webhooks_deliveries_received_idx ON webhooks_deliveries (id)
+    WHERE status = 'received';
+CREATE INDEX webhooks_deliveries_due_idx ON webhooks_deliveries (next_attempt_at, id)
+    WHERE status = 'failed';
 
 CREATE FUNCTION webhooks_notify_received() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

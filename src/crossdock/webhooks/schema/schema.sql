@@ -64,8 +64,13 @@ CREATE UNIQUE INDEX webhooks_deliveries_provider_id_idx
 CREATE INDEX webhooks_deliveries_status_idx ON webhooks_deliveries (status, received_at);
 CREATE INDEX webhooks_deliveries_source_idx ON webhooks_deliveries (source, received_at);
 -- The queue: what a worker may claim (received, or failed and waiting for its next try).
-CREATE INDEX webhooks_deliveries_runnable_idx ON webhooks_deliveries (id)
-    WHERE status IN ('received', 'failed');
+-- New deliveries are claimed oldest first; failed ones when their next try is due. Two indexes,
+-- so that thousands of failures waiting for a later try (an endpoint down for hours) are never
+-- scanned by a claim of new deliveries.
+CREATE INDEX webhooks_deliveries_received_idx ON webhooks_deliveries (id)
+    WHERE status = 'received';
+CREATE INDEX webhooks_deliveries_due_idx ON webhooks_deliveries (next_attempt_at, id)
+    WHERE status = 'failed';
 
 -- Storing deliveries wakes the workers (once per statement, so once per group commit).
 CREATE FUNCTION webhooks_notify_received() RETURNS trigger LANGUAGE plpgsql AS $$
