@@ -110,3 +110,19 @@ def test_workers_refuse_a_port_in_use_with_the_option_to_change(tmp_path: Path) 
     assert result.returncode != 0
     assert f"port {port}" in result.stderr
     assert "--port" in result.stderr
+
+
+def test_a_stop_while_workers_still_start_is_a_clean_stop(tmp_path: Path) -> None:
+    port = free_port()
+    process = start(tmp_path, port, "--workers", "2")
+    try:
+        deadline = time.monotonic() + 60
+        while len(children(process.pid)) < 2:  # forked, not yet serving
+            assert process.poll() is None, "the gateway exited"
+            assert time.monotonic() < deadline, "the workers did not start"
+            time.sleep(0.005)
+        workers = children(process.pid)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    assert not any(alive(pid) for pid in workers)

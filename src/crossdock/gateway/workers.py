@@ -13,7 +13,7 @@ import contextlib
 import os
 import signal
 import socket
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from crossdock.core.logging import get_logger
 from crossdock.core.server import bind
@@ -37,36 +37,57 @@ def run_workers(count: int, host: str, port: int, *, option: str,
     reservation = reuseport_socket(host, port, option=option, listen=False)
     port = reservation.getsockname()[1]
     children: list[int] = []
-    for _ in range(count):
-        pid = os.fork()
-        if pid == 0:  # the child: serve, never return into the parent's code
-            code = 0
-            try:
-                reservation.close()
-                serve(reuseport_socket(host, port, option=option))
-            except BaseException:
-                log.exception("gateway_worker_failed")
-                code = 1
-            os._exit(code)
-        children.append(pid)
-    log.info("gateway_workers_started", workers=count, pids=children, port=port)
+    stopping: list[bool] = []  # not empty once the parent has passed a stop on
 
     def stop(*_: object) -> None:
+        stopping.append(True)
         for child in children:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child, signal.SIGTERM)
 
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # A stop that comes while the children are forked waits (blocked) until the parent's
+    # handler is in place, so it reaches every child; each child unblocks at once and gets
+    # its own handlers when its server starts.
+    stop_signals = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
     try:
-        return _wait(children, stop)
+        for _ in range(count):
+            pid = os.fork()
+            if pid == 0:  # the child: serve, never return into the parent's code
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, stop_signals)
+                _child(reservation, host, port, option=option, serve=serve)
+            children.append(pid)
+        log.info("gateway_workers_started", workers=count, pids=children, port=port)
+        previous = {sig: signal.signal(sig, stop) for sig in stop_signals}
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, stop_signals)
+    try:
+        return _wait(children, stop, stopping)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         reservation.close()
 
 
-def _wait(children: list[int], stop: Callable[[], None]) -> int:
-    """Wait for every child; once one has ended, stop the others. 1 if any failed."""
+def _child(reservation: socket.socket, host: str, port: int, *, option: str,
+           serve: Callable[[socket.socket], None]) -> NoReturn:
+    """Serve in a forked child on a socket of its own; exit, never return."""
+    code = 0
+    try:
+        reservation.close()
+        serve(reuseport_socket(host, port, option=option))
+    except BaseException:
+        log.exception("gateway_worker_failed")
+        code = 1
+    os._exit(code)
+
+
+def _wait(children: list[int], stop: Callable[[], None], stopping: list[bool]) -> int:
+    """Wait for every child; once one has ended, stop the others. 1 if any failed.
+
+    A child that the parent's SIGTERM ended before its server had set its own handlers (it was
+    still starting) stopped as asked: that is not a failure.
+    """
     status = 0
     remaining = set(children)
     while remaining:
@@ -75,7 +96,8 @@ def _wait(children: list[int], stop: Callable[[], None]) -> int:
         except ChildProcessError:
             break
         remaining.discard(pid)
-        if os.waitstatus_to_exitcode(code) != 0:
+        exit_code = os.waitstatus_to_exitcode(code)
+        if exit_code != 0 and not (stopping and exit_code == -signal.SIGTERM):
             status = 1
         if remaining:
             stop()
