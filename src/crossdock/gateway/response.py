@@ -15,7 +15,7 @@ lists only when an error needs one.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from graphql import (
     FieldNode,
@@ -38,8 +38,6 @@ LinkedPath = tuple[Any, str | int] | None
 #: Completes one value of a composite (or enum) field: the shaped value, or None, or raises
 #: ``_Bubble`` when a null must reach a nullable parent.
 Complete = Callable[["_Request", Any, LinkedPath], Any]
-#: Shapes one object (a dict of merged data) under one compiled selection.
-ShapeObject = Callable[["_Request", dict[str, Any], LinkedPath], dict[str, Any]]
 
 
 class _Bubble(Exception):
@@ -78,56 +76,65 @@ class _Request:
         self.had_errors = True
 
 
+class _Layout(NamedTuple):
+    """What shaping does to objects of one type under one selection."""
+
+    type_name: str
+    #: Every response key, in selection order: their raw values are copied in one pass.
+    keys: list[str]
+    #: In selection order, what to check or complete after the copy: (key, field name, None
+    #: for a non-null leaf, else how to complete the raw value).
+    steps: list[tuple[str, str, Complete | None]]
+    #: Keys of ``__typename`` selections.
+    typenames: list[str]
+
+
 class Shaping:
     """One operation's shaping, compiled on first use and shared by all its requests."""
 
-    __slots__ = ("_objects", "collect", "schema")
+    __slots__ = ("_layouts", "collect", "schema")
 
     def __init__(self, schema: GraphQLSchema, collect: Collect) -> None:
         self.schema = schema
         self.collect = collect
-        self._objects: dict[tuple[str, tuple[int, ...]], ShapeObject] = {}
+        self._layouts: dict[tuple[str, tuple[int, ...]], _Layout] = {}
 
     def root(self, root_type: GraphQLObjectType, selection: SelectionSetNode,
              data: dict[str, Any], errors: list[dict[str, Any]]) -> dict[str, Any] | None:
         """The response's ``data``; errors met are appended to ``errors``."""
-        shape = self.object(root_type, (selection,), root=True)
+        complete = self.object(root_type, (selection,), "", "", non_null=True, root=True)
         try:
-            return shape(_Request(errors), data, None)
+            return complete(_Request(errors), data, None)  # type: ignore[no-any-return]
         except _Bubble:
             return None
 
     def object(self, type_: GraphQLObjectType | GraphQLInterfaceType,
-               sets: tuple[SelectionSetNode, ...], *, root: bool = False) -> ShapeObject:
-        """How to shape objects of ``type_`` under ``sets`` (compiled once)."""
+               sets: tuple[SelectionSetNode, ...], parent: str, field: str, *,
+               non_null: bool, root: bool = False) -> Complete:
+        """How to complete an object of ``type_`` under ``sets`` at ``parent.field``."""
         key = (type_.name, tuple(map(id, sets)))
-        found = self._objects.get(key)
-        if found is None:
-            found = self._objects[key] = self._compile_object(type_, sets, root=root)
-        return found
+        layout = self._layouts.get(key)
+        if layout is None:
+            layout = self._layouts[key] = self._layout(type_, sets, root=root)
+        return _object_completer(layout, parent, field, non_null=non_null)
 
-    def _compile_object(self, type_: GraphQLObjectType | GraphQLInterfaceType,
-                        sets: tuple[SelectionSetNode, ...], *, root: bool) -> ShapeObject:
-        type_name = type_.name
+    def _layout(self, type_: GraphQLObjectType | GraphQLInterfaceType,
+                sets: tuple[SelectionSetNode, ...], *, root: bool) -> _Layout:
+        layout = _Layout(type_.name, [], [], [])
         definitions = type_.fields
-        keys: list[str] = []
-        typenames: list[str] = []
-        #: In selection order, what to check or complete after the leaves are copied:
-        #: (key, field name, None for a non-null leaf or how to complete the value).
-        steps: list[tuple[str, str, Complete | None]] = []
-        for key, nodes in self.collect(type_name, sets).items():
+        for key, nodes in self.collect(type_.name, sets).items():
             name = nodes[0].name.value
             if name == "__typename":
-                typenames.append(key)
+                layout.typenames.append(key)
             elif name in definitions:
-                step = self._step(key, nodes, definitions[name].type, type_name)
+                step = self._step(key, nodes, definitions[name].type, type_.name)
                 if step is not None:
-                    steps.append(step)
+                    layout.steps.append(step)
             elif not (root and name in INTROSPECTION_FIELDS):
                 continue  # not in the API schema: never shown
             # (Root introspection fields were answered by the gateway: copied as they are.)
-            keys.append(key)
-        return _object_shaper(type_name, keys, steps, typenames)
+            layout.keys.append(key)
+        return layout
 
     def _step(self, key: str, nodes: list[FieldNode], field_type: Any,
               parent: str) -> tuple[str, str, Complete | None] | None:
@@ -154,29 +161,23 @@ class Shaping:
             return _leaf_completer(parent, field, non_null=non_null)
         if is_abstract_type(type_):
             return self._abstract_completer(type_, sets, parent, field, non_null=non_null)
-        return _object_completer(self.object(type_, sets), parent, field, non_null=non_null)
+        return self.object(type_, sets, parent, field, non_null=non_null)
 
     def _abstract_completer(self, type_: Any, sets: tuple[SelectionSetNode, ...],
                             parent: str, field: str, *, non_null: bool) -> Complete:
-        #: Runtime type name -> how to shape it (None: not a type allowed here).
-        by_typename: dict[str, ShapeObject | None] = {}
+        #: Runtime type name -> how to complete it (None: not a type allowed here).
+        by_typename: dict[str, Complete | None] = {}
 
         def complete(request: _Request, value: Any, path: LinkedPath) -> Any:
             if isinstance(value, dict):
                 typename = value.get("__typename")
                 if isinstance(typename, str):
                     if typename not in by_typename:
-                        by_typename[typename] = self._runtime_shape(type_, sets, typename)
-                    shape = by_typename[typename]
-                else:
-                    shape = None
-                if shape is not None:
-                    try:
-                        return shape(request, value, path)
-                    except _Bubble:
-                        if non_null:
-                            raise
-                        return None
+                        by_typename[typename] = self._runtime(
+                            type_, sets, typename, parent, field, non_null=non_null)
+                    runtime = by_typename[typename]
+                    if runtime is not None:
+                        return runtime(request, value, path)
                 if typename is not None and not request.had_errors:
                     request.error(path, f'Abstract type "{type_.name}" resolved to an unknown '
                                         f"type {typename!r}.")
@@ -187,53 +188,46 @@ class Shaping:
 
         return complete
 
-    def _runtime_shape(self, type_: Any, sets: tuple[SelectionSetNode, ...],
-                       typename: str) -> ShapeObject | None:
+    def _runtime(self, type_: Any, sets: tuple[SelectionSetNode, ...], typename: str,
+                 parent: str, field: str, *, non_null: bool) -> Complete | None:
         object_type = self.schema.get_type(typename)
         if object_type is type_ or (isinstance(object_type, GraphQLInterfaceType)
                                     and self.schema.is_sub_type(type_, object_type)):
             # Only an @interfaceObject answered, and the client needed no concrete type.
-            return self.object(object_type, sets)
+            return self.object(object_type, sets, parent, field, non_null=non_null)
         if isinstance(object_type, GraphQLObjectType) and self.schema.is_sub_type(
                 type_, object_type):
-            return self.object(object_type, sets)
+            return self.object(object_type, sets, parent, field, non_null=non_null)
         return None
 
 
-def _object_shaper(type_name: str, keys: list[str],
-                   steps: list[tuple[str, str, Complete | None]],
-                   typenames: list[str]) -> ShapeObject:
-    def shape(request: _Request, data: dict[str, Any], path: LinkedPath) -> dict[str, Any]:
+def _object_completer(layout: _Layout, parent: str, field: str, *,
+                      non_null: bool) -> Complete:
+    type_name, keys, steps, typenames = layout
+
+    def complete(request: _Request, value: Any, path: LinkedPath) -> Any:
+        if not isinstance(value, dict):
+            if value is not None:
+                request.error(path, f"Expected an object for {parent}.{field}.")
+            request.null(path, parent, field, non_null=non_null)
+            return None
         # Leaves are copied in one pass, in selection order; composites then replace
         # their raw value in place, which keeps the order.
-        get = data.get
+        get = value.get
         result = {key: get(key) for key in keys}
-        for key, name, complete in steps:
-            if complete is not None:
-                result[key] = complete(request, result[key], (path, key))
-            elif result[key] is None:
-                request.null((path, key), type_name, name, non_null=True)
+        try:
+            for key, name, complete_field in steps:
+                if complete_field is not None:
+                    result[key] = complete_field(request, result[key], (path, key))
+                elif result[key] is None:
+                    request.null((path, key), type_name, name, non_null=True)
+        except _Bubble:
+            if non_null:
+                raise
+            return None
         for key in typenames:
             result[key] = type_name
         return result
-
-    return shape
-
-
-def _object_completer(shape: ShapeObject, parent: str, field: str, *,
-                      non_null: bool) -> Complete:
-    def complete(request: _Request, value: Any, path: LinkedPath) -> Any:
-        if isinstance(value, dict):
-            try:
-                return shape(request, value, path)
-            except _Bubble:
-                if non_null:
-                    raise
-                return None
-        if value is not None:
-            request.error(path, f"Expected an object for {parent}.{field}.")
-        request.null(path, parent, field, non_null=non_null)
-        return None
 
     return complete
 
