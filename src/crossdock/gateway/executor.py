@@ -347,6 +347,10 @@ def _extract(value: Any, shape: Shape) -> Any:
 
 
 def _merge(target: dict[str, Any], source: dict[str, Any], abstract: frozenset[str]) -> None:
+    if target.keys().isdisjoint(source):
+        # The usual case (an entity fetch brings fields the object lacks): one C call.
+        target.update(source)
+        return
     for key, value in source.items():
         current = target.get(key)
         if current is None or value is None:
