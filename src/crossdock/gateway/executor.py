@@ -56,10 +56,8 @@ class Executor:
         for stage in plan.stages:
             run.waiting = {fetch.id: fetch.waits for fetch in stage if fetch.waits}
             starts = [fetch for fetch in stage if not fetch.waits]
-            if len(starts) == 1:
-                await run.chain(starts[0])
-            elif starts:
-                await asyncio.gather(*map(run.chain, starts))
+            if starts:
+                await run.chains(starts)
         return run.data, run.errors
 
     async def post(self, fetch: Fetch, variables: dict[str, Any],
@@ -106,12 +104,19 @@ class _Run:
         #: Entity fetch id -> the objects it found at its path.
         self.objects: dict[int, list[dict[str, Any]]] = {}
 
-    async def chain(self, fetch: Fetch) -> None:
-        """Runs ``fetch``, then each fetch that was waiting only for it.
+    async def chains(self, fetches: list[Fetch]) -> None:
+        """Runs each of ``fetches`` and what waits for it, concurrently.
 
-        The first of those runs on in this task and the others get a task each, so a stage
-        makes a task per branch of its dependency graph, not one per fetch.
+        The first runs on in this task and the others get a task each, so a stage makes a
+        task per branch of its dependency graph, not one per fetch.
         """
+        others = [asyncio.create_task(self.chain(fetch)) for fetch in fetches[1:]]
+        await self.chain(fetches[0])
+        for task in others:
+            await task
+
+    async def chain(self, fetch: Fetch) -> None:
+        """Runs ``fetch``, then the fetches that were waiting only for it."""
         if fetch.kind == "entities":
             await self.entities(fetch)
         else:
@@ -122,12 +127,8 @@ class _Run:
             left = waiting[dependent.id] = waiting[dependent.id] - 1
             if not left:
                 ready.append(dependent)
-        if not ready:
-            return
-        others = [asyncio.create_task(self.chain(other)) for other in ready[1:]]
-        await self.chain(ready[0])
-        for task in others:
-            await task
+        if ready:
+            await self.chains(ready)
 
     async def root(self, fetch: Fetch) -> None:
         result = await self.executor.post(fetch, self.fetch_variables(fetch), self.errors)
