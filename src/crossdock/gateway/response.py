@@ -169,20 +169,20 @@ class Shaping:
         by_typename: dict[str, Complete | None] = {}
 
         def complete(request: _Request, value: Any, path: LinkedPath) -> Any:
-            if isinstance(value, dict):
-                typename = value.get("__typename")
-                if isinstance(typename, str):
-                    if typename not in by_typename:
-                        by_typename[typename] = self._runtime(
-                            type_, sets, typename, parent, field, non_null=non_null)
-                    runtime = by_typename[typename]
-                    if runtime is not None:
-                        return runtime(request, value, path)
-                if typename is not None and not request.had_errors:
-                    request.error(path, f'Abstract type "{type_.name}" resolved to an unknown '
-                                        f"type {typename!r}.")
-            elif value is not None:
-                request.error(path, f"Expected an object for {parent}.{field}.")
+            if not isinstance(value, dict):
+                _not_an_object(request, value, path, parent, field, non_null=non_null)
+                return None
+            typename = value.get("__typename")
+            if isinstance(typename, str):
+                if typename not in by_typename:
+                    by_typename[typename] = self._runtime(
+                        type_, sets, typename, parent, field, non_null=non_null)
+                runtime = by_typename[typename]
+                if runtime is not None:
+                    return runtime(request, value, path)
+            if typename is not None and not request.had_errors:
+                request.error(path, f'Abstract type "{type_.name}" resolved to an unknown '
+                                    f"type {typename!r}.")
             request.null(path, parent, field, non_null=non_null)
             return None
 
@@ -207,14 +207,15 @@ def _object_completer(layout: _Layout, parent: str, field: str, *,
 
     def complete(request: _Request, value: Any, path: LinkedPath) -> Any:
         if not isinstance(value, dict):
-            if value is not None:
-                request.error(path, f"Expected an object for {parent}.{field}.")
-            request.null(path, parent, field, non_null=non_null)
+            _not_an_object(request, value, path, parent, field, non_null=non_null)
             return None
-        # Leaves are copied in one pass, in selection order; composites then replace
-        # their raw value in place, which keeps the order.
+        # Raw values are copied first, in selection order; composites then replace theirs
+        # in place, which keeps the order. (A loop, not a comprehension: on Python 3.11 a
+        # comprehension makes a function object per object shaped.)
         get = value.get
-        result = {key: get(key) for key in keys}
+        result = {}
+        for key in keys:
+            result[key] = get(key)
         try:
             for key, name, complete_field in steps:
                 if complete_field is not None:
@@ -232,15 +233,26 @@ def _object_completer(layout: _Layout, parent: str, field: str, *,
     return complete
 
 
+def _not_an_object(request: _Request, value: Any, path: LinkedPath, parent: str, field: str,
+                   *, non_null: bool) -> None:
+    """A null or a non-object where an object belongs."""
+    if value is not None:
+        request.error(path, f"Expected an object for {parent}.{field}.")
+    request.null(path, parent, field, non_null=non_null)
+
+
 def _list_completer(item: Complete, parent: str, field: str, *, non_null: bool) -> Complete:
     def complete(request: _Request, value: Any, path: LinkedPath) -> Any:
         if isinstance(value, list):
+            completed = []
             try:
-                return [item(request, v, (path, i)) for i, v in enumerate(value)]
+                for i, v in enumerate(value):  # a loop: see _object_completer
+                    completed.append(item(request, v, (path, i)))
             except _Bubble:
                 if non_null:
                     raise
                 return None
+            return completed
         if value is not None:
             request.error(path, f"Expected a list for {parent}.{field}.")
         request.null(path, parent, field, non_null=non_null)
