@@ -265,15 +265,7 @@ def _walk(node: Any, steps: _Steps) -> list[dict[str, Any]]:
     """
     frontier: list[Any] = [node]
     for kind, arg in steps:
-        if kind == _KEY:
-            frontier = [found for value in frontier if isinstance(value, dict)
-                        and (found := value.get(arg)) is not None]
-        elif kind == _EACH:
-            frontier = [item for value in frontier if isinstance(value, list)
-                        for item in value if item is not None]
-        else:
-            frontier = [value for value in frontier
-                        if isinstance(value, dict) and value.get("__typename") in arg]
+        frontier = _step(frontier, kind, arg)
         if not frontier:
             return []
     out: list[dict[str, Any]] = []
@@ -283,6 +275,29 @@ def _walk(node: Any, steps: _Steps) -> list[dict[str, Any]]:
         elif isinstance(value, list):
             _flatten(value, out)
     return out
+
+
+def _step(frontier: list[Any], kind: int, arg: Any) -> list[Any]:
+    """Where one step leads from every position in ``frontier``.
+
+    Null list items are left in: every step, and the end of the walk, keeps only what it
+    can use. Loops, not comprehensions: on Python 3.11 each comprehension makes a function.
+    """
+    reached: list[Any] = []
+    if kind == _KEY:
+        for value in frontier:
+            if isinstance(value, dict):
+                found = value.get(arg)
+                if found is not None:
+                    reached.append(found)
+    elif kind == _EACH:
+        for value in frontier:
+            if isinstance(value, list):
+                reached.extend(value)
+    else:
+        reached = [value for value in frontier
+                   if isinstance(value, dict) and value.get("__typename") in arg]
+    return reached
 
 
 def _flatten(items: list[Any], out: list[dict[str, Any]]) -> None:
