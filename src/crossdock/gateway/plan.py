@@ -105,7 +105,8 @@ class Fetch:
     #: How many fetches of the same stage this one waits for.
     waits: int = 0
     #: The fetches of the same stage that wait for this one.
-    dependents: list[Fetch] = dataclasses.field(default_factory=list)
+    dependents: list[Fetch] = dataclasses.field(default_factory=list, compare=False,
+                                                repr=False)
     #: A fetch this one waits for, at the same path and waiting for all else this one waits
     #: for: the objects it found at the path are the ones this fetch would find.
     same_objects_as: int | None = None
