@@ -1,10 +1,12 @@
 """The executor: runs a plan's fetches against the subgraphs and merges what they return.
 
-Fetches of a stage start together and each waits only for the fetches it depends on. Entity
-fetches read their representations from the merged data at their path (deduplicated, so each
-entity is asked for once) and merge the answers back in place. A subgraph that is down,
-slow, answers non-JSON or an HTTP error becomes a GraphQL error naming it; the rest of the
-response is still returned.
+A fetch starts as soon as the fetches of its stage it depends on are done: the last of them
+to finish runs it in its own task (when it frees several, the others get a task each), so a
+stage costs a task per branch of its dependency graph, not a task and an event per fetch.
+Entity fetches read their representations from the merged data at their path
+(deduplicated, so each entity is asked for once) and merge the answers back in place. A
+subgraph that is down, slow, answers non-JSON or an HTTP error becomes a GraphQL error
+naming it; the rest of the response is still returned.
 """
 
 from __future__ import annotations
