@@ -170,7 +170,8 @@ class Shaping:
 
         def complete(request: _Request, value: Any, path: LinkedPath) -> Any:
             if not isinstance(value, dict):
-                _not_an_object(request, value, path, parent, field, non_null=non_null)
+                _unusable(request, value, path, parent, field, expected="an object",
+                          non_null=non_null)
                 return None
             typename = value.get("__typename")
             if isinstance(typename, str):
@@ -207,7 +208,8 @@ def _object_completer(layout: _Layout, parent: str, field: str, *,
 
     def complete(request: _Request, value: Any, path: LinkedPath) -> Any:
         if not isinstance(value, dict):
-            _not_an_object(request, value, path, parent, field, non_null=non_null)
+            _unusable(request, value, path, parent, field, expected="an object",
+                          non_null=non_null)
             return None
         # Raw values are copied first, in selection order; composites then replace theirs
         # in place, which keeps the order. (A loop, not a comprehension: on Python 3.11 a
@@ -233,11 +235,11 @@ def _object_completer(layout: _Layout, parent: str, field: str, *,
     return complete
 
 
-def _not_an_object(request: _Request, value: Any, path: LinkedPath, parent: str, field: str,
-                   *, non_null: bool) -> None:
-    """A null or a non-object where an object belongs."""
+def _unusable(request: _Request, value: Any, path: LinkedPath, parent: str, field: str, *,
+              expected: str, non_null: bool) -> None:
+    """A null, or a value that is not ``expected``, where ``parent.field`` wants one."""
     if value is not None:
-        request.error(path, f"Expected an object for {parent}.{field}.")
+        request.error(path, f"Expected {expected} for {parent}.{field}.")
     request.null(path, parent, field, non_null=non_null)
 
 
@@ -253,9 +255,7 @@ def _list_completer(item: Complete, parent: str, field: str, *, non_null: bool) 
                     raise
                 return None
             return completed
-        if value is not None:
-            request.error(path, f"Expected a list for {parent}.{field}.")
-        request.null(path, parent, field, non_null=non_null)
+        _unusable(request, value, path, parent, field, expected="a list", non_null=non_null)
         return None
 
     return complete
