@@ -163,13 +163,7 @@ class _Run:
         if fetch.renames:
             entities = _unalias(entities)
         if isinstance(entities, list):
-            abstract = self.executor.abstract
-            count = len(entities)
-            for obj, position in slots:
-                if position < count:
-                    entity = entities[position]
-                    if isinstance(entity, dict):
-                        _merge(obj, entity, abstract)
+            _merge_entities(slots, entities, self.executor.abstract)
         if result.get("errors"):
             self.errors.extend(self.entity_errors(fetch, result["errors"], firsts))
 
@@ -362,6 +356,21 @@ def _extract(value: Any, shape: Shape) -> Any:
             inner = value[key]
             out[name] = _extract(inner, sub) if sub is not None and inner is not None else inner
     return out
+
+
+def _merge_entities(slots: list[tuple[dict[str, Any], int]], entities: list[Any],
+                    abstract: frozenset[str]) -> None:
+    """Merges each answered entity into the objects it was asked for."""
+    count = len(entities)
+    for obj, position in slots:
+        if position < count:
+            entity = entities[position]
+            if not isinstance(entity, dict):
+                continue
+            if obj.keys().isdisjoint(entity):
+                obj.update(entity)  # _merge's usual case, without the call
+            else:
+                _merge(obj, entity, abstract)
 
 
 def _merge(target: dict[str, Any], source: dict[str, Any], abstract: frozenset[str]) -> None:
