@@ -113,9 +113,15 @@ class _Run:
         task per branch of its dependency graph, not one per fetch.
         """
         others = [asyncio.create_task(self.chain(fetch)) for fetch in fetches[1:]]
-        await self.chain(fetches[0])
-        for task in others:
-            await task
+        try:
+            await self.chain(fetches[0])
+            for task in others:
+                await task
+        except BaseException:
+            # Cancelled (or failed): the other branches must not run on without a request.
+            for task in others:
+                task.cancel()
+            raise
 
     async def chain(self, fetch: Fetch) -> None:
         """Runs ``fetch``, then the fetches that were waiting only for it."""
