@@ -1,13 +1,15 @@
 """crossdock gateway's own cost per request, without the network.
 
-`python bench/gateway/overhead.py [--crossdock-dir DIR] [--query deep] [--requests 2000]`
+`python bench/gateway/overhead.py [--crossdock-dir DIR] [--query deep] [--requests 2000]
+[--answers FILE]`
 
 Records the subgraphs' answers once (through the benchmark's Node subgraphs), then runs the
 query through crossdock's public `Gateway` API again and again with every subgraph call
 answered in-process from those recordings, plan already cached. What is left is parsing the
 request's variables, running the plan, building subgraph bodies, decoding their answers,
 merging and shaping the response: the gateway's overhead (target: under 1 ms). Prints the
-per-request times and the top of a cProfile profile.
+per-request times and the top of a cProfile profile. `--answers FILE` saves crossdock's
+answers, or compares them byte for byte with a file saved by another checkout.
 """
 
 from __future__ import annotations
@@ -67,13 +69,18 @@ def start_subgraphs(workdir: Path) -> tuple[subprocess.Popen[bytes], Path]:
     return proc, supergraph
 
 
-async def main_async(args: argparse.Namespace) -> int:
-    import httpx  # noqa: PLC0415 - only importable inside the crossdock environment
+Answers = dict[tuple[str, bytes], tuple[int, list[tuple[bytes, bytes]], bytes]]
 
-    from crossdock.gateway.engine import Gateway  # noqa: PLC0415
-    from crossdock.gateway.supergraph import load_supergraph  # noqa: PLC0415
 
-    answers: dict[tuple[str, bytes], tuple[int, list[tuple[bytes, bytes]], bytes]] = {}
+async def record(document: str, variables: list[dict[str, Any]]) -> tuple[
+        Any, Answers, list[dict[str, Any]]]:
+    """The supergraph, every subgraph answer and crossdock's answers, from the Node subgraphs."""
+    import httpx  # only importable inside the crossdock environment
+
+    from crossdock.gateway.engine import Gateway
+    from crossdock.gateway.supergraph import load_supergraph
+
+    answers: Answers = {}
 
     class Recording(httpx.AsyncBaseTransport):
         def __init__(self) -> None:
@@ -86,31 +93,6 @@ async def main_async(args: argparse.Namespace) -> int:
                 response.status_code, response.headers.raw, content)
             return httpx.Response(response.status_code, headers=response.headers.raw,
                                   content=content)
-
-    class Replay(httpx.AsyncBaseTransport):
-        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-            found = answers.get((str(request.url), request.content))
-            if found is None:
-                body = request.content[:200]
-                raise RuntimeError(f"no recorded answer for {request.url} {body!r}")
-            status, headers, content = found
-            return httpx.Response(status, headers=headers, content=content)
-
-    class ReplayClient:
-        """crossdock's SubgraphClient port answered from the recordings."""
-
-        def __init__(self, recorded: dict[tuple[str, bytes], Any]) -> None:
-            self.recorded = {key: (status, content)
-                             for key, (status, _, content) in recorded.items()}
-
-        async def post(self, url: str, body: bytes) -> tuple[int, bytes]:
-            found = self.recorded.get((url, body))
-            if found is None:
-                raise RuntimeError(f"no recorded answer for {url} {body[:200]!r}")
-            return found
-
-    (query,) = load_queries([args.query])
-    document, variables = query.document, query.variables
 
     with tempfile.TemporaryDirectory() as tmp:
         proc, supergraph_file = start_subgraphs(Path(tmp))
@@ -127,21 +109,74 @@ async def main_async(args: argparse.Namespace) -> int:
         finally:
             proc.terminate()
             proc.wait()
+    return supergraph, answers, expected
 
-    async with httpx.AsyncClient(transport=Replay()) as httpx_client:
-        client: Any = httpx_client
-        try:  # the gateway's own subgraph port, when the checkout has one: no httpx in the way
-            from crossdock.gateway import transport  # noqa: PLC0415, F401
-        except ImportError:
-            pass
-        else:
-            client = ReplayClient(answers)
-        gateway = Gateway(supergraph, client)
-        for v, body in zip(variables, expected, strict=True):  # warm the caches, check replay
-            result = await gateway.execute(document, None, v)
-            if result.body != body:
-                raise SystemExit("the replayed answer differs from the recorded one")
-        times, cpu_ms, profiler = await time_requests(gateway, document, variables, args)
+
+def replay_client(answers: Answers) -> Any:
+    """A subgraph client answering from ``answers``: crossdock's port when the checkout has
+    one (no httpx in the way), else an httpx client on a replaying transport."""
+    import httpx
+
+    try:
+        from crossdock.gateway import transport  # noqa: F401
+    except ImportError:
+
+        class Replay(httpx.AsyncBaseTransport):
+            async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+                found = answers.get((str(request.url), request.content))
+                if found is None:
+                    body = request.content[:200]
+                    raise RuntimeError(f"no recorded answer for {request.url} {body!r}")
+                status, headers, content = found
+                return httpx.Response(status, headers=headers, content=content)
+
+        return httpx.AsyncClient(transport=Replay())
+
+    class ReplayClient:
+        """crossdock's SubgraphClient port answered from the recordings."""
+
+        def __init__(self) -> None:
+            self.recorded = {key: (status, content)
+                             for key, (status, _, content) in answers.items()}
+
+        async def post(self, url: str, body: bytes) -> tuple[int, bytes]:
+            found = self.recorded.get((url, body))
+            if found is None:
+                raise RuntimeError(f"no recorded answer for {url} {body[:200]!r}")
+            return found
+
+    return ReplayClient()
+
+
+def check_answers(path: Path, bodies: list[dict[str, Any]]) -> None:
+    """Saves the answers to ``path``, or, when it exists, checks them against it byte for
+    byte (key order included): how one checkout's answers are compared with another's."""
+    encoded = [json.dumps(body, ensure_ascii=False) for body in bodies]
+    if not path.exists():
+        path.write_text("\n".join(encoded) + "\n")
+        print(f"answers saved to {path}")
+        return
+    saved = path.read_text().splitlines()
+    differing = [i for i, (a, b) in enumerate(zip(saved, encoded, strict=True)) if a != b]
+    if differing:
+        raise SystemExit(f"answers differ from {path} for variable sets {differing}")
+    print(f"answers identical to {path} ({len(encoded)} variable sets)")
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    from crossdock.gateway.engine import Gateway
+
+    (query,) = load_queries([args.query])
+    document, variables = query.document, query.variables
+    supergraph, answers, expected = await record(document, variables)
+    if args.answers:
+        check_answers(args.answers, expected)
+    gateway = Gateway(supergraph, replay_client(answers))
+    for v, body in zip(variables, expected, strict=True):  # warm the caches, check replay
+        result = await gateway.execute(document, None, v)
+        if result.body != body:
+            raise SystemExit("the replayed answer differs from the recorded one")
+    times, cpu_ms, profiler = await time_requests(gateway, document, variables, args)
     return report(times, cpu_ms, profiler, fetches=len(answers) / len(variables), args=args)
 
 
@@ -191,6 +226,8 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--profile-requests", type=int, default=500)
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--answers", type=Path,
+                        help="save the answers to this file, or compare with it if it exists")
     args = parser.parse_args()
     reexec_in(args.crossdock_dir.resolve())
     return asyncio.run(main_async(args))

@@ -35,7 +35,7 @@ from crossdock.gateway.planner import (
     condition_variables,
 )
 from crossdock.gateway.planning import OperationPlanner
-from crossdock.gateway.response import Compiled, Shaper, compile_fields
+from crossdock.gateway.response import Shaping
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -78,36 +78,17 @@ class _Document:
 
 
 class _Prepared:
-    """A planned operation with the caches its responses reuse."""
+    """A planned operation with the compiled shaping its responses reuse."""
 
-    __slots__ = ("_collected", "_compiled", "introspection_document", "operation", "plan",
-                 "planning")
+    __slots__ = ("introspection_document", "operation", "plan", "shaping")
 
-    def __init__(self, planning: OperationPlanner, plan: Plan, document: DocumentNode) -> None:
-        self.planning = planning
+    def __init__(self, schema: GraphQLSchema, planning: OperationPlanner, plan: Plan,
+                 document: DocumentNode) -> None:
         self.plan = plan
         self.operation = planning.operation
-        self._collected: dict[tuple[str, tuple[int, ...]], dict[str, list[FieldNode]]] = {}
-        self._compiled: dict[tuple[str, tuple[int, ...]], Compiled] = {}
+        self.shaping = Shaping(schema, planning.collect)
         self.introspection_document = _introspection_only(document, self.operation) \
             if plan.introspection else None
-
-    def compiled(self, type_: Any, sets: tuple[SelectionSetNode, ...], root: bool) -> Compiled:
-        """The shaping steps of ``sets`` on objects of ``type_`` (cached per operation)."""
-        key = (type_.name, tuple(map(id, sets)))
-        found = self._compiled.get(key)
-        if found is None:
-            found = self._compiled[key] = compile_fields(
-                type_, self.collect(type_.name, sets), root=root)
-        return found
-
-    def collect(self, type_name: str, sets: tuple[SelectionSetNode, ...]) -> dict[
-            str, list[FieldNode]]:
-        key = (type_name, tuple(id(s) for s in sets))
-        found = self._collected.get(key)
-        if found is None:
-            found = self._collected[key] = self.planning.collect(type_name, sets)
-        return found
 
 
 class Gateway:
@@ -159,7 +140,7 @@ class Gateway:
         found = self._plans.get(key)
         if found is None:
             planning = OperationPlanner(self.planner, doc.document, operation_name, variables)
-            found = _Prepared(planning, planning.run(), doc.document)
+            found = _Prepared(self.schema, planning, planning.run(), doc.document)
             self._plans[key] = found
             if len(self._plans) > _CACHE_SIZE:
                 self._plans.popitem(last=False)
@@ -204,8 +185,7 @@ class Gateway:
             errors.extend(dict(e.formatted) for e in answered.errors or ())
         root = self.schema.get_root_type(operation.operation)
         assert isinstance(root, GraphQLObjectType)
-        shaped = Shaper(self.schema, prepared.compiled, errors).root(
-            root, operation.selection_set, data)
+        shaped = prepared.shaping.root(root, operation.selection_set, data, errors)
         body: dict[str, Any] = {"data": shaped}
         if errors:
             body = {"errors": errors, "data": shaped}

@@ -1,10 +1,12 @@
 """The executor: runs a plan's fetches against the subgraphs and merges what they return.
 
-Fetches of a stage start together and each waits only for the fetches it depends on. Entity
-fetches read their representations from the merged data at their path (deduplicated, so each
-entity is asked for once) and merge the answers back in place. A subgraph that is down,
-slow, answers non-JSON or an HTTP error becomes a GraphQL error naming it; the rest of the
-response is still returned.
+A fetch starts as soon as the fetches of its stage it depends on are done: the last of them
+to finish runs it in its own task (when it frees several, the others get a task each), so a
+stage costs a task per branch of its dependency graph, not a task and an event per fetch.
+Entity fetches read their representations from the merged data at their path
+(deduplicated, so each entity is asked for once) and merge the answers back in place. A
+subgraph that is down, slow, answers non-JSON or an HTTP error becomes a GraphQL error
+naming it; the rest of the response is still returned.
 """
 
 from __future__ import annotations
@@ -34,9 +36,6 @@ if TYPE_CHECKING:
 log = get_logger("crossdock.gateway")
 
 ResponsePath = list[str | int]
-#: A response path as a linked list, innermost last (``((None, "a"), 0)`` is ``["a", 0]``):
-#: one small tuple per step while walking, a list only when an error needs it.
-_Linked = tuple[Any, str | int] | None
 #: A plan path with its "|Type,Type" segments split once: (step kind, key or type names).
 _Steps = tuple[tuple[int, Any], ...]
 _KEY, _EACH, _TYPES = range(3)
@@ -55,95 +54,17 @@ class Executor:
     async def execute(self, plan: Plan, variables: Mapping[str, Any]) -> tuple[
             dict[str, Any], list[dict[str, Any]]]:
         """The merged data of every fetch, and the errors met."""
-        data: dict[str, Any] = {}
-        errors: list[dict[str, Any]] = []
+        run = _Run(self, variables)
         for stage in plan.stages:
-            if len(stage) == 1 and not stage[0].depends:
-                await self._run(stage[0], data, variables, errors)
-                continue
-            await self._run_stage(stage, data, variables, errors)
-        return data, errors
+            run.waiting = {fetch.id: fetch.waits for fetch in stage if fetch.waits}
+            starts = [fetch for fetch in stage if not fetch.waits]
+            if starts:
+                await run.chains(starts)
+        return run.data, run.errors
 
-    async def _run_stage(self, stage: list[Fetch], data: dict[str, Any],
-                         variables: Mapping[str, Any], errors: list[dict[str, Any]]) -> None:
-        """Start every fetch of the stage; each waits for the fetches it depends on."""
-        done = {fetch.id: asyncio.Event() for fetch in stage}
-
-        async def run(fetch: Fetch) -> None:
-            try:
-                for dep in fetch.depends:
-                    event = done.get(dep)
-                    if event is not None:
-                        await event.wait()
-                await self._run(fetch, data, variables, errors)
-            finally:
-                done[fetch.id].set()
-
-        await asyncio.gather(*(run(fetch) for fetch in stage))
-
-    async def _run(  # noqa: C901, PLR0912
-            self, fetch: Fetch, data: dict[str, Any], variables: Mapping[str, Any],
-                   errors: list[dict[str, Any]]) -> None:
-        fetch_vars = {name: variables[name] for name in fetch.variables if name in variables}
-        if fetch.kind != "entities":
-            result = await self._post(fetch, fetch_vars, errors)
-            if result is None:
-                return
-            payload = result.get("data")
-            if isinstance(payload, dict):
-                _merge(data, _unalias(payload) if fetch.renames else payload, self.abstract)
-            errors.extend(_subgraph_error(error, fetch.graph, _root_path)
-                          for error in result.get("errors") or ())
-            return
-        targets: list[tuple[dict[str, Any], _Linked]] = []
-        _walk(data, _steps(fetch.path), targets)
-        representations: list[dict[str, Any]] = []
-        index: dict[bytes, int] = {}
-        slots: list[tuple[dict[str, Any], int]] = []
-        paths: list[_Linked] = []
-        for obj, path in targets:
-            typename = obj.get("__typename")
-            required = fetch.requires.get(typename) if isinstance(typename, str) else None
-            if required is None:
-                continue
-            rep = _representation(obj, required[1])
-            if rep is None:
-                continue
-            rep["__typename"] = required[0]
-            # Representations are built in the shape's key order: equal ones dump equal.
-            raw = orjson.dumps(rep)
-            position = index.get(raw)
-            if position is None:
-                position = index[raw] = len(representations)
-                representations.append(rep)
-                paths.append(path)
-            slots.append((obj, position))
-        if not representations:
-            return
-        fetch_vars["representations"] = representations
-        result = await self._post(fetch, fetch_vars, errors)
-        if result is None:
-            return
-        payload = result.get("data")
-        entities = payload.get("_entities") if isinstance(payload, dict) else None
-        if fetch.renames:
-            entities = _unalias(entities)
-        if isinstance(entities, list):
-            for obj, position in slots:
-                if position < len(entities) and isinstance(entities[position], dict):
-                    _merge(obj, entities[position], self.abstract)
-
-        def entity_path(path: list[Any]) -> list[Any] | None:
-            if len(path) >= 2 and path[0] == "_entities" and isinstance(  # noqa: PLR2004
-                    path[1], int) and path[1] < len(paths):
-                return [*_as_list(paths[path[1]]), *path[2:]]
-            return None
-
-        errors.extend(_subgraph_error(error, fetch.graph, entity_path)
-                      for error in result.get("errors") or ())
-
-    async def _post(self, fetch: Fetch, variables: dict[str, Any],
-                    errors: list[dict[str, Any]]) -> dict[str, Any] | None:
+    async def post(self, fetch: Fetch, variables: dict[str, Any],
+                   errors: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """The subgraph's GraphQL answer to ``fetch``, or None with an error added."""
         url = self.urls[fetch.graph]
         body = {"query": fetch.query, "variables": variables} if variables else {
             "query": fetch.query}
@@ -168,6 +89,139 @@ class Executor:
             errors.append(_failure(fetch, f"HTTP {status}"))
             return None
         return result
+
+
+class _Run:
+    """One execution of a plan: the data merged so far and what is still waiting."""
+
+    __slots__ = ("data", "errors", "executor", "objects", "variables", "waiting")
+
+    def __init__(self, executor: Executor, variables: Mapping[str, Any]) -> None:
+        self.executor = executor
+        self.variables = variables
+        self.data: dict[str, Any] = {}
+        self.errors: list[dict[str, Any]] = []
+        #: Fetch id -> how many fetches of the current stage it still waits for.
+        self.waiting: dict[int, int] = {}
+        #: Entity fetch id -> the objects it found at its path.
+        self.objects: dict[int, list[dict[str, Any]]] = {}
+
+    async def chains(self, fetches: list[Fetch]) -> None:
+        """Runs each of ``fetches`` and what waits for it, concurrently.
+
+        The first runs on in this task and the others get a task each, so a stage makes a
+        task per branch of its dependency graph, not one per fetch.
+        """
+        others = [asyncio.create_task(self.chain(fetch)) for fetch in fetches[1:]]
+        try:
+            await self.chain(fetches[0])
+            for task in others:
+                await task
+        except BaseException:
+            # Cancelled (or failed): the other branches must not run on without a request.
+            for task in others:
+                task.cancel()
+            raise
+
+    async def chain(self, fetch: Fetch) -> None:
+        """Runs ``fetch``, then the fetches that were waiting only for it."""
+        if fetch.kind == "entities":
+            await self.entities(fetch)
+        else:
+            await self.root(fetch)
+        ready = []
+        waiting = self.waiting
+        for dependent in fetch.dependents:
+            left = waiting[dependent.id] = waiting[dependent.id] - 1
+            if not left:
+                ready.append(dependent)
+        if ready:
+            await self.chains(ready)
+
+    async def root(self, fetch: Fetch) -> None:
+        result = await self.executor.post(fetch, self.fetch_variables(fetch), self.errors)
+        if result is None:
+            return
+        payload = result.get("data")
+        if isinstance(payload, dict):
+            _merge(self.data, _unalias(payload) if fetch.renames else payload,
+                   self.executor.abstract)
+        if result.get("errors"):
+            self.errors.extend(_subgraph_error(error, fetch.graph, _root_path)
+                               for error in result["errors"])
+
+    async def entities(self, fetch: Fetch) -> None:
+        objects = self.objects.get(fetch.same_objects_as) \
+            if fetch.same_objects_as is not None else None
+        if objects is None:
+            objects = _walk(self.data, _steps(fetch.path))
+        self.objects[fetch.id] = objects
+        representations, firsts, slots = _representations(objects, fetch.requires)
+        if not representations:
+            return
+        variables = self.fetch_variables(fetch)
+        variables["representations"] = representations
+        result = await self.executor.post(fetch, variables, self.errors)
+        if result is None:
+            return
+        payload = result.get("data")
+        entities = payload.get("_entities") if isinstance(payload, dict) else None
+        if fetch.renames:
+            entities = _unalias(entities)
+        if isinstance(entities, list):
+            _merge_entities(slots, entities, self.executor.abstract)
+        if result.get("errors"):
+            self.errors.extend(self.entity_errors(fetch, result["errors"], firsts))
+
+    def entity_errors(self, fetch: Fetch, errors: list[Any],
+                      firsts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A subgraph's errors about ``_entities``, their paths mapped to the client's."""
+        steps = _steps(fetch.path)
+
+        def entity_path(path: list[Any]) -> list[Any] | None:
+            if len(path) >= 2 and path[0] == "_entities" and isinstance(  # noqa: PLR2004
+                    path[1], int) and path[1] < len(firsts):
+                found = _path_to(self.data, steps, firsts[path[1]])
+                if found is not None:
+                    return [*found, *path[2:]]
+            return None
+
+        return [_subgraph_error(error, fetch.graph, entity_path) for error in errors]
+
+    def fetch_variables(self, fetch: Fetch) -> dict[str, Any]:
+        variables = self.variables
+        return {name: variables[name] for name in fetch.variables if name in variables} \
+            if fetch.variables else {}
+
+
+def _representations(objects: list[dict[str, Any]], requires: dict[str, tuple[str, Shape]]
+                     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]],
+                                list[tuple[dict[str, Any], int]]]:
+    """The distinct representations of ``objects``, the first object of each, and for each
+    object that has one, its position among them."""
+    representations: list[dict[str, Any]] = []
+    firsts: list[dict[str, Any]] = []
+    slots: list[tuple[dict[str, Any], int]] = []
+    index: dict[bytes, int] = {}
+    dumps = orjson.dumps
+    for obj in objects:
+        typename = obj.get("__typename")
+        required = requires.get(typename) if isinstance(typename, str) else None
+        if required is None:
+            continue
+        rep = _representation(obj, required[1])
+        if rep is None:
+            continue
+        rep["__typename"] = required[0]
+        # Representations are built in the shape's key order: equal ones dump equal.
+        raw = dumps(rep)
+        position = index.get(raw)
+        if position is None:
+            position = index[raw] = len(representations)
+            representations.append(rep)
+            firsts.append(obj)
+        slots.append((obj, position))
+    return representations, firsts, slots
 
 
 def _failure(fetch: Fetch, reason: str) -> dict[str, Any]:
@@ -204,60 +258,83 @@ def _steps(path: Path) -> _Steps:
                  if seg[0] == "|" else (_KEY, seg) for seg in path)
 
 
-def _walk(node: Any, steps: _Steps, out: list[tuple[dict[str, Any], _Linked]]) -> None:
-    """Every object at ``steps`` from ``node`` (lists flattened), with its response path.
+def _walk(node: Any, steps: _Steps) -> list[dict[str, Any]]:
+    """Every object at ``steps`` from ``node`` (lists flattened), in document order.
 
-    One pass per step over all positions reached so far, in document order (no call per
-    list item: entity paths cross several lists).
+    One pass per step over all positions reached so far (no call per list item: entity
+    paths cross several lists), and no response path: those are found again, by
+    :func:`_path_to`, only for an error.
     """
-    frontier: list[tuple[Any, _Linked]] = [(node, None)]
+    frontier: list[Any] = [node]
     for kind, arg in steps:
         frontier = _step(frontier, kind, arg)
         if not frontier:
-            return
-    for value, path in frontier:
+            return []
+    out: list[dict[str, Any]] = []
+    for value in frontier:
         if isinstance(value, dict):
-            out.append((value, path))
+            out.append(value)
         elif isinstance(value, list):
-            _flatten(value, path, out)
+            _flatten(value, out)
+    return out
 
 
-def _step(frontier: list[tuple[Any, _Linked]], kind: int, arg: Any) -> list[tuple[Any, _Linked]]:
-    reached: list[tuple[Any, _Linked]] = []
-    if kind == _EACH:
-        for value, path in frontier:
-            if isinstance(value, list):
-                for j, item in enumerate(value):
-                    if item is not None:
-                        reached.append((item, (path, j)))
-    elif kind == _TYPES:
-        reached = [(value, path) for value, path in frontier
-                   if isinstance(value, dict) and value.get("__typename") in arg]
-    else:
-        for value, path in frontier:
+def _step(frontier: list[Any], kind: int, arg: Any) -> list[Any]:
+    """Where one step leads from every position in ``frontier``.
+
+    Null list items are left in: every step, and the end of the walk, keeps only what it
+    can use. Loops, not comprehensions: on Python 3.11 each comprehension makes a function.
+    """
+    reached: list[Any] = []
+    if kind == _KEY:
+        for value in frontier:
             if isinstance(value, dict):
                 found = value.get(arg)
                 if found is not None:
-                    reached.append((found, (path, arg)))
+                    reached.append(found)
+    elif kind == _EACH:
+        for value in frontier:
+            if isinstance(value, list):
+                reached.extend(value)
+    else:
+        reached = [value for value in frontier
+                   if isinstance(value, dict) and value.get("__typename") in arg]
     return reached
 
 
-def _flatten(items: list[Any], path: _Linked,
-             out: list[tuple[dict[str, Any], _Linked]]) -> None:
-    for j, item in enumerate(items):
+def _flatten(items: list[Any], out: list[dict[str, Any]]) -> None:
+    for item in items:
         if isinstance(item, dict):
-            out.append((item, (path, j)))
+            out.append(item)
         elif isinstance(item, list):
-            _flatten(item, (path, j), out)
+            _flatten(item, out)
 
 
-def _as_list(path: _Linked) -> ResponsePath:
-    out: ResponsePath = []
-    while path is not None:
-        path, key = path
-        out.append(key)
-    out.reverse()
-    return out
+def _path_to(node: Any, steps: _Steps, target: dict[str, Any]) -> ResponsePath | None:
+    """The response path of ``target``, one of the objects ``_walk`` finds at ``steps``."""
+    if node is target:
+        return []
+    for key, child, rest in _children(node, steps):
+        found = _path_to(child, rest, target)
+        if found is not None:
+            return found if key is None else [key, *found]
+    return None
+
+
+def _children(node: Any, steps: _Steps) -> list[tuple[str | int | None, Any, _Steps]]:
+    """Where the first of ``steps`` leads from ``node``: (response key, value, steps left)."""
+    if not steps:  # the walk flattens lists at the end of its path
+        return [(j, item, steps) for j, item in enumerate(node)] if isinstance(
+            node, list) else []
+    (kind, arg), rest = steps[0], steps[1:]
+    if kind == _KEY:
+        return [(arg, node[arg], rest)] if isinstance(node, dict) and node.get(
+            arg) is not None else []
+    if kind == _EACH:
+        return [(j, item, rest) for j, item in enumerate(node) if item is not None] \
+            if isinstance(node, list) else []
+    return [(None, node, rest)] if isinstance(node, dict) and node.get(
+        "__typename") in arg else []
 
 
 def _representation(obj: dict[str, Any], shape: Shape) -> dict[str, Any] | None:
@@ -287,7 +364,26 @@ def _extract(value: Any, shape: Shape) -> Any:
     return out
 
 
+def _merge_entities(slots: list[tuple[dict[str, Any], int]], entities: list[Any],
+                    abstract: frozenset[str]) -> None:
+    """Merges each answered entity into the objects it was asked for."""
+    count = len(entities)
+    for obj, position in slots:
+        if position < count:
+            entity = entities[position]
+            if not isinstance(entity, dict):
+                continue
+            if obj.keys().isdisjoint(entity):
+                obj.update(entity)  # _merge's usual case, without the call
+            else:
+                _merge(obj, entity, abstract)
+
+
 def _merge(target: dict[str, Any], source: dict[str, Any], abstract: frozenset[str]) -> None:
+    if target.keys().isdisjoint(source):
+        # The usual case (an entity fetch brings fields the object lacks): one C call.
+        target.update(source)
+        return
     for key, value in source.items():
         current = target.get(key)
         if current is None or value is None:

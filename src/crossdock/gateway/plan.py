@@ -101,6 +101,15 @@ class Fetch:
     # Filled in by ``finish``:
     query: str = ""
     variables: tuple[str, ...] = ()
+    # Filled in by ``Plan`` from ``depends``, for the executor:
+    #: How many fetches of the same stage this one waits for.
+    waits: int = 0
+    #: The fetches of the same stage that wait for this one.
+    dependents: list[Fetch] = dataclasses.field(default_factory=list, compare=False,
+                                                repr=False)
+    #: A fetch this one waits for, at the same path and waiting for all else this one waits
+    #: for: the objects it found at the path are the ones this fetch would find.
+    same_objects_as: int | None = None
 
     def finish(self, variable_types: dict[str, str]) -> None:
         """Print the subgraph operation, declaring the client variables it uses."""
@@ -145,9 +154,27 @@ class Plan:
     #: The root fields answered by the gateway from its API schema.
     introspection: bool = False
 
+    def __post_init__(self) -> None:
+        for stage in self.stages:
+            _link(stage)
+
     @property
     def fetches(self) -> list[Fetch]:
         return [fetch for stage in self.stages for fetch in stage]
+
+
+def _link(stage: list[Fetch]) -> None:
+    """Points each fetch of a stage at the fetches of the stage that wait for it."""
+    by_id = {fetch.id: fetch for fetch in stage}
+    for fetch in stage:
+        waits_for = [by_id[d] for d in sorted(fetch.depends) if d in by_id]
+        fetch.waits = len(waits_for)
+        for dep in waits_for:
+            dep.dependents.append(fetch)
+        # Entity fetches merge into the objects at their path, never replace them.
+        fetch.same_objects_as = next(
+            (dep.id for dep in waits_for if fetch.kind == dep.kind == "entities"
+             and dep.path == fetch.path and fetch.depends - {dep.id} <= dep.depends), None)
 
 
 def render(plan: Plan) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 
 import pytest
@@ -74,3 +75,24 @@ async def test_subgraph_that_is_down_gives_an_error_not_a_500() -> None:
     result = response.json()
     assert result["data"] == {"me": None, "topReviews": [{"body": "Love it"}]}
     assert "'accounts'" in result["errors"][0]["message"]
+
+
+async def test_a_cancelled_request_leaves_no_fetch_running() -> None:
+    subgraphs = shop_subgraphs.build()
+    subgraphs["accounts"].behaviour.delay = 2.0
+    subgraphs["reviews"].behaviour.delay = 2.0
+    async with running("shop", subgraphs) as federation:
+        # Two root fetches: accounts runs in the request's task, reviews in a task of its own.
+        request = asyncio.create_task(
+            federation.gateway.execute("{ me { id } topReviews(first: 1) { body } }"))
+        await asyncio.sleep(0.5)  # both are waiting for their subgraph
+        request.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await request
+        branches = [task for task in asyncio.all_tasks()
+                    if getattr(task.get_coro(), "__qualname__", "") == "_Run.chain"]
+        assert branches  # the reviews fetch's own task
+        # Well before the subgraphs' 2 s delay, every branch has ended, cancelled.
+        _, pending = await asyncio.wait(branches, timeout=1.0)
+        assert not pending
+        assert all(task.cancelled() for task in branches)
