@@ -1,7 +1,7 @@
 """GitSlice benchmark: crossdock's history slice against git filter-repo and git-slice-tools.
 
     uv run --group bench python bench/gitslice/run.py [--commits 20000] [--files 20000]
-        [--sizes 2000,20000] [--repo PATH]
+        [--sizes 2000,20000] [--repo PATH [--repo-ignore GLOB]...]
 
 Measures, in one run and on the same machine:
 - the initial history slice (3 ignore globs) with ``crossdock slice pull`` (fetch, slice,
@@ -10,6 +10,11 @@ Measures, in one run and on the same machine:
 - the git-slice-tools approach (a checkout of each repository, copy the tree over, compare,
   commit, push) for the same pulls;
 - the 1-commit pull at each of ``--sizes`` (it should stay flat as the repository grows).
+
+After the initial slice it checks that crossdock's slice and filter-repo's result have the same
+final tree. ``--repo`` runs the same on a copy of a real repository, with ``--repo-ignore``
+globs (``/folder/`` or ``*.suffix``, which filter-repo is given as ``--path`` and
+``--path-glob``).
 
 Each crossdock run is split into phases (fetch, rewrite, push, map) with wall time and CPU time
 (this process plus its git children), so a busy machine's noise can be told from real cost.
@@ -49,6 +54,26 @@ from crossdock.gitslice.store import SliceStore
 from crossdock.gitslice.syncer import Syncer
 
 IGNORES = ("*.secret", "internal/", "d00*/")
+#: The same paths for filter-repo: in the generated repository those folders are at the root.
+FILTER_PATHS = ("--path-glob", "*.secret", "--path", "internal/",
+                *(arg for d in range(10) for arg in ("--path", f"d{d:03d}/")))
+#: Ignores for ``--repo`` (``--repo-ignore`` replaces them): common kinds of paths a client
+#: keeps out of a slice.
+REPO_IGNORES = ("/docs/", "/examples/", "*.png")
+
+
+def filter_repo_paths(ignores: tuple[str, ...]) -> tuple[str, ...]:
+    """filter-repo's arguments for ignores of two forms: ``/folder/`` and ``*.suffix``."""
+    args: list[str] = []
+    for ignore in ignores:
+        if ignore.startswith("/") and ignore.endswith("/") and "*" not in ignore:
+            args += ["--path", ignore[1:]]
+        elif ignore.startswith("*.") and "/" not in ignore:
+            args += ["--path-glob", ignore]
+        else:
+            raise SystemExit(f"--repo-ignore {ignore!r}: use /folder/ or *.suffix, which "
+                             "filter-repo can be given the same way")
+    return tuple(args)
 ENV = {**os.environ, "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@x",
        "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@x"}
 
@@ -145,12 +170,13 @@ class GitSliceToolsPeer:
     """git-slice-tools' pull: checkouts of both repositories, copy the upstream tree over the
     slice's (minus ignored files), compare, commit, push."""
 
-    def __init__(self, folder: Path, upstream: Path, slice_repo: Path) -> None:
+    def __init__(self, folder: Path, upstream: Path, slice_repo: Path,
+                 ignores: tuple[str, ...]) -> None:
         self.up = folder / "gst-upstream"
         self.sl = folder / "gst-slice"
         git(folder, "clone", "--quiet", str(upstream), str(self.up))
         git(folder, "clone", "--quiet", str(slice_repo), str(self.sl))
-        self.spec = pathspec.GitIgnoreSpec.from_lines(IGNORES)
+        self.spec = pathspec.GitIgnoreSpec.from_lines(ignores)
 
     def _files(self, root: Path) -> set[str]:
         found = set()
@@ -229,10 +255,11 @@ def timed(fn, *args):  # type: ignore[no-untyped-def]
 
 
 async def _measure(database: Database, folder: Path, upstream: Path, slice_repo: Path,
-                   results: dict[str, float], *, files: int, label: str, peers: bool) -> None:
+                   results: dict[str, float], *, files: int, label: str, peers: bool,
+                   ignores: tuple[str, ...], filter_paths: tuple[str, ...]) -> None:
     syncer = Syncer(SliceStore(database), data_dir=folder / "data")
     await syncer.init(SliceConfig(name="bench", upstream_url=str(upstream),
-                                  slice_url=str(slice_repo), ignores=IGNORES))
+                                  slice_url=str(slice_repo), ignores=ignores))
     clock = PhaseClock()
     start, cpu = time.perf_counter(), cpu_seconds()
     outcome = await syncer.pull("bench", clock)
@@ -246,8 +273,7 @@ async def _measure(database: Database, folder: Path, upstream: Path, slice_repo:
         clone_s, _ = timed(git, folder, "clone", "--quiet", "--bare", "--no-local",
                            str(upstream), str(clone))
         args = [sys.executable, "-m", "git_filter_repo", "--force", "--quiet",
-                "--invert-paths", "--path-glob", "*.secret", "--path", "internal/"]
-        args += [arg for d in range(10) for arg in ("--path", f"d{d:03d}/")]
+                "--invert-paths", *filter_paths]
         cpu = cpu_seconds()
         filter_s, _ = timed(lambda: subprocess.run(args, cwd=clone, check=True, env=ENV,
                                                    capture_output=True))
@@ -256,7 +282,9 @@ async def _measure(database: Database, folder: Path, upstream: Path, slice_repo:
         results["filter_repo_with_clone"] = filter_s + clone_s
         print(f"[{label}] git filter-repo: {filter_s:.2f} s (cpu {results['filter_repo_cpu']:.2f} "
               f"s; + clone {clone_s:.2f} s)")
-        gst = GitSliceToolsPeer(folder, upstream, slice_repo)
+        same = git(slice_repo, "rev-parse", "main^{tree}") == git(clone, "rev-parse", "main^{tree}")
+        print(f"[{label}] same final tree as filter-repo's: {'yes' if same else 'NO'}")
+        gst = GitSliceToolsPeer(folder, upstream, slice_repo, ignores)
     for count in (1, 100):
         samples = []
         gst_samples = []
@@ -284,7 +312,8 @@ async def _measure(database: Database, folder: Path, upstream: Path, slice_repo:
 
 
 async def bench(folder: Path, upstream: Path, url: str, *, files: int, label: str,
-                peers: bool) -> dict[str, float]:
+                peers: bool, ignores: tuple[str, ...] = IGNORES,
+                filter_paths: tuple[str, ...] = FILTER_PATHS) -> dict[str, float]:
     results: dict[str, float] = {}
     slice_repo = folder / "slice.git"
     slice_repo.mkdir()
@@ -294,7 +323,7 @@ async def bench(folder: Path, upstream: Path, url: str, *, files: int, label: st
     await database.open(within=120)  # a busy machine can be slow to hand out connections
     try:
         await _measure(database, folder, upstream, slice_repo, results, files=files,
-                       label=label, peers=peers)
+                       label=label, peers=peers, ignores=ignores, filter_paths=filter_paths)
     finally:
         await database.close()
     print(f"[{label}] {commits} commits, {files} files")
@@ -309,6 +338,9 @@ async def main() -> None:
     parser.add_argument("--sizes", default="2000,20000",
                         help="Repository sizes (commits = files) for the flatness check.")
     parser.add_argument("--repo", type=Path, help="Also run on a copy of this real repository.")
+    parser.add_argument("--repo-ignore", action="append", metavar="GLOB",
+                        help="An ignore for --repo, /folder/ or *.suffix (repeat it); "
+                             f"default: {' '.join(REPO_IGNORES)}.")
     parser.add_argument("--keep", type=Path, help="Work here instead of a temporary folder.")
     options = parser.parse_args()
     base = options.keep or Path(tempfile.mkdtemp(prefix="gitslice-bench-"))
@@ -354,8 +386,13 @@ async def main() -> None:
                                 "main").count("\n")) + 1
                 with scratch_database() as real_url:
                     await migrate(real_url)
-                    await bench(real, real / "upstream.git", real_url, files=count,
-                                label="real repo", peers=True)
+                    ignores = tuple(options.repo_ignore or REPO_IGNORES)
+                    real_results = await bench(
+                        real, real / "upstream.git", real_url, files=count, label="real repo",
+                        peers=True, ignores=ignores, filter_paths=filter_repo_paths(ignores))
+                print(f"ratio initial crossdock / filter-repo on the real repository: "
+                      f"{real_results['initial'] / real_results['filter_repo']:.2f} (cpu: "
+                      f"{real_results['initial_cpu'] / real_results['filter_repo_cpu']:.2f})")
     finally:
         if not options.keep:
             shutil.rmtree(base, ignore_errors=True)
