@@ -126,3 +126,20 @@ def test_a_stop_while_workers_still_start_is_a_clean_stop(tmp_path: Path) -> Non
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
     assert not any(alive(pid) for pid in workers)
+
+
+def test_workers_stop_when_the_parent_is_killed(tmp_path: Path) -> None:
+    port = free_port()
+    process = start(tmp_path, port, "--workers", "2")
+    try:
+        wait_until_serving(process, port, workers=2)
+        workers = children(process.pid)
+        process.kill()  # SIGKILL: the parent cannot pass a stop on
+        process.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while any(alive(pid) for pid in workers):
+            assert time.monotonic() < deadline, "orphaned workers kept serving"
+            time.sleep(0.05)
+    finally:
+        if process.poll() is None:
+            process.kill()

@@ -4,15 +4,18 @@ The parent loads the supergraph and checks the port once, then forks N children;
 its own socket with ``SO_REUSEPORT`` so the kernel spreads new connections evenly over them
 (one shared accept socket lets one busy process take most keep-alive connections). The parent
 only forwards SIGINT/SIGTERM and waits; when one child dies the others are stopped too, so a
-supervisor (systemd, Kubernetes) sees the failure.
+supervisor (systemd, Kubernetes) sees the failure; when the parent dies, even by SIGKILL, the
+children get SIGTERM from the kernel (Linux), so none serves on orphaned.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
+import sys
 from typing import TYPE_CHECKING, NoReturn
 
 from crossdock.core.logging import get_logger
@@ -22,6 +25,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 log = get_logger("crossdock.gateway")
+
+#: prctl(2) option: the signal a process gets when its parent dies.
+_PR_SET_PDEATHSIG = 1
 
 
 def reuseport_socket(host: str, port: int, *, option: str, listen: bool = True) -> socket.socket:
@@ -50,11 +56,13 @@ def run_workers(count: int, host: str, port: int, *, option: str,
     # its own handlers when its server starts.
     stop_signals = {signal.SIGINT, signal.SIGTERM}
     signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+    parent = os.getpid()
     try:
         for _ in range(count):
             pid = os.fork()
             if pid == 0:  # the child: serve, never return into the parent's code
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, stop_signals)
+                _stop_with(parent)
                 _child(reservation, host, port, option=option, serve=serve)
             children.append(pid)
         log.info("gateway_workers_started", workers=count, pids=children, port=port)
@@ -67,6 +75,20 @@ def run_workers(count: int, host: str, port: int, *, option: str,
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         reservation.close()
+
+
+def _stop_with(parent: int) -> None:
+    """Have the kernel send this child SIGTERM when the parent dies (Linux).
+
+    A parent killed with SIGKILL (the OOM killer, ``kill -9``) cannot pass the stop on; without
+    this its workers would serve on, orphaned, holding the port.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the parent died before the request was in place
+        os._exit(0)
 
 
 def _child(reservation: socket.socket, host: str, port: int, *, option: str,
