@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -35,18 +36,26 @@ def children(pid: int) -> list[int]:
     return [int(p) for p in text.split()]
 
 
+def wait_for(done: Callable[[], bool], failure: str, process: subprocess.Popen[bytes] | None = None,
+             *, seconds: float = 60, step: float = 0.1) -> None:
+    """Poll ``done`` until it is true; fail with ``failure`` after ``seconds`` (or when the
+    gateway ``process``, if given, exits first)."""
+    deadline = time.monotonic() + seconds
+    while not done():
+        assert process is None or process.poll() is None, "the gateway exited"
+        assert time.monotonic() < deadline, failure
+        time.sleep(step)
+
+
 def wait_until_serving(process: subprocess.Popen[bytes], port: int, workers: int) -> None:
-    deadline = time.monotonic() + 60
-    while True:
+    def serving() -> bool:
         try:
-            if (len(children(process.pid)) == workers and httpx.get(
-                    f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200):
-                return
+            return len(children(process.pid)) == workers and httpx.get(
+                f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
         except httpx.TransportError:
-            pass
-        assert process.poll() is None, "the gateway exited"
-        assert time.monotonic() < deadline, "the gateway did not come up"
-        time.sleep(0.1)
+            return False
+
+    wait_for(serving, "the gateway did not come up", process)
 
 
 def alive(pid: int) -> bool:
@@ -116,11 +125,9 @@ def test_a_stop_while_workers_still_start_is_a_clean_stop(tmp_path: Path) -> Non
     port = free_port()
     process = start(tmp_path, port, "--workers", "2")
     try:
-        deadline = time.monotonic() + 60
-        while len(children(process.pid)) < 2:  # forked, not yet serving
-            assert process.poll() is None, "the gateway exited"
-            assert time.monotonic() < deadline, "the workers did not start"
-            time.sleep(0.005)
+        # Forked, not yet serving.
+        wait_for(lambda: len(children(process.pid)) >= 2, "the workers did not start", process,
+                 step=0.005)
         workers = children(process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
@@ -136,10 +143,8 @@ def test_workers_stop_when_the_parent_is_killed(tmp_path: Path) -> None:
         workers = children(process.pid)
         process.kill()  # SIGKILL: the parent cannot pass a stop on
         process.wait(timeout=30)
-        deadline = time.monotonic() + 30
-        while any(alive(pid) for pid in workers):
-            assert time.monotonic() < deadline, "orphaned workers kept serving"
-            time.sleep(0.05)
+        wait_for(lambda: not any(alive(pid) for pid in workers),
+                 "orphaned workers kept serving", seconds=30, step=0.05)
     finally:
         if process.poll() is None:
             process.kill()
