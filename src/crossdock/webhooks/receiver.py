@@ -17,6 +17,7 @@ import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable
 
+import prometheus_client
 import psycopg
 import psycopg_pool
 
@@ -47,6 +48,10 @@ class LoadedSource:
     secrets: tuple[Secret, ...]
     max_body_bytes: int
     expires: float
+    #: The source's received and duplicate counters (a metric's ``labels`` lookup per
+    #: request costs as much as verifying a small body).
+    received: prometheus_client.Counter
+    duplicates: prometheus_client.Counter
 
 
 class Unavailable(Exception):
@@ -149,11 +154,11 @@ class Receiver:
             await self._unavailable(send)
             return
         if delivery_id is None:
-            metrics.DUPLICATES.labels(source.name).inc()
+            source.duplicates.inc()
             await send_json(send, 200, {"status": "duplicate",
                                         "delivery_id": inbound.delivery_id})
             return
-        metrics.RECEIVED.labels(source.name).inc()
+        source.received.inc()
         await send_json(send, 202, {"status": "accepted", "id": delivery_id,
                                     "delivery_id": inbound.delivery_id})
 
@@ -193,6 +198,8 @@ class Receiver:
             secrets=tuple(secrets),
             max_body_bytes=found.max_body_bytes,
             expires=now + self.settings.source_cache_seconds,
+            received=metrics.RECEIVED.labels(found.name),
+            duplicates=metrics.DUPLICATES.labels(found.name),
         )
         self._sources[name] = loaded
         return loaded

@@ -10,6 +10,7 @@ import pytest
 
 from crossdock.webhooks.errors import SourceError
 from crossdock.webhooks.providers import BadSignature, Malformed, make_provider
+from crossdock.webhooks.providers.base import json_document, json_payload, string_field
 from crossdock.webhooks.providers.standard import StandardProvider, new_key_pair
 from crossdock.webhooks.secrets import Secret
 
@@ -150,3 +151,37 @@ def test_bodies_that_are_not_json_objects_are_malformed(body: bytes) -> None:
     with pytest.raises(Malformed):
         make_provider("github").parse({"x-github-event": "push", "x-github-delivery": "d"},
                                       body)
+
+
+# Bodies at the edges of JSON where parsers differ: the receiver (simdjson) must accept exactly
+# what the workers (orjson) parse, or a delivery is acknowledged that can never be processed.
+EDGE_BODIES = [
+    b'{"action":"x\ny"}', b'{"a":"\x01"}', b'{"a":"\\ud800"}', b'{"a":"\\udc00\\ud800"}',
+    b'{"a":1e400}', b'{"a":-0}', b'{"a":01}', b'{"a":.5}', b'{"a":1.}', b'{"a":1,}',
+    b"[" * 2000 + b"]" * 2000, b"[" * 600 + b"]" * 600, b'{"a":"\xed\xa0\x80"}',
+    b'{"a":"\xf4\x90\x80\x80"}', b'{"a":true}\x00', b'{"a":1} x', b'"x"', b"1", b"null",
+    b'{"a":"\\u00"}', b'{"a":"\\x"}', b'{"a":123456789012345678901234567890,"action":"big"}',
+    b'{"a":-9223372036854775809}', b'\xef\xbb\xbf{"action":"bom"}', b' {"action":"ws"} ',
+    b'{"action":"dup","action":"last"}', b'{"a\\u0000":1,"action":"nul"}', b"",
+    b"payload=%7B%22action%22%3A%22form%22%7D", b"payload=%7Bnot", b"payload=[1]",
+]
+
+
+def _accepted(parse: object, body: bytes) -> bool:
+    try:
+        parse(body)  # type: ignore[operator]
+    except Malformed:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("body", EDGE_BODIES)
+def test_the_receiver_accepts_exactly_the_bodies_the_workers_parse(body: bytes) -> None:
+    assert _accepted(json_document, body) == _accepted(json_payload, body)
+
+
+@pytest.mark.parametrize("body", [b for b in EDGE_BODIES if _accepted(json_payload, b)])
+def test_the_receiver_reads_the_action_the_workers_see(body: bytes) -> None:
+    payload = json_payload(body)
+    expected = payload.get("action") if isinstance(payload, dict) else None
+    assert string_field(json_document(body), "action") == expected

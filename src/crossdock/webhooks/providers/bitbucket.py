@@ -17,7 +17,7 @@ from crossdock.webhooks.providers.base import (
     Malformed,
     digest,
     matches_any,
-    object_payload,
+    object_document,
     required,
 )
 from crossdock.webhooks.secrets import Secret
@@ -48,10 +48,9 @@ class BitbucketProvider:
         delivery = self.delivery_id(headers)
         if not delivery:
             raise Malformed("the header x-request-uuid is missing")
-        payload = object_payload(body)
+        object_document(body)
         _, _, action = event.partition(":")
-        return Inbound(delivery_id=delivery, event_type=event, action=action or None,
-                       payload=payload)
+        return Inbound(delivery_id=delivery, event_type=event, action=action or None)
 
     def delivery_id(self, headers: Headers) -> str | None:
         return headers.get("x-request-uuid") or headers.get("x-request-id")

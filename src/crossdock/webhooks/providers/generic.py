@@ -22,7 +22,7 @@ from crossdock.webhooks.providers.base import (
     Inbound,
     body_digest_id,
     digest,
-    json_payload,
+    json_document,
     matches_any,
     string_field,
 )
@@ -78,12 +78,12 @@ class HmacProvider:
             raise BadSignature("the signature matches none of the source's secrets")
 
     def parse(self, headers: Headers, body: bytes) -> Inbound:
-        payload = json_payload(body)
+        document = json_document(body)
         event = (headers.get(self.event_header) if self.event_header else None) or (
-            string_field(payload, "type") if isinstance(payload, dict) else None)
-        action = string_field(payload, "action") if isinstance(payload, dict) else None
+            string_field(document, "type"))
+        action = string_field(document, "action")
         return Inbound(delivery_id=self.delivery_id(headers) or body_digest_id(body),
-                       event_type=event or "message", action=action, payload=payload)
+                       event_type=event or "message", action=action)
 
     def delivery_id(self, headers: Headers) -> str | None:
         return headers.get(self.delivery_header) if self.delivery_header else None

@@ -15,7 +15,7 @@ from crossdock.webhooks.providers.base import (
     Inbound,
     digest,
     matches_any,
-    object_payload,
+    object_document,
     required,
     string_field,
 )
@@ -45,9 +45,9 @@ class GitHubProvider:
     def parse(self, headers: Headers, body: bytes) -> Inbound:
         event = required(headers, "x-github-event")
         delivery = required(headers, "x-github-delivery")
-        payload = object_payload(body)
+        document = object_document(body)
         return Inbound(delivery_id=delivery, event_type=event,
-                       action=string_field(payload, "action"), payload=payload)
+                       action=string_field(document, "action"))
 
     def delivery_id(self, headers: Headers) -> str | None:
         return headers.get("x-github-delivery")

@@ -17,7 +17,7 @@ from crossdock.webhooks.providers.base import (
     Headers,
     Inbound,
     body_digest_id,
-    object_payload,
+    object_document,
     required,
     string_field,
 )
@@ -46,12 +46,11 @@ class GitLabProvider:
 
     def parse(self, headers: Headers, body: bytes) -> Inbound:
         header_event = required(headers, "x-gitlab-event")
-        payload = object_payload(body)
-        event = string_field(payload, "object_kind") or _snake(header_event)
+        document = object_document(body)
+        event = string_field(document, "object_kind") or _snake(header_event)
         delivery = self.delivery_id(headers) or body_digest_id(body)
         return Inbound(delivery_id=delivery, event_type=event,
-                       action=string_field(payload, "object_attributes", "action"),
-                       payload=payload)
+                       action=string_field(document, "object_attributes", "action"))
 
     def delivery_id(self, headers: Headers) -> str | None:
         for name in _ID_HEADERS:

@@ -25,8 +25,9 @@ from crossdock.webhooks.providers.base import (
     Inbound,
     Malformed,
     digest,
-    json_payload,
+    json_document,
     matches_any,
+    member,
     required,
 )
 from crossdock.webhooks.secrets import Secret
@@ -101,12 +102,10 @@ class StandardProvider:
 
     def parse(self, headers: Headers, body: bytes) -> Inbound:
         webhook_id = required(headers, "webhook-id")
-        payload = json_payload(body)
-        event = payload.get("type") if isinstance(payload, dict) else None
+        event = member(json_document(body), "type")
         if event is not None and not isinstance(event, str):
             raise Malformed("the payload's 'type' is not a string")
-        return Inbound(delivery_id=webhook_id, event_type=event or "message", action=None,
-                       payload=payload)
+        return Inbound(delivery_id=webhook_id, event_type=event or "message", action=None)
 
     def delivery_id(self, headers: Headers) -> str | None:
         return headers.get("webhook-id")
