@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -61,12 +62,20 @@ def write_data_file(payloads: list[tuple[str, bytes]]) -> str:
     return str(path)
 
 
+def _children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def run_wrk(url: str, data_file: str, seconds: int, connections: int = 50) -> dict[str, float]:
+    """wrk's figures, and the CPU seconds wrk itself used (the load costs CPU too)."""
+    before = _children_cpu()
     output = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
          "-s", str(HERE / "post.lua"), url, "--", data_file, uuid.uuid4().hex[:8]],
         check=True, capture_output=True, text=True,
     ).stdout
+    wrk_cpu = _children_cpu() - before
     total = int(re.search(r"(\d+) requests in", output).group(1))
     duration = float(re.search(r"requests in ([\d.]+)s", output).group(1))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
@@ -78,6 +87,7 @@ def run_wrk(url: str, data_file: str, seconds: int, connections: int = 50) -> di
         "non_2xx": int(bad.group(1)) if bad else 0,
         "p99_ms": float(p99.group(1)) * scale[p99.group(2)] if p99 else float("nan"),
         "socket_errors": errors.group(1) if errors else "",
+        "wrk_cpu": wrk_cpu,
     }
 
 
@@ -199,8 +209,8 @@ def main() -> int:  # noqa: PLR0915 - one linear script
         with serve(url, port) as server, contextlib.ExitStack() as workers:
             children = {"receiver": server.pid}
             for n in range(args.workers):
-                children[f"worker {n + 1}"] = workers.enter_context(
-                    worker(url, concurrency=8)).pid
+                name = f"worker #{n + 1}" if args.workers > 1 else "worker"
+                children[name] = workers.enter_context(worker(url, concurrency=8)).pid
             time.sleep(2)
             with CpuMeter(url, children) as fixed:
                 latencies, statuses = asyncio.run(
@@ -234,9 +244,16 @@ def main() -> int:  # noqa: PLR0915 - one linear script
     print("CPU per request, from /proc (postgres: the backends serving the run's database)")
     served = ceiling["ok_per_second"] * args.seconds
     stored = receiver["ok_per_second"] * args.seconds
-    print(f"- bare 200 ceiling: bare server {bare_cpu / served * 1e6:.0f} us")
+    saturated.used["wrk"] = receiver["wrk_cpu"]
+    print(f"- bare 200 ceiling: bare server {bare_cpu / served * 1e6:.0f} us, "
+          f"wrk {ceiling['wrk_cpu'] / served * 1e6:.0f} us")
     print(f"- receiver saturated: {per_request(saturated.used, stored)}")
     print(f"- fixed {args.rate}/s, load and drain: {per_request(fixed.used, len(latencies))}")
+    half = ceiling["ok_per_second"] / 2
+    per_delivery = sum(saturated.used.values()) / stored
+    print(f"At half the ceiling ({half:.0f}/s), the saturated run's CPU per delivery "
+          f"({per_delivery * 1e6:.0f} us, all processes above) needs {half * per_delivery:.2f} "
+          f"cores; this machine has {os.cpu_count()}.")
     return 0
 
 
