@@ -176,6 +176,23 @@ async def test_a_malformed_body_gets_400_and_is_not_stored(stack: Stack, body: b
         ("rejected", "malformed", None)]
 
 
+async def test_bodies_where_json_parsers_differ_are_judged_as_the_workers_parse_them(
+    stack: Stack,
+) -> None:
+    # The receiver validates with simdjson, the workers parse with orjson (see json_document).
+    await stack.add_source("gh", "github", ["s"])
+    big = b'{"action":"opened","action":"closed","id":123456789012345678901234567890}'
+    accepted = await stack.send("gh", "github", big, "s")
+    refused = await stack.send("gh", "github", b'\xef\xbb\xbf{"action":"opened"}', "s")
+    assert (accepted.status_code, refused.status_code) == (202, 400)
+    rows = {row["status"]: row for row in await _rows(stack)}
+    assert rows["received"]["action"] == "closed"
+    assert rows["rejected"]["reason"] == "malformed"
+    await stack.drain()
+    assert [row["status"] for row in await _rows(stack) if row["status"] != "rejected"] == [
+        "processed"]
+
+
 async def test_a_missing_event_header_gets_400(stack: Stack) -> None:
     await stack.add_source("gh", "github", ["s"])
     response = await stack.send("gh", "github", BODY, "s", extra={"x-github-event": ""})
