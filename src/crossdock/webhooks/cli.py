@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any, TypeVar
@@ -179,10 +180,7 @@ def build_cli() -> typer.Typer:  # noqa: C901, PLR0915 - one closure per command
                                           help="Port to listen on.")] = 8080,
     ) -> None:
         """Serve POST /webhooks/{source} and the admin API (/api/...)."""
-        loaded = WebhooksSettings.from_env()
-        configured = WebhooksSettings(host=host, port=port,
-                                      database_timeout=loaded.database_timeout,
-                                      source_cache_seconds=loaded.source_cache_seconds)
+        configured = dataclasses.replace(WebhooksSettings.from_env(), host=host, port=port)
         _with_runtime(lambda rt: serve_app(rt, configured))
 
     @app.command("deliveries")

@@ -9,7 +9,10 @@ every row that is waiting (up to ``max_batch``), so under load many deliveries s
 commit while a lone request still goes straight through. A writer that finds nothing waiting
 keeps its connection ``linger`` seconds for the next rows before it ends. A row's future
 resolves only after its commit; when the commit fails every row in it gets the error (the
-receiver answers 503) and nothing of it is stored. A commit is one multi-row INSERT in
+receiver answers 503) and nothing of it is stored. A request waits at most
+``commit_timeout`` seconds: then it gets :class:`CommitTimeout` (503), and its row is dropped
+if no writer has taken it yet; one already being written may still be stored, and the
+sender's retry then gets the duplicate's 200. A commit is one multi-row INSERT in
 autocommit, whose statement trigger notifies the workers once.
 """
 
@@ -28,6 +31,10 @@ Row = dict[str, Any]
 Batch = list[tuple[Row, "asyncio.Future[int | None]"]]
 
 
+class CommitTimeout(Exception):
+    """A delivery was not committed within the writer's ``commit_timeout``."""
+
+
 class DeliveryWriter:
     """Stores accepted deliveries (and so queues them), in shared transactions."""
 
@@ -36,12 +43,14 @@ class DeliveryWriter:
         database: Database,
         *,
         timeout: float,
+        commit_timeout: float = 5.0,
         writers: int = 2,
         max_batch: int = 200,
         linger: float = 0.005,
     ) -> None:
         self.database = database
         self.timeout = timeout
+        self.commit_timeout = commit_timeout
         self.writers = writers
         self.max_batch = max_batch
         self.linger = linger
@@ -52,8 +61,13 @@ class DeliveryWriter:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def store(self, row: Row) -> int | None:
-        """The new delivery's id once committed; None for a duplicate."""
-        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        """The new delivery's id once committed; None for a duplicate.
+
+        :class:`CommitTimeout` after ``commit_timeout`` seconds (a blocked or stalled
+        database); the connection's errors as they come.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[int | None] = loop.create_future()
         self._waiting.append((row, future))
         if self._idle:
             _resolve(self._idle.pop())
@@ -62,7 +76,13 @@ class DeliveryWriter:
             task = asyncio.create_task(self._drain())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        return await future
+        # A timer per request, not asyncio.timeout: that costs a task cancellation to fire
+        # and more to arm, on every request's path.
+        timer = loop.call_later(self.commit_timeout, _expire, future, self.commit_timeout)
+        try:
+            return await future
+        finally:
+            timer.cancel()
 
     async def _drain(self) -> None:
         # A writer lives while rows wait, and ``linger`` seconds more, so no task outlives
@@ -100,7 +120,8 @@ class DeliveryWriter:
         return bool(self._waiting)
 
     def _take(self) -> Batch:
-        batch = self._waiting[: self.max_batch]
+        # A row whose request gave up (its future is done) is not written.
+        batch = [item for item in self._waiting[: self.max_batch] if not item[1].done()]
         del self._waiting[: self.max_batch]
         return batch
 
@@ -108,6 +129,8 @@ class DeliveryWriter:
         # One statement per commit whatever the batch size (a row each cost a round trip),
         # in autocommit: a single statement is its own transaction, and BEGIN and COMMIT
         # were two more round trips per commit.
+        if not batch:
+            return
         try:
             ids = await store.insert_deliveries(conn, [row for row, _ in batch])
         except psycopg.OperationalError as exc:
@@ -127,6 +150,11 @@ class DeliveryWriter:
         for (_, future), delivery_id in zip(batch, ids, strict=True):
             if not future.done():
                 future.set_result(delivery_id)
+
+
+def _expire(future: asyncio.Future[int | None], seconds: float) -> None:
+    if not future.done():
+        future.set_exception(CommitTimeout(f"the delivery was not committed within {seconds} s"))
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

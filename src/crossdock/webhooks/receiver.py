@@ -26,7 +26,7 @@ from crossdock.core.database import Connection, Database
 from crossdock.core.logging import get_logger
 from crossdock.webhooks import metrics, store
 from crossdock.webhooks.errors import SecretUnavailable, SourceError
-from crossdock.webhooks.inbox import DeliveryWriter
+from crossdock.webhooks.inbox import CommitTimeout, DeliveryWriter
 from crossdock.webhooks.providers import Provider, Rejected, make_provider
 from crossdock.webhooks.secrets import Secret, resolve
 from crossdock.webhooks.settings import WebhooksSettings
@@ -89,7 +89,8 @@ class Receiver:
         self.settings = settings
         self.clock = clock
         self._sources: dict[str, LoadedSource] = {}
-        self.writer = DeliveryWriter(database, timeout=settings.database_timeout)
+        self.writer = DeliveryWriter(database, timeout=settings.database_timeout,
+                                     commit_timeout=settings.store_timeout)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -149,7 +150,7 @@ class Receiver:
                 "provider_delivery_id": inbound.delivery_id, "event_type": inbound.event_type,
                 "action": inbound.action, "headers": stored, "body": body,
                 "body_size": len(body)})
-        except _DB_ERRORS as exc:
+        except (*_DB_ERRORS, CommitTimeout) as exc:
             logger.warning("webhook_store_failed", source=source.name, error=str(exc))
             await self._unavailable(send)
             return

@@ -19,6 +19,10 @@ class WebhooksSettings:
     port: int = 8080
     #: Seconds the receiver waits for a database connection before answering 503.
     database_timeout: float = 2.0
+    #: Seconds the receiver waits for a delivery's commit before answering 503, well inside
+    #: GitHub's 10-second deadline. A delivery being written then may still be stored: the
+    #: sender's retry gets 200, as a duplicate.
+    store_timeout: float = 5.0
     #: Seconds a source's configuration (secrets included) is cached by the receiver.
     source_cache_seconds: float = 5.0
 

@@ -95,7 +95,7 @@ class Stack:
 async def stack(database_url: str) -> AsyncIterator[Stack]:
     runtime = Runtime.create(CoreSettings(database_url=database_url), database_url)
     await runtime.open()
-    settings = WebhooksSettings(database_timeout=1.0, source_cache_seconds=0.0)
+    settings = WebhooksSettings(database_timeout=1.0, store_timeout=2.0, source_cache_seconds=0.0)
     sock = bind("127.0.0.1", 0, option="test")
     server: Server = make_server(build_app(runtime, settings))
     task = asyncio.create_task(server.serve(sockets=[sock]))

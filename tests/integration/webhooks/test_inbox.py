@@ -1,15 +1,16 @@
-"""The group commit's writers: a writer keeps its connection for rows that follow soon."""
+"""The group commit's writers: connections kept for rows that follow, and a deadline."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
+import psycopg
 import pytest
 
 from crossdock.core.database import Database
 from crossdock.webhooks import operations
-from crossdock.webhooks.inbox import DeliveryWriter
+from crossdock.webhooks.inbox import CommitTimeout, DeliveryWriter
 
 pytestmark = pytest.mark.anyio
 
@@ -59,3 +60,26 @@ async def test_after_the_linger_the_writer_ends_and_a_new_one_serves(database: D
     assert await writer.store(_row("b")) is not None
     assert await writer.store(_row("a")) is None  # a duplicate, on the new writer
     assert _connections_taken(database) - before == 2
+
+
+async def test_a_row_whose_request_gave_up_before_a_writer_took_it_is_not_written(
+    database: Database, database_url: str,
+) -> None:
+    await operations.add_source(database, operations.build_source("gh", "github", ["s"]))
+    writer = DeliveryWriter(database, timeout=2, commit_timeout=0.3, writers=1, linger=0)
+    async with await psycopg.AsyncConnection.connect(database_url) as blocker:
+        await blocker.execute("LOCK TABLE webhooks_deliveries IN ACCESS EXCLUSIVE MODE")
+        taken = asyncio.create_task(writer.store(_row("taken")))
+        await asyncio.sleep(0.1)  # the one writer has taken it and waits on the lock
+        waiting = asyncio.create_task(writer.store(_row("waiting")))
+        results = await asyncio.gather(taken, waiting, return_exceptions=True)
+        await blocker.rollback()
+    assert [type(result) for result in results] == [CommitTimeout, CommitTimeout]
+    await _idle(writer)
+
+    async with database.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT provider_delivery_id FROM webhooks_deliveries ORDER BY id")
+        stored = [row["provider_delivery_id"] for row in await cursor.fetchall()]
+    # The taken row's INSERT went through once the lock was gone; the other was dropped.
+    assert stored == ["taken"]

@@ -131,6 +131,31 @@ async def test_the_receiver_answers_503_while_postgresql_refuses_and_recovers_by
     assert bodies == ["{}", '{"up": true}']
 
 
+async def test_a_commit_blocked_past_the_store_timeout_gets_503_and_the_retry_is_not_lost(
+    stack: Stack,
+) -> None:
+    await stack.add_source("gh", "github", ["s"])
+    loop = asyncio.get_running_loop()
+    async with await psycopg.AsyncConnection.connect(stack.database_url) as blocker:
+        await blocker.execute("LOCK TABLE webhooks_deliveries IN ACCESS EXCLUSIVE MODE")
+        started = loop.time()
+        blocked = await stack.send("gh", "github", b'{"n": 1}', "s", delivery_id="blocked")
+        waited = loop.time() - started
+        await blocker.rollback()
+    assert blocked.status_code == 503
+    assert blocked.headers["retry-after"]
+    assert 2.0 <= waited < 5.0  # the fixture's store_timeout is 2 s
+
+    # The INSERT that waited on the lock may have gone through after the 503: the sender's
+    # retry is then a duplicate. Either way the delivery is stored, once, and processed.
+    retried = await stack.send("gh", "github", b'{"n": 1}', "s", delivery_id="blocked")
+    assert retried.status_code in {200, 202}
+    after = await stack.send("gh", "github", b'{"n": 2}', "s")
+    assert after.status_code == 202
+    await stack.drain()
+    assert await stack.statuses() == {"processed": 2}
+
+
 async def test_a_receiver_killed_under_load_lost_no_acknowledged_delivery(
     stack: Stack,
 ) -> None:
