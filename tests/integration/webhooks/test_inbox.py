@@ -72,7 +72,8 @@ async def test_a_row_whose_request_gave_up_before_a_writer_took_it_is_not_writte
         taken = asyncio.create_task(writer.store(_row("taken")))
         await asyncio.sleep(0.1)  # the one writer has taken it and waits on the lock
         waiting = asyncio.create_task(writer.store(_row("waiting")))
-        results = await asyncio.gather(taken, waiting, return_exceptions=True)
+        async with asyncio.timeout(10):  # without a deadline, both would wait for the lock
+            results = await asyncio.gather(taken, waiting, return_exceptions=True)
         await blocker.rollback()
     assert [type(result) for result in results] == [CommitTimeout, CommitTimeout]
     await _idle(writer)
