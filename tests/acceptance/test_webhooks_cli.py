@@ -44,3 +44,39 @@ def test_sources_deliveries_show_and_replay_through_the_cli(
     missing = crossdock("webhooks", "replay", "999999", env=env)
     assert missing.returncode == 1
     assert "no delivery with id 999999" in missing.stderr
+
+
+def test_a_secret_rotates_and_sources_and_routes_are_removed_through_the_cli(
+    crossdock: Run, database_url: str
+) -> None:
+    env = {"DATABASE_URL": database_url}
+    crossdock("webhooks", "source", "add", "gh", "--provider", "github", "--secret", "old",
+              env=env)
+    route = json.loads(crossdock("webhooks", "route", "add", "gh", "--handler", "log",
+                                 "--json", env=env).stdout)
+
+    added = crossdock("webhooks", "source", "update", "gh", "--add-secret", "env:NEW_SECRET",
+                      "--retry-max-tries", "3", "--json", env=env)
+    assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout)["secrets"] == ["literal:***", "env:NEW_SECRET"]
+    assert json.loads(added.stdout)["retry"]["max_tries"] == 3
+    removed = crossdock("webhooks", "source", "update", "gh", "--remove-secret", "old",
+                        "--json", env=env)
+    assert json.loads(removed.stdout)["secrets"] == ["env:NEW_SECRET"]
+
+    last = crossdock("webhooks", "source", "update", "gh", "--remove-secret",
+                     "env:NEW_SECRET", env=env)
+    assert last.returncode == 1
+    assert "no secret left" in last.stderr
+    unknown = crossdock("webhooks", "source", "update", "gh", "--remove-secret", "nope",
+                        env=env)
+    assert unknown.returncode == 1
+    assert "has no secret literal:*** with that value" in unknown.stderr
+    assert "nope" not in unknown.stderr
+
+    gone_route = crossdock("webhooks", "route", "remove", str(route["id"]), env=env)
+    assert gone_route.returncode == 0, gone_route.stderr
+    assert crossdock("webhooks", "route", "remove", str(route["id"]), env=env).returncode == 1
+    gone = crossdock("webhooks", "source", "remove", "gh", "--json", env=env)
+    assert json.loads(gone.stdout) == {"removed": "gh", "deliveries": 0}
+    assert json.loads(crossdock("webhooks", "source", "list", "--json", env=env).stdout) == []

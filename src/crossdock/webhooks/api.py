@@ -1,7 +1,7 @@
 """The admin HTTP API (JSON, described by ``openapi.json`` beside this module).
 
 Starlette routes it: this is not the hot path. Every error is ``{"error": message}`` with 400
-(bad input), 404 (unknown source or delivery) or 409 (source exists).
+(bad input), 404 (unknown source, route or delivery) or 409 (source exists).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from crossdock.core.database import Database
 from crossdock.webhooks import operations
 from crossdock.webhooks.errors import (
     DeliveryNotFound,
+    RouteNotFound,
     SourceExists,
     UnknownSource,
     WebhooksError,
@@ -67,7 +68,25 @@ async def _json_object(request: Request) -> dict[str, Any]:
     return data
 
 
-def build_api(database: Database) -> Starlette:  # noqa: C901 - one closure per route
+def _source_changes(data: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of :func:`operations.update_source`, checked."""
+    unknown = set(data) - {"add_secrets", "remove_secrets", "max_body_bytes", "retry"}
+    if unknown:
+        raise WebhooksError(f"unknown fields: {', '.join(sorted(unknown))}")
+    changes = {key: data.get(key, []) for key in ("add_secrets", "remove_secrets")}
+    if not all(isinstance(v, list) and all(isinstance(s, str) for s in v)
+               for v in changes.values()):
+        raise WebhooksError("add_secrets and remove_secrets are lists of strings")
+    changes["max_body_bytes"] = data.get("max_body_bytes")
+    if changes["max_body_bytes"] is not None and not isinstance(changes["max_body_bytes"], int):
+        raise WebhooksError("max_body_bytes must be an integer")
+    changes["retry"] = data.get("retry")
+    if changes["retry"] is not None and not isinstance(changes["retry"], dict):
+        raise WebhooksError("retry must be an object")
+    return changes
+
+
+def build_api(database: Database) -> Starlette:  # noqa: C901, PLR0915 - one closure per route
     """The admin API over ``database``."""
 
     async def get_openapi(request: Request) -> Response:  # noqa: ARG001 (endpoint)
@@ -90,6 +109,25 @@ def build_api(database: Database) -> Starlette:  # noqa: C901 - one closure per 
             raise WebhooksError("name, provider and secrets are required") from exc
         created = await operations.add_source(database, source)
         return JSONResponse(created.public(), status_code=201)
+
+    async def update_source(request: Request) -> Response:
+        changes = _source_changes(await _json_object(request))
+        changed = await operations.update_source(
+            database, request.path_params["name"], **changes)
+        return JSONResponse(changed.public())
+
+    async def remove_source(request: Request) -> Response:
+        name = request.path_params["name"]
+        deliveries = await operations.remove_source(database, name)
+        return JSONResponse({"removed": name, "deliveries": deliveries})
+
+    async def remove_route(request: Request) -> Response:
+        try:
+            route_id = int(request.path_params["id"])
+        except ValueError as exc:
+            raise RouteNotFound("route ids are integers") from exc
+        await operations.remove_route(database, route_id)
+        return JSONResponse({"removed": route_id})
 
     async def list_routes(request: Request) -> Response:
         routes = await operations.list_routes(database, request.path_params["name"])
@@ -140,7 +178,7 @@ def build_api(database: Database) -> Starlette:  # noqa: C901 - one closure per 
     async def on_error(request: Request, exc: Exception) -> Response:  # noqa: ARG001
         if isinstance(exc, SourceExists):
             return _error(409, str(exc))
-        if isinstance(exc, UnknownSource | DeliveryNotFound):
+        if isinstance(exc, UnknownSource | DeliveryNotFound | RouteNotFound):
             return _error(404, str(exc))
         return _error(400, str(exc))
 
@@ -149,7 +187,10 @@ def build_api(database: Database) -> Starlette:  # noqa: C901 - one closure per 
             Route("/api/openapi.json", get_openapi),
             Route("/api/sources", list_sources, methods=["GET"]),
             Route("/api/sources", add_source, methods=["POST"]),
+            Route("/api/sources/{name}", update_source, methods=["PATCH"]),
+            Route("/api/sources/{name}", remove_source, methods=["DELETE"]),
             Route("/api/sources/{name}/routes", list_routes, methods=["GET"]),
+            Route("/api/routes/{id}", remove_route, methods=["DELETE"]),
             Route("/api/sources/{name}/routes", add_route, methods=["POST"]),
             Route("/api/deliveries", list_deliveries, methods=["GET"]),
             Route("/api/deliveries/{id}", show_delivery, methods=["GET"]),

@@ -112,6 +112,51 @@ def build_cli() -> typer.Typer:  # noqa: C901, PLR0915 - one closure per command
         stdout.print(f"added source {created.name} ({created.provider}): "
                      f"POST /webhooks/{created.name}", highlight=False)
 
+    @source_app.command("update")
+    def source_update(
+        name: Annotated[str, typer.Argument(help="The source to change.")],
+        add_secret: Annotated[list[str] | None, typer.Option(
+            envvar="CROSSDOCK_WEBHOOKS_ADD_SECRET",
+            help="A secret to accept from now on (env:NAME or a literal).")] = None,
+        remove_secret: Annotated[list[str] | None, typer.Option(
+            envvar="CROSSDOCK_WEBHOOKS_REMOVE_SECRET",
+            help="A secret to stop accepting, as it was given.")] = None,
+        max_body_bytes: Annotated[int | None, typer.Option(
+            envvar="CROSSDOCK_WEBHOOKS_MAX_BODY_BYTES", help="Size limit of a body.")] = None,
+        retry_max_tries: Annotated[int | None, typer.Option(
+            envvar="CROSSDOCK_WEBHOOKS_RETRY_MAX_TRIES", help="Tries before dead.")] = None,
+        retry_base_seconds: Annotated[float | None, typer.Option(
+            envvar="CROSSDOCK_WEBHOOKS_RETRY_BASE_SECONDS",
+            help="First retry delay; doubles each try.")] = None,
+        retry_max_seconds: Annotated[float | None, typer.Option(
+            envvar="CROSSDOCK_WEBHOOKS_RETRY_MAX_SECONDS", help="Longest delay.")] = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Change a source: rotate secrets (add the new, then remove the old), limits."""
+        retry = {key: value for key, value in (
+            ("max_tries", retry_max_tries), ("base_seconds", retry_base_seconds),
+            ("max_seconds", retry_max_seconds)) if value is not None}
+        changed = _with_runtime(lambda rt: operations.update_source(
+            rt.database, name, add_secrets=add_secret or (),
+            remove_secrets=remove_secret or (), max_body_bytes=max_body_bytes, retry=retry))
+        if as_json:
+            print_json(changed.public())
+            return
+        stdout.print(f"updated source {changed.name}: {len(changed.secrets)} secret(s)",
+                     highlight=False)
+
+    @source_app.command("remove")
+    def source_remove(
+        name: Annotated[str, typer.Argument(help="The source to delete.")],
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Delete a source with its routes and its deliveries."""
+        deliveries = _with_runtime(lambda rt: operations.remove_source(rt.database, name))
+        if as_json:
+            print_json({"removed": name, "deliveries": deliveries})
+            return
+        stdout.print(f"removed source {name} and its {deliveries} deliveries", highlight=False)
+
     @source_app.command("list")
     def source_list(as_json: JsonFlag = False) -> None:
         """List sources (secrets as references only)."""
@@ -156,6 +201,14 @@ def build_cli() -> typer.Typer:  # noqa: C901, PLR0915 - one closure per command
             print_json(route.public())
             return
         stdout.print(f"added route {route.id} to {source}", highlight=False)
+
+    @route_app.command("remove")
+    def route_remove(
+        route_id: Annotated[int, typer.Argument(help="The route's id (route list).")],
+    ) -> None:
+        """Delete a routing rule."""
+        _with_runtime(lambda rt: operations.remove_route(rt.database, route_id))
+        stdout.print(f"removed route {route_id}", highlight=False)
 
     @route_app.command("list")
     def route_list(

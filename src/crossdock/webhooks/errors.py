@@ -6,6 +6,7 @@ WebhooksError
 │   ├── SourceExists           a source by that name exists already
 │   └── SecretUnavailable      an ``env:NAME`` secret names an unset variable
 ├── RouteError             a routing rule is invalid
+│   └── RouteNotFound          no routing rule with that id
 ├── DeliveryNotFound       no delivery with that id
 └── HandlerError           a handler failed (recorded on the attempt, then retried)
     └── ForwardingUnavailable  the ``forward`` handler has no outbound sender installed
@@ -38,6 +39,10 @@ class SecretUnavailable(SourceError):
 
 class RouteError(WebhooksError):
     """A routing rule is invalid."""
+
+
+class RouteNotFound(RouteError):
+    """No routing rule has this id."""
 
 
 class DeliveryNotFound(WebhooksError):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from crossdock.core.database import Database
@@ -12,6 +13,7 @@ from crossdock.webhooks.errors import SourceError, WebhooksError
 from crossdock.webhooks.models import DeliveryStatus, RetrySchedule, Route, Source
 from crossdock.webhooks.providers import make_provider
 from crossdock.webhooks.routing import parse_filter
+from crossdock.webhooks.secrets import describe
 from crossdock.webhooks.settings import DEFAULT_MAX_BODY_BYTES
 
 #: The demo source's secret: ``crossdock up`` is for a newcomer's machine, not production.
@@ -47,6 +49,66 @@ async def add_source(database: Database, source: Source) -> Source:
     """Store a new source."""
     async with database.transaction() as conn:
         return await store.add_source(conn, source)
+
+
+async def update_source(
+    database: Database,
+    name: str,
+    *,
+    add_secrets: Sequence[str] = (),
+    remove_secrets: Sequence[str] = (),
+    max_body_bytes: int | None = None,
+    retry: Mapping[str, float] | None = None,
+) -> Source:
+    """Change a source: rotate its secrets, its size limit, its retry schedule.
+
+    ``retry`` changes some of ``max_tries``, ``base_seconds`` and ``max_seconds``.
+
+    A rotation adds the new secret, lets senders move to it, then removes the old one:
+    while both are there, either verifies. The receiver sees the change within its source
+    cache's lifetime (``CROSSDOCK_WEBHOOKS_SOURCE_CACHE_SECONDS``, 5 s).
+    """
+    if max_body_bytes is not None and max_body_bytes <= 0:
+        raise SourceError("max_body_bytes must be positive")
+    retry = dict(retry or {})
+    if set(retry) - _RETRY_FIELDS:
+        raise SourceError(f"retry takes {', '.join(sorted(_RETRY_FIELDS))}")
+    if any(not isinstance(value, int | float) or value <= 0 for value in retry.values()):
+        raise SourceError("retry values must be positive numbers")
+    if not isinstance(retry.get("max_tries", 1), int):
+        raise SourceError("retry max_tries must be an integer")
+    async with database.transaction() as conn:
+        source = await store.lock_source(conn, name)
+        unknown = [secret for secret in remove_secrets if secret not in source.secrets]
+        if unknown:
+            raise SourceError(f"source {name!r} has no secret {describe(unknown[0])}"
+                              f"{'' if unknown[0].startswith('env:') else ' with that value'}")
+        secrets = [s for s in source.secrets if s not in remove_secrets]
+        secrets += [s for s in dict.fromkeys(add_secrets) if s not in secrets]
+        if not secrets:
+            raise SourceError(f"source {name!r} would have no secret left: add the new one "
+                              "before removing the last")
+        changed = dataclasses.replace(
+            source, secrets=tuple(secrets),
+            max_body_bytes=max_body_bytes or source.max_body_bytes,
+            retry=dataclasses.replace(source.retry, **retry))  # type: ignore[arg-type]
+        await store.update_source(conn, changed)
+        return changed
+
+
+_RETRY_FIELDS = {"max_tries", "base_seconds", "max_seconds"}
+
+
+async def remove_source(database: Database, name: str) -> int:
+    """Delete a source with its routes and deliveries; how many deliveries went."""
+    async with database.transaction() as conn:
+        return await store.delete_source(conn, name)
+
+
+async def remove_route(database: Database, route_id: int) -> None:
+    """Delete a routing rule."""
+    async with database.transaction() as conn:
+        await store.delete_route(conn, route_id)
 
 
 async def list_sources(database: Database) -> list[Source]:

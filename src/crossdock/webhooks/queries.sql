@@ -10,6 +10,23 @@ RETURNING created_at
 -- name: select_source
 SELECT * FROM webhooks_sources WHERE name = %(name)s
 
+-- name: select_source_for_update
+SELECT * FROM webhooks_sources WHERE name = %(name)s FOR UPDATE
+
+-- name: update_source
+UPDATE webhooks_sources
+SET secrets = %(secrets)s, max_body_bytes = %(max_body_bytes)s,
+    retry_max_tries = %(retry_max_tries)s, retry_base_seconds = %(retry_base_seconds)s,
+    retry_max_seconds = %(retry_max_seconds)s
+WHERE name = %(name)s
+
+-- name: delete_source
+-- Its routes, deliveries and their attempts go with it (ON DELETE CASCADE).
+WITH counted AS (SELECT count(*) AS deliveries FROM webhooks_deliveries
+                 WHERE source = %(name)s),
+     deleted AS (DELETE FROM webhooks_sources WHERE name = %(name)s RETURNING name)
+SELECT deleted.name, counted.deliveries FROM deleted, counted
+
 -- name: list_sources
 SELECT * FROM webhooks_sources ORDER BY name
 
@@ -23,7 +40,7 @@ RETURNING id
 SELECT * FROM webhooks_routes WHERE source = %(source)s ORDER BY position, id
 
 -- name: delete_route
-DELETE FROM webhooks_routes WHERE id = %(id)s
+DELETE FROM webhooks_routes WHERE id = %(id)s RETURNING id
 
 -- name: insert_deliveries
 -- Every delivery of a group commit in one statement. Within the batch and against stored

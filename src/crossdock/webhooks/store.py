@@ -17,7 +17,12 @@ from psycopg.types.json import Jsonb
 
 from crossdock.core.database import Connection
 from crossdock.core.sql import load_queries
-from crossdock.webhooks.errors import DeliveryNotFound, SourceExists, UnknownSource
+from crossdock.webhooks.errors import (
+    DeliveryNotFound,
+    RouteNotFound,
+    SourceExists,
+    UnknownSource,
+)
 from crossdock.webhooks.models import (
     Attempt,
     AttemptStatus,
@@ -86,6 +91,39 @@ async def find_source(conn: Connection, name: str) -> Source | None:
     """A source by name, or None."""
     row = await _one(conn, "select_source", {"name": name})
     return _source(row) if row else None
+
+
+async def lock_source(conn: Connection, name: str) -> Source:
+    """A source by name, locked until the transaction ends; :class:`UnknownSource`."""
+    row = await _one(conn, "select_source_for_update", {"name": name})
+    if row is None:
+        raise UnknownSource(f"no webhook source named {name!r}")
+    return _source(row)
+
+
+async def update_source(conn: Connection, source: Source) -> None:
+    """Store a source's secrets, size limit and retry schedule."""
+    await conn.execute(queries["update_source"], {
+        "name": source.name, "secrets": list(source.secrets),
+        "max_body_bytes": source.max_body_bytes,
+        "retry_max_tries": source.retry.max_tries,
+        "retry_base_seconds": source.retry.base_seconds,
+        "retry_max_seconds": source.retry.max_seconds,
+    })
+
+
+async def delete_source(conn: Connection, name: str) -> int:
+    """Delete a source with its routes and deliveries; how many deliveries went."""
+    row = await _one(conn, "delete_source", {"name": name})
+    if row is None:
+        raise UnknownSource(f"no webhook source named {name!r}")
+    return int(row["deliveries"])
+
+
+async def delete_route(conn: Connection, route_id: int) -> None:
+    """Delete a routing rule; :class:`RouteNotFound` if there is none."""
+    if await _one(conn, "delete_route", {"id": route_id}) is None:
+        raise RouteNotFound(f"no route with id {route_id}")
 
 
 async def list_sources(conn: Connection) -> list[Source]:

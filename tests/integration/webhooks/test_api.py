@@ -80,6 +80,34 @@ def test_the_openapi_document_is_valid_json_schema_throughout() -> None:
     assert DOCUMENT["openapi"].startswith("3.1")
 
 
+async def _rotate_a_secret_and_remove_a_route(stack: Stack, route_id: int) -> None:
+    """Add the new secret, both verify, remove the old one; then a route goes."""
+    client = stack.client
+    rotated = check(await client.patch("/api/sources/gh", json={
+        "add_secrets": ["new-secret"], "retry": {"max_tries": 4}}))
+    assert rotated["secrets"] == ["literal:***", "env:GH_SECRET", "literal:***"]
+    assert rotated["retry"]["max_tries"] == 4
+    assert (await stack.send("gh", "github", b"{}", "new-secret")).status_code == 202
+    assert (await stack.send("gh", "github", b"{}", "literal-secret")).status_code == 202
+    check(await client.patch("/api/sources/gh", json={"remove_secrets": ["literal-secret"]}))
+    assert (await stack.send("gh", "github", b"{}", "literal-secret")).status_code == 401
+    check(await client.patch("/api/sources/gh", json={"remove_secrets": ["never-added"]}))  # 400
+    check(await client.patch("/api/sources/gh", json={"secrets": ["x"]}))  # 400
+    check(await client.patch("/api/sources/nope", json={}))  # 404
+    check(await client.delete(f"/api/routes/{route_id}"))
+    check(await client.delete(f"/api/routes/{route_id}"))  # 404
+
+
+async def _remove_the_source(stack: Stack) -> None:
+    client = stack.client
+    check(await client.delete("/api/sources/nope"))  # 404
+    removed = check(await client.delete("/api/sources/gh"))
+    assert removed["removed"] == "gh"
+    assert removed["deliveries"] > 0
+    assert check(await client.get("/api/sources")) == {"sources": []}
+    assert check(await client.get("/api/deliveries")) == {"deliveries": []}
+
+
 async def test_every_admin_operation_answers_per_the_document(stack: Stack) -> None:
     client = stack.client
     created = check(await client.post("/api/sources", json={
@@ -136,17 +164,18 @@ async def test_every_admin_operation_answers_per_the_document(stack: Stack) -> N
     check(await client.post("/api/replay", json={"ids": [999999]}))  # 404
     check(await client.post("/api/replay", json={"source": "nope", "since": since}))  # 404
 
-    receiver = [(await stack.send("gh", "github", body, "literal-secret",
-                                  delivery_id="fixed")),
-                (await stack.send("gh", "github", body, "literal-secret",
-                                  delivery_id="fixed")),
-                (await stack.send("gh", "github", b"[]", "literal-secret")),
+    await _rotate_a_secret_and_remove_a_route(stack, route["id"])
+
+    receiver = [(await stack.send("gh", "github", body, "new-secret", delivery_id="fixed")),
+                (await stack.send("gh", "github", body, "new-secret", delivery_id="fixed")),
+                (await stack.send("gh", "github", b"[]", "new-secret")),
                 (await stack.send("gh", "github", body, "forged")),
                 (await client.post("/webhooks/nope", content=body))]
     for response in receiver:
         check(response)
     assert {(m, p, s) for m, p, s in checked if p == "/webhooks/{source}"} == {
         ("POST", "/webhooks/{source}", s) for s in ("202", "200", "400", "401", "404")}
+    await _remove_the_source(stack)
     documented = {(method.upper(), path) for path, item in DOCUMENT["paths"].items()
                   for method in item if method != "parameters"}
     assert {(m, p) for m, p, _ in checked} == documented
