@@ -80,3 +80,23 @@ def test_a_secret_rotates_and_sources_and_routes_are_removed_through_the_cli(
     gone = crossdock("webhooks", "source", "remove", "gh", "--json", env=env)
     assert json.loads(gone.stdout) == {"removed": "gh", "deliveries": 0}
     assert json.loads(crossdock("webhooks", "source", "list", "--json", env=env).stdout) == []
+
+
+def test_prune_deletes_finished_deliveries_past_an_age(crossdock: Run, database_url: str) -> None:
+    env = {"DATABASE_URL": database_url}
+    crossdock("webhooks", "source", "add", "gh", "--provider", "github", "--secret", "s",
+              env=env)
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "INSERT INTO webhooks_deliveries (source, provider, provider_delivery_id, status, "
+            "body, received_at) VALUES ('gh', 'github', 'old', 'dead', '{}', "
+            "now() - interval '3 days'), ('gh', 'github', 'waiting', 'failed', '{}', "
+            "now() - interval '3 days')")
+    off = crossdock("webhooks", "prune", env={**env, "CROSSDOCK_WEBHOOKS_RETENTION_DAYS": "0"})
+    assert off.returncode == 1
+    assert "retention is off" in off.stderr
+    pruned = crossdock("webhooks", "prune", "--older-than-days", "2", "--json", env=env)
+    assert json.loads(pruned.stdout) == {"pruned": 1, "older_than_days": 2.0}
+    left = json.loads(crossdock("webhooks", "deliveries", "--json", env=env).stdout)
+    assert [d["provider_delivery_id"] for d in left] == ["waiting"]
+

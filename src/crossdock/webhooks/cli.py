@@ -225,6 +225,25 @@ def build_cli() -> typer.Typer:  # noqa: C901, PLR0915 - one closure per command
                           " and ".join(route.public()["filters"]), route.handler)
         stdout.print(table)
 
+    @app.command("prune")
+    def prune(
+        older_than_days: Annotated[float | None, typer.Option(
+            envvar="CROSSDOCK_WEBHOOKS_PRUNE_OLDER_THAN_DAYS",
+            help="Age in days (default: CROSSDOCK_WEBHOOKS_RETENTION_DAYS, 30).")] = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Delete finished deliveries (processed, dead, rejected) older than the retention."""
+        days = WebhooksSettings.from_env().retention_days if older_than_days is None \
+            else older_than_days
+        if older_than_days is None and days == 0:
+            raise WebhooksError("retention is off (CROSSDOCK_WEBHOOKS_RETENTION_DAYS=0): "
+                                "give --older-than-days to prune anyway")
+        pruned = _with_runtime(lambda rt: operations.prune(rt.database, older_than_days=days))
+        if as_json:
+            print_json({"pruned": pruned, "older_than_days": days})
+            return
+        stdout.print(f"pruned {pruned} deliveries older than {days:g} days", highlight=False)
+
     @app.command("serve")
     def serve(
         host: Annotated[str, typer.Option(envvar="CROSSDOCK_WEBHOOKS_HOST",

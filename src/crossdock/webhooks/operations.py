@@ -105,6 +105,24 @@ async def remove_source(database: Database, name: str) -> int:
         return await store.delete_source(conn, name)
 
 
+async def prune(database: Database, *, older_than_days: float, batch: int = 5000) -> int:
+    """Delete finished deliveries received more than ``older_than_days`` ago; how many.
+
+    Deliveries still waiting (received, failed) are never pruned. Each batch is its own
+    transaction, so a large backlog does not hold locks or one huge transaction.
+    """
+    if older_than_days < 0:
+        raise WebhooksError("the age to prune at must not be negative")
+    before = dt.datetime.now(dt.UTC) - dt.timedelta(days=older_than_days)
+    pruned = 0
+    while True:
+        async with database.transaction() as conn:
+            deleted = await store.prune_deliveries(conn, before=before, limit=batch)
+        pruned += deleted
+        if deleted < batch:
+            return pruned
+
+
 async def remove_route(database: Database, route_id: int) -> None:
     """Delete a routing rule."""
     async with database.transaction() as conn:

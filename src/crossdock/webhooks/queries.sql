@@ -39,6 +39,19 @@ RETURNING id
 -- name: list_routes
 SELECT * FROM webhooks_routes WHERE source = %(source)s ORDER BY position, id
 
+-- name: prune_deliveries
+-- Finished deliveries (processed, dead, rejected) received before a time, oldest first, a
+-- batch at a time; rows another transaction holds are left for the next run. Their attempts
+-- go with them (ON DELETE CASCADE).
+WITH doomed AS (
+    SELECT id FROM webhooks_deliveries
+    WHERE status IN ('processed', 'dead', 'rejected') AND received_at < %(before)s
+    ORDER BY received_at
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+DELETE FROM webhooks_deliveries AS d USING doomed WHERE d.id = doomed.id
+
 -- name: delete_route
 DELETE FROM webhooks_routes WHERE id = %(id)s RETURNING id
 

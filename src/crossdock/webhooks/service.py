@@ -24,6 +24,25 @@ async def work(runtime: Runtime) -> None:
     await Processor(runtime.database, runtime.bus).run()
 
 
+PRUNE_TASK = "webhooks.prune"
+
+
+def register(runtime: Runtime) -> None:
+    """The hourly pruning of finished deliveries past ``CROSSDOCK_WEBHOOKS_RETENTION_DAYS``."""
+
+    @runtime.jobs.periodic(PRUNE_TASK, cron="17 * * * *")
+    async def prune(timestamp: int) -> None:  # noqa: ARG001 (periodic jobs get it)
+        from crossdock.core.logging import get_logger
+        from crossdock.webhooks.operations import prune
+        from crossdock.webhooks.settings import WebhooksSettings
+
+        days = WebhooksSettings.from_env().retention_days
+        if days > 0:
+            pruned = await prune(runtime.database, older_than_days=days)
+            get_logger("crossdock.webhooks").info("webhooks_pruned", deliveries=pruned,
+                                                  older_than_days=days)
+
+
 @contextlib.asynccontextmanager
 async def up(runtime: Runtime) -> AsyncIterator[list[Listener]]:
     """Serve the receiver and the admin API; with demo data, a ``demo`` GitHub source."""
@@ -52,6 +71,7 @@ service = Service(
     description="Inbound webhooks: verify, store, route, retry and replay.",
     migrations="crossdock.webhooks.schema",
     cli=_cli,
+    register=register,
     worker=work,
     up=up,
     up_order=20,

@@ -120,6 +120,12 @@ async def delete_source(conn: Connection, name: str) -> int:
     return int(row["deliveries"])
 
 
+async def prune_deliveries(conn: Connection, *, before: dt.datetime, limit: int) -> int:
+    """Delete up to ``limit`` finished deliveries received before ``before``; how many."""
+    cursor = await conn.execute(queries["prune_deliveries"], {"before": before, "limit": limit})
+    return cursor.rowcount
+
+
 async def delete_route(conn: Connection, route_id: int) -> None:
     """Delete a routing rule; :class:`RouteNotFound` if there is none."""
     if await _one(conn, "delete_route", {"id": route_id}) is None:
