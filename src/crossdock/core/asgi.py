@@ -19,6 +19,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 ReadyCheck = Callable[[], Awaitable[dict[str, bool]]]
+MetricsRefresh = Callable[[], Awaitable[None]]
 
 
 async def send_bytes(
@@ -66,10 +67,13 @@ class OpsApp:
         app: ASGIApp,
         *,
         ready: ReadyCheck | None = None,
+        refresh: MetricsRefresh | None = None,
         registry: prometheus_client.CollectorRegistry = prometheus_client.REGISTRY,
     ) -> None:
         self.app = app
         self.ready = ready
+        #: Awaited before ``/metrics`` answers: sets gauges read from elsewhere (a database).
+        self.refresh = refresh
         self.registry = registry
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -85,6 +89,8 @@ class OpsApp:
                                 {"status": "ok" if ok else "unavailable", "checks": checks})
                 return
             if path == "/metrics":
+                if self.refresh is not None:
+                    await self.refresh()
                 body = prometheus_client.generate_latest(self.registry)
                 await send_bytes(send, 200, body,
                                  prometheus_client.CONTENT_TYPE_LATEST.encode())

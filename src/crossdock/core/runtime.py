@@ -56,6 +56,12 @@ class Runtime:
         """The migrator of the core and the installed services."""
         return Migrator(components(self.services))
 
+    async def refresh_metrics(self) -> None:
+        """Let each service set its database-backed gauges (before ``/metrics`` answers)."""
+        for service in self.services:
+            if service.metrics is not None:
+                await service.metrics(self)
+
     async def readiness(self) -> dict[str, bool]:
         """``database`` reachable and ``migrations`` current, plus each service's check."""
         checks = {"database": await self.database.ping(), "migrations": False}

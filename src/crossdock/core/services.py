@@ -52,6 +52,9 @@ class Service:
     up: Callable[[Runtime], AbstractAsyncContextManager[list[Listener]]] | None = None
     #: Order among services in ``crossdock up`` (the gateway goes last, to federate the rest).
     up_order: int = 50
+    #: Sets the service's gauges that come from the database, before ``/metrics`` answers;
+    #: it must not raise (a scrape goes on with the previous values).
+    metrics: Callable[[Runtime], Awaitable[None]] | None = None
     #: Extra readiness checks for ``/readyz``.
     ready: Callable[[Runtime], Awaitable[bool]] | None = None
 

@@ -87,7 +87,8 @@ async def up(
         logger.info("migrations_applied", count=len(applied))
         async with contextlib.AsyncExitStack() as stack:
             ops_socket = bind(host, port, option="--port / CROSSDOCK_PORT")
-            ops = make_server(OpsApp(not_found, ready=runtime.readiness))
+            ops = make_server(OpsApp(not_found, ready=runtime.readiness,
+                                     refresh=runtime.refresh_metrics))
             servers.append((ops, ops_socket))
             lines = [("platform", f"http://{host}:{ops_socket.getsockname()[1]}/readyz")]
             for service in sorted(runtime.services, key=lambda s: (s.up_order, s.name)):
@@ -96,7 +97,8 @@ async def up(
                 for listener in await stack.enter_async_context(service.up(runtime)):
                     sock = bind(host, listener.port,
                                 option=f"the {service.name} port setting")
-                    server = make_server(OpsApp(listener.app, ready=runtime.readiness))
+                    server = make_server(OpsApp(listener.app, ready=runtime.readiness,
+                                                refresh=runtime.refresh_metrics))
                     servers.append((server, sock))
                     bound = sock.getsockname()[1]
                     lines.extend((listener.name, f"http://{host}:{bound}{path}")

@@ -38,7 +38,8 @@ def build_app(runtime: Runtime, settings: WebhooksSettings) -> ASGIApp:
 async def serve(runtime: Runtime, settings: WebhooksSettings) -> None:
     """Serve the webhooks app on ``settings.host:settings.port`` until SIGINT or SIGTERM."""
     sock = bind(settings.host, settings.port, option="--port / CROSSDOCK_WEBHOOKS_PORT")
-    server = make_server(OpsApp(build_app(runtime, settings), ready=runtime.readiness))
+    server = make_server(OpsApp(build_app(runtime, settings), ready=runtime.readiness,
+                                refresh=runtime.refresh_metrics))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     logger.info("webhooks_serving", host=settings.host, port=sock.getsockname()[1])
     stop = asyncio.Event()

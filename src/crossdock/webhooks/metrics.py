@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 RECEIVED = Counter("crossdock_webhooks_received_total",
                    "Deliveries verified and stored.", ["source"])
@@ -24,6 +24,13 @@ ACK_LATENCY = Histogram(
     "crossdock_webhooks_ack_seconds", "Time from request start to the receiver's answer.",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+WAITING = Gauge("crossdock_webhooks_waiting",
+                "Deliveries not processed yet: received (never tried) or failed (to retry).",
+                ["status"])
+OLDEST_WAITING = Gauge(
+    "crossdock_webhooks_oldest_received_seconds",
+    "Age of the oldest delivery never tried (0 when none): alert when it grows, as the lag "
+    "histogram only moves when deliveries are processed.")
 PROCESSING_LAG = Histogram(
     "crossdock_webhooks_processing_lag_seconds",
     "Time from a delivery's receipt to the end of its processing.",

@@ -52,6 +52,13 @@ WITH doomed AS (
 )
 DELETE FROM webhooks_deliveries AS d USING doomed WHERE d.id = doomed.id
 
+-- name: backlog
+-- Both counts come from the partial indexes on waiting deliveries.
+SELECT (SELECT count(*) FROM webhooks_deliveries WHERE status = 'received') AS received,
+       (SELECT count(*) FROM webhooks_deliveries WHERE status = 'failed') AS failed,
+       coalesce(extract(epoch FROM now() - (SELECT min(received_at) FROM webhooks_deliveries
+                                             WHERE status = 'received')), 0) AS oldest
+
 -- name: delete_route
 DELETE FROM webhooks_routes WHERE id = %(id)s RETURNING id
 

@@ -43,6 +43,28 @@ def register(runtime: Runtime) -> None:
                                                   older_than_days=days)
 
 
+async def refresh_metrics(runtime: Runtime) -> None:
+    """The backlog gauges, from the deliveries table (one query per scrape).
+
+    Without the database the scrape goes on with the previous values; ``/readyz`` tells.
+    """
+    import psycopg
+    import psycopg_pool
+
+    from crossdock.core.logging import get_logger
+    from crossdock.webhooks import metrics, store
+
+    try:
+        async with runtime.database.pool.connection(timeout=2.0) as conn:
+            received, failed, oldest = await store.backlog(conn)
+    except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+        get_logger("crossdock.webhooks").warning("webhooks_backlog_unavailable", error=str(exc))
+        return
+    metrics.WAITING.labels("received").set(received)
+    metrics.WAITING.labels("failed").set(failed)
+    metrics.OLDEST_WAITING.set(oldest)
+
+
 @contextlib.asynccontextmanager
 async def up(runtime: Runtime) -> AsyncIterator[list[Listener]]:
     """Serve the receiver and the admin API; with demo data, a ``demo`` GitHub source."""
@@ -72,6 +94,7 @@ service = Service(
     migrations="crossdock.webhooks.schema",
     cli=_cli,
     register=register,
+    metrics=refresh_metrics,
     worker=work,
     up=up,
     up_order=20,

@@ -126,6 +126,13 @@ async def prune_deliveries(conn: Connection, *, before: dt.datetime, limit: int)
     return cursor.rowcount
 
 
+async def backlog(conn: Connection) -> tuple[int, int, float]:
+    """Deliveries received and failed (waiting), and the oldest received one's age (s)."""
+    row = await _one(conn, "backlog", {})
+    assert row is not None
+    return int(row["received"]), int(row["failed"]), float(row["oldest"])
+
+
 async def delete_route(conn: Connection, route_id: int) -> None:
     """Delete a routing rule; :class:`RouteNotFound` if there is none."""
     if await _one(conn, "delete_route", {"id": route_id}) is None:
