@@ -66,6 +66,12 @@ def alive(pid: int) -> bool:
     return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
 
 
+def stop_cleanly(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, and the parent must exit 0."""
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+
+
 def test_workers_serve_one_port_and_all_stop_on_sigterm(tmp_path: Path) -> None:
     port = free_port()
     process = start(tmp_path, port, "--workers", "2")
@@ -77,8 +83,7 @@ def test_workers_serve_one_port_and_all_stop_on_sigterm(tmp_path: Path) -> None:
                                   json={"query": "{ __typename }"}, timeout=10)
             assert response.json() == {"data": {"__typename": "Query"}}
     finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
+        stop_cleanly(process)
     assert not any(alive(pid) for pid in workers)
 
 
@@ -88,8 +93,7 @@ def test_workers_come_from_the_environment_too(tmp_path: Path) -> None:
     try:
         wait_until_serving(process, port, workers=3)
     finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
+        stop_cleanly(process)
 
 
 def test_a_worker_that_dies_stops_the_others_and_the_exit_code_says_so(tmp_path: Path) -> None:
@@ -130,8 +134,7 @@ def test_a_stop_while_workers_still_start_is_a_clean_stop(tmp_path: Path) -> Non
                  step=0.005)
         workers = children(process.pid)
     finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
+        stop_cleanly(process)
     assert not any(alive(pid) for pid in workers)
 
 

@@ -78,11 +78,12 @@ async def update_source(
     if not isinstance(retry.get("max_tries", 1), int):
         raise SourceError("retry max_tries must be an integer")
     async with database.transaction() as conn:
-        source = await store.lock_source(conn, name)
-        unknown = [secret for secret in remove_secrets if secret not in source.secrets]
-        if unknown:
-            raise SourceError(f"source {name!r} has no secret {describe(unknown[0])}"
-                              f"{'' if unknown[0].startswith('env:') else ' with that value'}")
+        source = await store.get_source(conn, name, for_update=True)
+        for secret in remove_secrets:
+            if secret not in source.secrets:
+                shown = describe(secret)  # a literal is never echoed
+                raise SourceError(f"source {name!r} has no secret {shown}"
+                                  + ("" if shown == secret else " with that value"))
         secrets = [s for s in source.secrets if s not in remove_secrets]
         secrets += [s for s in dict.fromkeys(add_secrets) if s not in secrets]
         if not secrets:

@@ -79,9 +79,10 @@ async def add_source(conn: Connection, source: Source) -> Source:
     return await get_source(conn, source.name)
 
 
-async def get_source(conn: Connection, name: str) -> Source:
-    """A source by name; :class:`UnknownSource` if there is none."""
-    row = await _one(conn, "select_source", {"name": name})
+async def get_source(conn: Connection, name: str, *, for_update: bool = False) -> Source:
+    """A source by name, locked until the transaction ends if asked; :class:`UnknownSource`."""
+    row = await _one(conn, "select_source_for_update" if for_update else "select_source",
+                     {"name": name})
     if row is None:
         raise UnknownSource(f"no webhook source named {name!r}")
     return _source(row)
@@ -91,14 +92,6 @@ async def find_source(conn: Connection, name: str) -> Source | None:
     """A source by name, or None."""
     row = await _one(conn, "select_source", {"name": name})
     return _source(row) if row else None
-
-
-async def lock_source(conn: Connection, name: str) -> Source:
-    """A source by name, locked until the transaction ends; :class:`UnknownSource`."""
-    row = await _one(conn, "select_source_for_update", {"name": name})
-    if row is None:
-        raise UnknownSource(f"no webhook source named {name!r}")
-    return _source(row)
 
 
 async def update_source(conn: Connection, source: Source) -> None:
