@@ -25,7 +25,3 @@ class PlanningError(GatewayError):
 
 class RequestError(GatewayError):
     """The GraphQL request is malformed."""
-
-    def __init__(self, message: str | None = None, *, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status

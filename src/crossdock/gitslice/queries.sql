@@ -20,9 +20,6 @@ SELECT * FROM gitslice_slices WHERE name = %(name)s
 -- name: select_slices
 SELECT * FROM gitslice_slices ORDER BY name
 
--- name: select_slices_by_upstream
-SELECT * FROM gitslice_slices WHERE upstream_url = ANY(%(urls)s) ORDER BY name
-
 -- name: lock_slice
 SELECT pg_advisory_lock(hashtext('gitslice:' || %(name)s))
 

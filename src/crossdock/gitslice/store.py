@@ -97,11 +97,6 @@ class SliceStore:
         cursor = await conn.execute(_queries["select_slices"])
         return await cursor.fetchall()
 
-    async def by_upstream(self, conn: Connection, urls: list[str]) -> list[SliceConfig]:
-        """The slices whose upstream is one of ``urls``."""
-        cursor = await conn.execute(_queries["select_slices_by_upstream"], {"urls": urls})
-        return [SliceConfig.from_row(row) for row in await cursor.fetchall()]
-
     async def start_run(
         self, conn: Connection, name: str, kind: RunKind, *, upstream_ref: str | None,
         slice_ref: str | None,

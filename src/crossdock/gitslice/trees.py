@@ -16,7 +16,7 @@ UTF-8 included) survives. Three ways to get a tree:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 import pygit2
 
@@ -187,10 +187,3 @@ class TreeSlicer:
                 edits[delta.new_file.raw_path] = (delta.new_file.mode, delta.new_file.id.raw)
         return edits
 
-
-def changed_paths(repo: pygit2.Repository, old: pygit2.Oid, new: pygit2.Oid) -> Iterable[str]:
-    """Every path a diff from tree ``old`` to tree ``new`` touches (both sides of each delta)."""
-    for delta in repo[old].peel(pygit2.Tree).diff_to_tree(repo[new].peel(pygit2.Tree)).deltas:
-        yield decode_path(delta.old_file.raw_path)
-        if delta.new_file.raw_path != delta.old_file.raw_path:
-            yield decode_path(delta.new_file.raw_path)

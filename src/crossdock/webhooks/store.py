@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-import psycopg
 from psycopg.types.json import Jsonb
 
 from crossdock.core.database import Connection
@@ -290,7 +289,3 @@ async def window_ids(
                                            "status": str(status) if status else None})
     return [int(row["id"]) for row in rows]
 
-
-def is_unique_violation(exc: BaseException) -> bool:
-    """Whether ``exc`` is PostgreSQL's unique violation."""
-    return isinstance(exc, psycopg.errors.UniqueViolation)
