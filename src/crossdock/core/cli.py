@@ -20,6 +20,7 @@ from rich.table import Table
 from typer.core import TyperCommand, TyperGroup
 
 from crossdock import __version__
+from crossdock.core.clihelp import examples
 from crossdock.core.entry import database_url, run
 from crossdock.core.errors import (
     ConfigError,
@@ -76,7 +77,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True,
+                     epilog=examples("crossdock db upgrade", "crossdock db check"))
 app.add_typer(db_app, name="db")
 
 stdout = Console()
@@ -113,13 +115,13 @@ def print_json(data: object) -> None:
         view = view[written:]
 
 
-@app.command()
+@app.command(epilog=examples("crossdock version"))
 def version() -> None:
     """Print crossdock's version."""
     stdout.print(__version__)
 
 
-@app.command("services")
+@app.command("services", epilog=examples("crossdock services", "crossdock services --json"))
 def list_services(as_json: JsonFlag = False) -> None:
     """List the installed services."""
     found = discover()
@@ -132,7 +134,7 @@ def list_services(as_json: JsonFlag = False) -> None:
     stdout.print(table)
 
 
-@db_app.command("upgrade")
+@db_app.command("upgrade", epilog=examples("crossdock db upgrade"))
 def db_upgrade() -> None:
     """Apply every pending migration."""
     with database_url(settings()) as url:
@@ -162,7 +164,8 @@ async def _status(url: str) -> list[MigrationStatus]:
         await conn.close()
 
 
-@db_app.command("current")
+@db_app.command("current", epilog=examples("crossdock db current",
+                                                  "crossdock db current --json"))
 def db_current(as_json: JsonFlag = False) -> None:
     """Show each migration and whether it is applied."""
     with database_url(settings()) as url:
@@ -178,7 +181,7 @@ def db_current(as_json: JsonFlag = False) -> None:
     stdout.print(table)
 
 
-@db_app.command("check")
+@db_app.command("check", epilog=examples("crossdock db check && crossdock gateway serve"))
 def db_check() -> None:
     """Exit 1 when a migration is pending or was changed after it was applied."""
     with database_url(settings()) as url:
@@ -192,7 +195,8 @@ def db_check() -> None:
     stdout.print("database is current")
 
 
-@app.command()
+@app.command(epilog=examples("crossdock worker",
+                             "crossdock worker --concurrency 4 --queue webhooks"))
 def worker(
     concurrency: Annotated[int, typer.Option(envvar="CROSSDOCK_WORKER_CONCURRENCY",
                                              help="Jobs run at once.")] = 8,
@@ -206,7 +210,7 @@ def worker(
         run(run_worker(settings(), url, concurrency=concurrency, queues=queue or None))
 
 
-@app.command()
+@app.command(epilog=examples("crossdock up", "crossdock up --no-demo --port 9400"))
 def up(
     host: Annotated[str, typer.Option(envvar="CROSSDOCK_HOST",
                                       help="Address every service listens on.")] = "127.0.0.1",
