@@ -18,13 +18,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from crossdock.core.logging import get_logger
+from crossdock.gateway.errors import SubgraphTimeout, SubgraphUnreachable
 from crossdock.gateway.plan import ALIAS_PREFIX, Fetch, Path, Plan, Shape
-from crossdock.gateway.transport import (
-    SubgraphClient,
-    SubgraphTimeout,
-    SubgraphUnreachable,
-    as_subgraph_client,
-)
+from crossdock.gateway.transport import SubgraphClient, as_subgraph_client
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -23,13 +23,14 @@ from urllib.parse import urlsplit
 
 import httptools
 
-from crossdock.gateway.transport import HEADERS, SubgraphTimeout, SubgraphUnreachable
+from crossdock.gateway.errors import SubgraphTimeout, SubgraphUnreachable
+from crossdock.gateway.transport import HEADERS
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
 
 
-class _Closed(Exception):
+class _Closed(SubgraphUnreachable):
     """The connection closed before the answer was complete."""
 
     def __init__(self, *, received: bool) -> None:

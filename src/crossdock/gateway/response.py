@@ -30,6 +30,7 @@ from graphql import (
     is_leaf_type,
 )
 
+from crossdock.gateway.errors import GatewayError
 from crossdock.gateway.planner import INTROSPECTION_FIELDS
 
 Collect = Callable[[str, tuple[SelectionSetNode, ...]], dict[str, list[FieldNode]]]
@@ -40,7 +41,7 @@ LinkedPath = tuple[Any, str | int] | None
 Complete = Callable[["_Request", Any, LinkedPath], Any]
 
 
-class _Bubble(Exception):
+class _Bubble(GatewayError):
     """A null in a non-null position, on its way to the nearest nullable parent."""
 
 

@@ -13,17 +13,11 @@ from typing import Protocol
 
 import httpx
 
+from crossdock.gateway.errors import SubgraphTimeout, SubgraphUnreachable
+
 #: Headers of every subgraph request (the body is always a JSON GraphQL request).
 HEADERS = {"content-type": "application/json",
            "accept": "application/graphql-response+json, application/json"}
-
-
-class SubgraphTimeout(Exception):
-    """The subgraph did not answer in time."""
-
-
-class SubgraphUnreachable(Exception):
-    """The subgraph could not be reached (refused, reset, DNS, protocol error)."""
 
 
 class SubgraphClient(Protocol):

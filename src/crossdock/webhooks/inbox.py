@@ -25,14 +25,11 @@ import psycopg
 
 from crossdock.core.database import Connection, Database
 from crossdock.webhooks import store
+from crossdock.webhooks.errors import CommitTimeout
 
 Row = dict[str, Any]
 #: Rows waiting for a commit, each with the future its request awaits.
 Batch = list[tuple[Row, "asyncio.Future[int | None]"]]
-
-
-class CommitTimeout(Exception):
-    """A delivery was not committed within the writer's ``commit_timeout``."""
 
 
 class DeliveryWriter:

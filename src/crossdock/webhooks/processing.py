@@ -33,9 +33,10 @@ from crossdock.core.database import Connection, Database, connect
 from crossdock.core.errors import DatabaseUnreachable
 from crossdock.core.logging import get_logger
 from crossdock.webhooks import metrics, store
+from crossdock.webhooks.errors import Rejected
 from crossdock.webhooks.handlers import BatchHandler, Handler, Work, get_batch_handler, get_handler
 from crossdock.webhooks.models import AttemptStatus, Delivery, Route, Source
-from crossdock.webhooks.providers.base import Rejected, json_payload
+from crossdock.webhooks.providers.base import json_payload
 from crossdock.webhooks.routing import default_routes, select_routes
 from crossdock.webhooks.store import AttemptRecord
 

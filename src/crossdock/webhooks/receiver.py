@@ -25,9 +25,15 @@ from crossdock.core.asgi import Receive, Scope, Send, read_body, send_bytes, sen
 from crossdock.core.database import Connection, Database
 from crossdock.core.logging import get_logger
 from crossdock.webhooks import metrics, store
-from crossdock.webhooks.errors import SecretUnavailable, SourceError
-from crossdock.webhooks.inbox import CommitTimeout, DeliveryWriter
-from crossdock.webhooks.providers import Provider, Rejected, make_provider
+from crossdock.webhooks.errors import (
+    CommitTimeout,
+    Rejected,
+    SecretUnavailable,
+    SourceError,
+    StoreUnavailable,
+)
+from crossdock.webhooks.inbox import DeliveryWriter
+from crossdock.webhooks.providers import Provider, make_provider
 from crossdock.webhooks.secrets import Secret, resolve
 from crossdock.webhooks.settings import WebhooksSettings
 
@@ -52,10 +58,6 @@ class LoadedSource:
     #: request costs as much as verifying a small body).
     received: prometheus_client.Counter
     duplicates: prometheus_client.Counter
-
-
-class Unavailable(Exception):
-    """The database cannot take the request now."""
 
 
 def read_headers(scope: Scope) -> tuple[dict[str, str], dict[str, str]]:
@@ -114,7 +116,7 @@ class Receiver:
     ) -> None:
         try:
             source = await self._source(name)
-        except Unavailable:
+        except StoreUnavailable:
             await self._unavailable(send)
             return
         except SourceError as exc:
@@ -181,7 +183,7 @@ class Receiver:
             ) as conn:
                 found = await store.find_source(conn, name)
         except _DB_ERRORS as exc:
-            raise Unavailable from exc
+            raise StoreUnavailable from exc
         if found is None:
             self._sources.pop(name, None)
             return None

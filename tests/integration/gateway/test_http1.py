@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from crossdock.gateway.errors import SubgraphTimeout, SubgraphUnreachable
 from crossdock.gateway.http1 import Http1SubgraphClient
-from crossdock.gateway.transport import SubgraphTimeout, SubgraphUnreachable
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

@@ -10,7 +10,8 @@ import pytest
 
 from crossdock.core.database import Database
 from crossdock.webhooks import operations
-from crossdock.webhooks.inbox import CommitTimeout, DeliveryWriter
+from crossdock.webhooks.errors import CommitTimeout
+from crossdock.webhooks.inbox import DeliveryWriter
 
 pytestmark = pytest.mark.anyio
 

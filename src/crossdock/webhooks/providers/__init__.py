@@ -5,13 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from crossdock.webhooks.errors import SourceError
+from crossdock.webhooks.errors import BadSignature, Malformed, Rejected, SourceError
 from crossdock.webhooks.providers.base import (
-    BadSignature,
     Inbound,
-    Malformed,
     Provider,
-    Rejected,
 )
 from crossdock.webhooks.providers.bitbucket import BitbucketProvider
 from crossdock.webhooks.providers.generic import HmacProvider

@@ -18,27 +18,10 @@ from typing import Any, Protocol
 import orjson
 import simdjson
 
+from crossdock.webhooks.errors import Malformed
 from crossdock.webhooks.secrets import Secret
 
 Headers = Mapping[str, str]
-
-
-class Rejected(Exception):
-    """A request the receiver refuses; ``reason`` is the metrics label."""
-
-    reason = "rejected"
-
-
-class BadSignature(Rejected):
-    """The signature is missing or matches none of the source's secrets."""
-
-    reason = "bad_signature"
-
-
-class Malformed(Rejected):
-    """The body or a required header cannot be understood."""
-
-    reason = "malformed"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

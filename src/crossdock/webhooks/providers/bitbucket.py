@@ -10,11 +10,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
+from crossdock.webhooks.errors import BadSignature, Malformed
 from crossdock.webhooks.providers.base import (
-    BadSignature,
     Headers,
     Inbound,
-    Malformed,
     digest,
     matches_any,
     object_document,

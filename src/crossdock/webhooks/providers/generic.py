@@ -15,9 +15,8 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from crossdock.webhooks.errors import SourceError
+from crossdock.webhooks.errors import BadSignature, SourceError
 from crossdock.webhooks.providers.base import (
-    BadSignature,
     Headers,
     Inbound,
     body_digest_id,

@@ -9,8 +9,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
+from crossdock.webhooks.errors import BadSignature
 from crossdock.webhooks.providers.base import (
-    BadSignature,
     Headers,
     Inbound,
     digest,

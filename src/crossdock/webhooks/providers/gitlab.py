@@ -12,8 +12,8 @@ import dataclasses
 import hmac
 from collections.abc import Sequence
 
+from crossdock.webhooks.errors import BadSignature
 from crossdock.webhooks.providers.base import (
-    BadSignature,
     Headers,
     Inbound,
     body_digest_id,

@@ -19,11 +19,10 @@ from collections.abc import Callable, Sequence
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from crossdock.webhooks.errors import BadSignature, Malformed
 from crossdock.webhooks.providers.base import (
-    BadSignature,
     Headers,
     Inbound,
-    Malformed,
     digest,
     json_document,
     matches_any,

@@ -1,0 +1,74 @@
+"""Every exception crossdock defines sits under its service's root, and each tree is drawn."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from types import ModuleType
+
+import pytest
+
+import crossdock
+from crossdock.core.errors import CrossdockError
+from crossdock.gateway.errors import GatewayError
+from crossdock.gitslice.errors import GitSliceError
+from crossdock.webhooks.errors import WebhooksError
+
+ROOTS: dict[str, type[CrossdockError]] = {
+    "core": CrossdockError,
+    "gateway": GatewayError,
+    "gitslice": GitSliceError,
+    "webhooks": WebhooksError,
+}
+
+
+def _modules() -> list[ModuleType]:
+    names = [info.name for info in pkgutil.walk_packages(crossdock.__path__, "crossdock.")
+             if not info.name.endswith("__main__")]  # importing it runs the command
+    return [importlib.import_module(name) for name in names]
+
+
+def _exceptions() -> list[type[BaseException]]:
+    found: dict[str, type[BaseException]] = {}
+    for module in _modules():
+        for value in vars(module).values():
+            if (inspect.isclass(value) and issubclass(value, BaseException)
+                    and value.__module__ == module.__name__):
+                found[f"{value.__module__}.{value.__qualname__}"] = value
+    return [found[name] for name in sorted(found)]
+
+
+EXCEPTIONS = _exceptions()
+
+
+def test_the_walk_finds_the_exceptions_of_every_service() -> None:
+    services = {cls.__module__.split(".")[1] for cls in EXCEPTIONS}
+    assert services == set(ROOTS)
+
+
+@pytest.mark.parametrize("exception", EXCEPTIONS, ids=lambda cls: cls.__qualname__)
+def test_every_exception_derives_from_its_service_root(exception: type[BaseException]) -> None:
+    """``except WebhooksError`` (or the service's root) catches all the service raises."""
+    root = ROOTS[exception.__module__.split(".")[1]]
+    assert issubclass(exception, root), f"{exception.__module__}.{exception.__qualname__}"
+
+
+@pytest.mark.parametrize("root", ROOTS.values(), ids=lambda cls: cls.__qualname__)
+def test_every_service_root_derives_from_the_crossdock_root(root: type[CrossdockError]) -> None:
+    assert issubclass(root, CrossdockError)
+
+
+@pytest.mark.parametrize("service", sorted(ROOTS))
+def test_each_errors_module_draws_every_class_in_its_tree(service: str) -> None:
+    module = importlib.import_module(f"crossdock.{service}.errors")
+    tree = module.__doc__ or ""
+    defined = [name for name, value in vars(module).items()
+               if inspect.isclass(value) and issubclass(value, BaseException)
+               and value.__module__ == module.__name__]
+    assert defined
+    assert [name for name in defined if name not in tree] == []
+
+
+def test_an_error_without_a_message_says_its_docstring() -> None:
+    assert str(WebhooksError()) == "Something went wrong in the webhooks service."
