@@ -17,3 +17,18 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
   value: {{ $value | quote }}
 {{- end }}
 {{- end -}}
+
+{{/* Environment variables read from Kubernetes Secrets: a list of {name, secretName, key}. */}}
+{{- define "crossdock.secretEnv" -}}
+{{- range . }}
+- name: {{ required "secretEnv: each entry needs a name" .name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "secretEnv: each entry needs a secretName" .secretName }}
+      key: {{ required "secretEnv: each entry needs a key" .key }}
+{{- end }}
+{{- end -}}
+
+{{- define "crossdock.supergraphConfigMap" -}}
+{{- .Values.supergraph.existingConfigMap | default (printf "%s-supergraph" .Release.Name) -}}
+{{- end -}}
