@@ -25,7 +25,7 @@ import psycopg
 HERE = Path(__file__).resolve().parent
 NPM_DIR = HERE / ".npm"  # git-ignored (bench/**/node_modules/ and this folder's .gitignore)
 EXAMPLES_PACKAGE = "@octokit/webhooks-examples@7"
-SECRET = "bench-secret"
+SECRET = "bench-secret-0123456"
 
 
 def examples() -> list[tuple[str, bytes]]:

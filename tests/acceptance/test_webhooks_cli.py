@@ -14,16 +14,16 @@ def test_sources_deliveries_show_and_replay_through_the_cli(
 ) -> None:
     env = {"DATABASE_URL": database_url}
     added = crossdock("webhooks", "source", "add", "gh-main", "--provider", "github",
-                      "--secret", "env:GH_SECRET", "--secret", "s3cret-literal", env=env)
+                      "--secret", "env:GH_SECRET", "--secret", "s3cret-literal-0123", env=env)
     assert added.returncode == 0, added.stderr
     listed = crossdock("webhooks", "source", "list", "--json", env=env)
     sources = json.loads(listed.stdout)
     assert [(s["name"], s["provider"], s["secrets"]) for s in sources] == [
         ("gh-main", "github", ["env:GH_SECRET", "literal:***"])]
-    assert "s3cret-literal" not in listed.stdout
+    assert "s3cret-literal-0123" not in listed.stdout
 
     again = crossdock("webhooks", "source", "add", "gh-main", "--provider", "github",
-                      "--secret", "x", env=env)
+                      "--secret", "another-secret-0123", env=env)
     assert again.returncode == 1
     assert "exists already" in again.stderr
 
@@ -50,8 +50,8 @@ def test_a_secret_rotates_and_sources_and_routes_are_removed_through_the_cli(
     crossdock: Run, database_url: str
 ) -> None:
     env = {"DATABASE_URL": database_url}
-    crossdock("webhooks", "source", "add", "gh", "--provider", "github", "--secret", "old",
-              env=env)
+    crossdock("webhooks", "source", "add", "gh", "--provider", "github",
+              "--secret", "old-secret-0123456", env=env)
     route = json.loads(crossdock("webhooks", "route", "add", "gh", "--handler", "log",
                                  "--json", env=env).stdout)
 
@@ -60,8 +60,8 @@ def test_a_secret_rotates_and_sources_and_routes_are_removed_through_the_cli(
     assert added.returncode == 0, added.stderr
     assert json.loads(added.stdout)["secrets"] == ["literal:***", "env:NEW_SECRET"]
     assert json.loads(added.stdout)["retry"]["max_tries"] == 3
-    removed = crossdock("webhooks", "source", "update", "gh", "--remove-secret", "old",
-                        "--json", env=env)
+    removed = crossdock("webhooks", "source", "update", "gh",
+                        "--remove-secret", "old-secret-0123456", "--json", env=env)
     assert json.loads(removed.stdout)["secrets"] == ["env:NEW_SECRET"]
 
     last = crossdock("webhooks", "source", "update", "gh", "--remove-secret",
@@ -84,8 +84,8 @@ def test_a_secret_rotates_and_sources_and_routes_are_removed_through_the_cli(
 
 def test_prune_deletes_finished_deliveries_past_an_age(crossdock: Run, database_url: str) -> None:
     env = {"DATABASE_URL": database_url}
-    crossdock("webhooks", "source", "add", "gh", "--provider", "github", "--secret", "s",
-              env=env)
+    crossdock("webhooks", "source", "add", "gh", "--provider", "github",
+              "--secret", "test-secret-0123456", env=env)
     with psycopg.connect(database_url) as conn:
         conn.execute(
             "INSERT INTO webhooks_deliveries (source, provider, provider_delivery_id, status, "

@@ -5,10 +5,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import random
+import re
 from enum import StrEnum
 from typing import Any
 
-from crossdock.webhooks.secrets import describe
+from crossdock.webhooks.errors import SourceError
+from crossdock.webhooks.providers import standard
+from crossdock.webhooks.secrets import ENV_PREFIX, MIN_SECRET_BYTES, describe
 
 
 class DeliveryStatus(StrEnum):
@@ -50,6 +53,29 @@ class RetrySchedule:
         nominal = min(self.max_seconds, self.base_seconds * 2.0 ** (tries - 1))
         spread: float = (rng or random).uniform(-self.jitter, self.jitter)
         return max(0.0, nominal * (1 + spread))
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def check_secret(provider: str, reference: str) -> None:
+    """Refuse a secret reference a source of ``provider`` must not be given.
+
+    A literal needs :data:`MIN_SECRET_BYTES` bytes, and a Standard Webhooks literal a
+    ``whsec_`` or ``whpk_`` key; an ``env:NAME`` reference needs a variable name (its value
+    is checked where the source is loaded, as the variable may live only there). Messages
+    never echo the secret. The CLI and the admin API both call this, through
+    ``operations``.
+    """
+    if reference.startswith(ENV_PREFIX):
+        if not _ENV_NAME.fullmatch(reference[len(ENV_PREFIX):]):
+            raise SourceError(f"{reference!r} does not name an environment variable")
+        return
+    if len(reference.encode()) < MIN_SECRET_BYTES:
+        raise SourceError(f"a secret must hold at least {MIN_SECRET_BYTES} bytes "
+                          f"(this one holds {len(reference.encode())})")
+    if provider == "standard":
+        standard.check_secret(reference)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

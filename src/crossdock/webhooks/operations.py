@@ -10,7 +10,13 @@ from typing import Any
 from crossdock.core.database import Database
 from crossdock.webhooks import processing, store
 from crossdock.webhooks.errors import SourceError, WebhooksError
-from crossdock.webhooks.models import DeliveryStatus, RetrySchedule, Route, Source
+from crossdock.webhooks.models import (
+    DeliveryStatus,
+    RetrySchedule,
+    Route,
+    Source,
+    check_secret,
+)
 from crossdock.webhooks.providers import make_provider
 from crossdock.webhooks.routing import parse_filter
 from crossdock.webhooks.secrets import describe
@@ -38,6 +44,8 @@ def build_source(
     if not secrets:
         raise SourceError("a source needs at least one --secret (env:NAME or a literal)")
     make_provider(provider, options or {})
+    for secret in secrets:
+        check_secret(provider, secret)
     if max_body_bytes is not None and max_body_bytes <= 0:
         raise SourceError("max_body_bytes must be positive")
     return Source(name=name, provider=provider, secrets=tuple(secrets), options=options or {},
@@ -84,6 +92,8 @@ async def update_source(
                 shown = describe(secret)  # a literal is never echoed
                 raise SourceError(f"source {name!r} has no secret {shown}"
                                   + ("" if shown == secret else " with that value"))
+        for secret in add_secrets:
+            check_secret(source.provider, secret)
         secrets = [s for s in source.secrets if s not in remove_secrets]
         secrets += [s for s in dict.fromkeys(add_secrets) if s not in secrets]
         if not secrets:

@@ -23,6 +23,9 @@ from crossdock.webhooks.processing import Processor
 from crossdock.webhooks.providers import make_provider
 from crossdock.webhooks.settings import WebhooksSettings
 
+#: A GitHub source's secret in tests (secrets need at least 16 bytes).
+SECRET = "test-webhook-secret"
+
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "webhooks" / "octokit-sample.json"
 
 

@@ -84,14 +84,15 @@ async def _rotate_a_secret_and_remove_a_route(stack: Stack, route_id: int) -> No
     """Add the new secret, both verify, remove the old one; then a route goes."""
     client = stack.client
     rotated = check(await client.patch("/api/sources/gh", json={
-        "add_secrets": ["new-secret"], "retry": {"max_tries": 4}}))
+        "add_secrets": ["new-secret-012345"], "retry": {"max_tries": 4}}))
     assert rotated["secrets"] == ["literal:***", "env:GH_SECRET", "literal:***"]
     assert rotated["retry"]["max_tries"] == 4
-    assert (await stack.send("gh", "github", b"{}", "new-secret")).status_code == 202
-    assert (await stack.send("gh", "github", b"{}", "literal-secret")).status_code == 202
-    check(await client.patch("/api/sources/gh", json={"remove_secrets": ["literal-secret"]}))
-    assert (await stack.send("gh", "github", b"{}", "literal-secret")).status_code == 401
-    check(await client.patch("/api/sources/gh", json={"remove_secrets": ["never-added"]}))  # 400
+    assert (await stack.send("gh", "github", b"{}", "new-secret-012345")).status_code == 202
+    assert (await stack.send("gh", "github", b"{}", "literal-secret-0123")).status_code == 202
+    check(await client.patch("/api/sources/gh", json={"remove_secrets": ["literal-secret-0123"]}))
+    assert (await stack.send("gh", "github", b"{}", "literal-secret-0123")).status_code == 401
+    check(await client.patch("/api/sources/gh",  # 400
+                             json={"remove_secrets": ["never-added-012345"]}))
     check(await client.patch("/api/sources/gh", json={"secrets": ["x"]}))  # 400
     check(await client.patch("/api/sources/nope", json={}))  # 404
     check(await client.delete(f"/api/routes/{route_id}"))
@@ -111,12 +112,12 @@ async def _remove_the_source(stack: Stack) -> None:
 async def test_every_admin_operation_answers_per_the_document(stack: Stack) -> None:
     client = stack.client
     created = check(await client.post("/api/sources", json={
-        "name": "gh", "provider": "github", "secrets": ["literal-secret", "env:GH_SECRET"],
+        "name": "gh", "provider": "github", "secrets": ["literal-secret-0123", "env:GH_SECRET"],
         "retry": {"max_tries": 3, "base_seconds": 0.05, "max_seconds": 0.2}}))
     assert created["secrets"] == ["literal:***", "env:GH_SECRET"]
-    assert "literal-secret" not in str(created)
+    assert "literal-secret-0123" not in str(created)
     check(await client.post("/api/sources", json={
-        "name": "gh", "provider": "github", "secrets": ["x"]}))  # 409
+        "name": "gh", "provider": "github", "secrets": ["another-secret-0123"]}))  # 409
     check(await client.post("/api/sources", json={
         "name": "bad", "provider": "nope", "secrets": ["x"]}))  # 400
     check(await client.post("/api/sources", json={"name": "bad"}))  # 400
@@ -138,7 +139,7 @@ async def test_every_admin_operation_answers_per_the_document(stack: Stack) -> N
 
     handlers.register_handler("failing", failing)
     body = b'{"repository": {"full_name": "octo/repo"}}'
-    sent = await stack.send("gh", "github", body, "literal-secret")
+    sent = await stack.send("gh", "github", body, "literal-secret-0123")
     await stack.send("gh", "github", body, "forged")
 
     async def dead() -> bool:
@@ -166,9 +167,9 @@ async def test_every_admin_operation_answers_per_the_document(stack: Stack) -> N
 
     await _rotate_a_secret_and_remove_a_route(stack, route["id"])
 
-    receiver = [(await stack.send("gh", "github", body, "new-secret", delivery_id="fixed")),
-                (await stack.send("gh", "github", body, "new-secret", delivery_id="fixed")),
-                (await stack.send("gh", "github", b"[]", "new-secret")),
+    receiver = [(await stack.send("gh", "github", body, "new-secret-012345", delivery_id="fixed")),
+                (await stack.send("gh", "github", body, "new-secret-012345", delivery_id="fixed")),
+                (await stack.send("gh", "github", b"[]", "new-secret-012345")),
                 (await stack.send("gh", "github", body, "forged")),
                 (await client.post("/webhooks/nope", content=body))]
     for response in receiver:
@@ -180,3 +181,20 @@ async def test_every_admin_operation_answers_per_the_document(stack: Stack) -> N
                   for method in item if method != "parameters"}
     assert {(m, p) for m, p, _ in checked} == documented
 
+
+
+async def test_the_api_refuses_secrets_shorter_than_16_bytes_and_bare_standard_keys(
+    stack: Stack,
+) -> None:
+    client = stack.client
+    short = check(await client.post("/api/sources", json={
+        "name": "gh", "provider": "github", "secrets": [""]}))
+    assert "at least 16 bytes" in short["error"]
+    bare = check(await client.post("/api/sources", json={
+        "name": "std", "provider": "standard", "secrets": ["a-plain-secret-of-many-bytes"]}))
+    assert "whsec_" in bare["error"]
+    check(await client.post("/api/sources", json={
+        "name": "gh", "provider": "github", "secrets": ["long-enough-secret"]}))
+    rotated = check(await client.patch("/api/sources/gh", json={"add_secrets": ["short"]}))
+    assert "at least 16 bytes" in rotated["error"]
+    assert check(await client.get("/api/sources"))["sources"][0]["secrets"] == ["literal:***"]

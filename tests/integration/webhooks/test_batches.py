@@ -10,7 +10,7 @@ import pytest
 from crossdock.webhooks import handlers, operations
 from crossdock.webhooks.handlers import Work
 from crossdock.webhooks.processing import Processor
-from tests.integration.webhooks.conftest import FAST_RETRY, Stack
+from tests.integration.webhooks.conftest import FAST_RETRY, SECRET, Stack
 
 pytestmark = pytest.mark.anyio
 
@@ -35,10 +35,10 @@ async def test_one_failing_delivery_in_a_batch_is_retried_alone(stack: Stack) ->
         await conn.execute("INSERT INTO test_effects VALUES (%s)", (work.delivery.id,))
 
     handlers.register_handler("batch_effect", effect)
-    await stack.add_source("gh", "github", ["s"], retry=FAST_RETRY)
+    await stack.add_source("gh", "github", [SECRET], retry=FAST_RETRY)
     await operations.add_route(stack.runtime.database, source="gh", handler="batch_effect")
     responses = await asyncio.gather(*[
-        stack.send("gh", "github", json.dumps({"n": n}).encode(), "s") for n in range(10)])
+        stack.send("gh", "github", json.dumps({"n": n}).encode(), SECRET) for n in range(10)])
     ids = {json.loads(r.request.content)["n"]: r.json()["id"] for r in responses}
 
     async def settled() -> bool:
@@ -62,10 +62,10 @@ async def _slow_deliveries(stack: Stack, count: int, started: asyncio.Event) -> 
         await asyncio.sleep(0.01)
 
     handlers.register_handler("slow_effect", slow_effect)
-    await stack.add_source("gh", "github", ["s"])
+    await stack.add_source("gh", "github", [SECRET])
     await operations.add_route(stack.runtime.database, source="gh", handler="slow_effect")
     responses = await asyncio.gather(*[
-        stack.send("gh", "github", json.dumps({"n": n}).encode(), "s") for n in range(count)])
+        stack.send("gh", "github", json.dumps({"n": n}).encode(), SECRET) for n in range(count)])
     return sorted(r.json()["id"] for r in responses)
 
 

@@ -12,6 +12,7 @@ from crossdock.core.database import Database
 from crossdock.webhooks import operations
 from crossdock.webhooks.errors import CommitTimeout
 from crossdock.webhooks.inbox import DeliveryWriter
+from tests.integration.webhooks.conftest import SECRET
 
 pytestmark = pytest.mark.anyio
 
@@ -36,7 +37,7 @@ async def _idle(writer: DeliveryWriter, timeout: float = 5) -> None:
 async def test_rows_within_the_linger_share_the_writer_and_its_connection(
     database: Database,
 ) -> None:
-    await operations.add_source(database, operations.build_source("gh", "github", ["s"]))
+    await operations.add_source(database, operations.build_source("gh", "github", [SECRET]))
     writer = DeliveryWriter(database, timeout=2, linger=0.5)
     before = _connections_taken(database)
 
@@ -51,7 +52,7 @@ async def test_rows_within_the_linger_share_the_writer_and_its_connection(
 
 
 async def test_after_the_linger_the_writer_ends_and_a_new_one_serves(database: Database) -> None:
-    await operations.add_source(database, operations.build_source("gh", "github", ["s"]))
+    await operations.add_source(database, operations.build_source("gh", "github", [SECRET]))
     writer = DeliveryWriter(database, timeout=2, linger=0.05)
     before = _connections_taken(database)
 
@@ -66,7 +67,7 @@ async def test_after_the_linger_the_writer_ends_and_a_new_one_serves(database: D
 async def test_a_row_whose_request_gave_up_before_a_writer_took_it_is_not_written(
     database: Database, database_url: str,
 ) -> None:
-    await operations.add_source(database, operations.build_source("gh", "github", ["s"]))
+    await operations.add_source(database, operations.build_source("gh", "github", [SECRET]))
     writer = DeliveryWriter(database, timeout=2, commit_timeout=0.3, writers=1, linger=0)
     async with await psycopg.AsyncConnection.connect(database_url) as blocker:
         await blocker.execute("LOCK TABLE webhooks_deliveries IN ACCESS EXCLUSIVE MODE")

@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from crossdock.core.asgi import OpsApp, not_found
 from crossdock.core.server import bind, make_server
-from tests.integration.webhooks.conftest import Stack
+from tests.integration.webhooks.conftest import SECRET, Stack
 
 pytestmark = pytest.mark.anyio
 
@@ -24,7 +24,7 @@ async def _scrape(url: str) -> dict[tuple[str, str], float]:
 
 
 async def test_the_backlog_gauges_come_from_the_table_at_each_scrape(stack: Stack) -> None:
-    await stack.add_source("gh", "github", ["s"])
+    await stack.add_source("gh", "github", [SECRET])
     sock = bind("127.0.0.1", 0, option="test")
     server = make_server(OpsApp(not_found, refresh=stack.runtime.refresh_metrics))
     task = asyncio.create_task(server.serve(sockets=[sock]))

@@ -10,7 +10,7 @@ import pytest
 from crossdock.core.bus import Event
 from crossdock.webhooks import handlers, operations
 from crossdock.webhooks.handlers import Work
-from tests.integration.webhooks.conftest import FAST_RETRY, Stack, sample_examples
+from tests.integration.webhooks.conftest import FAST_RETRY, SECRET, Stack, sample_examples
 
 pytestmark = pytest.mark.anyio
 
@@ -38,16 +38,16 @@ async def test_the_sample_payloads_reach_bus_subscribers_exactly_once(stack: Sta
             await conn.execute(
                 "INSERT INTO test_seen VALUES ('bus', %s, %s)",
                 (event.payload["delivery_id"], event.type))
-    await stack.add_source("gh", "github", ["s"])
+    await stack.add_source("gh", "github", [SECRET])
     accepted = {}
     for index, example in enumerate(examples):
         body = orjson.dumps(example["payload"])
-        response = await stack.send("gh", "github", body, "s", event=example["event"],
+        response = await stack.send("gh", "github", body, SECRET, event=example["event"],
                                     delivery_id=f"sample-{index}")
         assert response.status_code == 202, response.text
         accepted[response.json()["id"]] = example["event"]
         # GitHub has no automatic redelivery, but a manual one repeats the id.
-        again = await stack.send("gh", "github", body, "s", event=example["event"],
+        again = await stack.send("gh", "github", body, SECRET, event=example["event"],
                                  delivery_id=f"sample-{index}")
         assert again.status_code == 200
 
@@ -70,7 +70,7 @@ async def test_routes_match_on_event_action_and_payload_filters(stack: Stack) ->
                             work.delivery.event_type))
 
     handlers.register_handler("record", record)
-    await stack.add_source("gh", "github", ["s"])
+    await stack.add_source("gh", "github", [SECRET])
     db = stack.runtime.database
     await operations.add_route(db, source="gh", handler="record", event_type="issues",
                                action="opened", config={"tag": "opened-issues"})
@@ -88,7 +88,7 @@ async def test_routes_match_on_event_action_and_payload_filters(stack: Stack) ->
     ]
     ids = []
     for event, payload in cases:
-        response = await stack.send("gh", "github", json.dumps(payload).encode(), "s",
+        response = await stack.send("gh", "github", json.dumps(payload).encode(), SECRET,
                                     event=event)
         ids.append(response.json()["id"])
     await stack.drain()
@@ -110,9 +110,9 @@ async def test_a_failing_handler_is_retried_with_backoff_then_dead_lettered(
         raise RuntimeError("downstream is down")
 
     handlers.register_handler("broken", broken)
-    await stack.add_source("gh", "github", ["s"], retry=FAST_RETRY)
+    await stack.add_source("gh", "github", [SECRET], retry=FAST_RETRY)
     await operations.add_route(stack.runtime.database, source="gh", handler="broken")
-    response = await stack.send("gh", "github", b'{"zen": "x"}', "s", event="ping")
+    response = await stack.send("gh", "github", b'{"zen": "x"}', SECRET, event="ping")
     delivery_id = response.json()["id"]
 
     async def dead() -> bool:
@@ -137,9 +137,9 @@ async def test_a_handler_that_recovers_leaves_the_delivery_processed(stack: Stac
             raise RuntimeError("first try fails")
 
     handlers.register_handler("flaky", flaky)
-    await stack.add_source("gh", "github", ["s"], retry=FAST_RETRY)
+    await stack.add_source("gh", "github", [SECRET], retry=FAST_RETRY)
     await operations.add_route(stack.runtime.database, source="gh", handler="flaky")
-    response = await stack.send("gh", "github", b"{}", "s", event="ping")
+    response = await stack.send("gh", "github", b"{}", SECRET, event="ping")
 
     async def processed() -> bool:
         return (await stack.statuses()).get("processed") == 1
@@ -169,11 +169,11 @@ async def test_a_handler_that_succeeded_is_not_repeated_when_another_fails(
 
     handlers.register_handler("record", record)
     handlers.register_handler("broken_once", broken_once)
-    await stack.add_source("gh", "github", ["s"], retry=FAST_RETRY)
+    await stack.add_source("gh", "github", [SECRET], retry=FAST_RETRY)
     db = stack.runtime.database
     await operations.add_route(db, source="gh", handler="record", position=1)
     await operations.add_route(db, source="gh", handler="broken_once", position=2)
-    response = await stack.send("gh", "github", b"{}", "s", event="ping")
+    response = await stack.send("gh", "github", b"{}", SECRET, event="ping")
     delivery_id = response.json()["id"]
 
     async def processed() -> bool:
@@ -197,9 +197,9 @@ async def test_replay_of_a_dead_delivery_resumes_and_replay_of_a_processed_one_r
             raise RuntimeError("not yet")
 
     handlers.register_handler("gated", gated)
-    await stack.add_source("gh", "github", ["s"], retry=FAST_RETRY)
+    await stack.add_source("gh", "github", [SECRET], retry=FAST_RETRY)
     await operations.add_route(stack.runtime.database, source="gh", handler="gated")
-    response = await stack.send("gh", "github", b"{}", "s", event="ping")
+    response = await stack.send("gh", "github", b"{}", SECRET, event="ping")
     delivery_id = response.json()["id"]
 
     async def dead() -> bool:
@@ -233,10 +233,10 @@ async def test_bulk_replay_takes_a_source_window_and_a_status(stack: Stack) -> N
             raise RuntimeError("no")
 
     handlers.register_handler("gated", gated)
-    await stack.add_source("gh", "github", ["s"], retry=FAST_RETRY)
+    await stack.add_source("gh", "github", [SECRET], retry=FAST_RETRY)
     await operations.add_route(stack.runtime.database, source="gh", handler="gated")
     since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)
-    ids = [(await stack.send("gh", "github", json.dumps({"n": n}).encode(), "s",
+    ids = [(await stack.send("gh", "github", json.dumps({"n": n}).encode(), SECRET,
                              event="ping")).json()["id"] for n in range(3)]
 
     async def settled() -> bool:
@@ -254,7 +254,7 @@ async def test_bulk_replay_takes_a_source_window_and_a_status(stack: Stack) -> N
 
 
 async def test_rejected_deliveries_are_never_processed_or_replayed(stack: Stack) -> None:
-    await stack.add_source("gh", "github", ["s"])
+    await stack.add_source("gh", "github", [SECRET])
     response = await stack.send("gh", "github", b"{}", "forged", event="ping")
     assert response.status_code == 401
     rows = await operations.list_deliveries(stack.runtime.database)
@@ -266,9 +266,9 @@ async def test_rejected_deliveries_are_never_processed_or_replayed(stack: Stack)
 async def test_the_forward_handler_fails_clearly_until_outbound_is_installed(
     stack: Stack,
 ) -> None:
-    await stack.add_source("gh", "github", ["s"], retry=FAST_RETRY)
+    await stack.add_source("gh", "github", [SECRET], retry=FAST_RETRY)
     await operations.add_route(stack.runtime.database, source="gh", handler="forward")
-    response = await stack.send("gh", "github", b"{}", "s", event="ping")
+    response = await stack.send("gh", "github", b"{}", SECRET, event="ping")
 
     async def dead() -> bool:
         return (await stack.statuses()).get("dead") == 1

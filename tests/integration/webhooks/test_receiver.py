@@ -10,8 +10,9 @@ import psycopg
 import pytest
 
 from crossdock.webhooks import metrics, store
+from crossdock.webhooks.models import Source
 from crossdock.webhooks.providers.standard import new_key_pair
-from tests.integration.webhooks.conftest import Stack
+from tests.integration.webhooks.conftest import SECRET, Stack
 
 pytestmark = pytest.mark.anyio
 
@@ -22,11 +23,11 @@ HMAC_OPTIONS = {"header": "x-acme-signature", "algorithm": "sha512", "encoding":
                 "delivery_header": "x-acme-delivery"}
 
 PROVIDERS = [
-    ("github", "gh-secret", None),
-    ("gitlab", "gl-token", None),
-    ("bitbucket", "bb-secret", None),
+    ("github", "gh-secret-0123456789", None),
+    ("gitlab", "gl-token-0123456789", None),
+    ("bitbucket", "bb-secret-0123456789", None),
     ("standard", WHSEC, None),
-    ("hmac", "generic-secret", HMAC_OPTIONS),
+    ("hmac", "generic-secret-0123456", HMAC_OPTIONS),
 ]
 
 
@@ -87,21 +88,22 @@ async def test_a_missing_signature_gets_401(
 
 
 async def test_a_tampered_body_gets_401(stack: Stack) -> None:
-    await stack.add_source("gh", "github", ["s3cret"])
+    await stack.add_source("gh", "github", [SECRET])
     from crossdock.webhooks.providers import make_provider
 
-    headers = make_provider("github").sign(BODY, "s3cret", delivery_id="x", event_type="push")
+    headers = make_provider("github").sign(BODY, SECRET, delivery_id="x", event_type="push")
     response = await stack.client.post("/webhooks/gh", content=BODY + b" ", headers=headers)
     assert response.status_code == 401
 
 
 async def test_any_of_several_secrets_verifies_so_secrets_can_rotate(stack: Stack) -> None:
-    os.environ["WEBHOOKS_TEST_NEW_SECRET"] = "new-secret"
+    os.environ["WEBHOOKS_TEST_NEW_SECRET"] = "new-secret-012345"
     try:
-        await stack.add_source("gh", "github", ["old-secret", "env:WEBHOOKS_TEST_NEW_SECRET"])
-        old = await stack.send("gh", "github", BODY, "old-secret")
-        new = await stack.send("gh", "github", BODY, "new-secret")
-        other = await stack.send("gh", "github", BODY, "other-secret")
+        await stack.add_source("gh", "github",
+                               ["old-secret-012345", "env:WEBHOOKS_TEST_NEW_SECRET"])
+        old = await stack.send("gh", "github", BODY, "old-secret-012345")
+        new = await stack.send("gh", "github", BODY, "new-secret-012345")
+        other = await stack.send("gh", "github", BODY, "other-secret-0123")
     finally:
         del os.environ["WEBHOOKS_TEST_NEW_SECRET"]
     assert (old.status_code, new.status_code, other.status_code) == (202, 202, 401)
@@ -136,10 +138,10 @@ async def test_standard_webhooks_refuse_a_timestamp_older_than_five_minutes(
 async def test_a_body_over_the_declared_limit_gets_413_without_being_read(
     stack: Stack,
 ) -> None:
-    await stack.add_source("gh", "github", ["s"], max_body_bytes=1000)
+    await stack.add_source("gh", "github", [SECRET], max_body_bytes=1000)
     big = b'{"a":"' + b"x" * 5000 + b'"}'
     before = metrics.REJECTED.labels("gh", "too_large")._value.get()
-    response = await stack.send("gh", "github", big, "s")
+    response = await stack.send("gh", "github", big, SECRET)
     assert response.status_code == 413
     assert metrics.REJECTED.labels("gh", "too_large")._value.get() == before + 1
     rows = await _rows(stack)
@@ -148,7 +150,7 @@ async def test_a_body_over_the_declared_limit_gets_413_without_being_read(
 
 
 async def test_a_chunked_body_over_the_limit_gets_413(stack: Stack) -> None:
-    await stack.add_source("gh", "github", ["s"], max_body_bytes=1000)
+    await stack.add_source("gh", "github", [SECRET], max_body_bytes=1000)
 
     async def chunks():
         for _ in range(10):
@@ -160,15 +162,15 @@ async def test_a_chunked_body_over_the_limit_gets_413(stack: Stack) -> None:
 
 
 async def test_the_default_limit_is_25_megabytes(stack: Stack) -> None:
-    await stack.add_source("gh", "github", ["s"])
+    await stack.add_source("gh", "github", [SECRET])
     sources = await stack.client.get("/api/sources")
     assert sources.json()["sources"][0]["max_body_bytes"] == 25 * 1024 * 1024
 
 
 @pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b""])
 async def test_a_malformed_body_gets_400_and_is_not_stored(stack: Stack, body: bytes) -> None:
-    await stack.add_source("gh", "github", ["s"])
-    response = await stack.send("gh", "github", body, "s")
+    await stack.add_source("gh", "github", [SECRET])
+    response = await stack.send("gh", "github", body, SECRET)
     assert response.status_code == 400
     assert response.json()["reason"] == "malformed"
     rows = await _rows(stack)
@@ -180,10 +182,10 @@ async def test_bodies_where_json_parsers_differ_are_judged_as_the_workers_parse_
     stack: Stack,
 ) -> None:
     # The receiver validates with simdjson, the workers parse with orjson (see json_document).
-    await stack.add_source("gh", "github", ["s"])
+    await stack.add_source("gh", "github", [SECRET])
     big = b'{"action":"opened","action":"closed","id":123456789012345678901234567890}'
-    accepted = await stack.send("gh", "github", big, "s")
-    refused = await stack.send("gh", "github", b'\xef\xbb\xbf{"action":"opened"}', "s")
+    accepted = await stack.send("gh", "github", big, SECRET)
+    refused = await stack.send("gh", "github", b'\xef\xbb\xbf{"action":"opened"}', SECRET)
     assert (accepted.status_code, refused.status_code) == (202, 400)
     rows = {row["status"]: row for row in await _rows(stack)}
     assert rows["received"]["action"] == "closed"
@@ -194,15 +196,15 @@ async def test_bodies_where_json_parsers_differ_are_judged_as_the_workers_parse_
 
 
 async def test_a_missing_event_header_gets_400(stack: Stack) -> None:
-    await stack.add_source("gh", "github", ["s"])
-    response = await stack.send("gh", "github", BODY, "s", extra={"x-github-event": ""})
+    await stack.add_source("gh", "github", [SECRET])
+    response = await stack.send("gh", "github", BODY, SECRET, extra={"x-github-event": ""})
     assert response.status_code == 400
 
 
 async def test_a_duplicate_delivery_id_gets_200_and_is_not_queued_again(stack: Stack) -> None:
-    await stack.add_source("gh", "github", ["s"])
-    first = await stack.send("gh", "github", BODY, "s", delivery_id="same")
-    second = await stack.send("gh", "github", BODY, "s", delivery_id="same")
+    await stack.add_source("gh", "github", [SECRET])
+    first = await stack.send("gh", "github", BODY, SECRET, delivery_id="same")
+    second = await stack.send("gh", "github", BODY, SECRET, delivery_id="same")
     assert (first.status_code, second.status_code) == (202, 200)
     assert second.json()["status"] == "duplicate"
     assert len(await _rows(stack)) == 1
@@ -212,22 +214,45 @@ async def test_a_duplicate_delivery_id_gets_200_and_is_not_queued_again(stack: S
 async def test_a_forged_request_does_not_block_the_genuine_delivery_with_its_id(
     stack: Stack,
 ) -> None:
-    await stack.add_source("gh", "github", ["s"])
+    await stack.add_source("gh", "github", [SECRET])
     forged = await stack.send("gh", "github", BODY, "wrong", delivery_id="same")
-    genuine = await stack.send("gh", "github", BODY, "s", delivery_id="same")
+    genuine = await stack.send("gh", "github", BODY, SECRET, delivery_id="same")
     assert (forged.status_code, genuine.status_code) == (401, 202)
 
 
 async def test_an_unknown_source_gets_404_and_get_gets_405(stack: Stack) -> None:
     missing = await stack.client.post("/webhooks/nope", content=BODY)
-    await stack.add_source("gh", "github", ["s"])
+    await stack.add_source("gh", "github", [SECRET])
     wrong_method = await stack.client.get("/webhooks/gh")
     assert (missing.status_code, wrong_method.status_code) == (404, 405)
 
 
 async def test_an_unset_env_secret_answers_500_without_storing(stack: Stack) -> None:
     await stack.add_source("gh", "github", ["env:WEBHOOKS_TEST_UNSET_VARIABLE"])
-    response = await stack.send("gh", "github", BODY, "s")
+    response = await stack.send("gh", "github", BODY, SECRET)
+    assert response.status_code == 500
+    assert await _rows(stack) == []
+
+
+@pytest.mark.parametrize("value", ["", "short"])
+async def test_an_env_secret_empty_or_short_when_verifying_counts_as_none(
+    stack: Stack, value: str,
+) -> None:
+    """A delivery signed with the empty (or a short) key is refused, never accepted."""
+    await stack.add_source("gh", "github", ["env:WEBHOOKS_TEST_SHORT_SECRET"])
+    os.environ["WEBHOOKS_TEST_SHORT_SECRET"] = value
+    try:
+        response = await stack.send("gh", "github", BODY, value)
+    finally:
+        del os.environ["WEBHOOKS_TEST_SHORT_SECRET"]
+    assert response.status_code == 500
+    assert await _rows(stack) == []
+
+
+async def test_a_short_literal_stored_before_the_minimum_is_not_trusted(stack: Stack) -> None:
+    async with stack.runtime.database.transaction() as conn:
+        await store.add_source(conn, Source(name="gh", provider="github", secrets=("",)))
+    response = await stack.send("gh", "github", BODY, "")
     assert response.status_code == 500
     assert await _rows(stack) == []
 
@@ -235,16 +260,18 @@ async def test_an_unset_env_secret_answers_500_without_storing(stack: Stack) -> 
 async def test_an_unset_env_secret_does_not_stop_the_other_secrets_verifying(
     stack: Stack,
 ) -> None:
-    await stack.add_source("gh", "github", ["env:WEBHOOKS_TEST_UNSET_VARIABLE", "literal"])
-    response = await stack.send("gh", "github", BODY, "literal")
+    await stack.add_source("gh", "github",
+                           ["env:WEBHOOKS_TEST_UNSET_VARIABLE", "literal-secret-0123"])
+    response = await stack.send("gh", "github", BODY, "literal-secret-0123")
     assert response.status_code == 202
 
 
 async def test_gitlab_event_type_and_action_come_from_the_payload(stack: Stack) -> None:
-    await stack.add_source("gl", "gitlab", ["tok"])
+    await stack.add_source("gl", "gitlab", ["gitlab-token-0123456"])
     body = json.dumps({"object_kind": "merge_request",
                        "object_attributes": {"action": "open"}}).encode()
-    response = await stack.send("gl", "gitlab", body, "tok", event="Merge Request Hook")
+    response = await stack.send("gl", "gitlab", body, "gitlab-token-0123456",
+                                event="Merge Request Hook")
     assert response.status_code == 202
     row = (await _rows(stack))[0]
     assert (row["event_type"], row["action"]) == ("merge_request", "open")
@@ -254,9 +281,9 @@ async def test_gitlab_event_type_and_action_come_from_the_payload(stack: Stack) 
 async def test_github_form_encoded_payloads_are_accepted(stack: Stack) -> None:
     from urllib.parse import urlencode
 
-    await stack.add_source("gh", "github", ["s"])
+    await stack.add_source("gh", "github", [SECRET])
     body = urlencode({"payload": BODY.decode()}).encode()
-    response = await stack.send("gh", "github", body, "s",
+    response = await stack.send("gh", "github", body, SECRET,
                                 extra={"content-type": "application/x-www-form-urlencoded"})
     assert response.status_code == 202
     assert (await _rows(stack))[0]["action"] == "opened"
@@ -267,10 +294,10 @@ async def test_concurrent_deliveries_share_commits_but_each_gets_its_own_answer(
 ) -> None:
     import asyncio
 
-    await stack.add_source("gh", "github", ["s"])
+    await stack.add_source("gh", "github", [SECRET])
     ids = [f"d-{n}" for n in range(30)] + [f"d-{n}" for n in range(10)]
     responses = await asyncio.gather(*[
-        stack.send("gh", "github", json.dumps({"n": i}).encode(), "s", delivery_id=i)
+        stack.send("gh", "github", json.dumps({"n": i}).encode(), SECRET, delivery_id=i)
         for i in ids])
     by_id: dict[str, list[int]] = {}
     for delivery_id, response in zip(ids, responses, strict=True):
@@ -286,11 +313,11 @@ async def test_concurrent_deliveries_share_commits_but_each_gets_its_own_answer(
 
 
 async def test_a_stored_delivery_wakes_a_listening_worker(stack: Stack) -> None:
-    await stack.add_source("gh", "github", ["s"])
+    await stack.add_source("gh", "github", [SECRET])
     async with await psycopg.AsyncConnection.connect(stack.database_url,
                                                      autocommit=True) as listener:
         await listener.execute("LISTEN crossdock_webhooks")
-        response = await stack.send("gh", "github", BODY, "s")
+        response = await stack.send("gh", "github", BODY, SECRET)
         assert response.status_code == 202
         woken = [n.channel async for n in listener.notifies(timeout=5, stop_after=1)]
     assert woken == ["crossdock_webhooks"]

@@ -21,7 +21,7 @@ from crossdock.webhooks import handlers, operations
 from crossdock.webhooks.handlers import Work
 from crossdock.webhooks.processing import Processor
 from crossdock.webhooks.providers import make_provider
-from tests.integration.webhooks.conftest import Stack
+from tests.integration.webhooks.conftest import SECRET, Stack
 from tests.integration.webhooks.killed_worker import LEASE_SECONDS
 
 pytestmark = pytest.mark.anyio
@@ -41,11 +41,11 @@ async def test_a_worker_killed_mid_handler_loses_nothing_and_repeats_no_success(
 ) -> None:
     async with stack.runtime.database.transaction() as conn:
         await conn.execute("CREATE TABLE test_effects (delivery_id bigint NOT NULL)")
-    await stack.add_source("gh", "github", ["s"])
+    await stack.add_source("gh", "github", [SECRET])
     await operations.add_route(stack.runtime.database, source="gh", handler="effect")
     ids = []
     for n in range(6):
-        response = await stack.send("gh", "github", json.dumps({"n": n}).encode(), "s")
+        response = await stack.send("gh", "github", json.dumps({"n": n}).encode(), SECRET)
         ids.append(response.json()["id"])
 
     worker = subprocess.Popen(
@@ -100,8 +100,8 @@ async def test_a_worker_killed_mid_handler_loses_nothing_and_repeats_no_success(
 async def test_the_receiver_answers_503_while_postgresql_refuses_and_recovers_by_itself(
     stack: Stack, postgres_server: str
 ) -> None:
-    await stack.add_source("gh", "github", ["s"])
-    assert (await stack.send("gh", "github", b"{}", "s")).status_code == 202
+    await stack.add_source("gh", "github", [SECRET])
+    assert (await stack.send("gh", "github", b"{}", SECRET)).status_code == 202
     name = psycopg.conninfo.conninfo_to_dict(stack.database_url)["dbname"]
     with psycopg.connect(postgres_server, autocommit=True) as admin:
         admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
@@ -109,7 +109,7 @@ async def test_the_receiver_answers_503_while_postgresql_refuses_and_recovers_by
                       "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
         try:
             down = await asyncio.gather(*[
-                stack.send("gh", "github", b'{"down": true}', "s") for _ in range(5)])
+                stack.send("gh", "github", b'{"down": true}', SECRET) for _ in range(5)])
         finally:
             admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
     assert [r.status_code for r in down] == [503] * 5
@@ -117,7 +117,7 @@ async def test_the_receiver_answers_503_while_postgresql_refuses_and_recovers_by
 
     statuses = []
     for _ in range(100):
-        response = await stack.send("gh", "github", b'{"up": true}', "s")
+        response = await stack.send("gh", "github", b'{"up": true}', SECRET)
         statuses.append(response.status_code)
         if response.status_code == 202:
             break
@@ -134,12 +134,12 @@ async def test_the_receiver_answers_503_while_postgresql_refuses_and_recovers_by
 async def test_a_commit_blocked_past_the_store_timeout_gets_503_and_the_retry_is_not_lost(
     stack: Stack,
 ) -> None:
-    await stack.add_source("gh", "github", ["s"])
+    await stack.add_source("gh", "github", [SECRET])
     loop = asyncio.get_running_loop()
     async with await psycopg.AsyncConnection.connect(stack.database_url) as blocker:
         await blocker.execute("LOCK TABLE webhooks_deliveries IN ACCESS EXCLUSIVE MODE")
         started = loop.time()
-        blocked = await stack.send("gh", "github", b'{"n": 1}', "s", delivery_id="blocked")
+        blocked = await stack.send("gh", "github", b'{"n": 1}', SECRET, delivery_id="blocked")
         waited = loop.time() - started
         await blocker.rollback()
     assert blocked.status_code == 503
@@ -148,9 +148,9 @@ async def test_a_commit_blocked_past_the_store_timeout_gets_503_and_the_retry_is
 
     # The INSERT that waited on the lock may have gone through after the 503: the sender's
     # retry is then a duplicate. Either way the delivery is stored, once, and processed.
-    retried = await stack.send("gh", "github", b'{"n": 1}', "s", delivery_id="blocked")
+    retried = await stack.send("gh", "github", b'{"n": 1}', SECRET, delivery_id="blocked")
     assert retried.status_code in {200, 202}
-    after = await stack.send("gh", "github", b'{"n": 2}', "s")
+    after = await stack.send("gh", "github", b'{"n": 2}', SECRET)
     assert after.status_code == 202
     await stack.drain()
     assert await stack.statuses() == {"processed": 2}
@@ -159,7 +159,7 @@ async def test_a_commit_blocked_past_the_store_timeout_gets_503_and_the_retry_is
 async def test_a_receiver_killed_under_load_lost_no_acknowledged_delivery(
     stack: Stack,
 ) -> None:
-    await stack.add_source("gh", "github", ["s"])
+    await stack.add_source("gh", "github", [SECRET])
     server = subprocess.Popen(
         [sys.executable, "-m", "crossdock", "webhooks", "serve", "--port", "0"],
         env={**os.environ, "DATABASE_URL": stack.database_url, "CROSSDOCK_LOG_FORMAT": "json"},
@@ -185,7 +185,7 @@ async def test_a_receiver_killed_under_load_lost_no_acknowledged_delivery(
             while True:
                 delivery = str(uuid.uuid4())
                 body = json.dumps({"id": delivery}).encode()
-                headers = provider.sign(body, "s", delivery_id=delivery, event_type="push")
+                headers = provider.sign(body, SECRET, delivery_id=delivery, event_type="push")
                 try:
                     response = await client.post(f"http://127.0.0.1:{port}/webhooks/gh",
                                                  content=body, headers=headers)
@@ -217,7 +217,7 @@ async def test_a_receiver_killed_under_load_lost_no_acknowledged_delivery(
 async def test_the_drain_loop_wakes_on_new_deliveries_and_outlives_lost_connections(
     stack: Stack, postgres_server: str
 ) -> None:
-    await stack.add_source("gh", "github", ["s"])
+    await stack.add_source("gh", "github", [SECRET])
     # A poll too slow to matter: only the receiver's NOTIFY can wake the loop in time.
     processor = Processor(stack.runtime.database, stack.runtime.bus, poll_seconds=600,
                           reconnect_seconds=0.2)
@@ -232,14 +232,14 @@ async def test_the_drain_loop_wakes_on_new_deliveries_and_outlives_lost_connecti
     loop = asyncio.create_task(processor.run())
     try:
         await asyncio.sleep(0.5)  # the loop is listening, with nothing to do
-        assert (await stack.send("gh", "github", b'{"n": 1}', "s")).status_code == 202
+        assert (await stack.send("gh", "github", b'{"n": 1}', SECRET)).status_code == 202
         await processed(1)
         name = psycopg.conninfo.conninfo_to_dict(stack.database_url)["dbname"]
         with psycopg.connect(postgres_server, autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                           "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
         for _ in range(50):
-            response = await stack.send("gh", "github", b'{"n": 2}', "s")
+            response = await stack.send("gh", "github", b'{"n": 2}', SECRET)
             if response.status_code == 202:
                 break
             await asyncio.sleep(0.1)

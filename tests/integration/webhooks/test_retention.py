@@ -8,6 +8,7 @@ from crossdock.core.database import Database
 from crossdock.core.runtime import Runtime
 from crossdock.core.settings import CoreSettings
 from crossdock.webhooks import operations, service
+from tests.integration.webhooks.conftest import SECRET
 
 pytestmark = pytest.mark.anyio
 
@@ -22,7 +23,7 @@ async def _deliveries(database: Database) -> list[tuple[str, str]]:
 async def test_finished_deliveries_older_than_the_retention_are_pruned_in_batches(
     database: Database,
 ) -> None:
-    await operations.add_source(database, operations.build_source("gh", "github", ["s"]))
+    await operations.add_source(database, operations.build_source("gh", "github", [SECRET]))
     async with database.transaction() as conn:
         for status in ("processed", "dead", "rejected", "received", "failed"):
             for age, label in (("40 days", "old"), ("1 day", "new")):
@@ -58,7 +59,7 @@ async def test_every_runtime_schedules_the_hourly_prune(database_url: str) -> No
     await runtime.open()
     try:
         database = runtime.database
-        await operations.add_source(database, operations.build_source("gh", "github", ["s"]))
+        await operations.add_source(database, operations.build_source("gh", "github", [SECRET]))
         async with database.transaction() as conn:
             await conn.execute(
                 "INSERT INTO webhooks_deliveries (source, provider, provider_delivery_id, "

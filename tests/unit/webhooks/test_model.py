@@ -2,29 +2,83 @@
 
 from __future__ import annotations
 
+import base64
 import random
 
 import pytest
 
-from crossdock.webhooks.errors import RouteError, SecretUnavailable
-from crossdock.webhooks.models import Delivery, DeliveryStatus, RetrySchedule, Route
+from crossdock.webhooks.errors import RouteError, SecretUnavailable, SourceError
+from crossdock.webhooks.models import (
+    Delivery,
+    DeliveryStatus,
+    RetrySchedule,
+    Route,
+    check_secret,
+)
+from crossdock.webhooks.operations import build_source
+from crossdock.webhooks.providers.standard import new_key_pair
 from crossdock.webhooks.routing import parse_filter, select_routes
 from crossdock.webhooks.secrets import describe, resolve
 
 
 def test_secrets_never_show_their_value() -> None:
-    secret = resolve("hunter2")
+    secret = resolve("hunter2-hunter2-hunter2")
     assert "hunter2" not in repr(secret)
     assert "hunter2" not in str(secret)
     assert "hunter2" not in f"{[secret]}"
-    assert describe("hunter2") == "literal:***"
+    assert describe("hunter2-hunter2-hunter2") == "literal:***"
     assert describe("env:GH_SECRET") == "env:GH_SECRET"
 
 
 def test_env_secrets_are_read_from_the_environment() -> None:
-    assert resolve("env:X", {"X": "value"}).value == "value"
+    assert resolve("env:X", {"X": "value-of-16-bytes"}).value == "value-of-16-bytes"
     with pytest.raises(SecretUnavailable, match="X is not set"):
         resolve("env:X", {})
+
+
+@pytest.mark.parametrize("value", ["", "fifteen-bytes!!"])
+def test_an_env_secret_empty_or_under_16_bytes_is_no_secret(value: str) -> None:
+    with pytest.raises(SecretUnavailable, match="X"):
+        resolve("env:X", {"X": value})
+
+
+WHSEC = "whsec_" + base64.b64encode(b"k" * 24).decode()
+WHPK = new_key_pair()[1]
+
+
+@pytest.mark.parametrize(("provider", "reference"), [
+    ("github", "sixteen-bytes-ok"), ("gitlab", "env:GL_TOKEN"), ("hmac", "é" * 8),
+    ("standard", WHSEC), ("standard", WHPK), ("standard", "env:STANDARD_KEY"),
+])
+def test_secrets_of_16_bytes_and_standard_keys_are_accepted(
+    provider: str, reference: str,
+) -> None:
+    check_secret(provider, reference)
+
+
+@pytest.mark.parametrize(("provider", "reference", "message"), [
+    ("github", "", "at least 16 bytes"),
+    ("gitlab", "fifteen-bytes!!", "at least 16 bytes"),
+    ("github", "env:", "does not name an environment variable"),
+    ("github", "env:NOT A NAME", "does not name an environment variable"),
+    ("standard", "a-plain-secret-of-many-bytes", "starts with whsec_ .* or whpk_"),
+    ("standard", "whsec_" + base64.b64encode(b"k" * 15).decode(), "at least 16 bytes"),
+    ("standard", "whsec_not base64 at all!", "must be base64"),
+    ("standard", "whpk_" + base64.b64encode(b"k" * 31).decode(), "ed25519 public key"),
+    ("standard", new_key_pair()[0], "starts with whsec_"),
+])
+def test_short_secrets_and_unprefixed_standard_keys_are_refused_with_a_clear_line(
+    provider: str, reference: str, message: str,
+) -> None:
+    with pytest.raises(SourceError, match=message) as caught:
+        check_secret(provider, reference)
+    if reference and not reference.startswith("env:"):
+        assert reference not in str(caught.value)
+
+
+def test_a_source_is_built_only_with_valid_secrets() -> None:
+    with pytest.raises(SourceError, match="at least 16 bytes"):
+        build_source("gh", "github", ["good-secret-0123456", "short"])
 
 
 def test_the_default_retry_schedule_doubles_from_five_seconds_with_jitter() -> None:

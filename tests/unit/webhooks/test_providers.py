@@ -115,6 +115,15 @@ def test_standard_webhooks_ed25519_verify_with_the_public_key_only() -> None:
         provider.verify(headers, BODY + b" ", _secrets(public))
 
 
+def test_standard_webhooks_never_verify_with_a_key_that_is_not_whsec_or_whpk() -> None:
+    """An ``env:`` value is only seen when verifying: unprefixed, it verifies nothing."""
+    provider = StandardProvider()
+    plain = "a-plain-secret-of-many-bytes"
+    headers = provider.sign(BODY, plain, delivery_id="m", event_type="x")
+    with pytest.raises(BadSignature, match="no signature matches"):
+        provider.verify(headers, BODY, _secrets(plain))
+
+
 def test_standard_webhooks_event_type_is_the_payload_type() -> None:
     inbound = StandardProvider().parse({"webhook-id": "m"}, b'{"type":"invoice.paid"}')
     assert (inbound.delivery_id, inbound.event_type) == ("m", "invoice.paid")

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from crossdock.webhooks.errors import BadSignature, Malformed
+from crossdock.webhooks.errors import BadSignature, Malformed, SourceError
 from crossdock.webhooks.providers.base import (
     Headers,
     Inbound,
@@ -29,7 +29,7 @@ from crossdock.webhooks.providers.base import (
     member,
     required,
 )
-from crossdock.webhooks.secrets import Secret
+from crossdock.webhooks.secrets import MIN_SECRET_BYTES, Secret
 
 TOLERANCE_SECONDS = 5 * 60
 HMAC_PREFIX = "whsec_"
@@ -49,6 +49,32 @@ def hmac_key(secret: str) -> bytes:
     if secret.startswith(HMAC_PREFIX):
         return _key_bytes(secret, HMAC_PREFIX)
     return secret.encode()
+
+
+def check_secret(value: str) -> None:
+    """Refuse a value that is not a ``whsec_`` HMAC key or a ``whpk_`` ed25519 public key."""
+    if value.startswith(HMAC_PREFIX):
+        key = _decoded(value, HMAC_PREFIX)
+        if len(key) < MIN_SECRET_BYTES:
+            raise SourceError(f"a whsec_ secret must hold at least {MIN_SECRET_BYTES} bytes "
+                              f"(it holds {len(key)})")
+        return
+    if value.startswith(PUBLIC_KEY_PREFIX):
+        try:
+            Ed25519PublicKey.from_public_bytes(_decoded(value, PUBLIC_KEY_PREFIX))
+        except ValueError as exc:
+            raise SourceError("a whpk_ secret must be an ed25519 public key "
+                              "(32 bytes, base64)") from exc
+        return
+    raise SourceError("a Standard Webhooks secret starts with whsec_ (HMAC, base64 key) "
+                      "or whpk_ (ed25519 public key, base64)")
+
+
+def _decoded(value: str, prefix: str) -> bytes:
+    try:
+        return base64.b64decode(value[len(prefix):], validate=True)
+    except binascii.Error as exc:
+        raise SourceError(f"a {prefix} secret must be base64 after {prefix}") from exc
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,13 +115,7 @@ class StandardProvider:
         if not hmac_signatures and not ed25519_signatures:
             raise BadSignature("the webhook-signature header has no v1 or v1a signature")
         for secret in secrets:
-            if secret.value.startswith(PUBLIC_KEY_PREFIX):
-                if _ed25519_valid(_key_bytes(secret.value, PUBLIC_KEY_PREFIX),
-                                  ed25519_signatures, content):
-                    return
-                continue
-            expected = digest("sha256", hmac_key(secret.value), content)
-            if any(matches_any([expected], given) for given in hmac_signatures):
+            if _signed_by(secret.value, content, hmac_signatures, ed25519_signatures):
                 return
         raise BadSignature("no signature matches the source's secrets")
 
@@ -127,6 +147,18 @@ class StandardProvider:
             "webhook-signature": signature,
             "content-type": "application/json",
         }
+
+
+def _signed_by(
+    key: str, content: bytes, hmac_signatures: Sequence[bytes],
+    ed25519_signatures: Sequence[bytes],
+) -> bool:
+    if key.startswith(PUBLIC_KEY_PREFIX):
+        return _ed25519_valid(_key_bytes(key, PUBLIC_KEY_PREFIX), ed25519_signatures, content)
+    if not key.startswith(HMAC_PREFIX):
+        return False  # not a Standard Webhooks key (an env: value is only seen here)
+    expected = digest("sha256", hmac_key(key), content)
+    return any(matches_any([expected], given) for given in hmac_signatures)
 
 
 def _ed25519_valid(public_key: bytes, signatures: Sequence[bytes], content: bytes) -> bool:
