@@ -14,7 +14,8 @@ import httpx
 
 from tests.acceptance.conftest import Run
 
-SHOP = Path(__file__).parents[1] / "integration" / "gateway" / "supergraphs" / "shop.graphql"
+SUPERGRAPHS = Path(__file__).parents[1] / "integration" / "gateway" / "supergraphs"
+SHOP = SUPERGRAPHS / "shop.graphql"
 
 
 def test_plan_prints_fetches_in_order(crossdock: Run, tmp_path: Path) -> None:
@@ -47,6 +48,16 @@ def test_a_file_that_is_not_a_supergraph_is_refused_with_its_line(
     assert result.returncode == 1
     assert "not a supergraph" in result.stderr
     assert "line 2" in result.stderr
+
+
+def test_a_supergraph_with_unenforced_security_features_is_not_served(crossdock: Run) -> None:
+    """Fail closed: @authenticated fields would otherwise be answered to anyone."""
+    result = crossdock("gateway", "serve", "--supergraph", str(SUPERGRAPHS / "secured.graphql"),
+                       "--port", "0")
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "SECURITY features this gateway does not enforce" in result.stderr
 
 
 def test_serve_answers_health_and_graphql_until_terminated(tmp_path: Path) -> None:

@@ -38,6 +38,10 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 _JOIN_URL = re.compile(r"specs\.apollo\.dev/join/v(\d+)\.(\d+)")
+#: The ``for: SECURITY`` features the gateway enforces. The link spec asks a gateway to refuse
+#: a supergraph with a SECURITY feature it does not support (``@authenticated``,
+#: ``@requiresScopes``, ``@policy`` until they are enforced): fail closed, not open.
+_SUPPORTED_SECURITY = re.compile(r"specs\.apollo\.dev/inaccessible/v\d+\.\d+$")
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -147,6 +151,7 @@ class Supergraph:
 
     def _read_schema_definition(self) -> None:
         found = False
+        unsupported: list[str] = []
         for definition in self.document.definitions:
             if not isinstance(definition, SchemaDefinitionNode | SchemaExtensionNode):
                 continue
@@ -158,12 +163,20 @@ class Supergraph:
                     continue
                 args = _args(directive)
                 url = str(args.get("url") or args.get("feature") or "")
+                if args.get("for") == "SECURITY" and not _SUPPORTED_SECURITY.search(url):
+                    unsupported.append(url)
                 match = _JOIN_URL.search(url)
                 if match:
                     found = True
                     self.fed1 = match.group(1) == "0" and int(match.group(2)) < 2  # noqa: PLR2004
                     if args.get("as"):
                         self.join_prefix = f"{args['as']}__"
+        if unsupported:
+            raise SupergraphError(
+                f"{self.source}: refused: the supergraph links SECURITY features this gateway "
+                f"does not enforce ({', '.join(unsupported)}); serving it would answer the "
+                "fields they guard to anyone, so it is not loaded (remove those directives "
+                "from the subgraphs to serve it)")
         if not found:
             line = next((_line(d) for d in self.document.definitions
                          if isinstance(d, SchemaDefinitionNode)), 0)

@@ -10,7 +10,8 @@ from crossdock.gateway.api_schema import build_api_schema
 from crossdock.gateway.errors import SupergraphError
 from crossdock.gateway.supergraph import Supergraph, load_supergraph
 
-SHOP = Path(__file__).parents[2] / "integration" / "gateway" / "supergraphs" / "shop.graphql"
+SUPERGRAPHS = Path(__file__).parents[2] / "integration" / "gateway" / "supergraphs"
+SHOP = SUPERGRAPHS / "shop.graphql"
 
 FED1 = """
 schema @core(feature: "https://specs.apollo.dev/core/v0.1")
@@ -101,3 +102,19 @@ def test_missing_graph_enum_is_refused() -> None:
 def test_unreadable_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SupergraphError, match="cannot read supergraph"):
         load_supergraph(tmp_path / "missing.graphql")
+
+
+def test_a_supergraph_with_security_features_not_enforced_is_refused_at_load() -> None:
+    """Composed from subgraphs using @authenticated, @requiresScopes and @policy."""
+    with pytest.raises(SupergraphError) as caught:
+        load_supergraph(SUPERGRAPHS / "secured.graphql")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "SECURITY features this gateway does not enforce" in message
+    for feature in ("authenticated/v0.1", "requiresScopes/v0.1", "policy/v0.1"):
+        assert feature in message
+
+
+def test_inaccessible_is_a_security_feature_the_gateway_enforces() -> None:
+    assert 'inaccessible/v0.2", for: SECURITY' in SHOP.read_text()
+    load_supergraph(SHOP)
