@@ -133,6 +133,7 @@ class Supergraph:
         self.join_prefix = "join__"
         self.fed1 = False
         self._read_schema_definition()
+        self._refuse_unenforced_security()
         self._read_graphs()
         self._read_types()
         self.graph_by_enum = {g.enum_value: g.name for g in self.subgraphs.values()}
@@ -151,7 +152,6 @@ class Supergraph:
 
     def _read_schema_definition(self) -> None:
         found = False
-        unsupported: list[str] = []
         for definition in self.document.definitions:
             if not isinstance(definition, SchemaDefinitionNode | SchemaExtensionNode):
                 continue
@@ -163,20 +163,12 @@ class Supergraph:
                     continue
                 args = _args(directive)
                 url = str(args.get("url") or args.get("feature") or "")
-                if args.get("for") == "SECURITY" and not _SUPPORTED_SECURITY.search(url):
-                    unsupported.append(url)
                 match = _JOIN_URL.search(url)
                 if match:
                     found = True
                     self.fed1 = match.group(1) == "0" and int(match.group(2)) < 2  # noqa: PLR2004
                     if args.get("as"):
                         self.join_prefix = f"{args['as']}__"
-        if unsupported:
-            raise SupergraphError(
-                f"{self.source}: refused: the supergraph links SECURITY features this gateway "
-                f"does not enforce ({', '.join(unsupported)}); serving it would answer the "
-                "fields they guard to anyone, so it is not loaded (remove those directives "
-                "from the subgraphs to serve it)")
         if not found:
             line = next((_line(d) for d in self.document.definitions
                          if isinstance(d, SchemaDefinitionNode)), 0)
@@ -184,6 +176,23 @@ class Supergraph:
             raise SupergraphError(
                 f"{self.source}: not a supergraph: the schema has no @link or @core to the "
                 f"join spec (https://specs.apollo.dev/join/v0.x){where}")
+
+    def _refuse_unenforced_security(self) -> None:
+        unsupported: list[str] = []
+        for definition in self.document.definitions:
+            if not isinstance(definition, SchemaDefinitionNode | SchemaExtensionNode):
+                continue
+            for directive in definition.directives:
+                args = _args(directive) if directive.name.value in {"link", "core"} else {}
+                url = str(args.get("url") or args.get("feature") or "")
+                if args.get("for") == "SECURITY" and not _SUPPORTED_SECURITY.search(url):
+                    unsupported.append(url)
+        if unsupported:
+            raise SupergraphError(
+                f"{self.source}: refused: the supergraph links SECURITY features this gateway "
+                f"does not enforce ({', '.join(unsupported)}); serving it would answer the "
+                "fields they guard to anyone, so it is not loaded (remove those directives "
+                "from the subgraphs to serve it)")
 
     def _read_graphs(self) -> None:
         enum_name = f"{self.join_prefix}Graph"
