@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
+
+import pytest
 
 from tests.acceptance.conftest import Run
 from tests.integration.gitslice.gitrepos import WorkRepo, bare, git
@@ -73,5 +76,85 @@ def test_a_git_slice_tools_env_file_is_enough(crossdock: Run, database_url: str,
     result = crossdock("slice", "pull", "team", "--env", str(env_file), "--quiet", env=env)
     assert result.returncode == 0, result.stderr
     assert git(slice_repo, "ls-tree", "-r", "--name-only", "main") == "a.txt"
+
+
+def _refused(result: object, *words: str) -> None:
+    """One line on stderr naming the problem, exit 2 (a configuration error)."""
+    assert getattr(result, "returncode", None) == 2, result
+    stderr = getattr(result, "stderr", "")
+    assert stderr.count("\n") == 1, stderr
+    for word in words:
+        assert word in stderr, stderr
+
+
+@pytest.mark.parametrize(("option", "value", "words"), [
+    ("--message-regex", "^feat(", ["commit message regex", "not a valid regex"]),
+    ("--upstream-branch", "two..dots", ["upstream branch", "not a valid branch name"]),
+    ("--branch-template", "dev/<branch_name>.lock", ["push branch template"]),
+    ("--folder", "../outside", ["folder '../outside'"]),
+])
+def test_slice_init_refuses_a_setting_that_would_fail_at_the_first_pull_or_push(
+    crossdock: Run, database_url: str, tmp_path: Path, option: str, value: str,
+    words: list[str],
+) -> None:
+    upstream, slice_repo = bare(tmp_path / "upstream.git"), bare(tmp_path / "slice.git")
+    env = {"DATABASE_URL": database_url, "CROSSDOCK_DATA_DIR": str(tmp_path / "data")}
+    result = crossdock("slice", "init", "demo", "--upstream", str(upstream), "--slice",
+                       str(slice_repo), option, value, env=env)
+    _refused(result, *words)
+    assert json.loads(crossdock("slice", "list", "--json", env=env).stdout) == []
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize(("upstream", "words"), [
+    ("not-a-repository", ["upstream repository", "cannot be reached",
+                          "does not appear to be a git repository"]),
+    ("htps://github.com/acme/app.git", ["unknown scheme 'htps'"]),
+    ("https:///acme/app.git", ["has no host"]),
+    ("CLOSED", ["upstream repository http://127.0.0.1:", "cannot be reached"]),
+])
+def test_slice_init_refuses_a_repository_it_cannot_reach_or_parse(
+    crossdock: Run, database_url: str, tmp_path: Path, upstream: str, words: list[str],
+) -> None:
+    (tmp_path / "not-a-repository").mkdir()
+    if upstream == "CLOSED":
+        upstream = f"http://127.0.0.1:{_closed_port()}/app.git"
+    slice_repo = bare(tmp_path / "slice.git")
+    env = {"DATABASE_URL": database_url, "CROSSDOCK_DATA_DIR": str(tmp_path / "data")}
+    result = crossdock("slice", "init", "demo", "--upstream", upstream, "--slice",
+                       str(slice_repo), env=env)
+    _refused(result, *words)
+    assert json.loads(crossdock("slice", "list", "--json", env=env).stdout) == []
+
+
+def test_slice_init_stores_a_relative_path_as_an_absolute_one(
+    crossdock: Run, database_url: str, tmp_path: Path
+) -> None:
+    bare(tmp_path / "upstream.git")
+    bare(tmp_path / "slice.git")
+    env = {"DATABASE_URL": database_url, "CROSSDOCK_DATA_DIR": str(tmp_path / "data")}
+    created = crossdock("slice", "init", "demo", "--upstream", "upstream.git", "--slice",
+                        "./slice.git", env=env)
+    assert created.returncode == 0, created.stderr
+    listed = json.loads(crossdock("slice", "list", "--json", env=env).stdout)
+    assert [(s["upstream"], s["slice"]) for s in listed] == [
+        (str(tmp_path.resolve() / "upstream.git"), str(tmp_path.resolve() / "slice.git"))]
+
+
+def test_per_invocation_slice_options_are_not_read_from_the_environment(
+    crossdock: Run, database_url: str, tmp_path: Path
+) -> None:
+    """An exported CROSSDOCK_GITSLICE_BRANCH or _FORCE must not choose what a push does."""
+    env = {"DATABASE_URL": database_url, "CROSSDOCK_DATA_DIR": str(tmp_path / "data"),
+           "CROSSDOCK_GITSLICE_BRANCH": "topic", "CROSSDOCK_GITSLICE_FORCE": "1"}
+    result = crossdock("slice", "push", "demo", env=env)
+    assert result.returncode == 2
+    assert "Missing option '--branch'" in result.stderr
     help_text = crossdock("slice", "push", "--help", env={"COLUMNS": "200"}).stdout
-    assert "CROSSDOCK_GITSLICE_BRANCH" in help_text
+    assert "CROSSDOCK_GITSLICE_FORCE" not in help_text
+    assert "CROSSDOCK_GITSLICE_BRANCH" not in help_text

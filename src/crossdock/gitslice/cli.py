@@ -123,8 +123,9 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", envvar="CROSSDOCK_GITSLICE
 @app.command()
 def init(
     name: Name,
-    upstream: Annotated[str, typer.Option(envvar="GIT_SLICE_UPSTREAM_REPO_URL",
-                                          help="Upstream repository (path, file:// or https://).")],
+    upstream: Annotated[str, typer.Option(
+        envvar="GIT_SLICE_UPSTREAM_REPO_URL",
+        help="Upstream repository: a path, or a file://, https:// or ssh:// URL.")],
     slice_url: Annotated[str, typer.Option("--slice", envvar="GIT_SLICE_SLICE_REPO_URL",
                                            help="Slice repository (may be empty).")],
     upstream_branch: Annotated[str, typer.Option(
@@ -133,12 +134,10 @@ def init(
     slice_branch: Annotated[str, typer.Option(
         envvar="GIT_SLICE_SLICE_REPO_DEFAULT_BRANCH", help="Slice branch to write.")] = "main",
     ignore: Annotated[list[str] | None, typer.Option(
-        envvar="CROSSDOCK_GITSLICE_IGNORE", help="Ignore glob (gitignore syntax); repeatable.")
-    ] = None,
+        help="Ignore glob (gitignore syntax); repeatable.")] = None,
     folder: Annotated[list[str] | None, typer.Option(
-        envvar="CROSSDOCK_GITSLICE_FOLDER", help="Keep only this folder; repeatable.")] = None,
-    mode: Annotated[Mode, typer.Option(envvar="CROSSDOCK_GITSLICE_MODE",
-                                       help="history: one commit per upstream commit; "
+        help="Keep only this folder; repeatable.")] = None,
+    mode: Annotated[Mode, typer.Option(help="history: one commit per upstream commit; "
                                             "squash: one git-slice:<sha> commit per pull.")
     ] = Mode.HISTORY,
     branch_template: Annotated[str, typer.Option(
@@ -146,11 +145,16 @@ def init(
         help="Upstream branch for a pushed slice branch.")] = "<branch_name>",
     message_regex: Annotated[str | None, typer.Option(
         envvar="GIT_SLICE_PUSH_COMMIT_MSG_REGEX", help="Pushed messages must match it.")] = None,
-    update: Annotated[bool, typer.Option("--update", envvar="CROSSDOCK_GITSLICE_UPDATE",
-                                         help="Change an existing slice.")] = False,
+    update: Annotated[bool, typer.Option("--update", help="Change an existing slice.")] = False,
     env_file: EnvFile = None,
 ) -> None:
-    """Create a slice (nothing is fetched until checkout or pull)."""
+    """Create a slice: both repositories must answer; nothing is fetched until checkout or pull.
+
+    A local path is stored as an absolute path.
+
+    Example: crossdock slice init web --upstream https://github.com/acme/app.git
+    --slice https://github.com/acme/app-public.git --ignore 'internal/'
+    """
     env = _environment(env_file)
     compat, _ = from_git_slice_env(name, env)
     ignores = tuple(ignore or ()) or (compat.ignores if compat else ())
@@ -167,7 +171,10 @@ def init(
 
 @app.command()
 def checkout(name: Name, env_file: EnvFile = None, quiet: Quiet = False) -> None:
-    """Fetch both repositories into the slice's cache."""
+    """Fetch both repositories into the slice's cache.
+
+    Example: crossdock slice checkout web
+    """
     with _progress(quiet) as bar:
         heads = _run(env_file, name, lambda s: s.checkout(name, bar))
     stdout.print(f"upstream {heads['upstream'] or '(no branch)'}; "
@@ -176,7 +183,10 @@ def checkout(name: Name, env_file: EnvFile = None, quiet: Quiet = False) -> None
 
 @app.command()
 def pull(name: Name, env_file: EnvFile = None, quiet: Quiet = False) -> None:
-    """Bring upstream's new commits into the slice's default branch."""
+    """Bring upstream's new commits into the slice's default branch.
+
+    Example: crossdock slice pull web
+    """
     with _progress(quiet) as bar:
         outcome = _run(env_file, name, lambda s: s.pull(name, bar))
     stdout.print(f"{outcome.commits} commit(s) sliced; {outcome.slice_branch} is at "
@@ -186,12 +196,14 @@ def pull(name: Name, env_file: EnvFile = None, quiet: Quiet = False) -> None:
 @app.command("pull-branch")
 def pull_branch(
     name: Name,
-    branch: Annotated[str, typer.Option("--branch", "-b", envvar="CROSSDOCK_GITSLICE_BRANCH",
-                                        help="Upstream branch to slice.")],
+    branch: Annotated[str, typer.Option("--branch", "-b", help="Upstream branch to slice.")],
     env_file: EnvFile = None,
     quiet: Quiet = False,
 ) -> None:
-    """Slice upstream branch X into slice branch upstream-X (replacing it)."""
+    """Slice upstream branch X into slice branch upstream-X (replacing it).
+
+    Example: crossdock slice pull-branch web --branch release-2.0
+    """
     with _progress(quiet) as bar:
         outcome = _run(env_file, name, lambda s: s.pull_branch(name, branch, bar))
     stdout.print(f"{outcome.commits} commit(s) sliced; {outcome.slice_branch} is at "
@@ -201,23 +213,22 @@ def pull_branch(
 @app.command()
 def push(
     name: Name,
-    branch: Annotated[str, typer.Option("--branch", "-b", envvar="CROSSDOCK_GITSLICE_BRANCH",
-                                        help="Slice branch to push.")],
+    branch: Annotated[str, typer.Option("--branch", "-b", help="Slice branch to push.")],
     message: Annotated[str | None, typer.Option(
-        "--message", "-m", envvar="CROSSDOCK_GITSLICE_MESSAGE",
-        help="Commit message (default: the branch tip's).")] = None,
+        "--message", "-m", help="Commit message (default: the branch tip's).")] = None,
     force: Annotated[bool, typer.Option("--force", "-f", "--force-push",
-                                        envvar="CROSSDOCK_GITSLICE_FORCE",
                                         help="Replace the upstream branch.")] = False,
     preserve_commits: Annotated[bool, typer.Option(
-        envvar="CROSSDOCK_GITSLICE_PRESERVE_COMMITS",
         help="One upstream commit per slice commit.")] = False,
     co_author: Annotated[list[str] | None, typer.Option(
-        envvar="CROSSDOCK_GITSLICE_CO_AUTHOR", help='"Name <email>"; repeatable.')] = None,
+        help='"Name <email>"; repeatable.')] = None,
     env_file: EnvFile = None,
     quiet: Quiet = False,
 ) -> None:
-    """Push a slice branch's work to upstream."""
+    """Push a slice branch's work to upstream.
+
+    Example: crossdock slice push web --branch fix-typo --message 'docs: fix a typo'
+    """
     request = PushRequest(branch=branch, message=message, force=force,
                           preserve_commits=preserve_commits, co_authors=tuple(co_author or ()))
     with _progress(quiet) as bar:
@@ -233,10 +244,12 @@ def push(
 @app.command()
 def status(
     name: Name, as_json: JsonFlag = False, env_file: EnvFile = None,
-    offline: Annotated[bool, typer.Option(envvar="CROSSDOCK_GITSLICE_OFFLINE",
-                                          help="Do not fetch first.")] = False,
+    offline: Annotated[bool, typer.Option(help="Do not fetch first.")] = False,
 ) -> None:
-    """Last synced upstream sha and the commits waiting both ways."""
+    """Last synced upstream sha and the commits waiting both ways.
+
+    Example: crossdock slice status web --json
+    """
     data = _run(env_file, name, lambda s: s.status(name, fetch=not offline))
     if as_json:
         print_json(data)
@@ -255,7 +268,10 @@ def map_sha(
     name: Name, sha: Annotated[str, typer.Argument(help="Upstream or slice sha (or prefix).")],
     as_json: JsonFlag = False, env_file: EnvFile = None,
 ) -> None:
-    """Translate a sha: upstream <-> slice."""
+    """Translate a sha: upstream <-> slice.
+
+    Example: crossdock slice map web 3f2a9c1
+    """
     found = _run(env_file, name, lambda s: s.lookup(name, sha))
     rows = [{"upstream": m.upstream, "slice": m.slice} for m in found]
     if as_json:
@@ -270,7 +286,10 @@ def map_sha(
 
 @app.command("list")
 def list_slices(as_json: JsonFlag = False, env_file: EnvFile = None) -> None:
-    """List the slices."""
+    """List the slices.
+
+    Example: crossdock slice list --json
+    """
 
     async def work(syncer: Syncer) -> list[dict[str, Any]]:
         async with syncer.store.database.connection() as conn:
@@ -295,7 +314,10 @@ def list_slices(as_json: JsonFlag = False, env_file: EnvFile = None) -> None:
 
 @app.command()
 def reindex(name: Name, env_file: EnvFile = None, quiet: Quiet = False) -> None:
-    """Rebuild the commit map from the slice's Upstream-Commit trailers."""
+    """Rebuild the commit map from the slice's Upstream-Commit trailers.
+
+    Example: crossdock slice reindex web
+    """
     with _progress(quiet) as bar:
         count = _run(env_file, name, lambda s: s.reindex(name, bar))
     stdout.print(f"{count} commit(s) mapped from trailers", highlight=False)

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Mapping
 from enum import StrEnum
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
+
+import pygit2
 
 from crossdock.gitslice.errors import SliceConfigError
-from crossdock.gitslice.remote import Remote
+from crossdock.gitslice.remote import Remote, redact
 
 
 class Mode(StrEnum):
@@ -62,6 +66,76 @@ class SliceConfig:
             "push_branch_template": self.push_branch_template,
             "push_commit_msg_regex": self.push_commit_msg_regex,
         }
+
+
+#: URL schemes git reaches without a helper of its own; anything else is a typo or a helper.
+_SCHEMES = frozenset({"http", "https", "ssh", "git", "file"})
+#: scp-like ssh addresses: ``git@github.com:owner/repo.git``.
+_SCP = re.compile(r"^[\w.-]+@[\w.-]+:[^\s]+$")
+
+
+def checked(config: SliceConfig, *, cwd: Path | None = None) -> SliceConfig:
+    """``config`` with local repository paths made absolute (against ``cwd``, default the
+    current folder), or a :class:`SliceConfigError` for a value that would only fail later,
+    at the first pull or push: a bad regex, branch name, folder or repository address.
+    """
+    regex = config.push_commit_msg_regex
+    if regex is not None:
+        try:
+            re.compile(regex)
+        except re.error as exc:
+            raise SliceConfigError(
+                f"the commit message regex {regex!r} is not a valid regex: {exc}") from exc
+    _check_branch("upstream branch", config.upstream_branch)
+    _check_branch("slice branch", config.slice_branch)
+    template = config.push_branch_template
+    if not _valid_branch(template.replace("<branch_name>", "topic")):
+        raise SliceConfigError(f"the push branch template {template!r} does not make a valid "
+                               "branch name (it may use <branch_name>)")
+    for folder in config.folders:
+        parts = PurePosixPath(folder).parts
+        if not parts or folder.startswith("/") or ".." in parts:
+            raise SliceConfigError(f"folder {folder!r}: give a path inside the repository, "
+                                   "relative to its root")
+    base = cwd or Path.cwd()
+    return dataclasses.replace(
+        config,
+        upstream_url=repository_address(config.upstream_url, "upstream", base),
+        slice_url=repository_address(config.slice_url, "slice", base),
+    )
+
+
+def _valid_branch(name: str) -> bool:
+    return bool(name) and pygit2.reference_is_valid_name(f"refs/heads/{name}")
+
+
+def _check_branch(what: str, name: str) -> None:
+    if not _valid_branch(name):
+        raise SliceConfigError(f"the {what} {name!r} is not a valid branch name")
+
+
+def repository_address(url: str, side: str, cwd: Path) -> str:
+    """A repository URL as given, or a local path made absolute; a malformed one refused."""
+    shown = redact(url)
+    if not url or url != url.strip() or any(c.isspace() or not c.isprintable() for c in url):
+        raise SliceConfigError(f"the {side} repository {shown!r} is not a URL or a path")
+    if "://" in url:
+        try:
+            parts = urlsplit(url)
+            host, _ = parts.hostname, parts.port  # a port that is not a number raises
+        except ValueError as exc:
+            raise SliceConfigError(f"the {side} repository {shown!r} is not a valid URL") \
+                from exc
+        if parts.scheme.lower() not in _SCHEMES:
+            raise SliceConfigError(
+                f"the {side} repository {shown!r} has an unknown scheme {parts.scheme!r} "
+                "(use https://, ssh://, git://, file:// or a path)")
+        if parts.scheme.lower() != "file" and not host:
+            raise SliceConfigError(f"the {side} repository {shown!r} has no host")
+        return url
+    if _SCP.match(url):
+        return url
+    return str((cwd / Path(url).expanduser()).resolve())
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

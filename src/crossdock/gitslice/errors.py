@@ -1,7 +1,7 @@
 """GitSlice's errors.
 
 GitSliceError
-├── SliceConfigError       a slice's settings are missing or invalid
+├── SliceConfigError       a slice's settings are missing or invalid (also a ConfigError)
 ├── UnknownSlice           no slice has that name
 ├── SliceExists            a slice with that name exists already
 ├── GitCommandError        a git command failed (its URLs and tokens redacted)
@@ -16,14 +16,14 @@ GitSliceError
 
 from __future__ import annotations
 
-from crossdock.core.errors import CrossdockError
+from crossdock.core.errors import ConfigError, CrossdockError
 
 
 class GitSliceError(CrossdockError):
     """GitSlice failed."""
 
 
-class SliceConfigError(GitSliceError):
+class SliceConfigError(GitSliceError, ConfigError):
     """The slice's settings are missing or invalid."""
 
 

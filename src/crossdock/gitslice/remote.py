@@ -12,6 +12,7 @@ import base64
 import dataclasses
 import os
 import re
+import signal
 import subprocess
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -84,6 +85,45 @@ def redact(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
     return text
 
 
+def _git_environment(remote: Remote | None) -> dict[str, str]:
+    """The environment of a git process: never prompting, in English, with ``remote``'s token."""
+    env = {
+        **os.environ,
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_ASKPASS": "",
+        "SSH_ASKPASS": "",
+        "LC_ALL": "C",
+    }
+    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_CONFIG_PARAMETERS"):
+        env.pop(name, None)
+    if remote is not None:
+        env.update(remote.environment())
+    return env
+
+
+def probe(remote: Remote, *, timeout: float) -> None:
+    """Check that ``remote`` answers as a git repository (``git ls-remote``) within ``timeout``.
+
+    git runs in a session of its own, so it has no terminal to prompt on (ssh's host key or
+    password questions fail instead of waiting), and a timeout kills its helpers with it.
+    """
+    command = ["git", "ls-remote", "--heads", remote.url]
+    with subprocess.Popen(  # noqa: S603
+        command, env=_git_environment(remote), stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    ) as process:
+        try:
+            _, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise GitCommandError(f"no answer within {timeout:g} s") from None
+    if process.returncode != 0:
+        lines = stderr.decode(errors="replace").strip().splitlines()
+        reason = lines[0].removeprefix("fatal: ") if lines else f"exit {process.returncode}"
+        raise GitCommandError(redact(reason, remote.secrets()))
+
+
 class Git:
     """Runs git on one bare repository."""
 
@@ -92,17 +132,7 @@ class Git:
 
     def run(self, *args: str, remote: Remote | None = None, check: bool = True) -> str:
         """Run ``git args...``; a failure raises :class:`GitCommandError`, redacted."""
-        env = {
-            **os.environ,
-            "GIT_TERMINAL_PROMPT": "0",
-            "GIT_ASKPASS": "",
-            "SSH_ASKPASS": "",
-            "LC_ALL": "C",
-        }
-        for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_CONFIG_PARAMETERS"):
-            env.pop(name, None)
-        if remote is not None:
-            env.update(remote.environment())
+        env = _git_environment(remote)
         command = ["git", "--git-dir", str(self.git_dir), *args]
         done = subprocess.run(command, env=env, capture_output=True, check=False)  # noqa: S603
         if check and done.returncode != 0:

@@ -21,12 +21,18 @@ import pygit2
 
 from crossdock.core.database import Connection
 from crossdock.core.logging import get_logger
-from crossdock.gitslice.config import Credentials, Mode, SliceConfig
-from crossdock.gitslice.errors import GitSliceError, NotSynced, SliceConfigError, UnknownBranch
+from crossdock.gitslice.config import Credentials, Mode, SliceConfig, checked
+from crossdock.gitslice.errors import (
+    GitCommandError,
+    GitSliceError,
+    NotSynced,
+    SliceConfigError,
+    UnknownBranch,
+)
 from crossdock.gitslice.history import HistorySlicer, Mapped, PullResult
 from crossdock.gitslice.messages import upstream_sha
 from crossdock.gitslice.pushing import PushBuilder, PushPlan, PushRequest, target_branch
-from crossdock.gitslice.remote import Git, Remote, redact
+from crossdock.gitslice.remote import Git, Remote, probe, redact
 from crossdock.gitslice.store import RunKind, RunState, SliceStore, Tip
 
 logger = get_logger("crossdock.gitslice")
@@ -73,6 +79,9 @@ def check_name(name: str) -> str:
 
 class Syncer:
     """Runs slice operations against the store, a cache repository and the two remotes."""
+
+    #: Seconds a new slice's repositories have to answer ``git ls-remote``.
+    probe_timeout: float = 30.0
 
     def __init__(
         self, store: SliceStore, *, data_dir: Path, credentials: Credentials | None = None
@@ -140,8 +149,19 @@ class Syncer:
                     f"{redact(url)}: do not put a token in the URL (it would be stored); give it "
                     "as GIT_SLICE_*_REPO_PASSWORD or CROSSDOCK_GITSLICE_*_TOKEN"
                 )
+        config = checked(config)
+        await asyncio.gather(*(
+            asyncio.to_thread(self._probe, side, remote)
+            for side, remote in zip(("upstream", "slice"), self.remotes(config), strict=True)))
         await self.store.create(config, update=update)
         await asyncio.to_thread(self.cache, config.name)
+
+    def _probe(self, side: str, remote: Remote) -> None:
+        try:
+            probe(remote, timeout=self.probe_timeout)
+        except GitCommandError as exc:
+            raise SliceConfigError(
+                f"the {side} repository {redact(remote.url)} cannot be reached: {exc}") from exc
 
     async def config(self, name: str) -> SliceConfig:
         """The stored config of slice ``name``."""

@@ -62,11 +62,18 @@ async def test_a_wrong_token_fails_with_a_redacted_error(
     world.work.commit("base", {"a.txt": "1"})
     world.work.push()
     wrong = "tok-WRONG-77aa"
+    right = Syncer(SliceStore(database), data_dir=tmp_path / "data",
+                   credentials=Credentials(upstream_token=TOKEN, slice_token=TOKEN))
     syncer = Syncer(SliceStore(database), data_dir=tmp_path / "data",
                     credentials=Credentials(upstream_token=wrong, slice_token=wrong))
     with GitHTTPServer(world.tmp, TOKEN) as server:
-        await syncer.init(world.config(upstream_url=f"{server.url}/upstream.git",
-                                       slice_url=f"{server.url}/slice.git"))
+        config = world.config(upstream_url=f"{server.url}/upstream.git",
+                              slice_url=f"{server.url}/slice.git")
+        with pytest.raises(SliceConfigError) as refused:
+            await syncer.init(config)
+        assert "cannot be reached" in str(refused.value)
+        assert wrong not in str(refused.value)
+        await right.init(config)
         with pytest.raises(GitCommandError) as caught:
             await syncer.pull("demo")
     assert wrong not in str(caught.value)
