@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from crossdock.core.cli import JsonFlag, print_json, settings
+from crossdock.core.clihelp import examples
 from crossdock.core.database import Database
 from crossdock.core.entry import database_url, run
 from crossdock.core.settings import CoreSettings, load
@@ -120,7 +121,10 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", envvar="CROSSDOCK_GITSLICE
                                      help="No progress bar.")]
 
 
-@app.command()
+@app.command(epilog=examples(
+    "crossdock slice init web --upstream https://github.com/acme/app.git "
+    "--slice https://github.com/acme/app-public.git --ignore 'internal/'",
+    "crossdock slice init local --upstream ../app --slice ../app-public --mode squash"))
 def init(
     name: Name,
     upstream: Annotated[str, typer.Option(
@@ -151,9 +155,6 @@ def init(
     """Create a slice: both repositories must answer; nothing is fetched until checkout or pull.
 
     A local path is stored as an absolute path.
-
-    Example: crossdock slice init web --upstream https://github.com/acme/app.git
-    --slice https://github.com/acme/app-public.git --ignore 'internal/'
     """
     env = _environment(env_file)
     compat, _ = from_git_slice_env(name, env)
@@ -169,48 +170,41 @@ def init(
                  highlight=False)
 
 
-@app.command()
+@app.command(epilog=examples("crossdock slice checkout web"))
 def checkout(name: Name, env_file: EnvFile = None, quiet: Quiet = False) -> None:
-    """Fetch both repositories into the slice's cache.
-
-    Example: crossdock slice checkout web
-    """
+    """Fetch both repositories into the slice's cache."""
     with _progress(quiet) as bar:
         heads = _run(env_file, name, lambda s: s.checkout(name, bar))
     stdout.print(f"upstream {heads['upstream'] or '(no branch)'}; "
                  f"slice {heads['slice'] or '(empty)'}", highlight=False)
 
 
-@app.command()
+@app.command(epilog=examples("crossdock slice pull web", "crossdock slice pull web --quiet"))
 def pull(name: Name, env_file: EnvFile = None, quiet: Quiet = False) -> None:
-    """Bring upstream's new commits into the slice's default branch.
-
-    Example: crossdock slice pull web
-    """
+    """Bring upstream's new commits into the slice's default branch."""
     with _progress(quiet) as bar:
         outcome = _run(env_file, name, lambda s: s.pull(name, bar))
     stdout.print(f"{outcome.commits} commit(s) sliced; {outcome.slice_branch} is at "
                  f"{outcome.slice_head}", highlight=False)
 
 
-@app.command("pull-branch")
+@app.command("pull-branch", epilog=examples("crossdock slice pull-branch web --branch release-2.0"))
 def pull_branch(
     name: Name,
     branch: Annotated[str, typer.Option("--branch", "-b", help="Upstream branch to slice.")],
     env_file: EnvFile = None,
     quiet: Quiet = False,
 ) -> None:
-    """Slice upstream branch X into slice branch upstream-X (replacing it).
-
-    Example: crossdock slice pull-branch web --branch release-2.0
-    """
+    """Slice upstream branch X into slice branch upstream-X (replacing it)."""
     with _progress(quiet) as bar:
         outcome = _run(env_file, name, lambda s: s.pull_branch(name, branch, bar))
     stdout.print(f"{outcome.commits} commit(s) sliced; {outcome.slice_branch} is at "
                  f"{outcome.slice_head}", highlight=False)
 
 
-@app.command()
+@app.command(epilog=examples(
+    "crossdock slice push web --branch fix-typo --message 'docs: fix a typo'",
+    "crossdock slice push web --branch feature --preserve-commits"))
 def push(
     name: Name,
     branch: Annotated[str, typer.Option("--branch", "-b", help="Slice branch to push.")],
@@ -225,10 +219,7 @@ def push(
     env_file: EnvFile = None,
     quiet: Quiet = False,
 ) -> None:
-    """Push a slice branch's work to upstream.
-
-    Example: crossdock slice push web --branch fix-typo --message 'docs: fix a typo'
-    """
+    """Push a slice branch's work to upstream."""
     request = PushRequest(branch=branch, message=message, force=force,
                           preserve_commits=preserve_commits, co_authors=tuple(co_author or ()))
     with _progress(quiet) as bar:
@@ -241,15 +232,13 @@ def push(
                  f"{plan.target_branch} at {plan.commit}", highlight=False)
 
 
-@app.command()
+@app.command(epilog=examples("crossdock slice status web",
+                             "crossdock slice status web --offline --json"))
 def status(
     name: Name, as_json: JsonFlag = False, env_file: EnvFile = None,
     offline: Annotated[bool, typer.Option(help="Do not fetch first.")] = False,
 ) -> None:
-    """Last synced upstream sha and the commits waiting both ways.
-
-    Example: crossdock slice status web --json
-    """
+    """Last synced upstream sha and the commits waiting both ways."""
     data = _run(env_file, name, lambda s: s.status(name, fetch=not offline))
     if as_json:
         print_json(data)
@@ -263,15 +252,12 @@ def status(
     stdout.print(table)
 
 
-@app.command("map")
+@app.command("map", epilog=examples("crossdock slice map web 3f2a9c1"))
 def map_sha(
     name: Name, sha: Annotated[str, typer.Argument(help="Upstream or slice sha (or prefix).")],
     as_json: JsonFlag = False, env_file: EnvFile = None,
 ) -> None:
-    """Translate a sha: upstream <-> slice.
-
-    Example: crossdock slice map web 3f2a9c1
-    """
+    """Translate a sha: upstream <-> slice."""
     found = _run(env_file, name, lambda s: s.lookup(name, sha))
     rows = [{"upstream": m.upstream, "slice": m.slice} for m in found]
     if as_json:
@@ -284,12 +270,9 @@ def map_sha(
         stdout.print(f"upstream {row['upstream']}  slice {row['slice']}", highlight=False)
 
 
-@app.command("list")
+@app.command("list", epilog=examples("crossdock slice list", "crossdock slice list --json"))
 def list_slices(as_json: JsonFlag = False, env_file: EnvFile = None) -> None:
-    """List the slices.
-
-    Example: crossdock slice list --json
-    """
+    """List the slices."""
 
     async def work(syncer: Syncer) -> list[dict[str, Any]]:
         async with syncer.store.database.connection() as conn:
@@ -312,12 +295,9 @@ def list_slices(as_json: JsonFlag = False, env_file: EnvFile = None) -> None:
     stdout.print(table)
 
 
-@app.command()
+@app.command(epilog=examples("crossdock slice reindex web"))
 def reindex(name: Name, env_file: EnvFile = None, quiet: Quiet = False) -> None:
-    """Rebuild the commit map from the slice's Upstream-Commit trailers.
-
-    Example: crossdock slice reindex web
-    """
+    """Rebuild the commit map from the slice's Upstream-Commit trailers."""
     with _progress(quiet) as bar:
         count = _run(env_file, name, lambda s: s.reindex(name, bar))
     stdout.print(f"{count} commit(s) mapped from trailers", highlight=False)
