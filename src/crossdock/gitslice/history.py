@@ -157,6 +157,7 @@ class HistorySlicer:
         try:
             with CommitChanges(Path(self.repo.path), pairs) as changes:
                 self._slice_all(commits, known, made, slice_head, changes, progress)
+            self._apply_current_rules(head, known, made)
         finally:
             if collecting:
                 gc.enable()
@@ -208,6 +209,35 @@ class HistorySlicer:
                 self.trees.objects.flush_if_large()
             if progress is not None and (done % 200 == 0 or done == total):
                 progress(done, total)
+
+    def _apply_current_rules(self, head: str, known: dict[str, Mapped], made: list[Mapped]
+                             ) -> None:
+        """When ``head`` was sliced under other rules than today's (the slice's globs changed,
+        or what the same lines mean did), one more slice commit on it carries ``head``'s tree
+        under today's rules: the slice follows its rules without waiting for a new upstream
+        commit."""
+        mapped = known.get(head)
+        if mapped is None or mapped.rules_digest is None:
+            return
+        commit = self.repo[head].peel(pygit2.Commit)
+        rules = self.rules(commit)
+        if mapped.rules_digest == rules.digest:
+            return
+        tree = self.trees.slice(commit.tree_id.raw, rules) or self.trees.empty_tree
+        current = self.repo[mapped.slice].peel(pygit2.Commit)
+        slice_sha = mapped.slice
+        if current.tree_id.raw != tree:
+            message = add_trailer(
+                f"Apply the slice's current ignore rules to {head[:12]}\n".encode(),
+                UPSTREAM_TRAILER, head,
+            )
+            slice_sha = self.trees.objects.write_commit(
+                tree=tree, parents=[bytes.fromhex(mapped.slice)], author=commit.author,
+                committer=commit.committer, message=message,
+            ).hex()
+            self._made[slice_sha] = (tree, rules)
+        known[head] = Mapped(upstream=head, slice=slice_sha, rules_digest=rules.digest)
+        made.append(known[head])
 
     def squash(
         self,

@@ -11,7 +11,7 @@ from crossdock.gitslice.errors import DivergedSlice, UnknownBranch
 from crossdock.gitslice.syncer import Syncer
 
 from .conftest import World
-from .gitrepos import all_blob_contents, assert_no_leaks, git
+from .gitrepos import all_blob_contents, assert_no_leaks, git, tree_files
 
 pytestmark = pytest.mark.anyio
 
@@ -310,3 +310,38 @@ async def test_reindex_rebuilds_the_map_from_trailers(world: World, syncer: Sync
     world.work.commit("three", {"c": "3"})
     world.work.push()
     assert (await syncer.pull("demo")).commits == 1
+
+
+@pytest.mark.parametrize("mode", [Mode.HISTORY, Mode.SQUASH])
+async def test_a_slice_made_under_other_rules_takes_todays_rules_at_its_next_pull(
+    world: World, syncer: Syncer, mode: Mode
+) -> None:
+    """A slice pulled while its rules hid a file (here the slice's own globs, as the rules
+    before ``dir/**`` meant git's ``dir/**``) gains the file at the next pull, with no new
+    upstream commit; the next upstream commit builds on that."""
+    world.work.commit("one", {
+        ".gitsliceignore": "ignore-dir-2/**\n!ignore-dir-2/keep.md\n",
+        "ignore-dir-2/keep.md": "kept\n", "ignore-dir-2/drop.md": "SECRET\n", "a.txt": "a\n",
+    })
+    world.work.push()
+    await syncer.init(world.config(mode=mode, ignores=("ignore-dir-2/",)))
+    first = await syncer.pull("demo")
+    slice_repo = pygit2.Repository(str(world.slice))
+
+    def files() -> set[str]:
+        return set(tree_files(slice_repo, slice_repo.revparse_single("main").peel(pygit2.Tree)))
+
+    assert files() == {".gitsliceignore", "a.txt"}
+    await syncer.init(world.config(mode=mode), update=True)
+    caught_up = await syncer.pull("demo")
+    assert caught_up.slice_head != first.slice_head
+    assert files() == {".gitsliceignore", "a.txt", "ignore-dir-2/keep.md"}
+    assert git(world.slice, "rev-parse", "main~1") == first.slice_head
+    again = await syncer.pull("demo")
+    assert again.slice_head == caught_up.slice_head
+    world.work.commit("two", {"b.txt": "b\n"})
+    world.work.push()
+    await syncer.pull("demo")
+    assert git(world.slice, "rev-parse", "main~1") == caught_up.slice_head
+    assert files() == {".gitsliceignore", "a.txt", "b.txt", "ignore-dir-2/keep.md"}
+    assert not any(b"SECRET" in blob for blob in all_blob_contents(world.slice))

@@ -174,3 +174,25 @@ async def test_force_push_replaces_the_upstream_branch(world: World, syncer: Syn
     assert git(world.upstream, "rev-parse", "feature") == plan.commit
     assert git(world.upstream, "rev-parse", "feature~1") == git(world.upstream, "rev-parse", "main")
     assert git(world.upstream, "show", "feature:src/app.py") == "print('slice 2')"
+
+
+async def test_a_file_reincluded_inside_an_ignored_folder_can_be_pushed_and_its_siblings_not(
+    world: World, syncer: Syncer
+) -> None:
+    """``dir/**`` with ``!dir/keep.md``: git keeps ``dir/keep.md``, so a slice may change it."""
+    world.work.commit("base", {".gitsliceignore": "dir/**\n!dir/keep.md\n",
+                               "dir/keep.md": "kept\n", "dir/drop.md": "dropped\n"})
+    world.work.push()
+    await syncer.init(world.config())
+    await syncer.pull("demo")
+    world.dev.fetch()
+    world.dev.checkout("feature", create=True, start="origin/main")
+    world.dev.commit("edit the kept file", {"dir/keep.md": "edited\n"})
+    world.dev.push("feature")
+    plan = await syncer.push("demo", PushRequest(branch="feature", message="docs: keep"))
+    assert git(world.upstream, "show", f"{plan.commit}:dir/keep.md") == "edited"
+    assert git(world.upstream, "show", f"{plan.commit}:dir/drop.md") == "dropped"
+    world.dev.commit("touch a sibling", {"dir/drop.md": "x\n"})
+    world.dev.push("feature")
+    with pytest.raises(IgnoredPathTouched, match=r"dir/drop\.md"):
+        await syncer.push("demo", PushRequest(branch="feature", message="docs: drop"))
