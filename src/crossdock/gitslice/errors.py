@@ -8,10 +8,11 @@ GitSliceError
 ├── UnknownBranch          the branch or commit does not exist
 ├── NotSynced              the slice has no sync (mapped) commit to start from
 ├── DivergedSlice          the slice branch has commits crossdock did not write
-└── PushRefused            a push would break a rule; nothing was changed
-    ├── IgnoredPathTouched     the branch changes ignored paths or .gitsliceignore
-    ├── CommitMessageRejected  a message fails the push regex
-    └── PushConflict           merging into the upstream branch conflicts
+├── PushRefused            a push would break a rule; nothing was changed
+│   ├── IgnoredPathTouched     the branch changes ignored paths or .gitsliceignore
+│   ├── CommitMessageRejected  a message fails the push regex
+│   └── PushConflict           merging into the upstream branch conflicts
+└── StoreError             the slice tables could not be read or written
 """
 
 from __future__ import annotations
@@ -65,3 +66,7 @@ class CommitMessageRejected(PushRefused):
 
 class PushConflict(PushRefused):
     """Merging into the upstream branch conflicts."""
+
+
+class StoreError(GitSliceError):
+    """The slice tables could not be read or written."""

@@ -124,7 +124,7 @@ class Syncer:
     async def _run(
         self, name: str, kind: RunKind, *, upstream_ref: str | None, slice_ref: str | None,
     ) -> int:
-        async with self.store.database.transaction() as conn:
+        async with self.store.transaction() as conn:
             return await self.store.start_run(
                 conn, name, kind, upstream_ref=upstream_ref, slice_ref=slice_ref
             )
@@ -133,7 +133,7 @@ class Syncer:
         upstream, slice_remote = self.remotes(config)
         message = redact(str(exc) or type(exc).__name__,
                          upstream.secrets() + slice_remote.secrets())
-        async with self.store.database.transaction() as conn:
+        async with self.store.transaction() as conn:
             await self.store.finish_run(conn, run_id, RunState.FAILED, error=message)
 
     # -- commands ---------------------------------------------------------------------------
@@ -165,7 +165,7 @@ class Syncer:
 
     async def config(self, name: str) -> SliceConfig:
         """The stored config of slice ``name``."""
-        async with self.store.database.connection() as conn:
+        async with self.store.connection() as conn:
             return await self.store.config(conn, name)
 
     async def checkout(self, name: str, reporter: Reporter | None = None) -> dict[str, Any]:
@@ -209,7 +209,7 @@ class Syncer:
                 await self._fail(run_id, exc, config)
                 raise
             reporter.step("recording the commit map")
-            async with self.store.database.transaction() as conn:
+            async with self.store.transaction() as conn:
                 await self.store.add_mappings(conn, name, result.mapped)
                 if result.slice_head is not None:
                     await self.store.set_tip(conn, name, Tip(
@@ -242,7 +242,7 @@ class Syncer:
             raise UnknownBranch(f"upstream has no branch {upstream_branch!r}")
         slice_head = self._ref(repo, SLICE_NS, slice_branch)
         slicer = HistorySlicer(repo, patterns=config.ignores, folders=config.folders)
-        async with self.store.database.connection() as conn:
+        async with self.store.connection() as conn:
             if slice_head is not None and kind is RunKind.PULL:
                 await self._recover(conn, name, repo, slice_head)
             tips = await self.store.tips(conn, name)
@@ -331,7 +331,7 @@ class Syncer:
             except BaseException as exc:
                 await self._fail(run_id, exc, config)
                 raise
-            async with self.store.database.transaction() as conn:
+            async with self.store.transaction() as conn:
                 await self.store.finish_run(
                     conn, run_id, RunState.SUCCEEDED, upstream_sha=plan.commit,
                     slice_sha=plan.slice_commits[-1] if plan.slice_commits else None,
@@ -354,7 +354,7 @@ class Syncer:
         slicer = HistorySlicer(repo, patterns=config.ignores, folders=config.folders)
         builder = PushBuilder(slicer)
         base: Mapped | None = None
-        async with self.store.database.connection() as conn:
+        async with self.store.connection() as conn:
             for batch in builder.candidates(tip):
                 found = await self.store.by_slice_sha(conn, name, batch)
                 base = next((found[sha] for sha in batch if sha in found), None)
@@ -397,7 +397,7 @@ class Syncer:
             except BaseException as exc:
                 await self._fail(run_id, exc, config)
                 raise
-            async with self.store.database.transaction() as conn:
+            async with self.store.transaction() as conn:
                 await self.store.clear_map(conn, name)
                 await self.store.add_mappings(conn, name, mapped)
                 for tip in tips:
@@ -442,7 +442,7 @@ class Syncer:
             async with self.store.locked(name):
                 await self._fetch(git, config, _Silent())
         repo = pygit2.Repository(str(git.git_dir))
-        async with self.store.database.connection() as conn:
+        async with self.store.connection() as conn:
             row = await self.store.get(conn, name)
             runs = await self.store.runs(conn, name, limit=1)
             mapped = await self.store.count(conn, name)
@@ -485,6 +485,6 @@ class Syncer:
         """Map entries whose upstream or slice sha starts with ``sha``."""
         if not re.fullmatch(r"[0-9a-fA-F]{4,64}", sha):
             raise GitSliceError(f"{sha!r} is not a commit sha (4 to 64 hex digits)")
-        async with self.store.database.connection() as conn:
+        async with self.store.connection() as conn:
             await self.store.get(conn, name)
             return await self.store.by_prefix(conn, name, sha)

@@ -21,11 +21,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import psycopg
-
 from crossdock.core.database import Connection, Database
 from crossdock.webhooks import store
-from crossdock.webhooks.errors import CommitTimeout
+from crossdock.webhooks.errors import CommitTimeout, StoreError, StoreUnavailable
 
 Row = dict[str, Any]
 #: Rows waiting for a commit, each with the future its request awaits.
@@ -89,7 +87,7 @@ class DeliveryWriter:
         try:
             while self._waiting:
                 try:
-                    async with self.database.pool.connection(timeout=self.timeout) as conn:
+                    async with store.connection(self.database, within=self.timeout) as conn:
                         await conn.set_autocommit(True)
                         try:
                             while not conn.closed and (self._waiting or await self._more()):
@@ -97,7 +95,7 @@ class DeliveryWriter:
                         finally:
                             if not conn.closed:
                                 await conn.set_autocommit(False)
-                except psycopg.OperationalError as exc:  # no connection within the timeout
+                except StoreUnavailable as exc:  # no connection within the timeout, or lost
                     _fail(self._take(), exc)
         finally:
             self._running -= 1
@@ -130,10 +128,10 @@ class DeliveryWriter:
             return
         try:
             ids = await store.insert_deliveries(conn, [row for row, _ in batch])
-        except psycopg.OperationalError as exc:
+        except StoreUnavailable as exc:
             _fail(batch, exc)
             return
-        except psycopg.Error as exc:
+        except StoreError as exc:
             if len(batch) == 1:
                 _fail(batch, exc)
                 return
@@ -163,4 +161,4 @@ def _fail(batch: Batch, exc: BaseException) -> None:
     for _, future in batch:
         if not future.done():
             future.set_exception(exc if isinstance(exc, Exception) else
-                                 psycopg.OperationalError("the write was cancelled"))
+                                 StoreUnavailable("the write was cancelled"))

@@ -25,15 +25,12 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 
-import psycopg
-import psycopg_pool
-
 from crossdock.core.bus import EventBus
-from crossdock.core.database import Connection, Database, connect
+from crossdock.core.database import Connection, Database
 from crossdock.core.errors import DatabaseUnreachable
 from crossdock.core.logging import get_logger
 from crossdock.webhooks import metrics, store
-from crossdock.webhooks.errors import Rejected
+from crossdock.webhooks.errors import Rejected, StoreError, StoreUnavailable
 from crossdock.webhooks.handlers import BatchHandler, Handler, Work, get_batch_handler, get_handler
 from crossdock.webhooks.models import AttemptStatus, Delivery, Route, Source
 from crossdock.webhooks.providers.base import json_payload
@@ -44,7 +41,7 @@ logger = get_logger("crossdock.webhooks")
 
 #: Most deliveries one transaction of the worker takes.
 BATCH = 200
-_DB_ERRORS = (psycopg.Error, psycopg_pool.PoolTimeout, DatabaseUnreachable)
+_DB_ERRORS = (StoreError, DatabaseUnreachable)
 
 
 @dataclasses.dataclass(slots=True)
@@ -83,17 +80,13 @@ class Processor:
         """Process deliveries until cancelled, surviving database restarts."""
         while True:
             try:
-                listener = await connect(self.database.url, autocommit=True)
-                async with listener:
-                    await listener.execute("LISTEN crossdock_webhooks")
+                async with store.listening(self.database) as listener:
                     while True:
                         await self.run_pending()
                         # Woken by the next commit of deliveries, or by the poll; then a
                         # moment for the commits right behind it, so that a batch is not
                         # one commit's few deliveries: a batch costs a dozen round trips.
-                        async for _ in listener.notifies(timeout=self.poll_seconds,
-                                                         stop_after=1):
-                            pass
+                        await store.wait_for_deliveries(listener, within=self.poll_seconds)
                         await asyncio.sleep(self.gather_seconds)
             except _DB_ERRORS as exc:
                 logger.warning("webhooks_processing_interrupted", error=str(exc))
@@ -103,7 +96,7 @@ class Processor:
         """Process batches until one comes back short; how many deliveries were claimed."""
         total = 0
         while True:
-            async with self.database.transaction() as conn:
+            async with store.transaction(self.database) as conn:
                 claimed = await store.claim_batch(conn, limit=self.batch,
                                                   lease=self.lease_seconds)
             total += len(claimed)
@@ -121,7 +114,7 @@ class Processor:
             while True:
                 await asyncio.sleep(self.lease_seconds / 3)
                 try:
-                    async with self.database.transaction() as conn:
+                    async with store.transaction(self.database) as conn:
                         await store.extend_claims(conn, ids, lease=self.lease_seconds)
                 except _DB_ERRORS as exc:
                     logger.warning("webhooks_claim_not_renewed", error=str(exc))
@@ -137,7 +130,7 @@ class Processor:
     async def _process_claimed(self, deliveries: list[Delivery]) -> None:
         try:
             await self._process(deliveries)
-        except psycopg.OperationalError:
+        except StoreUnavailable:
             raise  # the database is gone: run() reconnects, and the claims expire meanwhile
         except Exception as exc:
             if len(deliveries) == 1:
@@ -153,7 +146,7 @@ class Processor:
 
     async def _process(self, deliveries: list[Delivery]) -> None:
         outcome = _Outcome()
-        async with self.database.transaction() as conn:
+        async with store.transaction(self.database) as conn:
             names = {d.source for d in deliveries}
             sources = {name: await store.get_source(conn, name) for name in names}
             # A source without routes gets its default once per batch, not per delivery.
@@ -290,7 +283,7 @@ def _missing(name: str) -> Handler:
 
 async def replay(database: Database, ids: Sequence[int]) -> list[int]:
     """Make deliveries runnable again (and wake the workers); returns those queued."""
-    async with database.transaction() as conn:
+    async with store.transaction(database) as conn:
         queued = await store.reset_for_replay(conn, ids)
     logger.info("webhooks_replayed", count=len(queued))
     return queued

@@ -193,6 +193,10 @@ SET generation = generation + CASE WHEN status = 'processed' THEN 1 ELSE 0 END,
 WHERE id = ANY(%(ids)b::bigint[]) AND status <> 'rejected'
 RETURNING id
 
+-- name: listen
+-- A worker's own connection: woken by the receiver's commits and by replays.
+LISTEN crossdock_webhooks
+
 -- name: wake_workers
 -- Replayed deliveries are runnable at once: tell the waiting workers (at commit).
 SELECT pg_notify('crossdock_webhooks', '')

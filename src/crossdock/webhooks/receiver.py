@@ -18,20 +18,12 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 import prometheus_client
-import psycopg
-import psycopg_pool
 
 from crossdock.core.asgi import Receive, Scope, Send, read_body, send_bytes, send_json
 from crossdock.core.database import Connection, Database
 from crossdock.core.logging import get_logger
 from crossdock.webhooks import metrics, store
-from crossdock.webhooks.errors import (
-    CommitTimeout,
-    Rejected,
-    SecretUnavailable,
-    SourceError,
-    StoreUnavailable,
-)
+from crossdock.webhooks.errors import Rejected, SecretUnavailable, SourceError, StoreError
 from crossdock.webhooks.inbox import DeliveryWriter
 from crossdock.webhooks.providers import Provider, make_provider
 from crossdock.webhooks.secrets import Secret, resolve
@@ -42,7 +34,6 @@ logger = get_logger("crossdock.webhooks")
 PREFIX = "/webhooks/"
 #: Headers that carry a secret itself (GitLab's token) or credentials: never stored.
 REDACTED = frozenset({"x-gitlab-token", "authorization", "proxy-authorization", "cookie"})
-_DB_ERRORS = (psycopg.Error, psycopg_pool.PoolTimeout)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -116,7 +107,7 @@ class Receiver:
     ) -> None:
         try:
             source = await self._source(name)
-        except StoreUnavailable:
+        except StoreError:
             await self._unavailable(send)
             return
         except SourceError as exc:
@@ -152,7 +143,7 @@ class Receiver:
                 "provider_delivery_id": inbound.delivery_id, "event_type": inbound.event_type,
                 "action": inbound.action, "headers": stored, "body": body,
                 "body_size": len(body)})
-        except (*_DB_ERRORS, CommitTimeout) as exc:
+        except StoreError as exc:
             logger.warning("webhook_store_failed", source=source.name, error=str(exc))
             await self._unavailable(send)
             return
@@ -167,9 +158,8 @@ class Receiver:
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[Connection]:
-        async with self.database.pool.connection(
-            timeout=self.settings.database_timeout
-        ) as conn, conn.transaction():
+        async with store.transaction(self.database,
+                                     within=self.settings.database_timeout) as conn:
             yield conn
 
     async def _source(self, name: str) -> LoadedSource | None:
@@ -177,13 +167,9 @@ class Receiver:
         cached = self._sources.get(name)
         if cached is not None and cached.expires > now:
             return cached
-        try:
-            async with self.database.pool.connection(
-                timeout=self.settings.database_timeout
-            ) as conn:
-                found = await store.find_source(conn, name)
-        except _DB_ERRORS as exc:
-            raise StoreUnavailable from exc
+        async with store.connection(self.database,
+                                    within=self.settings.database_timeout) as conn:
+            found = await store.find_source(conn, name)
         if found is None:
             self._sources.pop(name, None)
             return None
@@ -218,7 +204,7 @@ class Receiver:
                     conn, source=source.name, provider=source.provider.name,
                     provider_delivery_id=source.provider.delivery_id(headers),
                     reason=reason, headers=stored, body_size=size)
-        except _DB_ERRORS as exc:
+        except StoreError as exc:
             # The request is refused either way; only its record is lost.
             logger.warning("webhook_rejection_not_recorded", source=source.name,
                            reason=reason, error=str(exc))

@@ -48,16 +48,14 @@ async def refresh_metrics(runtime: Runtime) -> None:
 
     Without the database the scrape goes on with the previous values; ``/readyz`` tells.
     """
-    import psycopg
-    import psycopg_pool
-
     from crossdock.core.logging import get_logger
     from crossdock.webhooks import metrics, store
+    from crossdock.webhooks.errors import StoreError
 
     try:
-        async with runtime.database.pool.connection(timeout=2.0) as conn:
+        async with store.connection(runtime.database, within=2.0) as conn:
             received, failed, oldest = await store.backlog(conn)
-    except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+    except StoreError as exc:
         get_logger("crossdock.webhooks").warning("webhooks_backlog_unavailable", error=str(exc))
         return
     metrics.WAITING.labels("received").set(received)
@@ -75,7 +73,7 @@ async def up(runtime: Runtime) -> AsyncIterator[list[Listener]]:
 
     settings = WebhooksSettings.from_env()
     if runtime.demo:
-        async with runtime.database.transaction() as conn:
+        async with store.transaction(runtime.database) as conn:
             if await store.find_source(conn, "demo") is None:
                 await store.add_source(conn, demo_source())
     yield [Listener(name="webhooks", app=build_app(runtime, settings), port=settings.port,

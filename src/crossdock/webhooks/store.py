@@ -1,26 +1,35 @@
 """The webhooks tables behind small methods: sources, routes, deliveries and attempts.
 
 Every method takes the caller's connection, so the receiver and the processor choose what
-goes in one transaction.
+goes in one transaction; :func:`connection` and :func:`transaction` hand one out. This module is
+the service's one adapter to the driver: every database error leaves it as a
+:class:`~crossdock.webhooks.errors.WebhooksError` (a broken rule of a table as its domain error,
+a lost or busy database as :class:`StoreUnavailable`, anything else as :class:`StoreError`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import orjson
+import psycopg
 from psycopg.types.json import Jsonb
 
-from crossdock.core.database import Connection
+from crossdock.core.database import Connection, Database, connect
 from crossdock.core.sql import load_queries
 from crossdock.webhooks.errors import (
     DeliveryNotFound,
+    InvalidSource,
     RouteNotFound,
     SourceExists,
+    StoreError,
+    StoreUnavailable,
     UnknownSource,
+    WebhooksError,
 )
 from crossdock.webhooks.models import (
     Attempt,
@@ -34,6 +43,73 @@ from crossdock.webhooks.models import (
 from crossdock.webhooks.routing import filters_from_json, filters_to_json
 
 queries = load_queries("crossdock.webhooks", "queries.sql")
+
+#: The rules of the tables a caller can break, by constraint name, as the service's errors.
+#: (A taken name is found without one: the insert skips it, and says so by returning nothing.)
+_BROKEN_RULES: dict[str, Callable[[], WebhooksError]] = {
+    "webhooks_sources_name_check": lambda: InvalidSource(
+        "a source name starts with a letter or digit and has only letters, digits, '_', '.' "
+        "and '-'"),
+    "webhooks_sources_secrets_check": lambda: InvalidSource("a source needs at least one secret"),
+}
+
+
+def translated(exc: psycopg.Error) -> WebhooksError:
+    """The service's error for a driver error."""
+    if isinstance(exc, psycopg.OperationalError):  # the pool's timeout is one too
+        return StoreUnavailable(f"the database is unavailable: {_first_line(exc)}")
+    broken = _BROKEN_RULES.get(exc.diag.constraint_name or "")
+    if broken is not None:
+        return broken()
+    return StoreError(f"the database refused the statement: {_first_line(exc)}")
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+@contextlib.asynccontextmanager
+async def connection(database: Database, *, within: float | None = None) -> AsyncIterator[
+        Connection]:
+    """A pooled connection (waiting ``within`` seconds at most for one); errors translated."""
+    try:
+        async with database.pool.connection(timeout=within) as conn:
+            yield conn
+    except psycopg.Error as exc:
+        raise translated(exc) from exc
+
+
+@contextlib.asynccontextmanager
+async def transaction(database: Database, *, within: float | None = None) -> AsyncIterator[
+        Connection]:
+    """A pooled connection inside one transaction; a failed commit is translated too."""
+    async with connection(database, within=within) as conn, conn.transaction():
+        yield conn
+
+
+@contextlib.asynccontextmanager
+async def listening(database: Database) -> AsyncIterator[Connection]:
+    """A connection of its own that is told of new runnable deliveries; errors translated.
+
+    :class:`~crossdock.core.errors.DatabaseUnreachable` when no server answers.
+    """
+    listener = await connect(database.url, autocommit=True)
+    try:
+        async with listener:
+            await listener.execute(queries["listen"])
+            yield listener
+    except psycopg.Error as exc:
+        raise translated(exc) from exc
+
+
+async def wait_for_deliveries(listener: Connection, *, within: float) -> None:
+    """Return at the next commit of runnable deliveries, or after ``within`` seconds."""
+    try:
+        async for _ in listener.notifies(timeout=within, stop_after=1):
+            pass
+    except psycopg.Error as exc:
+        raise translated(exc) from exc
 
 
 def _source(row: dict[str, Any]) -> Source:
@@ -54,14 +130,29 @@ def _route(row: dict[str, Any]) -> Route:
                  position=row["position"])
 
 
+async def _execute(conn: Connection, name: str, params: dict[str, Any] | None = None) -> int:
+    """Run a query; how many rows it changed."""
+    try:
+        cursor = await conn.execute(queries[name], params)
+    except psycopg.Error as exc:
+        raise translated(exc) from exc
+    return cursor.rowcount
+
+
 async def _one(conn: Connection, name: str, params: dict[str, Any]) -> dict[str, Any] | None:
-    cursor = await conn.execute(queries[name], params)
-    return await cursor.fetchone()
+    try:
+        cursor = await conn.execute(queries[name], params)
+        return await cursor.fetchone()
+    except psycopg.Error as exc:
+        raise translated(exc) from exc
 
 
 async def _all(conn: Connection, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    cursor = await conn.execute(queries[name], params)
-    return await cursor.fetchall()
+    try:
+        cursor = await conn.execute(queries[name], params)
+        return await cursor.fetchall()
+    except psycopg.Error as exc:
+        raise translated(exc) from exc
 
 
 async def add_source(conn: Connection, source: Source) -> Source:
@@ -95,7 +186,7 @@ async def find_source(conn: Connection, name: str) -> Source | None:
 
 async def update_source(conn: Connection, source: Source) -> None:
     """Store a source's secrets, size limit and retry schedule."""
-    await conn.execute(queries["update_source"], {
+    await _execute(conn, "update_source", {
         "name": source.name, "secrets": list(source.secrets),
         "max_body_bytes": source.max_body_bytes,
         "retry_max_tries": source.retry.max_tries,
@@ -114,8 +205,7 @@ async def delete_source(conn: Connection, name: str) -> int:
 
 async def prune_deliveries(conn: Connection, *, before: dt.datetime, limit: int) -> int:
     """Delete up to ``limit`` finished deliveries received before ``before``; how many."""
-    cursor = await conn.execute(queries["prune_deliveries"], {"before": before, "limit": limit})
-    return cursor.rowcount
+    return await _execute(conn, "prune_deliveries", {"before": before, "limit": limit})
 
 
 async def backlog(conn: Connection) -> tuple[int, int, float]:
@@ -157,10 +247,9 @@ async def list_routes(conn: Connection, source: str) -> list[Route]:
 async def insert_deliveries(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int | None]:
     """Store accepted deliveries in one statement; each one's id, None for a duplicate."""
     described = orjson.dumps([{name: row[name] for name in _DELIVERY_COLUMNS} for row in rows])
-    cursor = await conn.execute(queries["insert_deliveries"], {
+    inserted = await _all(conn, "insert_deliveries", {
         "rows": described.decode(), "body": [row["body"] for row in rows]})
-    stored = {(row["source"], row["provider_delivery_id"]): int(row["id"])
-              for row in await cursor.fetchall()}
+    stored = {(row["source"], row["provider_delivery_id"]): int(row["id"]) for row in inserted}
     # A key repeated within the batch was stored once: its first request gets the id.
     return [stored.pop((row["source"], row["provider_delivery_id"]), None) for row in rows]
 
@@ -217,7 +306,7 @@ async def claim_batch(conn: Connection, *, limit: int, lease: float) -> list[Del
 
 async def extend_claims(conn: Connection, ids: Sequence[int], *, lease: float) -> None:
     """Renew this worker's claim on deliveries it is still working on."""
-    await conn.execute(queries["extend_claims"], {"ids": list(ids), "lease": lease})
+    await _execute(conn, "extend_claims", {"ids": list(ids), "lease": lease})
 
 
 async def succeeded_routes(conn: Connection, ids: Sequence[int]) -> dict[int, set[str]]:
@@ -248,7 +337,7 @@ async def record_attempts(conn: Connection, attempts: Sequence[AttemptRecord]) -
         "try": a.delivery.tries, "route": a.route.key, "handler": a.route.handler,
         "status": str(a.status), "duration_ms": a.duration_ms, "error": a.error,
     } for a in attempts])
-    await conn.execute(queries["insert_attempts"], {"attempts": described.decode()})
+    await _execute(conn, "insert_attempts", {"attempts": described.decode()})
 
 
 async def mark_processed(conn: Connection, ids: Sequence[int]) -> list[tuple[str, float]]:
@@ -259,20 +348,19 @@ async def mark_processed(conn: Connection, ids: Sequence[int]) -> list[tuple[str
 
 async def mark_failed(conn: Connection, delivery_id: int, *, error: str, delay: float) -> None:
     """Mark failed, with the time of the next try."""
-    await conn.execute(queries["mark_failed"], {"id": delivery_id, "error": error,
-                                                "delay": delay})
+    await _execute(conn, "mark_failed", {"id": delivery_id, "error": error, "delay": delay})
 
 
 async def mark_dead(conn: Connection, delivery_id: int, *, error: str) -> None:
     """Mark dead: no try is left."""
-    await conn.execute(queries["mark_dead"], {"id": delivery_id, "error": error})
+    await _execute(conn, "mark_dead", {"id": delivery_id, "error": error})
 
 
 async def reset_for_replay(conn: Connection, ids: Sequence[int]) -> list[int]:
     """Make deliveries runnable again; returns the ids that were (rejected ones are not)."""
     rows = await _all(conn, "replay", {"ids": list(ids)})
     if rows:
-        await conn.execute(queries["wake_workers"])
+        await _execute(conn, "wake_workers")
     return sorted(int(row["id"]) for row in rows)
 
 

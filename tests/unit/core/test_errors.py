@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import re
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -72,3 +74,14 @@ def test_each_errors_module_draws_every_class_in_its_tree(service: str) -> None:
 
 def test_an_error_without_a_message_says_its_docstring() -> None:
     assert str(WebhooksError()) == "Something went wrong in the webhooks service."
+
+
+@pytest.mark.parametrize("service", ["gateway", "gitslice", "webhooks"])
+def test_only_a_services_store_imports_the_database_driver(service: str) -> None:
+    """Stores translate the driver's errors, so no other module of a service can see them."""
+    folder = Path(crossdock.__file__).parent / service
+    importers = sorted(
+        str(path.relative_to(folder)) for path in folder.rglob("*.py")
+        if path.name != "store.py"
+        and re.search(r"^\s*(import psycopg|from psycopg)", path.read_text(), re.MULTILINE))
+    assert importers == []

@@ -1,0 +1,65 @@
+"""The store is the service's one adapter to the driver: database errors leave it as ours."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+
+import pytest
+
+from crossdock.core.database import Database
+from crossdock.webhooks import store
+from crossdock.webhooks.errors import (
+    InvalidSource,
+    StoreError,
+    StoreUnavailable,
+)
+from crossdock.webhooks.models import Source
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def nowhere() -> AsyncIterator[Database]:
+    """A pool on a port where no server listens (opened without waiting for a connection)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    database = Database(f"postgresql://postgres@127.0.0.1:{port}/postgres?connect_timeout=1")
+    await database.open(wait=False)
+    yield database
+    await database.close()
+
+
+async def test_a_source_name_the_table_refuses_is_an_invalid_source(database: Database) -> None:
+    async with store.transaction(database) as conn:
+        with pytest.raises(InvalidSource, match="a source name starts with a letter or digit"):
+            await store.add_source(conn, Source(name="a/b", provider="github", secrets=("s",)))
+
+
+async def test_a_source_without_secrets_is_an_invalid_source(database: Database) -> None:
+    async with store.transaction(database) as conn:
+        with pytest.raises(InvalidSource, match="at least one secret"):
+            await store.add_source(conn, Source(name="gh", provider="github", secrets=()))
+
+
+async def test_any_other_refused_statement_is_a_store_error(database: Database) -> None:
+    async with store.transaction(database) as conn:
+        with pytest.raises(StoreError, match="the database refused the statement"):
+            await store.insert_rejection(conn, source="nope", provider="github",
+                                         provider_delivery_id=None, reason="bad_signature",
+                                         headers={}, body_size=0)
+
+
+async def test_no_connection_in_time_is_store_unavailable(nowhere: Database) -> None:
+    with pytest.raises(StoreUnavailable, match="the database is unavailable"):
+        async with store.connection(nowhere, within=0.5) as conn:
+            await store.list_sources(conn)
+
+
+async def test_a_failed_transaction_is_store_unavailable_when_the_connection_is_lost(
+    database: Database,
+) -> None:
+    with pytest.raises(StoreUnavailable):
+        async with store.transaction(database) as conn:
+            await conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")
