@@ -20,6 +20,7 @@ from rich.table import Table
 from typer.core import TyperCommand, TyperGroup
 
 from crossdock import __version__
+from crossdock.core.admin import admin_app
 from crossdock.core.clihelp import examples
 from crossdock.core.entry import database_url, run
 from crossdock.core.errors import (
@@ -80,6 +81,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True,
                      epilog=examples("crossdock db upgrade", "crossdock db check"))
 app.add_typer(db_app, name="db")
+app.add_typer(admin_app, name="admin")
 
 stdout = Console()
 stderr = Console(stderr=True)

@@ -6,7 +6,8 @@ CrossdockError
 │   └── DatabaseUnreachable    no server answers at DATABASE_URL
 ├── MigrationError         a migration is missing, changed or failed
 ├── JobError               the job queue refused a job
-└── PortInUse              a server could not bind its port
+├── PortInUse              a server could not bind its port
+└── TokenError             an admin token is unknown or its role is invalid
 
 Each service defines its own root under CrossdockError (``GatewayError``, ...).
 """
@@ -48,3 +49,7 @@ class JobError(CrossdockError):
 
 class PortInUse(CrossdockError):
     """A server could not bind its port."""
+
+
+class TokenError(CrossdockError):
+    """No admin token with that id, or an invalid role."""

@@ -1,7 +1,10 @@
 """The admin HTTP API (JSON, described by ``openapi.json`` beside this module).
 
 Starlette routes it: this is not the hot path. Every error is ``{"error": message}`` with 400
-(bad input), 404 (unknown source, route or delivery) or 409 (source exists).
+(bad input), 401 (no valid admin token), 403 (a read token asked to write), 404 (unknown
+source, route or delivery) or 409 (source exists). Every request but the description's
+needs ``Authorization: Bearer <token>`` (``crossdock admin token create``): a read token for
+GET, an admin token for the rest.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from crossdock.core.asgi import ASGIApp
 from crossdock.core.database import Database
+from crossdock.core.tokens import TokenGuard, TokenStore
 from crossdock.webhooks import operations
 from crossdock.webhooks.errors import (
     DeliveryNotFound,
@@ -86,8 +91,18 @@ def _source_changes(data: dict[str, Any]) -> dict[str, Any]:
     return changes
 
 
-def build_api(database: Database) -> Starlette:  # noqa: C901, PLR0915 - one closure per route
-    """The admin API over ``database``."""
+OPENAPI_PATH = "/api/openapi.json"
+
+
+def build_api(database: Database) -> ASGIApp:
+    """The admin API over ``database``, behind its token check.
+
+    The description stays public: a client reads from it how to authenticate.
+    """
+    return TokenGuard(_routes(database), TokenStore(database), public={OPENAPI_PATH})
+
+
+def _routes(database: Database) -> Starlette:  # noqa: C901, PLR0915 - one closure per route
 
     async def get_openapi(request: Request) -> Response:  # noqa: ARG001 (endpoint)
         return JSONResponse(openapi_document())
@@ -184,7 +199,7 @@ def build_api(database: Database) -> Starlette:  # noqa: C901, PLR0915 - one clo
 
     return Starlette(
         routes=[
-            Route("/api/openapi.json", get_openapi),
+            Route(OPENAPI_PATH, get_openapi),
             Route("/api/sources", list_sources, methods=["GET"]),
             Route("/api/sources", add_source, methods=["POST"]),
             Route("/api/sources/{name}", update_source, methods=["PATCH"]),

@@ -250,9 +250,13 @@ def build_cli() -> typer.Typer:  # noqa: C901, PLR0915 - one closure per command
                                           help="Address to listen on.")] = "127.0.0.1",
         port: Annotated[int, typer.Option(envvar="CROSSDOCK_WEBHOOKS_PORT",
                                           help="Port to listen on.")] = 8080,
+        admin_port: Annotated[int | None, typer.Option(
+            envvar="CROSSDOCK_WEBHOOKS_ADMIN_PORT", show_default=False,
+            help="Serve the admin API here, not on --port.")] = None,
     ) -> None:
         """Serve POST /webhooks/{source} and the admin API (/api/...)."""
-        configured = dataclasses.replace(WebhooksSettings.from_env(), host=host, port=port)
+        configured = dataclasses.replace(WebhooksSettings.from_env(), host=host, port=port,
+                                         admin_port=admin_port)
         _with_runtime(lambda rt: serve_app(rt, configured))
 
     @app.command("deliveries")

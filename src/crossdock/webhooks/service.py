@@ -67,7 +67,7 @@ async def refresh_metrics(runtime: Runtime) -> None:
 async def up(runtime: Runtime) -> AsyncIterator[list[Listener]]:
     """Serve the receiver and the admin API; with demo data, a ``demo`` GitHub source."""
     from crossdock.webhooks import store
-    from crossdock.webhooks.app import build_app
+    from crossdock.webhooks.app import build_admin_app, build_app
     from crossdock.webhooks.operations import demo_source
     from crossdock.webhooks.settings import WebhooksSettings
 
@@ -76,8 +76,14 @@ async def up(runtime: Runtime) -> AsyncIterator[list[Listener]]:
         async with store.transaction(runtime.database) as conn:
             if await store.find_source(conn, "demo") is None:
                 await store.add_source(conn, demo_source())
+    if settings.admin_port is None:
+        yield [Listener(name="webhooks", app=build_app(runtime, settings), port=settings.port,
+                        paths=("/webhooks/demo", "/api/deliveries"))]
+        return
     yield [Listener(name="webhooks", app=build_app(runtime, settings), port=settings.port,
-                    paths=("/webhooks/demo", "/api/deliveries"))]
+                    paths=("/webhooks/demo",)),
+           Listener(name="webhooks-admin", app=build_admin_app(runtime),
+                    port=settings.admin_port, paths=("/api/deliveries",))]
 
 
 def _cli() -> typer.Typer:

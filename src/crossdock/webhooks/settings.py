@@ -17,6 +17,11 @@ class WebhooksSettings:
 
     host: str = "127.0.0.1"
     port: int = 8080
+    #: Serve the admin API (``/api/...``) on this port instead, and not on ``port``: the
+    #: receiver's port faces senders, the admin port can stay on an internal network.
+    admin_port: int | None = None
+    #: The admin port's address (default: ``host``).
+    admin_host: str | None = None
     #: Seconds the receiver waits for a database connection before answering 503.
     database_timeout: float = 2.0
     #: Seconds the receiver waits for a delivery's commit before answering 503, well inside

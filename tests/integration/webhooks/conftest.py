@@ -16,6 +16,7 @@ import pytest
 from crossdock.core.runtime import Runtime
 from crossdock.core.server import Server, bind, make_server
 from crossdock.core.settings import CoreSettings
+from crossdock.core.tokens import AdminToken, Role, TokenStore
 from crossdock.webhooks import handlers, operations
 from crossdock.webhooks.app import build_app
 from crossdock.webhooks.models import RetrySchedule, Source
@@ -44,12 +45,18 @@ def _registered_handlers() -> Iterator[None]:
 
 @dataclasses.dataclass
 class Stack:
-    """A runtime, the webhooks HTTP server on 127.0.0.1 and a client for it."""
+    """A runtime, the webhooks HTTP server on 127.0.0.1, a client and an admin API client."""
 
     runtime: Runtime
     client: httpx.AsyncClient
+    #: A client that sends an admin token (``Authorization: Bearer ...``).
+    api: httpx.AsyncClient
     url: str
     database_url: str
+
+    async def token(self, role: Role, name: str = "") -> tuple[AdminToken, str]:
+        """A new admin token and its value."""
+        return await TokenStore(self.runtime.database).create(role=role, name=name)
 
     async def add_source(self, name: str, provider: str, secrets: list[str], **kw: Any) -> Source:
         return await operations.add_source(
@@ -106,8 +113,10 @@ async def stack(database_url: str) -> AsyncIterator[Stack]:
         await asyncio.sleep(0.01)
     port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
-    async with httpx.AsyncClient(base_url=url, timeout=20) as client:
-        yield Stack(runtime=runtime, client=client, url=url, database_url=database_url)
+    _, token = await TokenStore(runtime.database).create(role=Role.ADMIN, name="tests")
+    async with httpx.AsyncClient(base_url=url, timeout=20) as client, httpx.AsyncClient(
+            base_url=url, timeout=20, headers={"authorization": f"Bearer {token}"}) as api:
+        yield Stack(runtime=runtime, client=client, api=api, url=url, database_url=database_url)
     server.stop()
     await task
     sock.close()

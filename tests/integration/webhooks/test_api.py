@@ -82,7 +82,7 @@ def test_the_openapi_document_is_valid_json_schema_throughout() -> None:
 
 async def _rotate_a_secret_and_remove_a_route(stack: Stack, route_id: int) -> None:
     """Add the new secret, both verify, remove the old one; then a route goes."""
-    client = stack.client
+    client = stack.api
     rotated = check(await client.patch("/api/sources/gh", json={
         "add_secrets": ["new-secret-012345"], "retry": {"max_tries": 4}}))
     assert rotated["secrets"] == ["literal:***", "env:GH_SECRET", "literal:***"]
@@ -100,7 +100,7 @@ async def _rotate_a_secret_and_remove_a_route(stack: Stack, route_id: int) -> No
 
 
 async def _remove_the_source(stack: Stack) -> None:
-    client = stack.client
+    client = stack.api
     check(await client.delete("/api/sources/nope"))  # 404
     removed = check(await client.delete("/api/sources/gh"))
     assert removed["removed"] == "gh"
@@ -110,7 +110,7 @@ async def _remove_the_source(stack: Stack) -> None:
 
 
 async def test_every_admin_operation_answers_per_the_document(stack: Stack) -> None:
-    client = stack.client
+    client = stack.api
     created = check(await client.post("/api/sources", json={
         "name": "gh", "provider": "github", "secrets": ["literal-secret-0123", "env:GH_SECRET"],
         "retry": {"max_tries": 3, "base_seconds": 0.05, "max_seconds": 0.2}}))
@@ -186,7 +186,7 @@ async def test_every_admin_operation_answers_per_the_document(stack: Stack) -> N
 async def test_the_api_refuses_secrets_shorter_than_16_bytes_and_bare_standard_keys(
     stack: Stack,
 ) -> None:
-    client = stack.client
+    client = stack.api
     short = check(await client.post("/api/sources", json={
         "name": "gh", "provider": "github", "secrets": [""]}))
     assert "at least 16 bytes" in short["error"]

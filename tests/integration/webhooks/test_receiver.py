@@ -163,7 +163,7 @@ async def test_a_chunked_body_over_the_limit_gets_413(stack: Stack) -> None:
 
 async def test_the_default_limit_is_25_megabytes(stack: Stack) -> None:
     await stack.add_source("gh", "github", [SECRET])
-    sources = await stack.client.get("/api/sources")
+    sources = await stack.api.get("/api/sources")
     assert sources.json()["sources"][0]["max_body_bytes"] == 25 * 1024 * 1024
 
 

@@ -1,0 +1,33 @@
+"""Admin tokens are kept as hashes only, and revoking one that does not exist says so."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from crossdock.core.database import Database
+from crossdock.core.errors import TokenError
+from crossdock.core.tokens import Role, TokenStore
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_the_database_keeps_a_sha256_of_the_token_never_the_token(
+    database: Database,
+) -> None:
+    token, value = await TokenStore(database).create(role=Role.READ, name="dash")
+    assert value.startswith("cdx_")
+    assert len(value) > 40
+    async with database.connection() as conn:
+        cursor = await conn.execute("SELECT * FROM crossdock_admin_tokens")
+        rows = await cursor.fetchall()
+    assert len(rows) == 1
+    assert bytes(rows[0]["token_sha256"]) == hashlib.sha256(value.encode()).digest()
+    assert all(value not in str(v) for v in rows[0].values())
+    assert (token.name, token.role) == ("dash", Role.READ)
+
+
+async def test_revoking_an_unknown_token_is_an_error(database: Database) -> None:
+    with pytest.raises(TokenError, match="no admin token with id 42"):
+        await TokenStore(database).revoke(42)
