@@ -21,7 +21,7 @@ import orjson
 from psycopg.types.json import Jsonb
 
 from crossdock.core.database import Connection, Database
-from crossdock.core.jobs import JobQueue, RetryPolicy
+from crossdock.core.jobs import JOB_RETRY, JobQueue
 from crossdock.core.logging import get_logger
 from crossdock.core.sql import load_queries
 
@@ -72,7 +72,8 @@ class EventBus:
         self.jobs = jobs
         self.subscriptions: dict[str, Subscription] = {}
         jobs.task(FANOUT_TASK, queue="events")(self._fanout)
-        jobs.task(HANDLE_TASK, queue="events", retry=RetryPolicy(max_attempts=10))(self._handle)
+        jobs.task(HANDLE_TASK, queue="events",
+                  retry=dataclasses.replace(JOB_RETRY, max_tries=10))(self._handle)
 
     def subscribe(
         self, event_type: str, *, name: str | None = None

@@ -2,19 +2,19 @@
 
 Services register tasks with :meth:`JobQueue.task` and defer them with :meth:`JobQueue.defer`,
 optionally inside the caller's own transaction. ``lock`` gives per-key serialisation: two jobs
-with the same lock never run at once. Failed jobs retry with exponential backoff; a job whose
+with the same lock never run at once. Failed jobs retry after a :class:`Backoff`; a job whose
 worker died (no heartbeat) is put back in the queue by a periodic task.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 import procrastinate
 
+from crossdock.core.backoff import Backoff
 from crossdock.core.database import Connection
 from crossdock.core.errors import JobError
 from crossdock.core.logging import get_logger
@@ -27,35 +27,29 @@ Task = Callable[..., Coroutine[Any, Any, Any]]
 STALLED_AFTER = 30.0
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class RetryPolicy:
-    """Exponential backoff: ``base * 2**attempt`` seconds, capped, for ``max_attempts`` tries."""
-
-    max_attempts: int = 8
-    base_seconds: float = 2.0
-    max_seconds: float = 3600.0
-
-    def delay(self, attempt: int) -> float:
-        """Seconds to wait before try ``attempt + 1`` (``attempt`` counts from 0)."""
-        return float(min(self.max_seconds, self.base_seconds * 2**attempt))
-
-    def strategy(self) -> procrastinate.BaseRetryStrategy:
-        """The same policy as procrastinate's retry strategy."""
-        return _CappedRetry(self)
+#: A job's retries unless its task says otherwise: 8 tries, 2 s, 4 s, 8 s, ... apart, capped at
+#: an hour (no jitter: a job's retry time is already spread by when it failed).
+JOB_RETRY = Backoff(max_tries=8, base_seconds=2.0, max_seconds=3600.0, jitter=0.0)
 
 
-class _CappedRetry(procrastinate.BaseRetryStrategy):
-    def __init__(self, policy: RetryPolicy) -> None:
-        self.policy = policy
+def retry_strategy(backoff: Backoff) -> procrastinate.BaseRetryStrategy:
+    """``backoff`` as procrastinate's retry strategy."""
+    return _BackoffRetry(backoff)
+
+
+class _BackoffRetry(procrastinate.BaseRetryStrategy):
+    def __init__(self, backoff: Backoff) -> None:
+        self.backoff = backoff
 
     def get_retry_decision(
         self, *, exception: BaseException, job: procrastinate.jobs.Job  # noqa: ARG002 (hook)
     ) -> procrastinate.RetryDecision | None:
-        attempt = job.attempts
-        if attempt + 1 >= self.policy.max_attempts:
+        # procrastinate counts the tries before this one: this failure is try attempts + 1.
+        delay = self.backoff.delay(job.attempts + 1)
+        if delay is None:
             return None
-        delay = dt.timedelta(seconds=self.policy.delay(attempt))
-        return procrastinate.RetryDecision(retry_at=dt.datetime.now(dt.UTC) + delay)
+        return procrastinate.RetryDecision(
+            retry_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay))
 
 
 class JobQueue:
@@ -86,7 +80,7 @@ class JobQueue:
         name: str,
         *,
         queue: str = "default",
-        retry: RetryPolicy | None = None,
+        retry: Backoff = JOB_RETRY,
     ) -> Callable[[Task], Task]:
         """Register an async function as the task ``name``."""
 
@@ -94,7 +88,7 @@ class JobQueue:
             self.app.task(
                 name=name,
                 queue=queue,
-                retry=(retry or RetryPolicy()).strategy(),
+                retry=retry_strategy(retry),
             )(func)
             return func
 

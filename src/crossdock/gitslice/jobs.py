@@ -9,6 +9,7 @@ upstream branch defers a pull, and a ``/git-slice push`` comment on the slice de
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 import shlex
 from collections.abc import AsyncIterator
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crossdock.core.errors import JobError
-from crossdock.core.jobs import RetryPolicy
+from crossdock.core.jobs import JOB_RETRY
 from crossdock.core.logging import get_logger
 from crossdock.core.settings import load
 from crossdock.gitslice.config import GitSliceSettings, SliceConfig
@@ -35,6 +36,8 @@ logger = get_logger("crossdock.gitslice")
 
 PULL_TASK = "gitslice.pull"
 PUSH_TASK = "gitslice.push"
+PULL_RETRY = dataclasses.replace(JOB_RETRY, max_tries=5)
+PUSH_RETRY = dataclasses.replace(JOB_RETRY, max_tries=3)
 _COMMAND = re.compile(r"^\s*/git-slice\s+(?P<rest>.*)$", re.MULTILINE)
 
 
@@ -100,7 +103,7 @@ async def _matching(store: SliceStore, conn: Connection, urls: set[str],
 def register(runtime: Runtime) -> None:  # noqa: C901 - one closure per task and handler
     """Register gitslice's tasks and event subscribers."""
 
-    @runtime.jobs.task(PULL_TASK, queue="gitslice", retry=RetryPolicy(max_attempts=5))
+    @runtime.jobs.task(PULL_TASK, queue="gitslice", retry=PULL_RETRY)
     async def pull(slice_name: str, branch: str | None = None) -> None:
         syncer = syncer_for(runtime)
         try:
@@ -113,7 +116,7 @@ def register(runtime: Runtime) -> None:  # noqa: C901 - one closure per task and
         except GitSliceError as exc:
             logger.warning("slice_pull_refused", slice=slice_name, reason=str(exc))
 
-    @runtime.jobs.task(PUSH_TASK, queue="gitslice", retry=RetryPolicy(max_attempts=3))
+    @runtime.jobs.task(PUSH_TASK, queue="gitslice", retry=PUSH_RETRY)
     async def push(slice_name: str, branch: str, message: str | None = None, force: bool = False,
                    preserve_commits: bool = False) -> None:
         request = PushRequest(branch=branch, message=message, force=force,

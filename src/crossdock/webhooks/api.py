@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from crossdock.core.asgi import ASGIApp
+from crossdock.core.backoff import Backoff
 from crossdock.core.database import Database
 from crossdock.core.tokens import TokenGuard, TokenStore
 from crossdock.webhooks import operations
@@ -30,7 +31,7 @@ from crossdock.webhooks.errors import (
     UnknownSource,
     WebhooksError,
 )
-from crossdock.webhooks.models import DeliveryStatus, RetrySchedule
+from crossdock.webhooks.models import DeliveryStatus
 
 
 def openapi_document() -> dict[str, Any]:
@@ -118,7 +119,7 @@ def _routes(database: Database) -> Starlette:  # noqa: C901, PLR0915 - one closu
             source = operations.build_source(
                 str(data["name"]), str(data["provider"]), [str(s) for s in data["secrets"]],
                 options=data.get("options"), max_body_bytes=data.get("max_body_bytes"),
-                retry=RetrySchedule(**retry),
+                retry=Backoff(**retry),
             )
         except (KeyError, TypeError) as exc:
             raise WebhooksError("name, provider and secrets are required") from exc

@@ -12,13 +12,14 @@ import orjson
 import typer
 from rich.table import Table
 
+from crossdock.core.backoff import Backoff
 from crossdock.core.cli import JsonFlag, print_json, settings, stdout
 from crossdock.core.entry import database_url, run
 from crossdock.core.runtime import Runtime
 from crossdock.webhooks import operations
 from crossdock.webhooks.app import serve as serve_app
 from crossdock.webhooks.errors import WebhooksError
-from crossdock.webhooks.models import DeliveryStatus, RetrySchedule
+from crossdock.webhooks.models import DeliveryStatus
 from crossdock.webhooks.providers import PROVIDERS
 from crossdock.webhooks.settings import WebhooksSettings
 
@@ -103,8 +104,8 @@ def build_cli() -> typer.Typer:  # noqa: C901, PLR0915 - one closure per command
         """Add a source."""
         source = operations.build_source(
             name, provider, secret, options=_options(option), max_body_bytes=max_body_bytes,
-            retry=RetrySchedule(max_tries=retry_max_tries, base_seconds=retry_base_seconds,
-                                max_seconds=retry_max_seconds))
+            retry=Backoff(max_tries=retry_max_tries, base_seconds=retry_base_seconds,
+                          max_seconds=retry_max_seconds))
         created = _with_runtime(lambda rt: operations.add_source(rt.database, source))
         if as_json:
             print_json(created.public())

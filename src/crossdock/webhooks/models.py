@@ -1,14 +1,14 @@
-"""The webhooks service's value objects: sources, routes, deliveries, attempts, retry schedules."""
+"""The webhooks service's value objects: sources, routes, deliveries, attempts."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import random
 import re
 from enum import StrEnum
 from typing import Any
 
+from crossdock.core.backoff import Backoff
 from crossdock.webhooks.errors import SourceError
 from crossdock.webhooks.providers import standard
 from crossdock.webhooks.secrets import ENV_PREFIX, MIN_SECRET_BYTES, describe
@@ -29,30 +29,6 @@ class AttemptStatus(StrEnum):
 
     SUCCEEDED = "succeeded"
     FAILED = "failed"
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class RetrySchedule:
-    """Exponential backoff with jitter.
-
-    The default: 8 tries in all; before try ``n + 1`` wait ``5 s * 2**(n - 1)``, capped at one
-    hour, each delay drawn uniformly within +-20 % so that failures at the same moment do not
-    retry in step: about 5 s, 10 s, 20 s, 40 s, 80 s, 160 s, 320 s (about 10.5 minutes in
-    all), then the delivery is dead.
-    """
-
-    max_tries: int = 8
-    base_seconds: float = 5.0
-    max_seconds: float = 3600.0
-    jitter: float = 0.2
-
-    def delay(self, tries: int, rng: random.Random | None = None) -> float | None:
-        """Seconds before the next try after ``tries`` failed ones; None when none is left."""
-        if tries >= self.max_tries:
-            return None
-        nominal = min(self.max_seconds, self.base_seconds * 2.0 ** (tries - 1))
-        spread: float = (rng or random).uniform(-self.jitter, self.jitter)
-        return max(0.0, nominal * (1 + spread))
 
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -87,7 +63,8 @@ class Source:
     secrets: tuple[str, ...]
     options: dict[str, Any] = dataclasses.field(default_factory=dict)
     max_body_bytes: int = 25 * 1024 * 1024
-    retry: RetrySchedule = RetrySchedule()
+    #: When a failed delivery is tried again; after the last try it is dead.
+    retry: Backoff = dataclasses.field(default_factory=Backoff)
     created_at: dt.datetime | None = None
 
     def public(self) -> dict[str, Any]:

@@ -7,12 +7,12 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from crossdock.core.backoff import Backoff
 from crossdock.core.database import Database
 from crossdock.webhooks import processing, store
 from crossdock.webhooks.errors import SourceError, WebhooksError
 from crossdock.webhooks.models import (
     DeliveryStatus,
-    RetrySchedule,
     Route,
     Source,
     check_secret,
@@ -38,7 +38,7 @@ def build_source(
     *,
     options: dict[str, Any] | None = None,
     max_body_bytes: int | None = None,
-    retry: RetrySchedule | None = None,
+    retry: Backoff | None = None,
 ) -> Source:
     """A validated source (provider and options checked, at least one secret)."""
     if not secrets:
@@ -50,7 +50,7 @@ def build_source(
         raise SourceError("max_body_bytes must be positive")
     return Source(name=name, provider=provider, secrets=tuple(secrets), options=options or {},
                   max_body_bytes=max_body_bytes or DEFAULT_MAX_BODY_BYTES,
-                  retry=retry or RetrySchedule())
+                  retry=retry or Backoff())
 
 
 async def add_source(database: Database, source: Source) -> Source:

@@ -19,6 +19,7 @@ import orjson
 import psycopg
 from psycopg.types.json import Jsonb
 
+from crossdock.core.backoff import Backoff
 from crossdock.core.database import Connection, Database, connect
 from crossdock.core.sql import load_queries
 from crossdock.webhooks.errors import (
@@ -36,7 +37,6 @@ from crossdock.webhooks.models import (
     AttemptStatus,
     Delivery,
     DeliveryStatus,
-    RetrySchedule,
     Route,
     Source,
 )
@@ -116,9 +116,8 @@ def _source(row: dict[str, Any]) -> Source:
     return Source(
         name=row["name"], provider=row["provider"], secrets=tuple(row["secrets"]),
         options=row["options"], max_body_bytes=row["max_body_bytes"],
-        retry=RetrySchedule(max_tries=row["retry_max_tries"],
-                            base_seconds=row["retry_base_seconds"],
-                            max_seconds=row["retry_max_seconds"]),
+        retry=Backoff(max_tries=row["retry_max_tries"], base_seconds=row["retry_base_seconds"],
+                      max_seconds=row["retry_max_seconds"]),
         created_at=row["created_at"],
     )
 

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from crossdock.core.backoff import Backoff
 from crossdock.core.bus import Event, EventBus, Outgoing
 from crossdock.core.database import Connection, Database
-from crossdock.core.jobs import JobQueue, RetryPolicy
+from crossdock.core.jobs import JOB_RETRY, JobQueue, retry_strategy
 
 pytestmark = pytest.mark.anyio
 
@@ -123,9 +124,8 @@ async def test_unkeyed_events_share_a_handler_job_and_a_failing_one_retries_alon
             raise RuntimeError("number one fails twice")
         seen.append(event.payload["n"])
 
-    queue.app.tasks["crossdock.bus.handle"].retry_strategy = RetryPolicy(
-        max_attempts=5, base_seconds=0
-    ).strategy()
+    queue.app.tasks["crossdock.bus.handle"].retry_strategy = retry_strategy(
+        Backoff(max_tries=5, base_seconds=0))
     async with database.transaction() as conn:
         await bus.publish_many([Outgoing(type="thing.happened", payload={"n": n})
                                 for n in range(4)], connection=conn)
@@ -153,9 +153,8 @@ async def test_a_failing_handler_is_retried_until_it_succeeds(
             raise RuntimeError("not yet")
 
     # Retry immediately so the test does not wait for the real backoff.
-    queue.app.tasks["crossdock.bus.handle"].retry_strategy = RetryPolicy(
-        max_attempts=5, base_seconds=0
-    ).strategy()
+    queue.app.tasks["crossdock.bus.handle"].retry_strategy = retry_strategy(
+        Backoff(max_tries=5, base_seconds=0))
     await bus.publish("flaky", {})
     await _drain(queue, database)
     assert len(calls) == 3
@@ -191,9 +190,9 @@ async def test_jobs_with_the_same_lock_never_run_at_once(
     assert {row["status"] for row in await _jobs(database)} == {"succeeded"}
 
 
-async def test_retry_policy_backs_off_exponentially_with_a_cap() -> None:
-    policy = RetryPolicy(max_attempts=10, base_seconds=2, max_seconds=60)
-    assert [policy.delay(attempt) for attempt in range(7)] == [2, 4, 8, 16, 32, 60, 60]
+async def test_jobs_retry_after_2_4_8_seconds_and_so_on_for_8_tries_by_default() -> None:
+    assert [JOB_RETRY.delay(attempt) for attempt in range(1, 9)] == [
+        2, 4, 8, 16, 32, 64, 128, None]
 
 
 async def test_a_job_deferred_for_later_waits_for_its_time(

@@ -13,13 +13,14 @@ from typing import Any
 import httpx
 import pytest
 
+from crossdock.core.backoff import Backoff
 from crossdock.core.runtime import Runtime
 from crossdock.core.server import Server, bind, make_server
 from crossdock.core.settings import CoreSettings
 from crossdock.core.tokens import AdminToken, Role, TokenStore
 from crossdock.webhooks import handlers, operations
 from crossdock.webhooks.app import build_app
-from crossdock.webhooks.models import RetrySchedule, Source
+from crossdock.webhooks.models import Source
 from crossdock.webhooks.processing import Processor
 from crossdock.webhooks.providers import make_provider
 from crossdock.webhooks.settings import WebhooksSettings
@@ -123,4 +124,4 @@ async def stack(database_url: str) -> AsyncIterator[Stack]:
     await runtime.close()
 
 
-FAST_RETRY = RetrySchedule(max_tries=3, base_seconds=0.05, max_seconds=0.2)
+FAST_RETRY = Backoff(max_tries=3, base_seconds=0.05, max_seconds=0.2)

@@ -11,8 +11,8 @@ from crossdock.webhooks.errors import RouteError, SecretUnavailable, SourceError
 from crossdock.webhooks.models import (
     Delivery,
     DeliveryStatus,
-    RetrySchedule,
     Route,
+    Source,
     check_secret,
 )
 from crossdock.webhooks.operations import build_source
@@ -81,8 +81,8 @@ def test_a_source_is_built_only_with_valid_secrets() -> None:
         build_source("gh", "github", ["good-secret-0123456", "short"])
 
 
-def test_the_default_retry_schedule_doubles_from_five_seconds_with_jitter() -> None:
-    schedule = RetrySchedule()
+def test_a_sources_default_retry_doubles_from_five_seconds_with_jitter() -> None:
+    schedule = Source(name="s", provider="github", secrets=("x" * 16,)).retry
     rng = random.Random(1)
     delays = [schedule.delay(tries, rng) for tries in range(1, 9)]
     assert delays[-1] is None
@@ -91,11 +91,6 @@ def test_the_default_retry_schedule_doubles_from_five_seconds_with_jitter() -> N
         assert delay is not None
         assert expected * 0.8 <= delay <= expected * 1.2
     assert len({round(d, 6) for d in delays[:-1] if d}) == 7
-
-
-def test_retry_delays_are_capped() -> None:
-    schedule = RetrySchedule(max_tries=30, base_seconds=5, max_seconds=60, jitter=0)
-    assert schedule.delay(20) == 60
 
 
 def _delivery(event: str, action: str | None) -> Delivery:
