@@ -61,9 +61,17 @@ def test_every_service_root_derives_from_the_crossdock_root(root: type[Crossdock
     assert issubclass(root, CrossdockError)
 
 
-@pytest.mark.parametrize("service", sorted(ROOTS))
-def test_each_errors_module_draws_every_class_in_its_tree(service: str) -> None:
-    module = importlib.import_module(f"crossdock.{service}.errors")
+ERRORS_MODULES = sorted(module.__name__ for module in _modules()
+                        if module.__name__.endswith(".errors"))
+
+
+def test_every_service_has_an_errors_module() -> None:
+    assert {f"crossdock.{service}.errors" for service in ROOTS} <= set(ERRORS_MODULES)
+
+
+@pytest.mark.parametrize("name", ERRORS_MODULES)
+def test_each_errors_module_draws_every_class_in_its_tree(name: str) -> None:
+    module = importlib.import_module(name)
     tree = module.__doc__ or ""
     defined = [name for name, value in vars(module).items()
                if inspect.isclass(value) and issubclass(value, BaseException)
