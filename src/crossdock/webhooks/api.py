@@ -28,6 +28,8 @@ from crossdock.webhooks.errors import (
     DeliveryNotFound,
     RouteNotFound,
     SourceExists,
+    StoreError,
+    StoreUnavailable,
     UnknownSource,
     WebhooksError,
 )
@@ -196,6 +198,8 @@ def _routes(database: Database) -> Starlette:  # noqa: C901, PLR0915 - one closu
             return _error(409, str(exc))
         if isinstance(exc, UnknownSource | DeliveryNotFound | RouteNotFound):
             return _error(404, str(exc))
+        if isinstance(exc, StoreError):  # the database's trouble, not the request's
+            return _error(503 if isinstance(exc, StoreUnavailable) else 500, str(exc))
         return _error(400, str(exc))
 
     return Starlette(

@@ -5,10 +5,14 @@ from __future__ import annotations
 import socket
 from collections.abc import AsyncIterator
 
+import httpx
+import psycopg
 import pytest
 
 from crossdock.core.database import Database
+from crossdock.core.tokens import Role, TokenStore
 from crossdock.webhooks import store
+from crossdock.webhooks.api import build_api
 from crossdock.webhooks.errors import (
     InvalidSource,
     StoreError,
@@ -63,3 +67,25 @@ async def test_a_failed_transaction_is_store_unavailable_when_the_connection_is_
     with pytest.raises(StoreUnavailable):
         async with store.transaction(database) as conn:
             await conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+
+
+async def test_the_admin_api_answers_503_when_the_database_cannot_answer_in_time(
+    database_url: str,
+) -> None:
+    """A table held by another session (a migration, a long lock) is not the client's fault."""
+    impatient = Database(
+        psycopg.conninfo.make_conninfo(database_url, options="-c lock_timeout=200"), min_size=1)
+    await impatient.open()
+    try:
+        _, token = await TokenStore(impatient).create(role=Role.ADMIN, name="tests")
+        transport = httpx.ASGITransport(app=build_api(impatient))
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://api",
+            headers={"authorization": f"Bearer {token}"},
+        ) as api, await psycopg.AsyncConnection.connect(database_url) as blocker:
+            await blocker.execute("LOCK TABLE webhooks_sources IN ACCESS EXCLUSIVE MODE")
+            response = await api.get("/api/sources")
+        assert response.status_code == 503
+        assert "the database is unavailable" in response.json()["error"]
+    finally:
+        await impatient.close()
