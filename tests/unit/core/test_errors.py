@@ -93,3 +93,10 @@ def test_only_a_services_store_imports_the_database_driver(service: str) -> None
         if path.name != "store.py"
         and re.search(r"^\s*(import psycopg|from psycopg)", path.read_text(), re.MULTILINE))
     assert importers == []
+
+
+def test_public_exceptions_live_in_errors_modules_where_their_tree_is_drawn() -> None:
+    """Only a module's private signals (``_Name``) are defined beside the code raising them."""
+    elsewhere = [f"{cls.__module__}.{cls.__qualname__}" for cls in EXCEPTIONS
+                 if not cls.__module__.endswith(".errors") and not cls.__name__.startswith("_")]
+    assert elsewhere == []
