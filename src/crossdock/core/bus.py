@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
+import structlog
 from psycopg.types.json import Jsonb
 
 from crossdock.core.database import Connection, Database
@@ -198,7 +199,18 @@ class EventBus:
                 id=row["id"], type=row["event_type"], key=row["key"],
                 payload=row["payload"], published_at=row["published_at"],
             )
-            await subscription.handler(event, conn)
+            with structlog.contextvars.bound_contextvars(**_log_ids(event)):
+                await subscription.handler(event, conn)
+                logger.debug("event_handled", handler=handler, event_type=event.type)
+
+
+def _log_ids(event: Event) -> dict[str, Any]:
+    """The ids a handler's log lines carry: the event's, and its webhook delivery's if any."""
+    ids: dict[str, Any] = {"event_id": event.id}
+    delivery = event.payload.get("delivery_id")
+    if isinstance(delivery, int):
+        ids["delivery_id"] = delivery
+    return ids
 
 
 def _dumps(obj: Any) -> bytes:

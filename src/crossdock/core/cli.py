@@ -201,15 +201,26 @@ def db_check() -> None:
                              "crossdock worker --concurrency 4 --queue webhooks"))
 def worker(
     concurrency: Annotated[int, typer.Option(envvar="CROSSDOCK_WORKER_CONCURRENCY",
-                                             help="Jobs run at once.")] = 8,
+                                             help="Jobs run at once (at least 1).")] = 8,
     queue: Annotated[list[str] | None, typer.Option(
         envvar="CROSSDOCK_WORKER_QUEUES", help="Queues to take jobs from (default: all).")] = None,
+    host: Annotated[str, typer.Option(
+        envvar="CROSSDOCK_WORKER_HOST", help="Address of the worker's ops port.")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(
+        envvar="CROSSDOCK_WORKER_PORT",
+        help="Serve /healthz, /readyz and /metrics on this port (default: not served).")] = None,
 ) -> None:
-    """Run the job worker: every installed service's jobs and event handlers."""
-    from crossdock.core.up import run_worker
+    """Run the job worker: every installed service's jobs and event handlers.
 
-    with database_url(settings()) as url:
-        run(run_worker(settings(), url, concurrency=concurrency, queues=queue or None))
+    Example: crossdock worker --concurrency 4 --port 9400
+    """
+    from crossdock.core.up import WorkerOptions, check_worker_options, run_worker
+
+    loaded = settings()
+    options = WorkerOptions(concurrency=concurrency, queues=queue or None, host=host, port=port)
+    check_worker_options(loaded, options)
+    with database_url(loaded) as url:
+        run(run_worker(loaded, url, options))
 
 
 @app.command(epilog=examples("crossdock up", "crossdock up --no-demo --port 9400"))

@@ -9,10 +9,12 @@ worker died (no heartbeat) is put back in the queue by a periodic task.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 import procrastinate
+import structlog
 
 from crossdock.core.backoff import Backoff
 from crossdock.core.database import Connection
@@ -52,6 +54,29 @@ class _BackoffRetry(procrastinate.BaseRetryStrategy):
             retry_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay))
 
 
+def _logged(name: str, func: Task) -> Task:
+    """``func`` as procrastinate runs it: ``job_id`` bound, and one line when it ends."""
+
+    async def run(context: procrastinate.JobContext, **arguments: Any) -> Any:
+        job = context.job
+        # Every line the job writes, its handlers' included, says which job wrote it.
+        with structlog.contextvars.bound_contextvars(job_id=job.id, task=name):
+            started = time.perf_counter()
+            try:
+                result = await func(**arguments)
+            except Exception as exc:
+                logger.warning("job_failed", attempts=job.attempts + 1,
+                               duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                               error=f"{type(exc).__name__}: {exc}")
+                raise
+            logger.info("job_done", attempts=job.attempts + 1,
+                        duration_ms=round((time.perf_counter() - started) * 1000, 3))
+            return result
+
+    run.__name__ = run.__qualname__ = getattr(func, "__name__", name)
+    return run
+
+
 class JobQueue:
     """Defers and runs jobs stored in PostgreSQL."""
 
@@ -89,7 +114,8 @@ class JobQueue:
                 name=name,
                 queue=queue,
                 retry=retry_strategy(retry),
-            )(func)
+                pass_context=True,
+            )(_logged(name, func))
             return func
 
         return register
@@ -98,11 +124,16 @@ class JobQueue:
         """Register an async function to run on a cron schedule (at most once per tick)."""
 
         def register(func: Task) -> Task:
-            task = self.app.task(name=name, queue="periodic", retry=False)(func)
+            task = self.app.task(name=name, queue="periodic", retry=False,
+                                 pass_context=True)(_logged(name, func))
             self.app.periodic(cron=cron, periodic_id=name)(task)
             return func
 
         return register
+
+    def queues(self) -> set[str]:
+        """The queues of the registered tasks."""
+        return {task.queue for task in self.app.tasks.values()}
 
     async def defer(
         self,

@@ -56,6 +56,11 @@ class Runtime:
         """The migrator of the core and the installed services."""
         return Migrator(components(self.services))
 
+    def queues(self) -> list[str]:
+        """Every queue a worker can take: the registered jobs', and each service's own."""
+        own = {service.name for service in self.services if service.worker is not None}
+        return sorted(self.jobs.queues() | own)
+
     async def refresh_metrics(self) -> None:
         """Let each service set its database-backed gauges (before ``/metrics`` answers)."""
         for service in self.services:

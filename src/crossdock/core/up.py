@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import functools
 import signal
 import socket
 
 from rich.console import Console
 
 from crossdock.core.asgi import OpsApp, not_found
+from crossdock.core.errors import ConfigError
 from crossdock.core.logging import get_logger
 from crossdock.core.runtime import Runtime
 from crossdock.core.server import Server, bind, make_server
 from crossdock.core.settings import CoreSettings
 
 logger = get_logger("crossdock.up")
+
+_MAX_PORT = 65535
 
 
 async def _wait_for_signal() -> None:
@@ -42,18 +47,58 @@ def service_workers(runtime: Runtime, queues: list[str] | None) -> list[asyncio.
             if service.worker is not None and (queues is None or service.name in queues)]
 
 
-async def run_worker(
-    settings: CoreSettings, url: str, *, concurrency: int, queues: list[str] | None
-) -> None:
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class WorkerOptions:
+    """How ``crossdock worker`` runs: its job slots, its queues and its ops port."""
+
+    concurrency: int = 8
+    #: None: every queue.
+    queues: list[str] | None = None
+    host: str = "127.0.0.1"
+    #: Where ``/healthz``, ``/readyz`` and ``/metrics`` are served; None: not served.
+    port: int | None = None
+
+
+def check_worker_options(settings: CoreSettings, options: WorkerOptions) -> None:
+    """Refuse, before anything starts, a worker that could never take a job."""
+    if options.concurrency < 1:
+        raise ConfigError(f"--concurrency must be at least 1, not {options.concurrency}")
+    if options.port is not None and not 0 <= options.port <= _MAX_PORT:
+        raise ConfigError(f"--port must be between 0 and {_MAX_PORT}, not {options.port}")
+    if options.queues:
+        # Nothing is opened: the URL is never used, only the services' registrations are read.
+        known = Runtime.create(settings, "").queues()
+        unknown = [name for name in options.queues if name not in known]
+        if unknown:
+            raise ConfigError(
+                f"unknown queue {', '.join(map(repr, unknown))} for --queue; the installed "
+                f"services declare: {', '.join(known)}")
+
+
+async def run_worker(settings: CoreSettings, url: str, options: WorkerOptions) -> None:
     """Run a worker for every installed service until SIGINT or SIGTERM."""
     runtime = Runtime.create(settings, url)
+    queues = options.queues or None
+    ops_socket = None if options.port is None else bind(
+        options.host, options.port, option="--port / CROSSDOCK_WORKER_PORT")
     await runtime.open()
     try:
-        task = asyncio.create_task(runtime.jobs.run_worker(concurrency=concurrency, queues=queues))
+        task = asyncio.create_task(runtime.jobs.run_worker(concurrency=options.concurrency,
+                                                           queues=queues))
         own = service_workers(runtime, queues)
-        logger.info("worker_started", concurrency=concurrency, queues=queues)
+        ops = serving = None
+        if ops_socket is not None:
+            ops = make_server(OpsApp(
+                not_found, ready=functools.partial(_worker_readiness, runtime, [task, *own]),
+                refresh=runtime.refresh_metrics))
+            serving = asyncio.create_task(ops.serve(sockets=[ops_socket]))
+        logger.info("worker_started", concurrency=options.concurrency, queues=queues,
+                    ops_port=ops_socket.getsockname()[1] if ops_socket else None)
         waiter = asyncio.create_task(_wait_for_signal())
         await asyncio.wait({task, waiter, *own}, return_when=asyncio.FIRST_COMPLETED)
+        if ops is not None and serving is not None:
+            ops.stop()
+            await asyncio.gather(serving, return_exceptions=True)
         for pending in (task, waiter, *own):
             pending.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -62,8 +107,17 @@ async def run_worker(
             if finished.done() and not finished.cancelled() and finished.exception():
                 raise finished.exception()  # type: ignore[misc]
     finally:
+        if ops_socket is not None:
+            ops_socket.close()
         await runtime.close()
         logger.info("worker_stopped")
+
+
+async def _worker_readiness(runtime: Runtime, running: list[asyncio.Task[None]]) -> dict[str, bool]:
+    """The runtime's checks, and ``worker``: its job loop and services' loops still run."""
+    checks = await runtime.readiness()
+    checks["worker"] = not any(part.done() for part in running)
+    return checks
 
 
 async def up(

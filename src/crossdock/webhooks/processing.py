@@ -25,6 +25,8 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 
+import structlog
+
 from crossdock.core.bus import EventBus
 from crossdock.core.database import Connection, Database
 from crossdock.core.errors import DatabaseUnreachable
@@ -228,17 +230,18 @@ async def _attempt_batch(
 async def _attempt(conn: Connection, handler: Handler, work: Work) -> AttemptRecord:
     """Run one handler in a savepoint (its writes roll back alone when it fails)."""
     started = time.perf_counter()
-    try:
-        async with conn.transaction():
-            await handler(work, conn)
-    except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}"
-        logger.info("webhook_attempt_failed", delivery_id=work.delivery.id,
-                    handler=work.route.handler, error=error)
-        return AttemptRecord(delivery=work.delivery, route=work.route,
-                             status=AttemptStatus.FAILED,
-                             duration_ms=(time.perf_counter() - started) * 1000,
-                             error=error[:2000])
+    # The handler's own log lines say which delivery they are about.
+    with structlog.contextvars.bound_contextvars(delivery_id=work.delivery.id):
+        try:
+            async with conn.transaction():
+                await handler(work, conn)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            logger.info("webhook_attempt_failed", handler=work.route.handler, error=error)
+            return AttemptRecord(delivery=work.delivery, route=work.route,
+                                 status=AttemptStatus.FAILED,
+                                 duration_ms=(time.perf_counter() - started) * 1000,
+                                 error=error[:2000])
     return AttemptRecord(delivery=work.delivery, route=work.route,
                          status=AttemptStatus.SUCCEEDED,
                          duration_ms=(time.perf_counter() - started) * 1000)

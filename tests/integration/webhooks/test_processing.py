@@ -276,3 +276,23 @@ async def test_the_forward_handler_fails_clearly_until_outbound_is_installed(
     await stack.drain(until=dead)
     shown = await operations.show_delivery(stack.runtime.database, response.json()["id"])
     assert "ForwardingUnavailable" in shown["attempts"][0]["error"]
+
+
+async def test_a_handler_runs_with_its_delivery_id_bound_for_its_log_lines(
+    stack: Stack,
+) -> None:
+    import structlog
+
+    bound: list[dict[str, object]] = []
+
+    async def logging_handler(work: Work, conn) -> None:  # noqa: ARG001 (handler interface)
+        bound.append(dict(structlog.contextvars.get_contextvars()))
+
+    handlers.register_handler("logging", logging_handler)
+    await stack.add_source("gh", "github", ["s"])
+    await operations.add_route(stack.runtime.database, source="gh", handler="logging")
+    first = (await stack.send("gh", "github", b"{}", "s", event="ping")).json()["id"]
+    second = (await stack.send("gh", "github", b"{}", "s", event="ping")).json()["id"]
+    await stack.drain()
+    assert sorted(b["delivery_id"] for b in bound) == [first, second]
+    assert "delivery_id" not in structlog.contextvars.get_contextvars()
