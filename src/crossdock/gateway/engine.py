@@ -8,6 +8,7 @@ shaping of the response.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 
+from crossdock.gateway import metrics
 from crossdock.gateway.api_schema import build_api_schema
 from crossdock.gateway.errors import PlanningError
 from crossdock.gateway.executor import Executor
@@ -146,16 +148,26 @@ class Gateway:
                 self._plans.popitem(last=False)
         return found
 
-    async def execute(self, query: str, operation_name: str | None = None,  # noqa: PLR0911
+    async def execute(self, query: str, operation_name: str | None = None,
                       variables: Mapping[str, Any] | None = None, *,
                       allow_mutation: bool = True) -> Result:
-        """Run one GraphQL request."""
+        """Run one GraphQL request (counted in the gateway's metrics)."""
+        started = time.perf_counter()
         doc = self.document(query)
-        if doc.document is None:
-            return Result(body={"errors": doc.errors}, status=400)
-        operation = self.select(doc, operation_name)
-        if isinstance(operation, Result):
-            return operation
+        operation = self.select(doc, operation_name) if doc.document is not None else None
+        if isinstance(operation, OperationDefinitionNode):
+            kind = operation.operation.value
+            result = await self._execute(query, operation, variables,
+                                         allow_mutation=allow_mutation)
+        else:
+            kind = "unknown"
+            result = operation or Result(body={"errors": doc.errors}, status=400)
+        metrics.observe_request(kind, time.perf_counter() - started,
+                                failed=result.status >= 400 or "errors" in result.body)  # noqa: PLR2004
+        return result
+
+    async def _execute(self, query: str, operation: OperationDefinitionNode,
+                       variables: Mapping[str, Any] | None, *, allow_mutation: bool) -> Result:
         kind = operation.operation.value
         if kind == "subscription":
             return request_error("Subscriptions are not supported by this gateway.",

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from crossdock.core.logging import get_logger
 from crossdock.gateway.errors import SubgraphTimeout, SubgraphUnreachable
+from crossdock.gateway.metrics import FetchMetrics
 from crossdock.gateway.plan import ALIAS_PREFIX, Fetch, Path, Plan, Shape
 from crossdock.gateway.transport import SubgraphClient, as_subgraph_client
 
@@ -44,6 +46,7 @@ class Executor:
                  client: SubgraphClient | httpx.AsyncClient) -> None:
         self.client = as_subgraph_client(client)
         self.urls = {sub.name: sub.url for sub in supergraph.subgraphs.values()}
+        self.metrics = {name: FetchMetrics(name) for name in self.urls}
         self.abstract = frozenset(name for name, t in supergraph.types.items()
                                   if t.kind in {"interface", "union"})
 
@@ -62,28 +65,40 @@ class Executor:
                    errors: list[dict[str, Any]]) -> dict[str, Any] | None:
         """The subgraph's GraphQL answer to ``fetch``, or None with an error added."""
         url = self.urls[fetch.graph]
+        measured = self.metrics[fetch.graph]
         body = {"query": fetch.query, "variables": variables} if variables else {
             "query": fetch.query}
+        started = time.perf_counter()
         try:
             status, content = await self.client.post(url, orjson.dumps(body))
         except SubgraphTimeout:
+            measured.observe(time.perf_counter() - started)
+            measured.failed("timeout")
             errors.append(_failure(fetch, "the request timed out"))
             return None
         except SubgraphUnreachable as exc:
+            measured.observe(time.perf_counter() - started)
+            measured.failed("unreachable")
             errors.append(_failure(fetch, f"the subgraph is unreachable ({exc})"))
             return None
+        measured.observe(time.perf_counter() - started)
         try:
             result = orjson.loads(content)
         except orjson.JSONDecodeError:
             result = None
         if not isinstance(result, dict) or ("data" not in result and "errors" not in result):
-            reason = f"HTTP {status}" if status >= 400 else "the response is not GraphQL JSON"  # noqa: PLR2004
-            errors.append(_failure(fetch, reason))
+            http = status >= 400  # noqa: PLR2004
+            measured.failed("http" if http else "invalid")
+            errors.append(_failure(fetch, f"HTTP {status}" if http
+                                   else "the response is not GraphQL JSON"))
             return None
         if status >= 400 and result.get("data") is None and not result.get(  # noqa: PLR2004
                 "errors"):
+            measured.failed("http")
             errors.append(_failure(fetch, f"HTTP {status}"))
             return None
+        if result.get("errors"):
+            measured.failed("graphql")
         return result
 
 

@@ -8,10 +8,13 @@ expect that name; ``OpsApp`` adds ``/healthz``, ``/readyz`` and ``/metrics`` in 
 
 from __future__ import annotations
 
+import os
+import re
 from typing import Any
 from urllib.parse import parse_qs
 
 import orjson
+import structlog
 
 from crossdock.core.asgi import ASGIApp, OpsApp, Receive, Scope, Send, read_body, send_bytes
 from crossdock.gateway.engine import Gateway, Result, request_error
@@ -20,6 +23,8 @@ _GRAPHQL_RESPONSE = b"application/graphql-response+json"
 _JSON = b"application/json"
 _MAX_BODY = 10 * 1024 * 1024
 _GRAPHQL_PATHS = frozenset({"/graphql", "/graphql/", "/"})
+#: A client's ``X-Request-ID`` is kept when it is this; otherwise the gateway makes one.
+_REQUEST_ID = re.compile(rb"[\x21-\x7e]{1,128}")
 
 GRAPHIQL = b"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>crossdock gateway</title>
@@ -45,6 +50,16 @@ class GraphQLApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
+        request_id = _request_id(scope["headers"])
+        # Every log line of this request (its subgraph fetches' too) carries the id.
+        tokens = structlog.contextvars.bind_contextvars(request_id=request_id.decode())
+        try:
+            await self._serve(scope, receive, send, [(b"x-request-id", request_id)])
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send,
+                     headers: list[tuple[bytes, bytes]]) -> None:
         path = scope["path"]
         if path == "/health":
             await send_bytes(send, 200, b'{"status":"ok"}')
@@ -64,16 +79,16 @@ class GraphQLApp:
         method = scope["method"]
         if method == "GET":
             if b"text/html" in accept and b"query=" not in scope.get("query_string", b""):
-                await send_bytes(send, 200, GRAPHIQL, b"text/html; charset=utf-8")
+                await send_bytes(send, 200, GRAPHIQL, b"text/html; charset=utf-8", headers)
                 return
             result = await self._get(scope)
         elif method == "POST":
             result = await self._post(receive, content_type)
         else:
             await send_bytes(send, 405, b'{"errors":[{"message":"Use GET or POST."}]}',
-                             headers=[(b"allow", b"GET, POST")])
+                             headers=[(b"allow", b"GET, POST"), *headers])
             return
-        await send_bytes(send, result.status, orjson.dumps(result.body), media)
+        await send_bytes(send, result.status, orjson.dumps(result.body), media, headers)
 
     async def _get(self, scope: Scope) -> Result:
         params = parse_qs(scope.get("query_string", b"").decode("latin-1"))
@@ -117,6 +132,14 @@ class GraphQLApp:
             return request_error("The operationName must be a string.")
         return await self.gateway.execute(query, name or None, variables,
                                           allow_mutation=allow_mutation)
+
+
+def _request_id(headers: list[tuple[bytes, bytes]]) -> bytes:
+    """The client's ``X-Request-ID`` when it is a short printable token, else a new one."""
+    for name, value in headers:
+        if name == b"x-request-id" and _REQUEST_ID.fullmatch(value):
+            return value
+    return os.urandom(8).hex().encode()
 
 
 def make_app(gateway: Gateway) -> ASGIApp:

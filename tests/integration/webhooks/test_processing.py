@@ -285,7 +285,7 @@ async def test_a_handler_runs_with_its_delivery_id_bound_for_its_log_lines(
 
     bound: list[dict[str, object]] = []
 
-    async def logging_handler(work: Work, conn) -> None:  # noqa: ARG001 (handler interface)
+    async def logging_handler(work: Work, conn) -> None:
         bound.append(dict(structlog.contextvars.get_contextvars()))
 
     handlers.register_handler("logging", logging_handler)
