@@ -289,10 +289,10 @@ async def test_a_handler_runs_with_its_delivery_id_bound_for_its_log_lines(
         bound.append(dict(structlog.contextvars.get_contextvars()))
 
     handlers.register_handler("logging", logging_handler)
-    await stack.add_source("gh", "github", ["s"])
+    await stack.add_source("gh", "github", [SECRET])
     await operations.add_route(stack.runtime.database, source="gh", handler="logging")
-    first = (await stack.send("gh", "github", b"{}", "s", event="ping")).json()["id"]
-    second = (await stack.send("gh", "github", b"{}", "s", event="ping")).json()["id"]
+    first = (await stack.send("gh", "github", b"{}", SECRET, event="ping")).json()["id"]
+    second = (await stack.send("gh", "github", b"{}", SECRET, event="ping")).json()["id"]
     await stack.drain()
     assert sorted(b["delivery_id"] for b in bound) == [first, second]
     assert "delivery_id" not in structlog.contextvars.get_contextvars()
