@@ -65,7 +65,8 @@ async def test_every_runtime_schedules_the_hourly_prune(database_url: str) -> No
                 "INSERT INTO webhooks_deliveries (source, provider, provider_delivery_id, "
                 "status, body, received_at) VALUES ('gh', 'github', 'x', 'processed', '{}', "
                 "now() - interval '31 days'), ('gh', 'github', 'y', 'processed', '{}', now())")
-        await runtime.jobs.app.tasks[service.PRUNE_TASK].func(timestamp=0)
+        await runtime.jobs.defer(service.PRUNE_TASK, timestamp=0)
+        await runtime.jobs.run_worker(queues=["periodic"], wait=False)
         assert await _deliveries(database) == [("y", "processed")]
     finally:
         await runtime.close()
