@@ -26,7 +26,7 @@ from crossdock.gateway.http1 import Http1SubgraphClient
 from crossdock.gateway.plan import render
 from crossdock.gateway.planner import Planner
 from crossdock.gateway.reload import watch_supergraph
-from crossdock.gateway.server import GraphQLApp
+from crossdock.gateway.server import GraphQLApp, protect
 from crossdock.gateway.settings import GatewaySettings
 from crossdock.gateway.supergraph import Supergraph, load_supergraph
 from crossdock.gateway.transport import SubgraphClient
@@ -85,7 +85,7 @@ async def serve_on(settings: GatewaySettings, supergraph: Supergraph,
     async with make_client(settings) as client:
         app = GraphQLApp(Gateway(supergraph, client))
         tune_gc()
-        server = make_server(OpsApp(app))
+        server = make_server(OpsApp(protect(app)))
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, server.stop)

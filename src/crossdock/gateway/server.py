@@ -17,6 +17,7 @@ import orjson
 import structlog
 
 from crossdock.core.asgi import ASGIApp, OpsApp, Receive, Scope, Send, read_body, send_bytes
+from crossdock.gateway.csrf import CsrfGuard
 from crossdock.gateway.engine import Gateway, Result, request_error
 
 _GRAPHQL_RESPONSE = b"application/graphql-response+json"
@@ -142,6 +143,11 @@ def _request_id(headers: list[tuple[bytes, bytes]]) -> bytes:
     return os.urandom(8).hex().encode()
 
 
+def protect(app: ASGIApp) -> ASGIApp:
+    """The wrappers every request to the GraphQL app passes: CSRF prevention."""
+    return CsrfGuard(app, paths=_GRAPHQL_PATHS)
+
+
 def make_app(gateway: Gateway) -> ASGIApp:
     """The gateway's full ASGI app: operational endpoints, then GraphQL."""
-    return OpsApp(GraphQLApp(gateway))
+    return OpsApp(protect(GraphQLApp(gateway)))

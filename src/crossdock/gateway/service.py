@@ -23,7 +23,7 @@ async def up(runtime: Runtime) -> AsyncIterator[list[Listener]]:
     from crossdock.gateway import demo
     from crossdock.gateway.cli import make_client
     from crossdock.gateway.engine import Gateway
-    from crossdock.gateway.server import GraphQLApp
+    from crossdock.gateway.server import GraphQLApp, protect
     from crossdock.gateway.settings import GatewaySettings
     from crossdock.gateway.supergraph import Supergraph, load_supergraph
 
@@ -46,7 +46,7 @@ async def up(runtime: Runtime) -> AsyncIterator[list[Listener]]:
         return
     async with make_client(settings) as client:
         gateway = Gateway(supergraph, client)
-        listeners.insert(0, Listener(name="gateway", app=GraphQLApp(gateway),
+        listeners.insert(0, Listener(name="gateway", app=protect(GraphQLApp(gateway)),
                                      port=settings.port, paths=("/graphql",)))
         yield listeners
 

@@ -30,7 +30,7 @@ async def test_get_runs_a_query(shop: Federation) -> None:
         shop.url + "/graphql",
         params={"query": "query Q($u: String!) { product(upc: $u) { name } }",
                 "variables": '{"u": "2"}', "operationName": "Q"},
-        headers={"accept": "application/json"})
+        headers={"accept": "application/json", "apollo-require-preflight": "true"})
     assert response.status_code == 200
     assert response.json() == {"data": {"product": {"name": "Couch"}}}
 
@@ -38,7 +38,7 @@ async def test_get_runs_a_query(shop: Federation) -> None:
 async def test_get_refuses_a_mutation(shop: Federation) -> None:
     response = await shop.client.get(
         shop.url + "/graphql", params={"query": 'mutation { rename(id: "u1", name: "x") { id } }'},
-        headers={"accept": "application/json"})
+        headers={"accept": "application/json", "x-apollo-operation-name": "rename"})
     assert response.status_code == 405
     assert shop.subgraphs["accounts"].requests == []
 
@@ -112,3 +112,50 @@ async def test_health_endpoints_answer(shop: Federation, path: str) -> None:
 async def test_unknown_path_is_404(shop: Federation) -> None:
     response = await shop.client.get(shop.url + "/nope")
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("content_type", [
+    "text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded",
+    "multipart/form-data; boundary=x", "TEXT/PLAIN", "not a media type", None])
+async def test_a_request_a_browser_sends_without_preflight_is_refused(
+    shop: Federation, content_type: str | None,
+) -> None:
+    """A cross-site form or no-cors fetch could run this operation with the user's cookies."""
+    headers = {"content-type": content_type} if content_type else {}
+    response = await shop.client.post(shop.url + "/graphql", headers=headers,
+                                      content=b'{"query": "{ me { id } }"}')
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert error["extensions"]["code"] == "CSRF_ERROR"
+    assert "apollo-require-preflight" in error["message"]
+    assert shop.subgraphs["accounts"].requests == []
+
+
+async def test_a_get_query_needs_a_preflight_header(shop: Federation) -> None:
+    params = {"query": "{ me { id } }"}
+    refused = await shop.client.get(shop.url + "/graphql", params=params)
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["extensions"]["code"] == "CSRF_ERROR"
+    for header in ("apollo-require-preflight", "x-apollo-operation-name"):
+        allowed = await shop.client.get(shop.url + "/graphql", params=params,
+                                        headers={header: ""})
+        assert allowed.json() == {"data": {"me": {"id": "u1"}}}
+
+
+@pytest.mark.parametrize("content_type", [
+    "application/json", "application/graphql-response+json", "application/graphql"])
+async def test_a_content_type_that_forces_a_preflight_is_served(
+    shop: Federation, content_type: str,
+) -> None:
+    body = b"{ me { id } }" if content_type == "application/graphql" else \
+        b'{"query": "{ me { id } }"}'
+    response = await shop.client.post(shop.url + "/graphql", content=body,
+                                      headers={"content-type": content_type})
+    assert response.json() == {"data": {"me": {"id": "u1"}}}
+
+
+async def test_a_text_plain_post_with_a_preflight_header_is_served(shop: Federation) -> None:
+    response = await shop.client.post(
+        shop.url + "/graphql", content=b'{"query": "{ me { id } }"}',
+        headers={"content-type": "text/plain", "apollo-require-preflight": "true"})
+    assert response.json() == {"data": {"me": {"id": "u1"}}}
