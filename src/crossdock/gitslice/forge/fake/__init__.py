@@ -1,0 +1,6 @@
+"""An in-package GitHub-compatible forge for tests and the demo (see docs/how-to/test-forge.md)."""
+
+from crossdock.gitslice.forge.fake.app import FakeForge, serve
+from crossdock.gitslice.forge.fake.auth import App
+
+__all__ = ["App", "FakeForge", "serve"]
