@@ -17,6 +17,7 @@ import orjson
 import structlog
 
 from crossdock.core.asgi import ASGIApp, OpsApp, Receive, Scope, Send, read_body, send_bytes
+from crossdock.gateway import graphiql
 from crossdock.gateway.csrf import CsrfGuard
 from crossdock.gateway.engine import Gateway, Result, request_error
 
@@ -26,20 +27,6 @@ _MAX_BODY = 10 * 1024 * 1024
 _GRAPHQL_PATHS = frozenset({"/graphql", "/graphql/", "/"})
 #: A client's ``X-Request-ID`` is kept when it is this; otherwise the gateway makes one.
 _REQUEST_ID = re.compile(rb"[\x21-\x7e]{1,128}")
-
-GRAPHIQL = b"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>crossdock gateway</title>
-<style>body{margin:0;height:100vh}#graphiql{height:100vh}</style>
-<link rel="stylesheet" href="https://unpkg.com/graphiql@3/graphiql.min.css"/>
-</head><body><div id="graphiql">Loading GraphiQL...</div>
-<script crossorigin src="https://unpkg.com/react@18/umd/react.production.min.js"></script>
-<script crossorigin src="https://unpkg.com/react-dom@18/umd/react-dom.production.min.js"></script>
-<script crossorigin src="https://unpkg.com/graphiql@3/graphiql.min.js"></script>
-<script>
-const fetcher = GraphiQL.createFetcher({url: window.location.pathname});
-ReactDOM.createRoot(document.getElementById('graphiql')).render(
-  React.createElement(GraphiQL, {fetcher}));
-</script></body></html>"""
 
 
 class GraphQLApp:
@@ -65,6 +52,9 @@ class GraphQLApp:
         if path == "/health":
             await send_bytes(send, 200, b'{"status":"ok"}')
             return
+        if path.startswith(graphiql.PREFIX) and scope["method"] == "GET":
+            await graphiql.send_asset(send, path, headers)
+            return
         if path not in _GRAPHQL_PATHS:
             await send_bytes(send, 404, b'{"error":"not found"}')
             return
@@ -80,7 +70,7 @@ class GraphQLApp:
         method = scope["method"]
         if method == "GET":
             if b"text/html" in accept and b"query=" not in scope.get("query_string", b""):
-                await send_bytes(send, 200, GRAPHIQL, b"text/html; charset=utf-8", headers)
+                await graphiql.send_page(send, headers)
                 return
             result = await self._get(scope)
         elif method == "POST":
