@@ -15,6 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from crossdock.core.backoff import Backoff
 from crossdock.gitslice.forge.errors import (
     ForgeAuthError,
     ForgeNotFound,
@@ -46,7 +47,7 @@ from .seed import commit
 pytestmark = pytest.mark.anyio
 
 HELLO = RepoRef(owner="alice", name="hello")
-FAST = RetryPolicy(backoff=0.05, max_rate_wait=5)
+FAST = RetryPolicy(server=Backoff(max_tries=4, base_seconds=0.05), max_rate_wait=5)
 
 
 def a_repo(forge: FakeForge) -> None:
