@@ -236,7 +236,10 @@ async def merge_pull(request: Request) -> Response:
     repo, issue = pull_of(request, user)
     data = await body_of(request)
     message = field(data, "commit_message", str)
+    assert issue.pull is not None
+    before = forge.state.branch_sha(repo, issue.pull.base_ref)
     sha = forge.state.merge(repo, issue, user, message)
+    forge.events.push(repo, user, f"refs/heads/{issue.pull.base_ref}", before, sha)
     forge.events.pull_request("closed", repo, issue, user)
     return json({"sha": sha, "merged": True, "message": "Pull Request successfully merged"})
 

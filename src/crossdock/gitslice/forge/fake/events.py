@@ -88,8 +88,8 @@ class Events:
                 "id": sha, "tree_id": tree, "distinct": True, "message": message.strip(),
                 "timestamp": when,
                 "url": f"{self.render.origin}/{repo.full_name}/commit/{sha}",
-                "author": {"name": author, "email": author_email, "username": None},
-                "committer": {"name": committer, "email": committer_email, "username": None},
+                "author": {"name": author, "email": author_email},
+                "committer": {"name": committer, "email": committer_email},
                 "added": [], "removed": [], "modified": [],
             })
         return commits
