@@ -30,7 +30,7 @@ STALLED_AFTER = 30.0
 
 
 #: A job's retries unless its task says otherwise: 8 tries, 2 s, 4 s, 8 s, ... apart, capped at
-#: an hour (no jitter: a job's retry time is already spread by when it failed).
+#: an hour, without jitter (a task that fails with many others at once passes one with jitter).
 JOB_RETRY = Backoff(max_tries=8, base_seconds=2.0, max_seconds=3600.0, jitter=0.0)
 
 
