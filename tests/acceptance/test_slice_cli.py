@@ -29,11 +29,12 @@ def test_slice_commands_from_init_to_push(crossdock: Run, database_url: str,
 
     ok("init", "demo", "--upstream", str(upstream), "--slice", str(slice_repo),
        "--ignore", "secret.env", "--branch-template", "dev/<branch_name>",
-       "--message-regex", "^feat: ")
+       "--message-regex", "^feat: ", "--command-user", "alice", "--command-user", "bob")
     assert f"upstream {first}; slice (empty)" in ok("checkout", "demo", "--quiet")
     assert "1 commit(s) sliced" in ok("pull", "demo", "--quiet")
     listed = json.loads(ok("list", "--json"))
-    assert [(s["name"], s["ignores"]) for s in listed] == [("demo", ["secret.env"])]
+    assert [(s["name"], s["ignores"], s["command_users"]) for s in listed] == [
+        ("demo", ["secret.env"], ["alice", "bob"])]
     status = json.loads(ok("status", "demo", "--json"))
     assert status["last_upstream_sha"] == first
     assert status["pending_upstream_commits"] == 0

@@ -149,6 +149,9 @@ def init(
         help="Upstream branch for a pushed slice branch.")] = "<branch_name>",
     message_regex: Annotated[str | None, typer.Option(
         envvar="GIT_SLICE_PUSH_COMMIT_MSG_REGEX", help="Pushed messages must match it.")] = None,
+    command_user: Annotated[list[str] | None, typer.Option(
+        help="Forge login whose /git-slice comments are obeyed; repeatable (none: comment "
+             "commands are off).")] = None,
     update: Annotated[bool, typer.Option("--update", help="Change an existing slice.")] = False,
     env_file: EnvFile = None,
 ) -> None:
@@ -163,6 +166,7 @@ def init(
         name=name, upstream_url=upstream, upstream_branch=upstream_branch, slice_url=slice_url,
         slice_branch=slice_branch, mode=mode, ignores=ignores, folders=tuple(folder or ()),
         push_branch_template=branch_template, push_commit_msg_regex=message_regex,
+        command_users=tuple(command_user or ()),
     )
     _run(env_file, None, lambda syncer: syncer.init(config, update=update))
     stdout.print(f"slice {name!r} {'updated' if update else 'created'}: "
@@ -281,7 +285,8 @@ def list_slices(as_json: JsonFlag = False, env_file: EnvFile = None) -> None:
             "name": r["name"], "mode": r["mode"], "upstream": redact(r["upstream_url"]),
             "upstream_branch": r["upstream_branch"], "slice": redact(r["slice_url"]),
             "slice_branch": r["slice_branch"], "ignores": r["ignores"], "folders": r["folders"],
-            "last_upstream_sha": r["last_upstream_sha"], "last_slice_sha": r["last_slice_sha"],
+            "command_users": r["command_users"], "last_upstream_sha": r["last_upstream_sha"],
+            "last_slice_sha": r["last_slice_sha"],
         } for r in rows]
 
     rows = _run(env_file, None, work)

@@ -43,6 +43,10 @@ class SliceConfig:
     folders: tuple[str, ...] = ()
     push_branch_template: str = "<branch_name>"
     push_commit_msg_regex: str | None = None
+    #: Forge logins whose ``/git-slice`` comments are obeyed; none (the default) turns comment
+    #: commands off. Until the forge's permission checks exist, anyone who can comment on
+    #: the slice could otherwise push upstream.
+    command_users: tuple[str, ...] = ()
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> SliceConfig:
@@ -54,6 +58,7 @@ class SliceConfig:
             ignores=tuple(row["ignores"]), folders=tuple(row["folders"]),
             push_branch_template=row["push_branch_template"],
             push_commit_msg_regex=row["push_commit_msg_regex"],
+            command_users=tuple(row["command_users"]),
         )
 
     def as_row(self) -> dict[str, Any]:
@@ -65,7 +70,12 @@ class SliceConfig:
             "ignores": list(self.ignores), "folders": list(self.folders),
             "push_branch_template": self.push_branch_template,
             "push_commit_msg_regex": self.push_commit_msg_regex,
+            "command_users": list(self.command_users),
         }
+
+    def obeys(self, login: str) -> bool:
+        """Whether a comment command from ``login`` is run (logins ignore case, as forges do)."""
+        return login.casefold() in {user.casefold() for user in self.command_users}
 
 
 #: URL schemes git reaches without a helper of its own; anything else is a typo or a helper.

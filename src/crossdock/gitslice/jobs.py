@@ -3,7 +3,8 @@
 Every job on a slice is deferred with ``lock=f"slice:{name}"`` so the queue runs them one at a
 time, and each also takes the slice's advisory lock, so a CLI run never overlaps a job. The
 webhooks service publishes ``github.push`` and ``github.issue_comment``; a push to a slice's
-upstream branch defers a pull, and a ``/git-slice push`` comment on the slice defers a push.
+upstream branch defers a pull, and a ``/git-slice push`` comment on the slice defers a push,
+when its author is one of the slice's command users (none by default: commands are off).
 """
 
 from __future__ import annotations
@@ -146,8 +147,15 @@ def register(runtime: Runtime) -> None:  # noqa: C901 - one closure per task and
         request = parse_comment(str((payload.get("comment") or {}).get("body") or ""))
         if request is None:
             return
+        user = (payload.get("comment") or {}).get("user") or {}
+        login = str(user.get("login") or "")
         store = SliceStore(runtime.database)
         for config in await _matching(store, conn, repository_urls(payload), "slice_url"):
+            if not config.obeys(login):
+                logger.warning("slice_command_refused", slice=config.name, user=login,
+                               reason="not on the slice's command users (slice init "
+                                      "--command-user)")
+                continue
             if not request.branch:
                 # The PR's branch needs the forge API (not built yet); -b names it meanwhile.
                 logger.warning("slice_comment_without_branch", slice=config.name)

@@ -2,16 +2,19 @@
 
 -- name: insert_slice
 INSERT INTO gitslice_slices (name, upstream_url, upstream_branch, slice_url, slice_branch, mode,
-                             ignores, folders, push_branch_template, push_commit_msg_regex)
+                             ignores, folders, push_branch_template, push_commit_msg_regex,
+                             command_users)
 VALUES (%(name)s, %(upstream_url)s, %(upstream_branch)s, %(slice_url)s, %(slice_branch)s,
-        %(mode)s, %(ignores)s, %(folders)s, %(push_branch_template)s, %(push_commit_msg_regex)s)
+        %(mode)s, %(ignores)s, %(folders)s, %(push_branch_template)s, %(push_commit_msg_regex)s,
+        %(command_users)s)
 ON CONFLICT (name) DO NOTHING
 
 -- name: update_slice
 UPDATE gitslice_slices SET upstream_url = %(upstream_url)s, upstream_branch = %(upstream_branch)s,
     slice_url = %(slice_url)s, slice_branch = %(slice_branch)s, mode = %(mode)s,
     ignores = %(ignores)s, folders = %(folders)s, push_branch_template = %(push_branch_template)s,
-    push_commit_msg_regex = %(push_commit_msg_regex)s, updated_at = now()
+    push_commit_msg_regex = %(push_commit_msg_regex)s, command_users = %(command_users)s,
+    updated_at = now()
 WHERE name = %(name)s
 
 -- name: select_slice

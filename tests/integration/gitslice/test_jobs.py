@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+import structlog.testing
 
 from crossdock.core.runtime import Runtime
 from crossdock.core.settings import CoreSettings
@@ -46,7 +47,7 @@ async def test_an_upstream_push_event_pulls_and_a_comment_pushes(
 
     world.work.commit("base", {"a.txt": "1"})
     world.work.push()
-    await syncer_for(runtime).init(world.config())
+    await syncer_for(runtime).init(world.config(command_users=("octocat",)))
     await runtime.bus.publish("github.push", {"payload": {
         "ref": "refs/heads/main", "repository": {"clone_url": f"file://{world.upstream}"}}})
     await runtime.bus.publish("github.push", {"payload": {
@@ -61,10 +62,39 @@ async def test_an_upstream_push_event_pulls_and_a_comment_pushes(
     world.dev.commit("work", {"b.txt": "2"})
     world.dev.push("feature")
     await runtime.bus.publish("github.issue_comment", {"payload": {
-        "action": "created", "comment": {"body": '/git-slice push -m "feat: b" -b feature'},
+        "action": "created", "comment": {"body": '/git-slice push -m "feat: b" -b feature',
+                                         "user": {"login": "OctoCat"}},
         "repository": {"clone_url": f"file://{world.slice}"}}})
     await _drain(runtime)
     assert git(world.upstream, "log", "-1", "--format=%s", "feature") == "feat: b"
+
+
+@pytest.mark.parametrize("allowed", [(), ("octocat",)])
+async def test_a_comment_command_from_a_user_not_allowed_is_refused_and_logged(
+    world: World, runtime: Runtime, allowed: tuple[str, ...],
+) -> None:
+    """Comment commands are off until a slice names its command users; others are refused."""
+    from crossdock.gitslice.jobs import syncer_for
+
+    world.work.commit("base", {"a.txt": "1"})
+    world.work.push()
+    await syncer_for(runtime).init(world.config(command_users=allowed))
+    await syncer_for(runtime).pull("demo")
+    world.dev.fetch()
+    world.dev.checkout("feature", create=True, start="origin/main")
+    world.dev.commit("work", {"b.txt": "2"})
+    world.dev.push("feature")
+    with structlog.testing.capture_logs() as logs:
+        await runtime.bus.publish("github.issue_comment", {"payload": {
+            "action": "created",
+            "comment": {"body": '/git-slice push -m "feat: b" -f -b feature',
+                        "user": {"login": "mallory"}},
+            "repository": {"clone_url": f"file://{world.slice}"}}})
+        rows = await _drain(runtime)
+    assert [row["task_name"] for row in rows if row["task_name"] == "gitslice.push"] == []
+    assert "feature" not in git(world.upstream, "branch", "--format=%(refname:short)")
+    refusals = [log for log in logs if log["event"] == "slice_command_refused"]
+    assert [(log["slice"], log["user"]) for log in refusals] == [("demo", "mallory")]
 
 
 def test_comment_commands_and_urls_are_understood() -> None:

@@ -10,6 +10,8 @@ CREATE TABLE gitslice_slices (
     folders text[] NOT NULL DEFAULT '{}',
     push_branch_template text NOT NULL DEFAULT '<branch_name>',
     push_commit_msg_regex text,
+    -- Who may run /git-slice comment commands (forge logins); none: commands are off.
+    command_users text[] NOT NULL DEFAULT '{}',
     last_upstream_sha text,
     last_slice_sha text,
     created_at timestamptz NOT NULL DEFAULT now(),
