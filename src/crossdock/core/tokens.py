@@ -94,10 +94,17 @@ class TokenStore:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    async def create(self, *, role: Role, name: str = "") -> tuple[AdminToken, str]:
-        """A new token and its value (shown once: only its hash is kept)."""
+    async def create(self, *, role: Role, name: str = "",
+                     replace: bool = False) -> tuple[AdminToken, str]:
+        """A new token and its value (shown once: only its hash is kept).
+
+        With ``replace``, the tokens of the same name are revoked in the same transaction
+        (``crossdock up`` makes a fresh demo token each run without piling them up).
+        """
         value = PREFIX + secrets.token_urlsafe(32)
         async with self._transaction() as conn:
+            if replace:
+                await conn.execute(_queries["delete_named_tokens"], {"name": name})
             cursor = await conn.execute(_queries["insert_token"], {
                 "name": name, "role": str(role), "token_sha256": digest(value)})
             row = await cursor.fetchone()

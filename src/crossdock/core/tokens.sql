@@ -14,3 +14,6 @@ SELECT id, name, role, created_at, last_used_at FROM crossdock_admin_tokens ORDE
 
 -- name: delete_token
 DELETE FROM crossdock_admin_tokens WHERE id = %(id)s RETURNING id;
+
+-- name: delete_named_tokens
+DELETE FROM crossdock_admin_tokens WHERE name = %(name)s;

@@ -31,3 +31,14 @@ async def test_the_database_keeps_a_sha256_of_the_token_never_the_token(
 async def test_revoking_an_unknown_token_is_an_error(database: Database) -> None:
     with pytest.raises(TokenError, match="no admin token with id 42"):
         await TokenStore(database).revoke(42)
+
+
+async def test_a_replacing_token_revokes_the_tokens_of_its_name_only(database: Database) -> None:
+    tokens = TokenStore(database)
+    _, first = await tokens.create(role=Role.ADMIN, name="demo", replace=True)
+    _, other = await tokens.create(role=Role.READ, name="ci")
+    _, second = await tokens.create(role=Role.ADMIN, name="demo", replace=True)
+    assert await tokens.authenticate(first) is None
+    assert (await tokens.authenticate(second)) is not None
+    assert (await tokens.authenticate(other)) is not None
+    assert sorted(t.name for t in await tokens.list()) == ["ci", "demo"]
