@@ -1,14 +1,17 @@
 """The webhooks service's errors.
 
 WebhooksError
+├── InvalidInput           a value given to a command or the admin API is invalid
 ├── SourceError            a source is unknown, exists already or is misconfigured
 │   ├── UnknownSource          no source by that name
 │   ├── SourceExists           a source by that name exists already
-│   ├── InvalidSource          a source breaks a rule of the sources table (name, secrets)
+│   ├── InvalidSource          a source's name, body limit or retry schedule is invalid
 │   └── SecretUnavailable      an ``env:NAME`` secret names an unset variable
 ├── RouteError             a routing rule is invalid
+│   ├── InvalidRoute           its handler is unknown, or one of its values is invalid
 │   └── RouteNotFound          no routing rule with that id
 ├── DeliveryNotFound       no delivery with that id
+├── NotReplayable          a delivery that cannot be replayed (a rejected one kept no body)
 ├── Rejected               the receiver refuses a request (``reason`` is the metrics label)
 │   ├── BadSignature           the signature is missing or matches no secret
 │   └── Malformed              the body or a required header cannot be understood
@@ -17,15 +20,22 @@ WebhooksError
 │       └── CommitTimeout          a delivery was not committed within the commit timeout
 └── HandlerError           a handler failed (recorded on the attempt, then retried)
     └── ForwardingUnavailable  the ``forward`` handler has no outbound sender installed
+
+``InvalidInput`` and its subclasses are also configuration errors: the ``crossdock``
+command exits 2 on them (what the person gave is wrong), and the admin API answers 400.
 """
 
 from __future__ import annotations
 
-from crossdock.core.errors import CrossdockError
+from crossdock.core.errors import ConfigError, CrossdockError
 
 
 class WebhooksError(CrossdockError):
     """Something went wrong in the webhooks service."""
+
+
+class InvalidInput(WebhooksError, ConfigError):
+    """A value given is invalid."""
 
 
 class SourceError(WebhooksError):
@@ -40,8 +50,8 @@ class SourceExists(SourceError):
     """A webhook source by that name exists already."""
 
 
-class InvalidSource(SourceError):
-    """A webhook source breaks a rule of the sources table."""
+class InvalidSource(SourceError, InvalidInput):
+    """A webhook source's settings are invalid."""
 
 
 class SecretUnavailable(SourceError):
@@ -50,6 +60,10 @@ class SecretUnavailable(SourceError):
 
 class RouteError(WebhooksError):
     """A routing rule is invalid."""
+
+
+class InvalidRoute(RouteError, InvalidInput):
+    """A routing rule's handler is unknown or one of its values is invalid."""
 
 
 class RouteNotFound(RouteError):
@@ -88,6 +102,10 @@ class StoreUnavailable(StoreError):
 
 class CommitTimeout(StoreUnavailable):
     """A delivery was not committed within the writer's commit timeout."""
+
+
+class NotReplayable(WebhooksError):
+    """The delivery cannot be replayed."""
 
 
 class HandlerError(WebhooksError):

@@ -61,6 +61,12 @@ def get_handler(name: str) -> Handler | None:
     return _registry.get(name) or BUILTINS.get(name)
 
 
+def handler_names() -> list[str]:
+    """The handlers routes can name: the built-ins and the registered ones, but ``forward``
+    only once something registers it (its placeholder fails every attempt)."""
+    return sorted({*BUILTINS, *_registry} - ({"forward"} - set(_registry)))
+
+
 def get_batch_handler(name: str) -> BatchHandler | None:
     """The batch form of handler ``name``, if it has one (a registered handler has none)."""
     return None if name in _registry else BATCH_BUILTINS.get(name)

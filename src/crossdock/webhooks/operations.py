@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
+import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from crossdock.core.backoff import Backoff
 from crossdock.core.database import Database
 from crossdock.webhooks import processing, store
-from crossdock.webhooks.errors import SourceError, WebhooksError
+from crossdock.webhooks.errors import (
+    InvalidInput,
+    InvalidRoute,
+    InvalidSource,
+    NotReplayable,
+    SourceError,
+)
+from crossdock.webhooks.handlers import handler_names
 from crossdock.webhooks.models import (
     DeliveryStatus,
     Route,
@@ -24,6 +33,58 @@ from crossdock.webhooks.settings import DEFAULT_MAX_BODY_BYTES
 
 #: The demo source's secret: ``crossdock up`` is for a newcomer's machine, not production.
 DEMO_SECRET = "crossdock-demo-secret"  # noqa: S105
+
+
+#: A source's name, as the ``webhooks_sources_name_check`` constraint has it (a test holds the
+#: two to the same answers): it is a path segment of ``POST /webhooks/NAME``.
+SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+#: The largest value of the PostgreSQL ``integer`` columns (body limit, tries, position).
+MAX_INTEGER = 2**31 - 1
+#: More tries than this is a mistake, not a schedule (at the default hour's cap, 41 days).
+MAX_TRIES = 1000
+#: A delay that grows more than tenfold each try is a mistake.
+MAX_FACTOR = 10
+#: Deliveries' ids are ``bigint``.
+MAX_ID = 2**63 - 1
+#: Pruning further back than this is a mistake (a date before the deliveries could exist).
+MAX_PRUNE_DAYS = 100 * 365
+
+
+def check_source_name(name: str) -> str:
+    """``name`` when the database takes it as a source's name; else :class:`InvalidSource`."""
+    if not SOURCE_NAME.fullmatch(name):
+        raise InvalidSource(f"invalid source name {name!r}: use letters, digits, '.', '_' and "
+                            "'-', starting with a letter or digit")
+    return name
+
+
+def check_retry(retry: Backoff) -> Backoff:
+    """``retry`` when it is a schedule a delivery can run on; else :class:`InvalidSource`."""
+    tries = retry.max_tries
+    if isinstance(tries, bool) or not isinstance(tries, int) or not 1 <= tries <= MAX_TRIES:
+        raise InvalidSource(f"retry max_tries must be a whole number from 1 to {MAX_TRIES} "
+                            f"(tries in all, the first included), not {tries!r}")
+    for field in ("base_seconds", "max_seconds"):
+        value = getattr(retry, field)
+        if isinstance(value, bool) or not isinstance(value, int | float) \
+                or not math.isfinite(value) or value <= 0:
+            raise InvalidSource(f"retry {field} must be a positive number of seconds, "
+                                f"not {value!r}")
+    if isinstance(retry.factor, bool) or not isinstance(retry.factor, int | float) \
+            or not 1 <= retry.factor <= MAX_FACTOR:
+        raise InvalidSource(f"retry factor must be from 1 to {MAX_FACTOR}, not {retry.factor!r}")
+    if isinstance(retry.jitter, bool) or not isinstance(retry.jitter, int | float) \
+            or not 0 <= retry.jitter < 1:
+        raise InvalidSource(f"retry jitter must be from 0 up to 1, not {retry.jitter!r}")
+    if retry.max_seconds < retry.base_seconds:
+        raise InvalidSource(f"retry max_seconds ({retry.max_seconds:g}) must not be less than "
+                            f"base_seconds ({retry.base_seconds:g})")
+    return retry
+
+
+def _check_max_body_bytes(value: int | None) -> None:
+    if value is not None and (isinstance(value, bool) or not 1 <= value <= MAX_INTEGER):
+        raise InvalidSource(f"max_body_bytes must be from 1 to {MAX_INTEGER}, not {value!r}")
 
 
 def demo_source() -> Source:
@@ -40,17 +101,18 @@ def build_source(
     max_body_bytes: int | None = None,
     retry: Backoff | None = None,
 ) -> Source:
-    """A validated source (provider and options checked, at least one secret)."""
+    """A validated source: its name as the database takes it, provider and options, at least
+    one secret, a body limit and a retry schedule that make sense."""
+    check_source_name(name)
     if not secrets:
         raise SourceError("a source needs at least one --secret (env:NAME or a literal)")
     make_provider(provider, options or {})
     for secret in secrets:
         check_secret(provider, secret)
-    if max_body_bytes is not None and max_body_bytes <= 0:
-        raise SourceError("max_body_bytes must be positive")
+    _check_max_body_bytes(max_body_bytes)
     return Source(name=name, provider=provider, secrets=tuple(secrets), options=options or {},
                   max_body_bytes=max_body_bytes or DEFAULT_MAX_BODY_BYTES,
-                  retry=retry or Backoff())
+                  retry=check_retry(retry or Backoff()))
 
 
 async def add_source(database: Database, source: Source) -> Source:
@@ -76,15 +138,10 @@ async def update_source(
     while both are there, either verifies. The receiver sees the change within its source
     cache's lifetime (``CROSSDOCK_WEBHOOKS_SOURCE_CACHE_SECONDS``, 5 s).
     """
-    if max_body_bytes is not None and max_body_bytes <= 0:
-        raise SourceError("max_body_bytes must be positive")
+    _check_max_body_bytes(max_body_bytes)
     retry = dict(retry or {})
     if set(retry) - _RETRY_FIELDS:
-        raise SourceError(f"retry takes {', '.join(sorted(_RETRY_FIELDS))}")
-    if any(not isinstance(value, int | float) or value <= 0 for value in retry.values()):
-        raise SourceError("retry values must be positive numbers")
-    if not isinstance(retry.get("max_tries", 1), int):
-        raise SourceError("retry max_tries must be an integer")
+        raise InvalidSource(f"retry takes {', '.join(sorted(_RETRY_FIELDS))}")
     async with database.transaction() as conn:
         source = await store.get_source(conn, name, for_update=True)
         for secret in remove_secrets:
@@ -102,7 +159,7 @@ async def update_source(
         changed = dataclasses.replace(
             source, secrets=tuple(secrets),
             max_body_bytes=max_body_bytes or source.max_body_bytes,
-            retry=dataclasses.replace(source.retry, **retry))  # type: ignore[arg-type]
+            retry=check_retry(dataclasses.replace(source.retry, **retry)))  # type: ignore[arg-type]
         await store.update_source(conn, changed)
         return changed
 
@@ -122,8 +179,9 @@ async def prune(database: Database, *, older_than_days: float, batch: int = 5000
     Deliveries still waiting (received, failed) are never pruned. Each batch is its own
     transaction, so a large backlog does not hold locks or one huge transaction.
     """
-    if older_than_days < 0:
-        raise WebhooksError("the age to prune at must not be negative")
+    if not 0 <= older_than_days <= MAX_PRUNE_DAYS:  # NaN fails too
+        raise InvalidInput(f"the age to prune at must be from 0 to {MAX_PRUNE_DAYS} days, "
+                            f"not {older_than_days!r}")
     before = dt.datetime.now(dt.UTC) - dt.timedelta(days=older_than_days)
     pruned = 0
     while True:
@@ -157,7 +215,24 @@ async def add_route(
     config: dict[str, Any] | None = None,
     position: int = 0,
 ) -> Route:
-    """Store a routing rule."""
+    """Store a routing rule, once its handler is known and its values make sense.
+
+    The handlers known are the built-ins and those the installed services register; ``forward``
+    counts only once outbound webhooks register it (its placeholder fails every attempt).
+    """
+    known = handler_names()
+    if handler == "forward" and handler not in known:
+        raise InvalidRoute("the forward handler comes with outbound webhooks, which are not "
+                           f"installed: the installed services register {', '.join(known)}")
+    if handler not in known:
+        raise InvalidRoute(f"no handler named {handler!r}: the installed services register "
+                           f"{', '.join(known)}")
+    if config is not None and not isinstance(config, dict):
+        raise InvalidRoute("a route's config must be a JSON object")
+    if isinstance(position, bool) or not isinstance(position, int) \
+            or not -MAX_INTEGER <= position <= MAX_INTEGER:
+        raise InvalidRoute(f"position must be a whole number from {-MAX_INTEGER} to "
+                           f"{MAX_INTEGER}, not {position!r}")
     route = Route(id=None, source=source, handler=handler, event_type=event_type,
                   action=action, filters=tuple(parse_filter(f) for f in filters),
                   config=config or {}, position=position)
@@ -178,10 +253,16 @@ async def list_deliveries(
     status: DeliveryStatus | None = None,
     source: str | None = None,
     limit: int = 100,
+    order: Literal["oldest", "newest"] = "oldest",
 ) -> list[dict[str, Any]]:
-    """Deliveries as JSON."""
+    """Deliveries as JSON, the ``limit`` oldest or newest first."""
+    if isinstance(limit, bool) or not 1 <= limit <= MAX_ID:
+        raise InvalidInput(f"limit must be from 1 to {MAX_ID}, not {limit!r}")
+    if order not in {"oldest", "newest"}:
+        raise InvalidInput(f"order is oldest or newest, not {order!r}")
     async with database.connection() as conn:
-        found = await store.list_deliveries(conn, status=status, source=source, limit=limit)
+        found = await store.list_deliveries(conn, status=status, source=source, limit=limit,
+                                            newest_first=order == "newest")
     return [delivery.public() for delivery in found]
 
 
@@ -204,10 +285,10 @@ async def replay(
 ) -> list[int]:
     """Replay deliveries by id, or a source's deliveries in ``[since, until)``."""
     if ids and source:
-        raise WebhooksError("replay either ids or a --source window, not both")
+        raise InvalidInput("replay either ids or a --source window, not both")
     if not ids:
         if not source or since is None:
-            raise WebhooksError("replay needs delivery ids, or --source and --since")
+            raise InvalidInput("replay needs delivery ids, or --source and --since")
         until = until or dt.datetime.now(dt.UTC)
         async with database.connection() as conn:
             await store.get_source(conn, source)
@@ -216,7 +297,11 @@ async def replay(
     else:
         async with database.connection() as conn:
             for delivery_id in ids:
-                await store.get_delivery(conn, delivery_id)
+                delivery = await store.get_delivery(conn, delivery_id)
+                if delivery.status is DeliveryStatus.REJECTED:
+                    raise NotReplayable(
+                        f"delivery {delivery_id} was rejected ({delivery.reason or 'refused'})"
+                        " and its body was not kept: there is nothing to replay")
     if not ids:
         return []
     return await processing.replay(database, ids)

@@ -112,6 +112,18 @@ WHERE (%(status)s::text IS NULL OR status = %(status)s)
 ORDER BY id
 LIMIT %(limit)s
 
+-- name: list_deliveries_newest_first
+SELECT id, source, provider, provider_delivery_id, event_type, action, status, reason,
+       headers, body_size, received_at, processed_at, next_attempt_at, tries, generation,
+       last_error
+FROM webhooks_deliveries
+WHERE (%(status)s::text IS NULL OR status = %(status)s)
+  AND (%(source)s::text IS NULL OR source = %(source)s)
+  AND (%(since)s::timestamptz IS NULL OR received_at >= %(since)s)
+  AND (%(until)s::timestamptz IS NULL OR received_at < %(until)s)
+ORDER BY id DESC
+LIMIT %(limit)s
+
 -- name: list_attempts
 SELECT * FROM webhooks_attempts WHERE delivery_id = %(delivery_id)s ORDER BY id
 

@@ -282,9 +282,11 @@ async def list_deliveries(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     limit: int = 100,
+    newest_first: bool = False,
 ) -> list[Delivery]:
-    """Deliveries, oldest first, filtered."""
-    rows = await _all(conn, "list_deliveries", {
+    """Deliveries, filtered, oldest (or newest) first."""
+    query = "list_deliveries_newest_first" if newest_first else "list_deliveries"
+    rows = await _all(conn, query, {
         "status": str(status) if status else None, "source": source,
         "since": since, "until": until, "limit": limit,
     })

@@ -124,6 +124,10 @@ async def test_every_admin_operation_answers_per_the_document(stack: Stack) -> N
     listed = check(await client.get("/api/sources"))
     assert [s["name"] for s in listed["sources"]] == ["gh"]
 
+    async def failing(work: Work, conn) -> None:
+        raise RuntimeError("boom")
+
+    handlers.register_handler("failing", failing)
     route = check(await client.post("/api/sources/gh/routes", json={
         "handler": "failing", "event_type": "push",
         "filters": ["repository.full_name == octo/repo"]}))
@@ -134,10 +138,6 @@ async def test_every_admin_operation_answers_per_the_document(stack: Stack) -> N
     check(await client.get("/api/sources/gh/routes"))
     check(await client.get("/api/sources/nope/routes"))  # 404
 
-    async def failing(work: Work, conn) -> None:
-        raise RuntimeError("boom")
-
-    handlers.register_handler("failing", failing)
     body = b'{"repository": {"full_name": "octo/repo"}}'
     sent = await stack.send("gh", "github", body, "literal-secret-0123")
     await stack.send("gh", "github", body, "forged")

@@ -8,8 +8,10 @@ import orjson
 import pytest
 
 from crossdock.core.bus import Event
-from crossdock.webhooks import handlers, operations
+from crossdock.webhooks import handlers, operations, store
+from crossdock.webhooks.errors import InvalidRoute, NotReplayable
 from crossdock.webhooks.handlers import Work
+from crossdock.webhooks.models import Route
 from tests.integration.webhooks.conftest import FAST_RETRY, SECRET, Stack, sample_examples
 
 pytestmark = pytest.mark.anyio
@@ -258,7 +260,8 @@ async def test_rejected_deliveries_are_never_processed_or_replayed(stack: Stack)
     response = await stack.send("gh", "github", b"{}", "forged", event="ping")
     assert response.status_code == 401
     rows = await operations.list_deliveries(stack.runtime.database)
-    assert await operations.replay(stack.runtime.database, ids=[rows[0]["id"]]) == []
+    with pytest.raises(NotReplayable, match="was rejected"):
+        await operations.replay(stack.runtime.database, ids=[rows[0]["id"]])
     await stack.drain()
     assert await stack.statuses() == {"rejected": 1}
 
@@ -267,7 +270,10 @@ async def test_the_forward_handler_fails_clearly_until_outbound_is_installed(
     stack: Stack,
 ) -> None:
     await stack.add_source("gh", "github", [SECRET], retry=FAST_RETRY)
-    await operations.add_route(stack.runtime.database, source="gh", handler="forward")
+    with pytest.raises(InvalidRoute, match="outbound webhooks, which are not installed"):
+        await operations.add_route(stack.runtime.database, source="gh", handler="forward")
+    async with stack.runtime.database.transaction() as conn:  # a route from before the check
+        await store.add_route(conn, Route(id=None, source="gh", handler="forward"))
     response = await stack.send("gh", "github", b"{}", SECRET, event="ping")
 
     async def dead() -> bool:

@@ -42,6 +42,11 @@ async def test_a_worker_killed_mid_handler_loses_nothing_and_repeats_no_success(
     async with stack.runtime.database.transaction() as conn:
         await conn.execute("CREATE TABLE test_effects (delivery_id bigint NOT NULL)")
     await stack.add_source("gh", "github", [SECRET])
+
+    async def effect(work: Work, conn) -> None:
+        await conn.execute("INSERT INTO test_effects VALUES (%s)", (work.delivery.id,))
+
+    handlers.register_handler("effect", effect)  # as the worker below registers it
     await operations.add_route(stack.runtime.database, source="gh", handler="effect")
     ids = []
     for n in range(6):
@@ -71,11 +76,6 @@ async def test_a_worker_killed_mid_handler_loses_nothing_and_repeats_no_success(
     # Its claim holds until its lease runs out; then another worker takes the deliveries.
     processor = Processor(stack.runtime.database, stack.runtime.bus)
     assert await processor.run_pending() == 0
-
-    async def effect(work: Work, conn) -> None:
-        await conn.execute("INSERT INTO test_effects VALUES (%s)", (work.delivery.id,))
-
-    handlers.register_handler("effect", effect)
     await asyncio.sleep(LEASE_SECONDS + 0.5)
 
     async def processed() -> bool:
