@@ -8,12 +8,12 @@ import re
 
 import pytest
 
+from crossdock.core.backoff import Backoff
 from crossdock.core.database import Database
 from crossdock.core.errors import ConfigError
 from crossdock.webhooks import handlers, operations
 from crossdock.webhooks.errors import InvalidInput, InvalidRoute, InvalidSource
 from crossdock.webhooks.handlers import Work
-from crossdock.core.backoff import Backoff
 from tests.integration.webhooks.conftest import SECRET
 
 pytestmark = pytest.mark.anyio
