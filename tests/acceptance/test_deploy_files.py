@@ -111,6 +111,17 @@ def test_the_chart_takes_webhook_secrets_from_kubernetes_secrets() -> None:
     assert all("value" not in e for e in env if e["name"] != "CROSSDOCK_LOG_FORMAT")
 
 
+def test_every_deployment_serves_probes_on_the_port_its_command_listens_on() -> None:
+    for name, deployment in of_kind(render(), "Deployment").items():
+        pod = container(deployment)
+        (port,) = pod["ports"]
+        assert pod["livenessProbe"]["httpGet"]["path"] == "/healthz", name
+        assert pod["readinessProbe"]["httpGet"]["path"] == "/readyz", name
+        args = pod["args"]
+        assert args[args.index("--port") + 1] == str(port["containerPort"]), name
+        assert args[args.index("--host") + 1] == "0.0.0.0", name
+
+
 def test_a_deployment_has_replicas_only_when_no_autoscaler_drives_it() -> None:
     manifests = render()
     autoscaled = {h["spec"]["scaleTargetRef"]["name"]
