@@ -101,7 +101,7 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Stage]:
             else:
                 shutil.copy2(ROOT / path, target)
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("CROSSDOCK_", "DATABASE_URL", "VIRTUAL_ENV", "UV_"))}
+           if not k.startswith(("CROSSDOCK_", "DATABASE_URL", "VIRTUAL_ENV"))}
     for key, value in build.env.items():
         env[key] = str(inside(root, value)) if key == "UV_PROJECT_ENVIRONMENT" else value
     (sync,) = [cmd for cmd in build.runs if cmd.startswith("uv ")]
