@@ -1,0 +1,5 @@
+"""``python -m crossdock.gitslice.forge.fake``."""
+
+from crossdock.gitslice.forge.fake.cli import main
+
+main()

@@ -1,0 +1,154 @@
+"""``python -m crossdock.gitslice.forge.fake``: a person runs the in-package forge and drives it
+(repository, git push, pull request, comment, review, issue, merge, webhooks) from a shell."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.integration.gitslice.gitrepos import git
+
+FORGE = [sys.executable, "-m", "crossdock.gitslice.forge.fake"]
+
+pytestmark = pytest.mark.slow
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CROSSDOCK_")}
+    return {**env, "COLUMNS": "200", "GIT_TERMINAL_PROMPT": "0", **extra}
+
+
+@dataclass
+class Running:
+    process: subprocess.Popen[str]
+    url: str
+    admin: str
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*FORGE, *args], env=_env(CROSSDOCK_FORGE_URL=self.url),
+                              capture_output=True, text=True, timeout=60, check=False)
+
+    def ok(self, *args: str) -> dict[str, object]:
+        done = self.run(*args)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout.splitlines()[-1])
+
+
+@pytest.fixture
+def forge(tmp_path: Path) -> Iterator[Running]:
+    process = subprocess.Popen(
+        [*FORGE, "serve", "--port", "0", "--data", str(tmp_path / "data"),
+         "--user", "alice:tok-alice", "--user", "bob:tok-bob"],
+        env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    printed: dict[str, str] = {}
+    for _ in range(6):  # four addresses and tokens, then one line per user
+        line = process.stdout.readline()
+        assert line, process.stderr.read() if process.stderr else "the forge stopped"
+        key, _, value = line.partition(":")
+        printed[key.strip()] = value.strip()
+    try:
+        yield Running(process, printed["forge"], printed["admin token"])
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+class _Hooks(BaseHTTPRequestHandler):
+    seen: list[tuple[str, bytes]] = []  # noqa: RUF012 - one receiver per test run
+
+    def log_message(self, *args: object) -> None:
+        return
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.seen.append((self.headers["X-GitHub-Event"], body))
+        self.send_response(204)
+        self.end_headers()
+
+
+def test_a_person_drives_the_forge_from_a_shell(forge: Running, tmp_path: Path) -> None:
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Hooks)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        made = forge.ok("create-repo", "hello", "--private", "--token", "tok-alice")
+        assert made["full_name"] == "alice/hello"
+        forge.ok("add-hook", "alice/hello", f"http://127.0.0.1:{receiver.server_port}/h",
+                 "--secret", "s3cret-s3cret-s3cret", "--token", "tok-alice")
+        forge.ok("add-collaborator", "alice/hello", "bob", "--role", "write",
+                 "--token", "tok-alice")
+        clone = str(made["clone_url"]).replace("http://", "http://x:tok-alice@")
+        work = tmp_path / "work"
+        git(tmp_path, "clone", "--quiet", clone, "work")
+        (work / "app.py").write_text("a\nb\n")
+        git(work, "add", "app.py")
+        git(work, "commit", "--quiet", "-m", "First")
+        git(work, "push", "--quiet", "origin", "HEAD:main")
+        git(work, "checkout", "--quiet", "-b", "fix")
+        (work / "app.py").write_text("a\nB\n")
+        git(work, "commit", "--quiet", "-am", "Fix")
+        git(work, "push", "--quiet", "origin", "fix")
+        pull = forge.ok("pr", "open", "alice/hello", "--head", "fix", "--title", "Fix",
+                        "--draft", "--token", "tok-alice")
+        assert pull["number"] == 1
+        forge.ok("comment", "alice/hello", "1", '/git-slice push -m "Fix" -pr',
+                 "--token", "tok-bob")
+        reviewed = forge.ok("review", "alice/hello", "1", "--body", "Hm",
+                            "--line", "app.py:2:why?", "--line", "app.py:1-2:both",
+                            "--event", "REQUEST_CHANGES", "--token", "tok-bob")
+        assert reviewed["state"] == "CHANGES_REQUESTED"
+        assert forge.ok("open-issue", "alice/hello", "--title", "Bug", "--label", "bug",
+                        "--token", "tok-bob")["number"] == 2
+        assert forge.ok("pr", "merge", "alice/hello", "1", "--token", "tok-alice")["merged"]
+        listed = forge.run("deliveries", "--admin-token", forge.admin)
+        events = [json.loads(line)["event"] for line in listed.stdout.splitlines()]
+        assert events == ["push", "push", "pull_request", "issue_comment",
+                          "pull_request_review", "issues", "push", "pull_request"]
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
+    forge.process.send_signal(signal.SIGINT)
+    assert forge.process.wait(timeout=30) == 0
+
+
+def test_mistakes_are_one_line_with_an_exit_code(forge: Running, tmp_path: Path) -> None:
+    bad_name = forge.run("comment", "no-slash", "1", "x", "--token", "tok-bob")
+    assert bad_name.returncode == 2
+    assert "owner/name" in bad_name.stderr
+    bad_line = forge.run("review", "alice/hello", "1", "--line", "app.py:x:y",
+                         "--token", "tok-bob")
+    assert bad_line.returncode == 2
+    missing = forge.run("comment", "alice/nothing", "1", "x", "--token", "tok-bob")
+    assert (missing.returncode, missing.stderr.strip()) == \
+        (1, "error: the forge answered 404: Not Found")
+    wrong_token = forge.run("create-repo", "x", "--token", "tok-nobody")
+    assert wrong_token.returncode == 1
+    assert "401" in wrong_token.stderr
+    nowhere = subprocess.run([*FORGE, "comment", "a/b", "1", "x", "--token", "t",
+                              "--url", "http://127.0.0.1:9"], env=_env(),
+                             capture_output=True, text=True, timeout=60, check=False)
+    assert nowhere.returncode == 1
+    assert nowhere.stderr.count("\n") == 1
+    assert "no forge answers at http://127.0.0.1:9" in nowhere.stderr
+    (tmp_path / "used").mkdir()
+    (tmp_path / "used" / "x").write_text("x")
+    used = subprocess.run([*FORGE, "serve", "--port", "0", "--data", str(tmp_path / "used")],
+                          env=_env(), capture_output=True, text=True, timeout=60, check=False)
+    assert used.returncode == 2
+    assert "is not empty" in used.stderr
+    for result in (bad_name, missing, wrong_token, nowhere, used):
+        assert "Traceback" not in result.stderr
