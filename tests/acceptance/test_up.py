@@ -22,6 +22,7 @@ READY = re.compile(r"platform\s+(http://\S+/readyz)")
 def _start(tmp_path: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
     full_env = {k: v for k, v in os.environ.items()
                 if not k.startswith(("CROSSDOCK_", "DATABASE_URL"))}
+    full_env["XDG_DATA_HOME"] = str(tmp_path / "user-data")  # never the user's own folder
     # Every service on a free port, so tests can run side by side.
     full_env.update({"CROSSDOCK_PORT": "0", "CROSSDOCK_GATEWAY_PORT": "0",
                      "CROSSDOCK_WEBHOOKS_PORT": "0", "CROSSDOCK_DEMO": "false",

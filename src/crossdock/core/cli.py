@@ -139,7 +139,7 @@ def list_services(as_json: JsonFlag = False) -> None:
 @db_app.command("upgrade", epilog=examples("crossdock db upgrade"))
 def db_upgrade() -> None:
     """Apply every pending migration."""
-    with database_url(settings()) as url:
+    with database_url(settings(), migrate=False) as url:
         applied = run(_upgrade(url))
     for migration in applied:
         stdout.print(f"applied {migration.component}/{migration.version:04d}_{migration.name}")
@@ -170,7 +170,7 @@ async def _status(url: str) -> list[MigrationStatus]:
                                                   "crossdock db current --json"))
 def db_current(as_json: JsonFlag = False) -> None:
     """Show each migration and whether it is applied."""
-    with database_url(settings()) as url:
+    with database_url(settings(), migrate=False) as url:
         statuses = run(_status(url))
     if as_json:
         print_json([{"component": s.migration.component, "version": s.migration.version,
@@ -186,7 +186,7 @@ def db_current(as_json: JsonFlag = False) -> None:
 @db_app.command("check", epilog=examples("crossdock db check && crossdock gateway serve"))
 def db_check() -> None:
     """Exit 1 when a migration is pending or was changed after it was applied."""
-    with database_url(settings()) as url:
+    with database_url(settings(), migrate=False) as url:
         statuses = run(_status(url))
     waiting = [s for s in statuses if s.state is not MigrationState.APPLIED]
     for status in waiting:
@@ -241,7 +241,7 @@ def up(
     overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir else {}
     loaded = CoreSettings.from_env(**overrides)
     configure_logging(loaded.log_level, loaded.log_format)
-    with database_url(loaded) as url:
+    with database_url(loaded, migrate=False) as url:  # up applies them itself
         run(run_up(loaded, url, host=host, port=port, demo=demo, console=stdout))
 
 

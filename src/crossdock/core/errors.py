@@ -3,7 +3,8 @@
 CrossdockError
 ├── ConfigError            a setting or the config file is invalid
 ├── DatabaseError          the database failed us
-│   └── DatabaseUnreachable    no server answers at DATABASE_URL
+│   ├── DatabaseUnreachable    no server answers at DATABASE_URL
+│   └── PendingMigrations      the database needs `crossdock db upgrade` first
 ├── MigrationError         a migration is missing, changed or failed
 ├── JobError               the job queue refused a job
 ├── PortInUse              a server could not bind its port
@@ -37,6 +38,10 @@ class DatabaseError(CrossdockError):
 
 class DatabaseUnreachable(DatabaseError):
     """No PostgreSQL server answers at the configured address."""
+
+
+class PendingMigrations(DatabaseError):
+    """The database has migrations to apply: run `crossdock db upgrade`."""
 
 
 class MigrationError(CrossdockError):

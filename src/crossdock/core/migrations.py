@@ -18,7 +18,7 @@ from enum import StrEnum
 from importlib import resources
 from typing import TYPE_CHECKING, LiteralString
 
-from crossdock.core.errors import MigrationError
+from crossdock.core.errors import MigrationError, PendingMigrations
 from crossdock.core.sql import load_queries
 
 if TYPE_CHECKING:
@@ -171,6 +171,23 @@ class Migrator:
         finally:
             await conn.execute(_queries["unlock"])
             await conn.commit()
+
+    async def bring_current(self, conn: Connection, *, apply: bool, target: str) -> None:
+        """Apply the pending migrations if ``apply``; otherwise refuse to go on while any is
+        pending, naming them and the command that applies them (``target`` is the URL)."""
+        if apply:
+            await self.upgrade(conn)
+            return
+        pending = await self.pending(conn)
+        if pending:
+            from crossdock.core.database import describe_target
+
+            names = ", ".join(f"{m.component}/{m.version:04d}_{m.name}" for m in pending)
+            raise PendingMigrations(
+                f"the database at {describe_target(target)} has {len(pending)} pending "
+                f"migration(s) ({names}): run `crossdock db upgrade` first, or set "
+                "CROSSDOCK_AUTO_MIGRATE=1 to apply them at the start of every command"
+            )
 
     async def _bootstrap(self, conn: Connection) -> None:
         await conn.execute(_queries["create_table"])

@@ -133,7 +133,7 @@ def _coerce(hint: Any, raw: Any, *, source: str) -> Any:  # noqa: C901, PLR0911 
                 raise ValueError("a boolean is not a number")  # noqa: TRY301
             return hint(raw)
         if hint is Path:
-            return Path(raw)
+            return Path(raw).expanduser()
         if hint is str:
             if not isinstance(raw, str):
                 raise ValueError("expected a string")  # noqa: TRY301
@@ -160,12 +160,24 @@ def _to_bool(raw: Any) -> bool:
     raise ValueError("expected one of true/false, yes/no, on/off, 1/0")
 
 
+def user_data_dir() -> Path:
+    """The per-user home of crossdock's local data (the embedded PostgreSQL, demo repositories)."""
+    import platformdirs
+
+    return platformdirs.user_data_path("crossdock", appauthor=False)
+
+
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class CoreSettings:
     """Settings every process shares (prefix ``CROSSDOCK_``, table ``[core]``)."""
 
     database_url: str | None = None
-    data_dir: Path = Path(".crossdock")
+    #: One home per user, whatever folder a command runs in, so ``crossdock up`` and every
+    #: other command share one embedded PostgreSQL.
+    data_dir: Path = dataclasses.field(default_factory=user_data_dir)
+    #: Apply pending migrations at the start of a command on ``DATABASE_URL`` too (they are
+    #: always applied on the embedded database).
+    auto_migrate: bool = False
     log_level: str = "info"
     log_format: str = "auto"
     pool_min_size: int = 1

@@ -2,7 +2,8 @@
 
 ``up`` applies the migrations, starts every installed service (each serves its own port, with
 ``/healthz``, ``/readyz`` and ``/metrics``), the platform's ops port, and a worker, all in one
-event loop; SIGINT or SIGTERM stops them in reverse order.
+event loop; SIGINT, SIGTERM or SIGHUP (the terminal closed) stops them in reverse order, the
+embedded PostgreSQL included.
 """
 
 from __future__ import annotations
@@ -28,15 +29,19 @@ logger = get_logger("crossdock.up")
 _MAX_PORT = 65535
 
 
+#: Each stops the platform cleanly; SIGHUP is what a closed terminal sends.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 async def _wait_for_signal() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             loop.remove_signal_handler(sig)
 
 
@@ -76,7 +81,7 @@ def check_worker_options(settings: CoreSettings, options: WorkerOptions) -> None
 
 
 async def run_worker(settings: CoreSettings, url: str, options: WorkerOptions) -> None:
-    """Run a worker for every installed service until SIGINT or SIGTERM."""
+    """Run a worker for every installed service until SIGINT, SIGTERM or SIGHUP."""
     runtime = Runtime.create(settings, url)
     queues = options.queues or None
     ops_socket = None if options.port is None else bind(
@@ -129,7 +134,7 @@ async def up(
     demo: bool,
     console: Console,
 ) -> None:
-    """Run the whole platform until SIGINT or SIGTERM."""
+    """Run the whole platform until SIGINT, SIGTERM or SIGHUP."""
     runtime = Runtime.create(settings, url)
     runtime.host = host
     runtime.demo = demo

@@ -83,3 +83,24 @@ def test_settings_are_frozen() -> None:
     settings = CoreSettings.from_env({}, config=ConfigFile.empty())
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.log_level = "debug"  # type: ignore[misc]
+
+
+def test_the_data_folder_is_one_per_user_whatever_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    settings = CoreSettings.from_env({}, config=ConfigFile.empty())
+    assert settings.data_dir == tmp_path / "share" / "crossdock"
+    named = CoreSettings.from_env({"CROSSDOCK_DATA_DIR": "~/cd"}, config=ConfigFile.empty())
+    assert named.data_dir == Path.home() / "cd"
+
+
+def test_auto_migrate_is_off_unless_set(tmp_path: Path) -> None:
+    assert CoreSettings.from_env({}, config=ConfigFile.empty()).auto_migrate is False
+    assert CoreSettings.from_env({"CROSSDOCK_AUTO_MIGRATE": "1"},
+                                 config=ConfigFile.empty()).auto_migrate is True
+    on_file = _file(tmp_path, "[core]\nauto_migrate = true\n")
+    assert CoreSettings.from_env({}, config=on_file).auto_migrate is True
