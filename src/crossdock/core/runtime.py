@@ -8,7 +8,7 @@ from crossdock.core.bus import EventBus
 from crossdock.core.database import Database
 from crossdock.core.jobs import JobQueue
 from crossdock.core.migrations import Migrator
-from crossdock.core.services import Service, components, discover
+from crossdock.core.services import DemoNote, Service, components, discover
 from crossdock.core.settings import CoreSettings
 
 
@@ -26,6 +26,8 @@ class Runtime:
     #: ``crossdock up`` starts demo subgraphs and a demo slice when this is set.
     demo: bool = False
     subgraphs: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: What ``crossdock up`` prints for each demo a service started.
+    demo_notes: list[DemoNote] = dataclasses.field(default_factory=list)
 
     @classmethod
     def create(

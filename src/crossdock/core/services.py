@@ -7,7 +7,7 @@ one by name, so a deployment can install any subset of them.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from contextlib import AbstractAsyncContextManager
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
@@ -29,6 +29,18 @@ class Listener:
     app: ASGIApp
     port: int
     paths: tuple[str, ...] = ("/",)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Served:
+    """What ``crossdock up`` serves, for the lines that tell a newcomer how to try a demo."""
+
+    #: Each listener's base URL by listener name (``{"webhooks": "http://127.0.0.1:8080"}``).
+    urls: Mapping[str, str]
+
+
+#: A service's lines for a newcomer to try its demo, once ``crossdock up`` has bound its ports.
+DemoNote = Callable[[Served], list[str]]
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -14,6 +14,8 @@ import dataclasses
 import functools
 import signal
 import socket
+import sys
+from pathlib import Path
 
 from rich.console import Console
 
@@ -22,6 +24,7 @@ from crossdock.core.errors import ConfigError
 from crossdock.core.logging import get_logger
 from crossdock.core.runtime import Runtime
 from crossdock.core.server import Server, bind, make_server
+from crossdock.core.services import Served
 from crossdock.core.settings import CoreSettings
 
 logger = get_logger("crossdock.up")
@@ -43,6 +46,20 @@ async def _wait_for_signal() -> None:
     finally:
         for sig in STOP_SIGNALS:
             loop.remove_signal_handler(sig)
+
+
+def how_to_run_crossdock() -> str | None:
+    """A line that says how to run ``crossdock`` from another terminal, when it is not obvious.
+
+    From a checkout, ``scripts/up`` installs into the project's ``.venv``, which a new shell
+    does not have on its PATH. (``uv run crossdock`` works too, but it would also install the
+    development tools that ``scripts/up`` leaves out.)
+    """
+    venv = Path(sys.prefix)
+    if venv.name != ".venv" or not (venv.parent / "pyproject.toml").is_file():
+        return None
+    return (f"crossdock is installed in {venv}, not on your PATH: in another terminal, run "
+            f"`source {venv}/bin/activate` first (or call {venv}/bin/crossdock)")
 
 
 def service_workers(runtime: Runtime, queues: list[str] | None) -> list[asyncio.Task[None]]:
@@ -150,6 +167,7 @@ async def up(
                                      refresh=runtime.refresh_metrics))
             servers.append((ops, ops_socket))
             lines = [("platform", f"http://{host}:{ops_socket.getsockname()[1]}/readyz")]
+            bases: dict[str, str] = {}
             for service in sorted(runtime.services, key=lambda s: (s.up_order, s.name)):
                 if service.up is None:
                     continue
@@ -160,6 +178,7 @@ async def up(
                                                 refresh=runtime.refresh_metrics))
                     servers.append((server, sock))
                     bound = sock.getsockname()[1]
+                    bases[listener.name] = f"http://{host}:{bound}"
                     lines.extend((listener.name, f"http://{host}:{bound}{path}")
                                  for path in listener.paths)
             tasks = [asyncio.create_task(server.serve(sockets=[sock]))
@@ -168,6 +187,7 @@ async def up(
             own = service_workers(runtime, None)
             for name, address in lines:
                 console.print(f"[bold]{name:<12}[/bold] {address}", highlight=False)
+            _print_demo_notes(runtime, bases, console)
             console.print("crossdock is up; press Ctrl-C to stop.")
             logger.info("crossdock_up", endpoints=dict(lines))
             await _wait_for_signal()
@@ -184,3 +204,16 @@ async def up(
             sock.close()
         await runtime.close()
     console.print("stopped.")
+
+
+def _print_demo_notes(runtime: Runtime, bases: dict[str, str], console: Console) -> None:
+    hint = how_to_run_crossdock()
+    lines = [[hint]] if hint is not None else []
+    lines.extend(note(Served(urls=bases)) for note in runtime.demo_notes)
+    for block in lines:
+        console.print()
+        for line in block:
+            # Never wrapped nor styled: each line must paste into a shell as printed.
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+    if lines:
+        console.print()

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from crossdock.core.logging import get_logger
-from crossdock.core.services import Listener, Service
+from crossdock.core.services import Listener, Served, Service
 
 if TYPE_CHECKING:
     import typer
@@ -39,6 +39,7 @@ async def up(runtime: Runtime) -> AsyncIterator[list[Listener]]:
         supergraph = Supergraph(demo.supergraph(urls), source="demo supergraph")
         listeners.extend(Listener(name=f"demo-{name}", app=demo.DemoSubgraph(name), port=port,
                                   paths=("/graphql",)) for name, port in ports.items())
+        runtime.demo_notes.append(demo_note)
     else:
         log.info("gateway_not_started",
                  reason="no supergraph: set CROSSDOCK_GATEWAY_SUPERGRAPH or use --demo")
@@ -49,6 +50,26 @@ async def up(runtime: Runtime) -> AsyncIterator[list[Listener]]:
         listeners.insert(0, Listener(name="gateway", app=protect(GraphQLApp(gateway)),
                                      port=settings.port, paths=("/graphql",)))
         yield listeners
+
+
+#: A query that the demo supergraph plans across both demo subgraphs.
+DEMO_QUERY = "{ topProducts { name price reviews { body stars } } }"
+
+
+def demo_note(served: Served) -> list[str]:
+    """The demo supergraph's gateway URL and a query that federates both demo subgraphs."""
+    import shlex
+
+    import orjson
+
+    url = f"{served.urls['gateway']}/graphql"
+    body = orjson.dumps({"query": DEMO_QUERY}).decode()
+    return [
+        "gateway demo: products and reviews subgraphs federated at " + url,
+        "  query it (topProducts from products, reviews from reviews):",
+        (f"  curl -sS {shlex.quote(url)} -H 'Content-Type: application/json' "
+         f"--data-binary {shlex.quote(body)}"),
+    ]
 
 
 def _cli() -> typer.Typer:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import shlex
 from pathlib import Path
 
 import pygit2
 
+from crossdock.core.services import Served
 from crossdock.gitslice.config import SliceConfig
 from crossdock.gitslice.syncer import Syncer
 
@@ -21,7 +23,8 @@ _FILES = {
 def _make_repositories(folder: Path) -> tuple[Path, Path]:
     slice_repo = folder / "slice.git"
     if not slice_repo.exists():
-        pygit2.init_repository(str(slice_repo), bare=True)
+        # A clone checks out HEAD: let it name the branch the slice is written to.
+        pygit2.init_repository(str(slice_repo), bare=True, initial_head="main")
     upstream = folder / "upstream.git"
     if upstream.exists():
         return upstream, slice_repo
@@ -40,3 +43,16 @@ async def create_demo(syncer: Syncer, folder: Path) -> None:
     await syncer.init(SliceConfig(name="demo", upstream_url=str(upstream),
                                   slice_url=str(slice_repo), ignores=("*.secret",)), update=True)
     await syncer.pull("demo")
+
+
+def demo_note(folder: Path, served: Served) -> list[str]:  # noqa: ARG001 (serves no port)
+    """The demo slice, its two repositories, and commands that show what the slice holds."""
+    upstream, slice_repo = folder / "upstream.git", folder / "slice.git"
+    clone = f"git clone -q -b main {shlex.quote(str(slice_repo))} demo-slice"
+    return [
+        "gitslice demo: slice 'demo' of the upstream repository, without internal/",
+        f"  upstream {upstream}",
+        f"  slice    {slice_repo}",
+        "  try: crossdock slice list",
+        f"       {clone} && ls -A demo-slice",
+    ]

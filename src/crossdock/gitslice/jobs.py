@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import re
 import shlex
 from collections.abc import AsyncIterator
@@ -179,11 +180,14 @@ async def defer(runtime: Runtime, conn: Connection, task: str, slice_name: str,
 async def up(runtime: Runtime) -> AsyncIterator[list[Listener]]:
     """With ``runtime.demo``, a demo upstream and slice under the data dir, pulled once."""
     if runtime.demo:
-        from crossdock.gitslice.demo import create_demo
+        from crossdock.gitslice.demo import create_demo, demo_note
 
         syncer = syncer_for(runtime)
+        folder = Path(syncer.data_dir) / "demo"
         try:
-            await create_demo(syncer, Path(syncer.data_dir) / "demo")
+            await create_demo(syncer, folder)
         except GitSliceError as exc:
             logger.warning("gitslice_demo_failed", reason=str(exc))
+        else:
+            runtime.demo_notes.append(functools.partial(demo_note, folder))
     yield []

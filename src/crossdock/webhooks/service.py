@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import shlex
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from crossdock.core.services import Listener, Service
+from crossdock.core.services import Listener, Served, Service
 
 if TYPE_CHECKING:
     import typer
@@ -76,6 +77,7 @@ async def up(runtime: Runtime) -> AsyncIterator[list[Listener]]:
         async with store.transaction(runtime.database) as conn:
             if await store.find_source(conn, "demo") is None:
                 await store.add_source(conn, demo_source())
+        runtime.demo_notes.append(demo_note)
     if settings.admin_port is None:
         yield [Listener(name="webhooks", app=build_app(runtime, settings), port=settings.port,
                         paths=("/webhooks/demo", "/api/deliveries"))]
@@ -84,6 +86,33 @@ async def up(runtime: Runtime) -> AsyncIterator[list[Listener]]:
                     paths=("/webhooks/demo",)),
            Listener(name="webhooks-admin", app=build_admin_app(runtime),
                     port=settings.admin_port, paths=("/api/deliveries",))]
+
+
+def demo_note(served: Served) -> list[str]:
+    """The demo source, and a shell line that sends it a delivery signed as GitHub does."""
+    from crossdock.webhooks.operations import DEMO_SECRET
+
+    url = f"{served.urls['webhooks']}/webhooks/demo"
+    return [
+        f"webhooks demo: source 'demo' (github) at {url}, secret {DEMO_SECRET}",
+        "  send it a signed delivery (prints 202):",
+        "  " + signed_curl(url, DEMO_SECRET),
+        "  then list what arrived: crossdock webhooks deliveries --source demo",
+    ]
+
+
+def signed_curl(url: str, secret: str) -> str:
+    """A bash line that POSTs a JSON body to ``url`` with GitHub's headers, signing the body
+    with ``secret`` (HMAC-SHA256 by ``openssl``) and a fresh delivery id each time."""
+    signature = ("$(printf '%s' \"$body\" | openssl dgst -sha256 -hmac "
+                 f"{shlex.quote(secret)} | awk '{{print $NF}}')")
+    return (
+        "body='{\"zen\":\"Hello from the quickstart\"}'; "
+        f"curl -sS -o /dev/null -w '%{{http_code}}\\n' {shlex.quote(url)} "
+        "-H 'Content-Type: application/json' -H 'X-GitHub-Event: ping' "
+        '-H "X-GitHub-Delivery: demo-$(date +%s)-$RANDOM" '
+        f'-H "X-Hub-Signature-256: sha256={signature}" --data-binary "$body"'
+    )
 
 
 def _cli() -> typer.Typer:
