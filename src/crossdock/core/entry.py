@@ -13,7 +13,7 @@ import sys
 from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
-from crossdock.core.embedded import embedded_postgres
+from crossdock.core.embedded import embedded_postgres, require_installed
 from crossdock.core.settings import CoreSettings
 
 T = TypeVar("T")
@@ -33,6 +33,7 @@ def database_url(settings: CoreSettings, *, migrate: bool = True) -> Iterator[st
             run(_bring_current(settings.database_url, apply=settings.auto_migrate))
         yield settings.database_url
         return
+    require_installed()
     folder = (settings.data_dir / "postgres").resolve()
     sys.stderr.write(f"crossdock: using the embedded PostgreSQL in {folder}\n")
     sys.stderr.flush()

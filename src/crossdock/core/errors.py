@@ -43,6 +43,9 @@ class DatabaseUnreachable(DatabaseError):
 class PendingMigrations(DatabaseError):
     """The database has migrations to apply: run `crossdock db upgrade`."""
 
+    #: Like a setting to fix: the person runs a command (or sets auto-migration) first.
+    exit_code = 2
+
 
 class MigrationError(CrossdockError):
     """A migration is missing, was changed after it was applied, or failed."""
