@@ -39,7 +39,8 @@ from crossdock.gitslice.syncer import Syncer
 
 T = TypeVar("T")
 
-app = typer.Typer(help="GitSlice: slices of upstream repositories.", no_args_is_help=True)
+app = typer.Typer(help="GitSlice: slices of upstream repositories.", no_args_is_help=True,
+                  epilog=examples("crossdock slice list", "crossdock slice pull web"))
 stdout = Console()
 stderr = Console(stderr=True)
 

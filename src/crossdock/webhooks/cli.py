@@ -38,9 +38,13 @@ T = TypeVar("T")
 
 stderr = Console(stderr=True)
 
-app = typer.Typer(no_args_is_help=True, help="Inbound webhooks.")
-source_app = typer.Typer(no_args_is_help=True, help="Webhook sources.")
-route_app = typer.Typer(no_args_is_help=True, help="Routing rules of a source.")
+app = typer.Typer(no_args_is_help=True, help="Inbound webhooks.", epilog=examples(
+    "crossdock webhooks source add gh-main --provider github --secret env:GITHUB_WEBHOOK_SECRET",
+    "crossdock webhooks deliveries --status dead"))
+source_app = typer.Typer(no_args_is_help=True, help="Webhook sources.", epilog=examples(
+    "crossdock webhooks source list"))
+route_app = typer.Typer(no_args_is_help=True, help="Routing rules of a source.",
+                        epilog=examples("crossdock webhooks route list gh-main"))
 app.add_typer(source_app, name="source")
 app.add_typer(route_app, name="route")
 
