@@ -17,6 +17,7 @@ from crossdock.webhooks.errors import (
     InvalidRoute,
     InvalidSource,
     NotReplayable,
+    RouteError,
     SourceError,
 )
 from crossdock.webhooks.handlers import handler_names
@@ -106,7 +107,10 @@ def build_source(
     check_source_name(name)
     if not secrets:
         raise SourceError("a source needs at least one --secret (env:NAME or a literal)")
-    make_provider(provider, options or {})
+    try:
+        make_provider(provider, options or {})
+    except SourceError as exc:  # an unknown provider or option: what was given is wrong
+        raise InvalidSource(str(exc)) from exc
     for secret in secrets:
         check_secret(provider, secret)
     _check_max_body_bytes(max_body_bytes)
@@ -233,8 +237,12 @@ async def add_route(
             or not -MAX_INTEGER <= position <= MAX_INTEGER:
         raise InvalidRoute(f"position must be a whole number from {-MAX_INTEGER} to "
                            f"{MAX_INTEGER}, not {position!r}")
+    try:
+        parsed = tuple(parse_filter(f) for f in filters)
+    except RouteError as exc:
+        raise InvalidRoute(str(exc)) from exc
     route = Route(id=None, source=source, handler=handler, event_type=event_type,
-                  action=action, filters=tuple(parse_filter(f) for f in filters),
+                  action=action, filters=parsed,
                   config=config or {}, position=position)
     async with database.transaction() as conn:
         return await store.add_route(conn, route)

@@ -125,3 +125,15 @@ async def test_deliveries_come_oldest_or_newest_first_within_the_limit(
     assert [d["provider_delivery_id"] for d in newest] == ["d-2", "d-1"]
     with pytest.raises(InvalidInput, match="limit must be from 1"):
         await operations.list_deliveries(database, limit=0)
+
+
+async def test_an_unknown_provider_or_filter_is_an_input_error_the_command_exits_2_on(
+    database: Database,
+) -> None:
+    with pytest.raises(InvalidSource, match="unknown provider 'gihtub'") as caught:
+        operations.build_source("gh", "gihtub", [SECRET])
+    assert isinstance(caught.value, ConfigError)
+    await operations.add_source(database, operations.build_source("gh", "github", [SECRET]))
+    with pytest.raises(InvalidRoute, match="invalid filter 'action'") as refused:
+        await operations.add_route(database, source="gh", handler="log", filters=["action"])
+    assert isinstance(refused.value, ConfigError)
