@@ -49,6 +49,7 @@ from crossdock.gitslice.forge.errors import (
 )
 from crossdock.gitslice.forge.port import (
     Comment,
+    Forge,
     Issue,
     IssueState,
     NewIssue,
@@ -445,3 +446,8 @@ class GitHubForge:
 
     async def aclose(self) -> None:
         """Nothing is held between calls; here so callers can close any forge alike."""
+
+
+def _implements_the_port(adapter: GitHubForge) -> Forge:
+    """Never called: mypy checks here that the adapter has every method of the port."""
+    return adapter
