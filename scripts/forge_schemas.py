@@ -39,6 +39,7 @@ OPERATIONS = [
     ("/repos/{owner}/{repo}/pulls", "get"),
     ("/repos/{owner}/{repo}/pulls", "post"),
     ("/repos/{owner}/{repo}/pulls/{pull_number}", "get"),
+    ("/repos/{owner}/{repo}/pulls/{pull_number}", "patch"),
     ("/repos/{owner}/{repo}/pulls/{pull_number}/merge", "put"),
     ("/repos/{owner}/{repo}/pulls/{pull_number}/reviews", "get"),
     ("/repos/{owner}/{repo}/pulls/{pull_number}/reviews", "post"),
@@ -47,6 +48,7 @@ OPERATIONS = [
     ("/repos/{owner}/{repo}/pulls/{pull_number}/comments", "get"),
     ("/repos/{owner}/{repo}/issues", "post"),
     ("/repos/{owner}/{repo}/issues/{issue_number}", "get"),
+    ("/repos/{owner}/{repo}/issues/{issue_number}", "patch"),
     ("/repos/{owner}/{repo}/issues/{issue_number}/comments", "get"),
     ("/repos/{owner}/{repo}/issues/{issue_number}/comments", "post"),
     ("/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions", "post"),
@@ -57,10 +59,10 @@ OPERATIONS = [
 #: The webhook events the in-package forge sends, with the actions it sends them for.
 EVENTS = {
     "push": ("",),
-    "pull_request": ("opened", "closed", "reopened", "synchronize"),
+    "pull_request": ("opened", "closed", "reopened", "synchronize", "edited"),
     "issue_comment": ("created",),
     "pull_request_review": ("submitted",),
-    "issues": ("opened", "closed"),
+    "issues": ("opened", "closed", "reopened", "edited"),
 }
 
 #: Example payloads kept per event: enough to check the validator, small enough to commit.

@@ -318,6 +318,16 @@ class GitHubForge:
                 body=new.body, draft=new.draft)
         return self._pull(response.parsed_data)
 
+    async def close_pull_request(self, repo: RepoRef, number: int) -> PullRequest:
+        current = await self.get_pull_request(repo, number)
+        if current.state != PullState.OPEN:
+            return current
+        github = await self._client(repo)
+        with _translated():
+            response = await github.rest.pulls.async_update(repo.owner, repo.name, number,
+                                                            state="closed")
+        return self._pull(response.parsed_data)
+
     def _comment(self, data: Any) -> Comment:
         return Comment(id=data.id, body=_given(data.body, ""), author=_login(data.user),
                        html_url=data.html_url, created_at=data.created_at)
@@ -412,6 +422,13 @@ class GitHubForge:
             response = await github.rest.issues.async_create(
                 repo.owner, repo.name, title=new.title, body=new.body,
                 labels=list(new.labels), assignees=list(new.assignees))
+        return self._issue(response.parsed_data)
+
+    async def close_issue(self, repo: RepoRef, number: int) -> Issue:
+        github = await self._client(repo)
+        with _translated():
+            response = await github.rest.issues.async_update(repo.owner, repo.name, number,
+                                                             state="closed")
         return self._issue(response.parsed_data)
 
     async def add_labels(self, repo: RepoRef, number: int, labels: Sequence[str]) -> None:

@@ -238,3 +238,26 @@ async def test_planned_faults_answer_once_then_the_forge_recovers(
     answered = await alice.get("/repos/alice/hello")
     assert answered.status_code == 200
     assert int(answered.headers["x-ratelimit-remaining"]) < 5000
+
+
+async def test_issues_and_pull_requests_are_edited_closed_and_reopened_by_patch(
+    forge: FakeForge, alice: httpx.AsyncClient, bob: httpx.AsyncClient
+) -> None:
+    repo = await a_repo_with_a_branch(forge, alice)
+    await ok(await alice.post(f"{repo}/pulls", json={"title": "Fix", "head": "feature",
+                                                     "base": "main"}), 201)
+    await ok(await alice.post(f"{repo}/issues", json={"title": "Bug"}), 201)
+    edited = await ok(await alice.patch(f"{repo}/issues/2", json={"title": "Bad bug",
+                                                                  "state": "closed"}))
+    assert (edited["title"], edited["state"], edited["closed_at"] is not None) == \
+        ("Bad bug", "closed", True)
+    reopened = await ok(await alice.patch(f"{repo}/issues/2", json={"state": "open"}))
+    assert (reopened["state"], reopened["closed_at"]) == ("open", None)
+    assert (await bob.patch(f"{repo}/issues/2", json={"state": "closed"})).status_code == 403
+    assert (await alice.patch(f"{repo}/issues/2", json={"state": "gone"})).status_code == 422
+    closed = await ok(await alice.patch(f"{repo}/pulls/1", json={"state": "closed"}))
+    assert (closed["state"], closed["merged"]) == ("closed", False)
+    await ok(await alice.patch(f"{repo}/pulls/1", json={"state": "open"}))
+    await ok(await alice.put(f"{repo}/pulls/1/merge", json={}))
+    refused = await alice.patch(f"{repo}/pulls/1", json={"state": "open"})
+    assert refused.status_code == 422

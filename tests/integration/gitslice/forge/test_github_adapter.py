@@ -264,3 +264,23 @@ async def test_a_wrong_app_key_is_an_auth_error(app_forge: FakeForge) -> None:
                          retry=FAST)
     with pytest.raises(ForgeAuthError):
         await github.get_repository(HELLO)
+
+
+async def test_closing_a_pull_request_or_an_issue(forge: FakeForge) -> None:
+    a_repo(forge)
+    github = adapter(forge)
+    await github.create_pull_request(HELLO, NewPullRequest(title="Fix", head="dev/fix",
+                                                           base="main"))
+    closed = await github.close_pull_request(HELLO, 1)
+    assert closed.state == PullState.CLOSED
+    assert await github.find_open_pull_request(HELLO, "dev/fix") is None
+    issue = await github.create_issue(HELLO, NewIssue(title="Bug"))
+    assert (await github.close_issue(HELLO, issue.number)).state == IssueState.CLOSED
+    repo = forge.state.repo("alice", "hello")
+    commit(repo.path, "dev/two", {"b.txt": "b\n"}, start="main")
+    await github.create_pull_request(HELLO, NewPullRequest(title="Two", head="dev/two",
+                                                           base="main"))
+    forge.state.merge(repo, repo.issue(3), forge.state.user("alice"), None)
+    patches = attempts(forge, "PATCH", "/pulls/3")
+    assert (await github.close_pull_request(HELLO, 3)).state == PullState.MERGED
+    assert attempts(forge, "PATCH", "/pulls/3") == patches

@@ -136,3 +136,29 @@ async def test_a_failed_delivery_is_recorded_and_not_retried(
                                  headers={"Authorization": f"token {forge.admin_token}"})
     outcomes = [(d["event"], d["status"], d["error"] is not None) for d in listed.json()]
     assert outcomes == [("issues", 500, False), ("issues", None, True)]
+
+
+async def test_edits_closes_and_reopens_send_their_events(
+    forge: FakeForge, receiver: Receiver
+) -> None:
+    repo = forge.state.create_repo(forge.state.user("alice"), "hello")
+    commit(repo.path, "main", {"a.txt": "a\n"})
+    commit(repo.path, "fix", {"a.txt": "b\n"}, start="main")
+    await hook(forge, receiver.url, ["pull_request", "issues"])
+    async with httpx.AsyncClient(base_url=f"{forge.api_url}/repos/alice/hello",
+                                 headers={"Authorization": f"token {ALICE}"}) as alice:
+        await alice.post("/pulls", json={"title": "Fix", "head": "fix", "base": "main"})
+        await alice.post("/issues", json={"title": "Bug", "body": "x"})
+        await alice.patch("/issues/2", json={"title": "Bad bug", "state": "closed"})
+        await alice.patch("/issues/2", json={"state": "open"})
+        await alice.patch("/pulls/1", json={"body": "Why", "state": "closed"})
+        await alice.patch("/pulls/1", json={"state": "open"})
+    await forge.deliverer.drain()
+    seen = [(r.event, r.payload["action"]) for r in receiver.received]
+    assert seen == [("pull_request", "opened"), ("issues", "opened"), ("issues", "edited"),
+                    ("issues", "closed"), ("issues", "reopened"), ("pull_request", "edited"),
+                    ("pull_request", "closed"), ("pull_request", "reopened")]
+    for got in receiver.received:
+        assert webhook_errors(got.event, got.payload) == [], (got.event, got.payload["action"])
+    assert receiver.received[2].payload["changes"] == {"title": {"from": "Bug"}}
+    assert receiver.received[6].payload["pull_request"]["merged"] is False

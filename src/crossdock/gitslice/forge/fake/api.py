@@ -231,6 +231,27 @@ async def get_pull(request: Request) -> Response:
     return json(forge.render.pull(repo, issue))
 
 
+async def _edit(request: Request, repo: Repo, issue: Issue, user: User) -> None:
+    """Apply a PATCH of title, body and state; send GitHub's events for what changed."""
+    forge = forge_of(request)
+    data = await body_of(request)
+    changes, moved = forge.state.edit(repo, issue, user, title=field(data, "title", str),
+                                      body=field(data, "body", str),
+                                      state=field(data, "state", str))
+    send = forge.events.pull_request if issue.pull else forge.events.issues
+    if changes:
+        send("edited", repo, issue, user, changes=changes)
+    if moved:
+        send("closed" if moved == "closed" else "reopened", repo, issue, user)
+
+
+async def update_pull(request: Request) -> Response:
+    forge, user = forge_of(request), viewer(request)
+    repo, issue = pull_of(request, user)
+    await _edit(request, repo, issue, user)
+    return json(forge.render.pull(repo, issue))
+
+
 async def merge_pull(request: Request) -> Response:
     forge, user = forge_of(request), viewer(request)
     repo, issue = pull_of(request, user)
@@ -324,6 +345,13 @@ async def get_issue(request: Request) -> Response:
     return json(forge.render.issue(repo, issue))
 
 
+async def update_issue(request: Request) -> Response:
+    forge, user = forge_of(request), viewer(request)
+    repo, issue = issue_of(request, user)
+    await _edit(request, repo, issue, user)
+    return json(forge.render.issue(repo, issue))
+
+
 async def list_comments(request: Request) -> Response:
     forge, user = forge_of(request), viewer(request)
     repo, issue = issue_of(request, user)
@@ -406,6 +434,7 @@ ROUTES = [
     Route(f"{_REPO}/pulls", list_pulls, methods=["GET"]),
     Route(f"{_REPO}/pulls", create_pull, methods=["POST"]),
     Route(f"{_REPO}/pulls/{{pull_number}}", get_pull, methods=["GET"]),
+    Route(f"{_REPO}/pulls/{{pull_number}}", update_pull, methods=["PATCH"]),
     Route(f"{_REPO}/pulls/{{pull_number}}/merge", merge_pull, methods=["PUT"]),
     Route(f"{_REPO}/pulls/{{pull_number}}/reviews", list_reviews, methods=["GET"]),
     Route(f"{_REPO}/pulls/{{pull_number}}/reviews", create_review, methods=["POST"]),
@@ -418,6 +447,7 @@ ROUTES = [
     Route(f"{_REPO}/issues/comments/{{comment_id}}/reactions", create_reaction,
           methods=["POST"]),
     Route(f"{_REPO}/issues/{{issue_number}}", get_issue, methods=["GET"]),
+    Route(f"{_REPO}/issues/{{issue_number}}", update_issue, methods=["PATCH"]),
     Route(f"{_REPO}/issues/{{issue_number}}/comments", list_comments, methods=["GET"]),
     Route(f"{_REPO}/issues/{{issue_number}}/comments", create_comment, methods=["POST"]),
     Route(f"{_REPO}/issues/{{issue_number}}/labels", add_labels, methods=["POST"]),

@@ -37,8 +37,9 @@ class Events:
                    **self._base(repo, sender)}
         self.deliverer.send(repo, "pull_request", payload)
 
-    def issues(self, action: str, repo: Repo, issue: Issue, sender: User) -> None:
-        payload = {"action": action, "issue": self.render.issue(repo, issue),
+    def issues(self, action: str, repo: Repo, issue: Issue, sender: User,
+               **extra: Any) -> None:
+        payload = {"action": action, "issue": self.render.issue(repo, issue), **extra,
                    **self._base(repo, sender)}
         self.deliverer.send(repo, "issues", payload)
 

@@ -301,6 +301,37 @@ class ForgeState:
         issue.state = "closed"
         issue.closed_at = issue.updated_at = now()
 
+    def edit(self, repo: Repo, issue: Issue, user: User, *, title: str | None,
+             body: str | None, state: str | None) -> tuple[dict[str, dict[str, str]], str | None]:
+        """Change an issue's or pull request's title, body or state, as its author or a
+        triager may; what changed (GitHub's ``changes``) and the state it moved to, if any."""
+        if user.login != issue.user.login:
+            self.require(repo, user, "triage")
+        if state not in {None, "open", "closed"}:
+            raise ForgeFault(422, "Validation Failed",
+                             [{"resource": "Issue", "code": "invalid", "field": "state"}])
+        if title is not None and not title.strip():
+            raise ForgeFault(422, "Validation Failed",
+                             [{"resource": "Issue", "code": "missing_field", "field": "title"}])
+        if issue.pull and issue.pull.merged_at and state == "open":
+            raise ForgeFault(422, "Validation Failed",
+                             [{"resource": "PullRequest", "code": "custom",
+                               "message": "state cannot be changed. The pull request is merged."}])
+        changes: dict[str, dict[str, str]] = {}
+        if title is not None and title != issue.title:
+            changes["title"] = {"from": issue.title}
+            issue.title = title
+        if body is not None and body != (issue.body or ""):
+            changes["body"] = {"from": issue.body or ""}
+            issue.body = body
+        moved = state if state is not None and state != issue.state else None
+        if moved == "closed":
+            self.close(issue)
+        elif moved == "open":
+            issue.state, issue.closed_at = "open", None
+        issue.updated_at = now()
+        return changes, moved
+
     def merge(self, repo: Repo, issue: Issue, user: User, message: str | None) -> str:
         """Merge the pull request's head into its base with a real merge commit; its sha."""
         pull = issue.pull
