@@ -98,7 +98,9 @@ def _refs(node: Any) -> set[str]:
 
 
 def _close(doc: dict[str, Any], roots: Any) -> dict[str, dict[str, Any]]:
-    """Every component that ``roots`` refers to, directly or not, by section and name."""
+    """Every component that ``roots`` refers to, directly or not, by section and name.
+
+    Query parameters are kept inline, so only ``schemas`` are followed."""
     components: dict[str, dict[str, Any]] = {}
     todo = list(_refs(roots))
     while todo:
@@ -138,7 +140,14 @@ def _rest(package: Path, version: str) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for path, method in OPERATIONS:
         operation = doc["paths"][path][method]
-        kept: dict[str, Any] = {"operationId": operation["operationId"], "responses": {}}
+        kept: dict[str, Any] = {"operationId": operation["operationId"], "responses": {},
+                                "query": {}}
+        for given in operation.get("parameters", []):
+            parameter = given
+            if "$ref" in given:
+                parameter = doc["components"]["parameters"][given["$ref"].rsplit("/", 1)[1]]
+            if parameter["in"] == "query":
+                kept["query"][parameter["name"]] = parameter["schema"]
         body = operation.get("requestBody", {}).get("content", {}).get("application/json")
         if body:
             kept["requestBody"] = body["schema"]

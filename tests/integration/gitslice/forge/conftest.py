@@ -16,7 +16,7 @@ from starlette.types import Receive, Scope, Send
 from crossdock.core.server import bind, make_server
 from crossdock.gitslice.forge.fake import FakeForge, serve
 
-from .schemas import request_errors, response_errors
+from .schemas import query_errors, request_errors, response_errors
 
 ALICE = "ghp_alice_0123456789abcdef"
 BOB = "ghp_bob_0123456789abcdef"
@@ -32,6 +32,8 @@ def exchange_errors(forge: FakeForge) -> list[str]:
         if exchange.status < 400:  # a refused request may be anything, even not JSON
             body = orjson.loads(exchange.body) if exchange.body else None
             found += [f"{where} request {e}" for e in request_errors(exchange.method, path, body)]
+            found += [f"{where} query {e}"
+                      for e in query_errors(exchange.method, path, exchange.query)]
         found += [f"{where} response {e}"
                   for e in response_errors(exchange.method, path, exchange.status, answer)]
     return found

@@ -7,6 +7,7 @@ import re
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 from jsonschema import Draft202012Validator
 
@@ -50,6 +51,27 @@ def request_errors(method: str, path: str, body: Any) -> list[str]:
         return [] if body is None else [f"{method} {template} takes no body"]
     return _errors(_validator("github-rest.json", "paths", template, method.lower(),
                               "requestBody"), body)
+
+
+def query_errors(method: str, path: str, query: str) -> list[str]:
+    """Where a query string breaks the operation's published query parameters."""
+    template = operation_of(method, path)
+    known = _document("github-rest.json")["paths"][template][method.lower()]["query"]
+    found = []
+    for name, values in parse_qs(query, keep_blank_values=True).items():
+        if name not in known:
+            found.append(f"{method} {template} has no query parameter {name!r}")
+            continue
+        schema = known[name]
+        for value in values:
+            typed: Any = value
+            if schema.get("type") == "integer":
+                typed = int(value) if value.lstrip("-").isdigit() else value
+            elif schema.get("type") == "boolean":
+                typed = {"true": True, "false": False}.get(value, value)
+            found += [f"{name}: {error.message}"
+                      for error in Draft202012Validator(schema).iter_errors(typed)]
+    return found
 
 
 def response_errors(method: str, path: str, status: int, body: Any) -> list[str]:
