@@ -64,6 +64,13 @@ def test_each_demo_line_that_up_prints_works_in_a_shell(
         shown = crossdock("webhooks", "deliveries", "--source", "demo", "--json", env=env)
         assert shown.returncode == 0, shown.stderr
         assert [d["event_type"] for d in json.loads(shown.stdout)] == ["ping"]
+        # The admin API wants a token; up printed one made for this run.
+        listed = next(line for line in printed if "Authorization: Bearer" in line)
+        deliveries = json.loads(_bash(listed.strip(), tmp_path))["deliveries"]
+        assert [d["event_type"] for d in deliveries] == ["ping"]
+        anonymous = _bash(listed.strip().replace("Authorization: Bearer", "X-Nothing:"),
+                          tmp_path)
+        assert "needs an admin token" in anonymous
 
         clone = next(line for line in printed if "git clone" in line)
         files = _bash(clone.strip(), tmp_path).split()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import shlex
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
@@ -67,6 +68,7 @@ async def refresh_metrics(runtime: Runtime) -> None:
 @contextlib.asynccontextmanager
 async def up(runtime: Runtime) -> AsyncIterator[list[Listener]]:
     """Serve the receiver and the admin API; with demo data, a ``demo`` GitHub source."""
+    from crossdock.core.tokens import Role, TokenStore
     from crossdock.webhooks import store
     from crossdock.webhooks.app import build_admin_app, build_app
     from crossdock.webhooks.operations import demo_source
@@ -78,6 +80,10 @@ async def up(runtime: Runtime) -> AsyncIterator[list[Listener]]:
             if await store.find_source(conn, "demo") is None:
                 await store.add_source(conn, demo_source())
         runtime.demo_notes.append(demo_note)
+        # The admin API stays closed: the demo gets a token of its own, new at each start.
+        _, token = await TokenStore(runtime.database).create(
+            role=Role.ADMIN, name=DEMO_ADMIN_NAME, replace=True)
+        runtime.demo_notes.append(functools.partial(admin_note, token))
     if settings.admin_port is None:
         yield [Listener(name="webhooks", app=build_app(runtime, settings), port=settings.port,
                         paths=("/webhooks/demo", "/api/deliveries"))]
@@ -98,6 +104,21 @@ def demo_note(served: Served) -> list[str]:
         "  send it a signed delivery (prints 202):",
         "  " + signed_curl(url, DEMO_SECRET),
         "  then list what arrived: crossdock webhooks deliveries --source demo",
+    ]
+
+
+#: The name of the admin token ``crossdock up`` makes (and replaces) for its demo.
+DEMO_ADMIN_NAME = "crossdock up demo"
+
+
+def admin_note(token: str, served: Served) -> list[str]:
+    """The admin token ``crossdock up`` made, and a line that lists deliveries with it."""
+    base = served.urls.get("webhooks-admin") or served.urls["webhooks"]
+    header = shlex.quote(f"Authorization: Bearer {token}")
+    return [
+        ("webhooks admin API: an admin token made for this run of crossdock up (make your "
+         "own with crossdock admin token create):"),
+        f"  curl -sS -H {header} {shlex.quote(base + '/api/deliveries')}",
     ]
 
 
