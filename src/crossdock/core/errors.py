@@ -1,7 +1,7 @@
 """The core's errors.
 
 CrossdockError
-├── ConfigError            a setting or the config file is invalid
+├── ConfigError            a setting, an option or the config file is invalid
 ├── DatabaseError          the database failed us
 │   ├── DatabaseUnreachable    no server answers at DATABASE_URL
 │   └── PendingMigrations      the database needs `crossdock db upgrade` first
@@ -11,13 +11,21 @@ CrossdockError
 └── TokenError             an admin token is unknown or its role is invalid
 
 Each service defines its own root under CrossdockError (``GatewayError``, ...).
+
+``exit_code`` is what the ``crossdock`` command exits with when the error reaches it: 2 for
+a problem with what the person gave (a setting, an option, an address), 1 for an operation
+that failed. A service's error of the first kind subclasses :class:`ConfigError` or sets it.
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 
 class CrossdockError(Exception):
     """Something went wrong in crossdock."""
+
+    exit_code: ClassVar[int] = 1
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message or (self.__doc__ or "").strip())
@@ -31,6 +39,8 @@ class CrossdockError(Exception):
 class ConfigError(CrossdockError):
     """A setting is invalid."""
 
+    exit_code = 2
+
 
 class DatabaseError(CrossdockError):
     """The database failed."""
@@ -38,6 +48,8 @@ class DatabaseError(CrossdockError):
 
 class DatabaseUnreachable(DatabaseError):
     """No PostgreSQL server answers at the configured address."""
+
+    exit_code = 2
 
 
 class PendingMigrations(DatabaseError):
@@ -58,6 +70,7 @@ class JobError(CrossdockError):
 class PortInUse(CrossdockError):
     """A server could not bind its port."""
 
+    exit_code = 2
 
 class TokenError(CrossdockError):
     """No admin token with that id, or an invalid role."""

@@ -8,6 +8,8 @@ import sys
 import orjson
 import structlog
 
+from crossdock.core.errors import ConfigError
+
 _LEVELS = {
     "debug": logging.DEBUG,
     "info": logging.INFO,
@@ -18,7 +20,10 @@ _LEVELS = {
 
 def configure_logging(level: str = "info", fmt: str = "auto") -> None:
     """Configure structlog and the standard library's logging for this process."""
-    numeric = _LEVELS.get(level.lower(), logging.INFO)
+    numeric = _LEVELS.get(level.lower())
+    if numeric is None:
+        raise ConfigError(f"CROSSDOCK_LOG_LEVEL: invalid value {level!r}: expected one of "
+                          f"{', '.join(_LEVELS)}")
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,

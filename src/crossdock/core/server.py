@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from crossdock.core.asgi import ASGIApp
-from crossdock.core.errors import PortInUse
+from crossdock.core.errors import ConfigError, PortInUse
 
 
 def bind(
@@ -33,6 +33,9 @@ def bind(
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
+    except OverflowError as exc:  # a port past 65535 that no option or setting refused
+        sock.close()
+        raise ConfigError(f"{option}: invalid port {port}: expected 0 to 65535") from exc
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:

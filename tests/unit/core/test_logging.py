@@ -7,6 +7,7 @@ import json
 import pytest
 import structlog
 
+from crossdock.core.errors import ConfigError
 from crossdock.core.logging import configure_logging, get_logger
 
 
@@ -25,3 +26,8 @@ def test_json_lines_carry_context_ids(capsys: pytest.CaptureFixture[str]) -> Non
     assert lines[0]["count"] == 3
     assert lines[0]["level"] == "info"
     assert lines[0]["component"] == "crossdock.test"
+
+
+def test_an_unknown_level_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigError, match="CROSSDOCK_LOG_LEVEL: invalid value 'loud'"):
+        configure_logging("loud", "json")
