@@ -1,38 +1,38 @@
 """The ``crossdock`` command: the core's commands, and each installed service's under its name.
 
-Every option has an environment variable, shown in ``--help``. A :class:`CrossdockError`
-becomes one line on stderr and exit code 2 for configuration and connectivity problems, 1
-otherwise.
+Every option has an environment variable, shown in ``--help``. :func:`main` is the one place
+an error becomes one line on stderr and an exit code (the error's ``exit_code``: 2 for what
+the person gave, 1 for a failed operation); ``--debug`` adds the traceback. Help reads the
+same on every command (:mod:`crossdock.core.clihelp`), and ``docs/reference/cli.md`` is
+written from it (:mod:`crossdock.core.clidocs`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import select
 import sys
+import traceback
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperCommand, TyperGroup
 
 from crossdock import __version__
 from crossdock.core.admin import admin_app
-from crossdock.core.clihelp import examples
+from crossdock.core.clihelp import examples, humanize, humanize_params
 from crossdock.core.entry import database_url, run
-from crossdock.core.errors import (
-    ConfigError,
-    CrossdockError,
-    DatabaseError,
-    PortInUse,
-)
+from crossdock.core.errors import CrossdockError
 from crossdock.core.logging import configure_logging
 from crossdock.core.migrations import Migration, MigrationState, MigrationStatus, Migrator
 from crossdock.core.services import Service, components, discover
-from crossdock.core.settings import CoreSettings
+from crossdock.core.settings import CoreSettings, parse_bool
 
 
 class _LazyServices(TyperGroup):
@@ -54,14 +54,19 @@ class _LazyServices(TyperGroup):
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         command = super().get_command(ctx, cmd_name)
         if command is not None:
-            return command
+            return humanize(command)
         service = self._services().get(cmd_name)
         if service is None or service.cli is None:
             return None
         if self._listing:
             return TyperCommand(name=cmd_name, help=service.description,
                                 rich_help_panel="Services")
-        return typer.main.get_command(service.cli())
+        return humanize(typer.main.get_command(service.cli()))
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)
+        humanize_params(params)
+        return params
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         self._listing = True
@@ -85,6 +90,38 @@ app.add_typer(admin_app, name="admin")
 
 stdout = Console()
 stderr = Console(stderr=True)
+
+DEBUG_VARIABLE = "CROSSDOCK_DEBUG"
+
+
+@dataclasses.dataclass(slots=True)
+class _RootOptions:
+    """What the root options asked for, kept for the error boundary in :func:`main`."""
+
+    debug: bool = False
+
+
+_root = _RootOptions()
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        stdout.print(__version__, highlight=False)
+        raise typer.Exit
+
+
+@app.callback(epilog=examples("crossdock up", "crossdock --debug db upgrade",
+                              "crossdock webhooks --help"))
+def root(
+    debug: Annotated[bool, typer.Option(
+        "--debug", envvar=DEBUG_VARIABLE,
+        help="Show the traceback of an error, not only its one line.")] = False,
+    _version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True, expose_value=False,
+        help="Print crossdock's version and exit.")] = False,
+) -> None:
+    """crossdock: federation gateway, webhooks and GitSlice on one core."""
+    _root.debug = debug
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
@@ -198,22 +235,21 @@ def db_check() -> None:
 
 
 @app.command(epilog=examples("crossdock worker",
-                             "crossdock worker --concurrency 4 --queue webhooks"))
+                             "crossdock worker --concurrency 4 --queue webhooks",
+                             "crossdock worker --concurrency 4 --port 9400"))
 def worker(
     concurrency: Annotated[int, typer.Option(envvar="CROSSDOCK_WORKER_CONCURRENCY",
                                              help="Jobs run at once (at least 1).")] = 8,
     queue: Annotated[list[str] | None, typer.Option(
-        envvar="CROSSDOCK_WORKER_QUEUES", help="Queues to take jobs from (default: all).")] = None,
+        envvar="CROSSDOCK_WORKER_QUEUES", show_default="all",
+        help="A queue to take jobs from.")] = None,
     host: Annotated[str, typer.Option(
         envvar="CROSSDOCK_WORKER_HOST", help="Address of the worker's ops port.")] = "127.0.0.1",
     port: Annotated[int | None, typer.Option(
-        envvar="CROSSDOCK_WORKER_PORT",
-        help="Serve /healthz, /readyz and /metrics on this port (default: not served).")] = None,
+        envvar="CROSSDOCK_WORKER_PORT", show_default="not served",
+        help="Serve /healthz, /readyz and /metrics on this port.")] = None,
 ) -> None:
-    """Run the job worker: every installed service's jobs and event handlers.
-
-    Example: crossdock worker --concurrency 4 --port 9400
-    """
+    """Run the job worker: every installed service's jobs and event handlers."""
     from crossdock.core.up import WorkerOptions, check_worker_options, run_worker
 
     loaded = settings()
@@ -227,7 +263,7 @@ def worker(
 def up(
     host: Annotated[str, typer.Option(envvar="CROSSDOCK_HOST",
                                       help="Address every service listens on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(envvar="CROSSDOCK_PORT",
+    port: Annotated[int, typer.Option(envvar="CROSSDOCK_PORT", min=0, max=65535,
                                       help="Port of the platform's ops endpoints.")] = 8400,
     data_dir: Annotated[Path | None, typer.Option(
         envvar="CROSSDOCK_DATA_DIR", help="Where the embedded PostgreSQL and demo data live.")
@@ -246,13 +282,51 @@ def up(
 
 
 def main() -> None:
-    """The ``crossdock`` entry point."""
-    # typer answers usage errors and --help itself (exit 2 and 0); ours are one line each.
+    """The ``crossdock`` entry point, and the one place an error becomes a line and a code.
+
+    An expected error (ours, or a usage error) is one line on stderr and exit code 2 for what
+    the person gave (an option, a setting, an address) or 1 for an operation that failed.
+    Anything else is a bug: one line that says so, exit 1. ``--debug`` or
+    ``CROSSDOCK_DEBUG=1`` adds the traceback.
+    """
     try:
-        app()
-    except (ConfigError, DatabaseError, PortInUse) as exc:
-        stderr.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(2)
+        code = typer.main.get_command(app).main(prog_name="crossdock", standalone_mode=False)
+    except typer.TyperException as exc:  # usage errors, raised by the command line parser
+        if type(exc).__name__ == "NoArgsIsHelpError":  # the help is printed already
+            sys.exit(exc.exit_code)
+        _fail(exc, _usage_line(exc), exc.exit_code)
+    except typer.Abort as exc:
+        _fail(exc, "aborted", 1)
     except CrossdockError as exc:
-        stderr.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(1)
+        _fail(exc, exc.message, exc.exit_code)
+    except Exception as exc:  # the boundary: a bug is one line too, unless --debug
+        hint = "please report it" if _debugging() else (
+            "rerun with --debug to see the traceback, and please report it")
+        _fail(exc, f"crossdock hit a bug ({type(exc).__name__}: {_one_line(str(exc))}); {hint}",
+              1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_line(exc: typer.TyperException) -> str:
+    context = getattr(exc, "ctx", None)
+    hint = f" (see '{context.command_path} --help')" if context is not None else ""
+    return _one_line(exc.format_message()) + hint
+
+
+def _one_line(text: str) -> str:
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _debugging() -> bool:
+    # The variable too: an error can come before the root option is read.
+    try:
+        return _root.debug or parse_bool(os.environ.get(DEBUG_VARIABLE, ""))
+    except ValueError:
+        return False
+
+
+def _fail(exc: BaseException, line: str, code: int) -> NoReturn:
+    if _debugging():
+        traceback.print_exception(exc, file=sys.stderr)
+    stderr.print(f"[red]error:[/red] {escape(line)}", highlight=False, soft_wrap=True)
+    sys.exit(code)

@@ -72,5 +72,6 @@ class PortInUse(CrossdockError):
 
     exit_code = 2
 
+
 class TokenError(CrossdockError):
     """No admin token with that id, or an invalid role."""

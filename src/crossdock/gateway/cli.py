@@ -15,7 +15,9 @@ import typer
 from graphql import GraphQLError, parse, validate
 
 from crossdock.core.asgi import OpsApp
+from crossdock.core.clihelp import examples
 from crossdock.core.entry import run
+from crossdock.core.errors import ConfigError
 from crossdock.core.logging import configure_logging, get_logger
 from crossdock.core.server import bind, make_server
 from crossdock.core.settings import CoreSettings
@@ -38,16 +40,18 @@ if TYPE_CHECKING:
 
 log = get_logger("crossdock.gateway")
 
+_DEFAULTS = GatewaySettings()
 SupergraphOption = Annotated[Path | None, typer.Option(
-    "--supergraph", envvar="CROSSDOCK_GATEWAY_SUPERGRAPH",
+    "--supergraph", envvar="CROSSDOCK_GATEWAY_SUPERGRAPH", exists=True, dir_okay=False,
     help="The supergraph SDL file (Apollo Federation v2 or v1).")]
-HostOption = Annotated[str | None, typer.Option(envvar="CROSSDOCK_GATEWAY_HOST",
-                                                help="Address to listen on [127.0.0.1].")]
-PortOption = Annotated[int | None, typer.Option(envvar="CROSSDOCK_GATEWAY_PORT",
-                                                help="Port to listen on [4000].")]
+HostOption = Annotated[str | None, typer.Option(
+    envvar="CROSSDOCK_GATEWAY_HOST", show_default=_DEFAULTS.host, help="Address to listen on.")]
+PortOption = Annotated[int | None, typer.Option(
+    envvar="CROSSDOCK_GATEWAY_PORT", min=0, max=65535, show_default=str(_DEFAULTS.port),
+    help="Port to listen on (0: any free port).")]
 WorkersOption = Annotated[int | None, typer.Option(
-    "--workers", envvar="CROSSDOCK_GATEWAY_WORKERS", min=1,
-    help="Processes serving the port (one CPU each at most) [1].")]
+    "--workers", envvar="CROSSDOCK_GATEWAY_WORKERS", min=1, show_default=str(_DEFAULTS.workers),
+    help="Processes serving the port (one CPU each at most).")]
 _PORT_OPTION = "--port / CROSSDOCK_GATEWAY_PORT"
 
 
@@ -121,6 +125,8 @@ def build_cli() -> typer.Typer:
     """The ``crossdock gateway`` commands."""
     app = typer.Typer(help="The Apollo Federation v2 gateway.", no_args_is_help=False,
                       invoke_without_command=True)
+    serving = examples("crossdock gateway serve --supergraph supergraph.graphql --port 4000",
+                       "crossdock gateway serve --supergraph supergraph.graphql --workers 2")
 
     def start(supergraph: Path | None, host: str | None, port: int | None,
               workers: int | None) -> None:
@@ -129,7 +135,9 @@ def build_cli() -> typer.Typer:
         serve(GatewaySettings.from_env(supergraph=supergraph, host=host, port=port,
                                        workers=workers))
 
-    @app.callback()
+    @app.callback(epilog=examples(
+        "crossdock gateway --supergraph supergraph.graphql",
+        "crossdock gateway plan --supergraph supergraph.graphql query.graphql"))
     def main(ctx: typer.Context, supergraph: SupergraphOption = None,
              host: HostOption = None, port: PortOption = None,
              workers: WorkersOption = None) -> None:
@@ -140,15 +148,19 @@ def build_cli() -> typer.Typer:
                 raise typer.Exit(0)
             start(supergraph, host, port, workers)
 
-    @app.command("serve")
+    @app.command("serve", epilog=serving)
     def serve_command(supergraph: SupergraphOption = None, host: HostOption = None,
                       port: PortOption = None, workers: WorkersOption = None) -> None:
         """Serve GraphQL at /graphql in front of the supergraph's subgraphs."""
         start(supergraph, host, port, workers)
 
-    @app.command("plan")
+    @app.command("plan", epilog=examples(
+        "crossdock gateway plan --supergraph supergraph.graphql query.graphql",
+        "crossdock gateway plan --supergraph supergraph.graphql query.graphql "
+        "--operation-name TopProducts"))
     def plan_command(
-        query: Annotated[Path, typer.Argument(help="A file holding the GraphQL operation.")],
+        query: Annotated[Path, typer.Argument(
+            exists=True, dir_okay=False, help="A file holding the GraphQL operation.")],
         supergraph: SupergraphOption = None,
         operation_name: Annotated[str | None, typer.Option(
             "--operation-name", envvar="CROSSDOCK_GATEWAY_OPERATION_NAME",
@@ -158,8 +170,11 @@ def build_cli() -> typer.Typer:
         path = supergraph or GatewaySettings.from_env().supergraph
         if path is None:
             raise GatewayError("no supergraph: pass --supergraph FILE")
-        sys.stdout.write(plan_text(path, query.read_text(encoding="utf-8"), operation_name)
-                         + "\n")
+        try:
+            text = query.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{query}: cannot read the query file: {exc}") from exc
+        sys.stdout.write(plan_text(path, text, operation_name) + "\n")
 
     return app
 
