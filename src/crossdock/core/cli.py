@@ -34,6 +34,8 @@ from crossdock.core.migrations import Migration, MigrationState, MigrationStatus
 from crossdock.core.services import Service, components, discover
 from crossdock.core.settings import CoreSettings, parse_bool
 
+_COMPLETION_OPTIONS = {"install_completion", "show_completion"}
+
 
 class _LazyServices(TyperGroup):
     """The root group: a service's commands are built only when that service is invoked.
@@ -61,7 +63,10 @@ class _LazyServices(TyperGroup):
         if self._listing:
             return TyperCommand(name=cmd_name, help=service.description,
                                 rich_help_panel="Services")
-        return humanize(typer.main.get_command(service.cli()))
+        command = typer.main.get_command(service.cli())
+        # Shell completion is installed for `crossdock` as a whole, not once per service.
+        command.params = [p for p in command.params if p.name not in _COMPLETION_OPTIONS]
+        return humanize(command)
 
     def get_params(self, ctx: Any) -> list[Any]:
         params: list[Any] = super().get_params(ctx)

@@ -76,3 +76,9 @@ def test_gateway_defaults_come_from_its_settings() -> None:
     assert "[default: 127.0.0.1]" in text
     assert "[default: 4000]" in text
     assert "(4000)" not in text
+
+
+def test_shell_completion_is_offered_once_for_crossdock_not_per_service() -> None:
+    assert "--install-completion" in _help([])
+    for service in ("gateway", "webhooks", "slice"):
+        assert "--install-completion" not in _help([service])
