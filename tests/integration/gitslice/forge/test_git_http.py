@@ -3,6 +3,7 @@ with GitHub's token auth: clone and push with a token, refused without one."""
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 from pathlib import Path
@@ -61,12 +62,18 @@ async def test_a_private_repository_clones_with_a_token_and_not_without(
         check=True).stdout.strip()
 
 
-async def test_a_public_repository_clones_without_a_token_as_on_github(
+async def test_a_public_repository_clones_without_a_token_but_not_with_a_wrong_one(
     forge: FakeForge, tmp_path: Path
 ) -> None:
     a_repo(forge, private=False)
     cloned = await run_git(tmp_path, "clone", url(forge, "alice/hello"), "anyone")
     assert cloned.returncode == 0, cloned.stderr
+    # A token sent up front (as crossdock sends it, in a header) must be a valid one.
+    header = "Authorization: Basic " + base64.b64encode(b"x:ghp_revoked").decode()
+    wrong = await run_git(tmp_path, "-c", f"http.extraHeader={header}", "clone",
+                          url(forge, "alice/hello"), "wrong")
+    assert wrong.returncode != 0
+    assert not (tmp_path / "wrong" / "README.md").exists()
 
 
 async def test_a_push_needs_a_token_with_write_access(forge: FakeForge, tmp_path: Path) -> None:

@@ -38,37 +38,47 @@ def _basic_token(header: str) -> str | None:
 
 
 def _pusher(forge: FakeForge, request: Request) -> User | None:
-    token = _basic_token(request.headers.get("authorization", ""))
+    """The user of the request's token; ``None`` without one; 401 for a wrong one."""
+    header = request.headers.get("authorization", "")
+    if not header:
+        return None
+    token = _basic_token(header)
     if token is None:
-        return None
+        raise ForgeFault(401, "Invalid username or token.")
+    return forge.auth.viewer(f"token {token}")
+
+
+def _access(forge: FakeForge, request: Request, pushing: bool) -> tuple[Repo, User | None]:
+    """The repository and user of a git request; a ForgeFault with git's answer if refused."""
+    user = _pusher(forge, request)
+    owner, name = request.path_params["owner"], request.path_params["repo"]
     try:
-        return forge.auth.viewer(f"token {token}")
-    except ForgeFault:
-        return None
+        repo = forge.state.repo(owner, name.removesuffix(".git"), viewer=user)
+    except ForgeFault as exc:
+        raise ForgeFault(401 if user is None else 404, "Repository not found.") from exc
+    if user is None and (pushing or repo.private):
+        raise ForgeFault(401, "Authentication required.")
+    if user is not None and pushing:
+        try:
+            forge.state.require(repo, user, "write")
+        except ForgeFault as exc:
+            raise ForgeFault(403, f"Permission to {repo.full_name}.git denied to "
+                             f"{user.login}.") from exc
+    return repo, user
 
 
 async def git_http(request: Request) -> Response:
     """One request of git's smart HTTP protocol for ``/{owner}/{repo}.git/...``."""
     forge: FakeForge = request.app.state.forge
-    owner, name = request.path_params["owner"], request.path_params["repo"]
-    if not name.endswith(".git"):
+    if not request.path_params["repo"].endswith(".git"):
         return Response("Not Found\n", 404)
     rest = request.path_params["rest"]
     pushing = rest == "git-receive-pack" or \
         request.query_params.get("service") == "git-receive-pack"
-    user = _pusher(forge, request)
     try:
-        repo = forge.state.repo(owner, name.removesuffix(".git"), viewer=user)
-    except ForgeFault:
-        return Response("Repository not found.\n", 401 if user is None else 404, _CHALLENGE)
-    if user is None and (pushing or repo.private):
-        return Response("Authentication required.\n", 401, _CHALLENGE)
-    if user is not None and pushing:
-        try:
-            forge.state.require(repo, user, "write")
-        except ForgeFault:
-            return Response(f"Permission to {repo.full_name}.git denied to {user.login}.\n",
-                            403)
+        repo, user = _access(forge, request, pushing)
+    except ForgeFault as fault:
+        return Response(f"{fault}\n", fault.status, _CHALLENGE if fault.status == 401 else None)  # noqa: PLR2004
     body = await request.body()
     if rest != "git-receive-pack" or user is None:
         return await _backend(request, repo, rest, body)
