@@ -91,7 +91,8 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True,
                      epilog=examples("crossdock db upgrade", "crossdock db check"))
 app.add_typer(db_app, name="db")
-app.add_typer(admin_app, name="admin")
+app.add_typer(admin_app, name="admin", epilog=examples(
+    "crossdock admin token create --role read --name dashboard", "crossdock admin token list"))
 
 stdout = Console()
 stderr = Console(stderr=True)

@@ -214,7 +214,7 @@ def push(
     name: Name,
     branch: Annotated[str, typer.Option("--branch", "-b", help="Slice branch to push.")],
     message: Annotated[str | None, typer.Option(
-        "--message", "-m", help="Commit message (default: the branch tip's).")] = None,
+        "--message", "-m", show_default="the branch tip's", help="Commit message.")] = None,
     force: Annotated[bool, typer.Option("--force", "-f", "--force-push",
                                         help="Replace the upstream branch.")] = False,
     preserve_commits: Annotated[bool, typer.Option(
