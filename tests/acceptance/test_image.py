@@ -20,6 +20,8 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
+from crossdock import __version__
+
 ROOT = Path(__file__).resolve().parents[2]
 CONTAINERFILE = ROOT / "deploy" / "Containerfile"
 
@@ -148,9 +150,9 @@ def test_the_image_pins_uv_to_a_version() -> None:
 
 def test_the_image_venv_starts_from_the_path_it_is_copied_to(
         image: tuple[Path, Stage]) -> None:
-    result = run_in_image(image, "--help")
+    result = run_in_image(image, "--version")
     assert result.returncode == 0, result.stderr
-    assert "crossdock" in result.stdout
+    assert __version__ in result.stdout
     assert "Traceback" not in result.stderr
 
 
