@@ -1,0 +1,25 @@
+"""The wheel carries the package data the services serve: GraphiQL's assets and licenses."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+GRAPHIQL = "crossdock/gateway/static/graphiql/"
+
+
+def test_the_wheel_carries_graphiql_and_its_licenses(tmp_path: Path) -> None:
+    uv = os.environ.get("UV") or shutil.which("uv")
+    assert uv, "the wheel is built with uv, as in the image; run the tests with uv"
+    subprocess.run([uv, "build", "--wheel", "--out-dir", str(tmp_path), str(ROOT)],
+                   check=True, capture_output=True, timeout=300)
+    (wheel,) = tmp_path.glob("crossdock-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for name in ("graphiql.min.js", "graphiql.min.css", "react.production.min.js",
+                 "react-dom.production.min.js", "start.js", "page.css",
+                 "LICENSE.graphiql", "LICENSE.react", "LICENSE.react-dom"):
+        assert GRAPHIQL + name in names, name
