@@ -34,6 +34,8 @@ OPERATIONS = [
     ("/repos/{owner}/{repo}/installation", "get"),
     ("/app/installations/{installation_id}/access_tokens", "post"),
     ("/repos/{owner}/{repo}/hooks", "post"),
+    ("/repos/{owner}/{repo}/hooks/{hook_id}/deliveries", "get"),
+    ("/repos/{owner}/{repo}/hooks/{hook_id}/deliveries/{delivery_id}/attempts", "post"),
     ("/repos/{owner}/{repo}/collaborators/{username}", "put"),
     ("/repos/{owner}/{repo}/collaborators/{username}/permission", "get"),
     ("/repos/{owner}/{repo}/pulls", "get"),

@@ -115,9 +115,16 @@ def test_a_person_drives_the_forge_from_a_shell(forge: Running, tmp_path: Path) 
                         "--token", "tok-bob")["number"] == 2
         assert forge.ok("pr", "merge", "alice/hello", "1", "--token", "tok-alice")["merged"]
         listed = forge.run("deliveries", "--admin-token", forge.admin)
-        events = [json.loads(line)["event"] for line in listed.stdout.splitlines()]
-        assert events == ["push", "push", "pull_request", "issue_comment",
-                          "pull_request_review", "issues", "push", "pull_request"]
+        sent = [json.loads(line) for line in listed.stdout.splitlines()]
+        assert [d["event"] for d in sent] == ["push", "push", "pull_request", "issue_comment",
+                                              "pull_request_review", "issues", "push",
+                                              "pull_request"]
+        comment = sent[3]
+        forge.ok("redeliver", "alice/hello", str(comment["hook_id"]), str(comment["id"]),
+                 "--token", "tok-alice")
+        again = json.loads(forge.run("deliveries", "--admin-token",
+                                     forge.admin).stdout.splitlines()[-1])
+        assert (again["guid"], again["redelivery"]) == (comment["guid"], True)
     finally:
         receiver.shutdown()
         receiver.server_close()

@@ -162,3 +162,32 @@ async def test_edits_closes_and_reopens_send_their_events(
         assert webhook_errors(got.event, got.payload) == [], (got.event, got.payload["action"])
     assert receiver.received[2].payload["changes"] == {"title": {"from": "Bug"}}
     assert receiver.received[6].payload["pull_request"]["merged"] is False
+
+
+async def test_a_redelivery_sends_the_same_delivery_again_as_githubs_api_asks(
+    forge: FakeForge, receiver: Receiver
+) -> None:
+    forge.state.create_repo(forge.state.user("alice"), "hello")
+    await hook(forge, receiver.url, ["issues"])
+    hook_id = forge.state.repo("alice", "hello").hooks[0].id
+    deliveries = f"/repos/alice/hello/hooks/{hook_id}/deliveries"
+    async with httpx.AsyncClient(base_url=forge.api_url,
+                                 headers={"Authorization": f"token {ALICE}"}) as alice:
+        await alice.post("/repos/alice/hello/issues", json={"title": "One"})
+        await forge.deliverer.drain()
+        listed = (await alice.get(deliveries)).json()
+        assert [(d["event"], d["action"], d["status_code"], d["redelivery"])
+                for d in listed] == [("issues", "opened", 200, False)]
+        again = await alice.post(f"{deliveries}/{listed[0]['id']}/attempts")
+        assert again.status_code == 202
+        await forge.deliverer.drain()
+        assert (await alice.post(f"{deliveries}/999999/attempts")).status_code == 404
+        newest = (await alice.get(deliveries)).json()[0]
+        assert (newest["guid"], newest["redelivery"]) == (listed[0]["guid"], True)
+    async with httpx.AsyncClient(base_url=forge.api_url,
+                                 headers={"Authorization": f"token {BOB}"}) as bob:
+        assert (await bob.get(deliveries)).status_code == 403
+    first, second = receiver.received
+    assert first.body == second.body
+    for name in ("x-github-delivery", "x-hub-signature-256", "x-github-event"):
+        assert first.headers[name] == second.headers[name]

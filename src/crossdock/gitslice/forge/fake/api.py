@@ -16,6 +16,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from crossdock.gitslice.forge.fake.errors import ForgeFault
+from crossdock.gitslice.forge.fake.hooks import Delivery
+from crossdock.gitslice.forge.fake.render import stamp
 from crossdock.gitslice.forge.fake.state import ROLES, Hook, Issue, Repo, User, now
 
 if TYPE_CHECKING:
@@ -172,6 +174,40 @@ async def create_hook(request: Request) -> Response:
                 active=field(data, "active", bool, default=True))
     repo.hooks.append(hook)
     return json(forge.render.hook(repo, hook), 201)
+
+
+def _hook_deliveries(request: Request) -> list[Delivery]:
+    forge, user = forge_of(request), viewer(request)
+    repo = repo_of(request, user)
+    forge.state.require(repo, user, "admin")
+    hook_id = number_of(request, "hook_id")
+    if all(hook.id != hook_id for hook in repo.hooks):
+        raise ForgeFault(404, "Not Found")
+    return [delivery for delivery in forge.deliverer.deliveries
+            if delivery.hook_id == hook_id]
+
+
+async def list_hook_deliveries(request: Request) -> Response:
+    rendered = [{
+        "id": delivery.number, "guid": delivery.id,
+        "delivered_at": stamp(delivery.delivered_at or now()),
+        "redelivery": delivery.redelivery, "duration": round(delivery.duration, 3),
+        "status": "OK" if delivery.status and delivery.status < 400 else  # noqa: PLR2004
+        ("failed to connect" if delivery.error else "Invalid HTTP Response"),
+        "status_code": delivery.status or 0, "event": delivery.event,
+        "action": delivery.action, "installation_id": None,
+        "repository_id": delivery.repository_id,
+    } for delivery in reversed(_hook_deliveries(request))]
+    return page(request, rendered)
+
+
+async def redeliver(request: Request) -> Response:
+    wanted = number_of(request, "delivery_id")
+    for delivery in _hook_deliveries(request):
+        if delivery.number == wanted:
+            forge_of(request).deliverer.redeliver(delivery)
+            return json({}, 202)
+    raise ForgeFault(404, "Not Found")
 
 
 async def add_collaborator(request: Request) -> Response:
@@ -429,6 +465,9 @@ ROUTES = [
     Route("/app/installations/{installation_id}/access_tokens", create_installation_token,
           methods=["POST"]),
     Route(f"{_REPO}/hooks", create_hook, methods=["POST"]),
+    Route(f"{_REPO}/hooks/{{hook_id}}/deliveries", list_hook_deliveries, methods=["GET"]),
+    Route(f"{_REPO}/hooks/{{hook_id}}/deliveries/{{delivery_id}}/attempts", redeliver,
+          methods=["POST"]),
     Route(f"{_REPO}/collaborators/{{username}}", add_collaborator, methods=["PUT"]),
     Route(f"{_REPO}/collaborators/{{username}}/permission", get_permission, methods=["GET"]),
     Route(f"{_REPO}/pulls", list_pulls, methods=["GET"]),

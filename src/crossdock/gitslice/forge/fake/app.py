@@ -199,7 +199,9 @@ async def add_fault(request: Request) -> Response:
 
 async def list_deliveries(request: Request) -> Response:
     forge = _admin(request)
-    return api.json([{"id": delivery.id, "hook_id": delivery.hook_id, "url": delivery.url,
+    return api.json([{"id": delivery.number, "guid": delivery.id,
+                      "redelivery": delivery.redelivery, "hook_id": delivery.hook_id,
+                      "url": delivery.url,
                       "event": delivery.event, "action": delivery.action,
                       "status": delivery.status, "error": delivery.error}
                      for delivery in forge.deliverer.deliveries])

@@ -29,6 +29,7 @@ from crossdock.gitslice.forge.fake.app import serve as serve_forge
 from crossdock.gitslice.forge.port import RepoRef
 
 app = typer.Typer(name="forge", no_args_is_help=True, pretty_exceptions_enable=False,
+                  add_completion=False,
                   help="The in-package GitHub-compatible forge, for tests and the demo.")
 pr_app = typer.Typer(no_args_is_help=True, help="Pull requests.")
 app.add_typer(pr_app, name="pr")
@@ -277,6 +278,16 @@ def deliveries(admin_token: AdminToken, url: Url = _URL) -> None:
     """List the webhook deliveries so far, one JSON object a line."""
     for delivery in _call(url, admin_token, "GET", "/_forge/deliveries"):
         _show(delivery)
+
+
+@app.command(epilog=examples(
+    "python -m crossdock.gitslice.forge.fake redeliver alice/upstream 1004 7 --token tok-alice"))
+def redeliver(repo: Repo, hook_id: int, delivery_id: int, token: Token, url: Url = _URL) -> None:
+    """Send a delivery again, as GitHub's "Redeliver" does (same GUID and signature)."""
+    ref = _repo(repo)
+    _api(url, token, "POST",
+         f"/repos/{ref.full_name}/hooks/{hook_id}/deliveries/{delivery_id}/attempts")
+    _show({"redelivered": delivery_id})
 
 
 def main() -> None:

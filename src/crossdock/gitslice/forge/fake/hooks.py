@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import datetime
 import hashlib
 import hmac
+import itertools
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -23,9 +27,15 @@ DEADLINE = 10.0
 
 @dataclass(slots=True, kw_only=True)
 class Delivery:
-    """One attempt to deliver an event to one hook, and how it went."""
+    """One attempt to deliver an event to one hook, and how it went.
+
+    ``id`` is the ``X-GitHub-Delivery`` GUID, which a redelivery keeps; ``number`` is the
+    attempt's own id in the REST API.
+    """
 
     id: str
+    number: int
+    repository_id: int
     hook_id: int
     url: str
     event: str
@@ -34,6 +44,9 @@ class Delivery:
     headers: dict[str, str]
     status: int | None = None
     error: str | None = None
+    redelivery: bool = False
+    delivered_at: datetime.datetime | None = None
+    duration: float = 0.0
 
 
 def signature_headers(secret: str, body: bytes) -> dict[str, str]:
@@ -51,6 +64,7 @@ class Deliverer:
         self.deliveries: list[Delivery] = []
         self._order = asyncio.Lock()
         self._pending: set[asyncio.Task[None]] = set()
+        self._numbers = itertools.count(1)
 
     def send(self, repo: Repo, event: str, payload: dict[str, Any]) -> None:
         """Queue the event for every active hook of ``repo`` subscribed to it."""
@@ -68,15 +82,28 @@ class Deliverer:
             }
             if hook.secret:
                 headers.update(signature_headers(hook.secret, body))
-            delivery = Delivery(id=delivery_id, hook_id=hook.id, url=hook.url, event=event,
-                                action=payload.get("action"), body=body, headers=headers)
-            self.deliveries.append(delivery)
-            task = asyncio.get_running_loop().create_task(self._deliver(delivery))
-            self._pending.add(task)
-            task.add_done_callback(self._pending.discard)
+            self._queue(Delivery(id=delivery_id, number=next(self._numbers),
+                                 repository_id=repo.id, hook_id=hook.id, url=hook.url,
+                                 event=event, action=payload.get("action"), body=body,
+                                 headers=headers))
+
+    def redeliver(self, delivery: Delivery) -> Delivery:
+        """Send a delivery again, as it was: same GUID, body and signature."""
+        again = dataclasses.replace(delivery, number=next(self._numbers), redelivery=True,
+                                    status=None, error=None, delivered_at=None, duration=0.0)
+        self._queue(again)
+        return again
+
+    def _queue(self, delivery: Delivery) -> None:
+        self.deliveries.append(delivery)
+        task = asyncio.get_running_loop().create_task(self._deliver(delivery))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
 
     async def _deliver(self, delivery: Delivery) -> None:
         async with self._order:
+            delivery.delivered_at = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+            started = time.monotonic()
             try:
                 response = await self.client.post(delivery.url, content=delivery.body,
                                                    headers=delivery.headers)
@@ -84,6 +111,7 @@ class Deliverer:
                 delivery.error = f"{type(exc).__name__}: {exc}"
             else:
                 delivery.status = response.status_code
+            delivery.duration = time.monotonic() - started
 
     async def drain(self) -> None:
         """Wait until every queued delivery was attempted."""
