@@ -88,11 +88,8 @@ def markdown_line(stderr: str, origin: dict[int, int]) -> str:
     return f"{origin.get(int(failed[1]), '?')} ({failed[2]})"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("path", [p for p in GUIDES if runnable(p)],
-                         ids=lambda p: str(p.relative_to(ROOT)))
-def test_the_guide_runs_as_written_in_a_new_folder(
-        path: Path, tmp_path: Path, database_url: str) -> None:
+def follow(path: Path, tmp_path: Path, database_url: str, *, timeout: float = 240) -> str | None:
+    """Run the guide as a reader would; what went wrong, or None."""
     home = tmp_path / "home"
     home.mkdir()
     folder = tmp_path / "work"
@@ -112,21 +109,65 @@ def test_the_guide_runs_as_written_in_a_new_folder(
     process = subprocess.Popen(["bash", "-c", text], cwd=folder, env=env, text=True,
                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, start_new_session=True)
-    name = path.relative_to(ROOT)
     try:
-        stdout, stderr = process.communicate(timeout=240)
+        stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         stdout, stderr = process.communicate()
-        pytest.fail(f"{name} still ran after 240 s (a command that serves until stopped "
-                    f"needs `&` or a not-run marker):\n{stderr[-3000:]}")
+        return (f"still ran after {timeout:.0f} s (a command that serves until stopped needs "
+                f"`&` or a not-run marker):\n{stderr[-3000:]}")
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-    assert process.returncode == 0, (
-        f"{name}, line {markdown_line(stderr, origin)} exited {process.returncode}:\n"
-        f"{stderr[-3000:]}")
-    assert TRACEBACK not in stdout + stderr, f"{name} printed a traceback:\n{stderr[-3000:]}"
+    if process.returncode != 0:
+        return (f"line {markdown_line(stderr, origin)} exited {process.returncode}:\n"
+                f"{stderr[-3000:]}")
+    if TRACEBACK in stdout + stderr:
+        return f"printed a traceback:\n{(stdout + stderr)[-3000:]}"
+    return None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", [p for p in GUIDES if runnable(p)],
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_guide_runs_as_written_in_a_new_folder(
+        path: Path, tmp_path: Path, database_url: str) -> None:
+    problem = follow(path, tmp_path, database_url)
+    assert problem is None, f"{path.relative_to(ROOT)}: {problem}"
+
+
+def guide(tmp_path: Path, *commands: str) -> Path:
+    path = tmp_path / "guide.md"
+    path.write_text("# A guide\n\n```sh\n" + "\n".join(commands) + "\n```\n", encoding="utf-8")
+    return path
+
+
+def test_a_failing_command_fails_the_guide_naming_its_line(tmp_path: Path) -> None:
+    path = guide(tmp_path, "echo fine", "false", "echo never")
+    problem = follow(path, tmp_path, "postgresql://unused")
+    assert problem is not None
+    assert problem.startswith("line 5 (false) exited 1")
+    assert "never" not in problem
+
+
+def test_a_traceback_fails_the_guide_even_when_the_command_exits_0(tmp_path: Path) -> None:
+    path = guide(tmp_path, "echo 'Traceback (most recent call last):' >&2")
+    problem = follow(path, tmp_path, "postgresql://unused")
+    assert problem is not None
+    assert problem.startswith("printed a traceback")
+
+
+def test_a_server_started_in_the_background_is_stopped_when_the_guide_ends(
+        tmp_path: Path) -> None:
+    path = guide(tmp_path, "sleep 600 &", "echo started")
+    assert follow(path, tmp_path, "postgresql://unused", timeout=30) is None
+
+
+def test_a_command_that_never_returns_fails_the_guide(tmp_path: Path) -> None:
+    path = guide(tmp_path, "sleep 600")
+    problem = follow(path, tmp_path, "postgresql://unused", timeout=2)
+    assert problem is not None
+    assert problem.startswith("still ran after 2 s")
 
 
 def test_every_how_to_has_commands_a_test_runs() -> None:
