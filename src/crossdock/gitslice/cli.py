@@ -23,17 +23,12 @@ from crossdock.core.cli import JsonFlag, print_json, settings
 from crossdock.core.clihelp import examples
 from crossdock.core.database import Database
 from crossdock.core.entry import database_url, run
-from crossdock.core.settings import CoreSettings, load
-from crossdock.gitslice.config import (
-    GitSliceSettings,
-    Mode,
-    SliceConfig,
-    from_git_slice_env,
-    merge_credentials,
-)
+from crossdock.core.settings import CoreSettings
+from crossdock.gitslice.config import Mode, SliceConfig, from_git_slice_env, merge_credentials
 from crossdock.gitslice.errors import SliceConfigError, UnknownSlice
 from crossdock.gitslice.pushing import PushRequest
 from crossdock.gitslice.remote import redact
+from crossdock.gitslice.settings import GitSliceSettings
 from crossdock.gitslice.store import SliceStore
 from crossdock.gitslice.syncer import Syncer
 
@@ -59,20 +54,15 @@ def _environment(env_file: Path | None) -> dict[str, str]:
     return env
 
 
-def default_data_dir(core: CoreSettings, own: GitSliceSettings) -> Path:
-    """Where cache repositories live."""
-    return own.data_dir or core.data_dir / "gitslice"
-
-
 @contextlib.asynccontextmanager
 async def _syncer(url: str, core: CoreSettings, env: Mapping[str, str],
                   name: str | None) -> AsyncIterator[Syncer]:
-    own = load(GitSliceSettings, "CROSSDOCK_GITSLICE_", environ=env, section="gitslice")
+    own = GitSliceSettings.from_env(env)
     config, compat = from_git_slice_env(name or "", env)
     credentials = merge_credentials(own.credentials(), compat)
     async with Database(url, min_size=1, max_size=4) as database:
-        syncer = Syncer(SliceStore(database), data_dir=default_data_dir(core, own),
-                        credentials=credentials)
+        syncer = Syncer.from_settings(SliceStore(database), own, core_data_dir=core.data_dir,
+                                      credentials=credentials)
         if name is not None and config is not None:
             try:
                 await syncer.config(name)
@@ -280,8 +270,7 @@ def list_slices(as_json: JsonFlag = False, env_file: EnvFile = None) -> None:
     """List the slices."""
 
     async def work(syncer: Syncer) -> list[dict[str, Any]]:
-        async with syncer.store.database.connection() as conn:
-            rows = await syncer.store.all(conn)
+        rows = await syncer.store.all()
         return [{
             "name": r["name"], "mode": r["mode"], "upstream": redact(r["upstream_url"]),
             "upstream_branch": r["upstream_branch"], "slice": redact(r["slice_url"]),

@@ -1,4 +1,4 @@
-"""A slice's configuration, the service's settings, and git-slice-tools' variables.
+"""A slice's configuration, its credentials, and git-slice-tools' variables.
 
 git-slice-tools configures one slice with ``GIT_SLICE_*`` variables (or a ``--env`` file of
 them). :func:`from_git_slice_env` reads those into a :class:`SliceConfig` and
@@ -176,28 +176,6 @@ class Credentials:
         if self.upstream_username and self.upstream_email:
             return (self.upstream_username, self.upstream_email)
         return None
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class GitSliceSettings:
-    """The service's settings (prefix ``CROSSDOCK_GITSLICE_``, table ``[gitslice]``)."""
-
-    #: Where cache repositories live; default ``<core data dir>/gitslice``.
-    data_dir: Path | None = None
-    upstream_token: str | None = dataclasses.field(default=None, repr=False)
-    upstream_username: str | None = None
-    upstream_email: str | None = None
-    slice_token: str | None = dataclasses.field(default=None, repr=False)
-    slice_username: str | None = None
-    slice_email: str | None = None
-
-    def credentials(self) -> Credentials:
-        """The tokens and identities of these settings."""
-        return Credentials(
-            upstream_token=self.upstream_token, upstream_username=self.upstream_username,
-            upstream_email=self.upstream_email, slice_token=self.slice_token,
-            slice_username=self.slice_username, slice_email=self.slice_email,
-        )
 
 
 def _list(value: str | None, variable: str) -> tuple[str, ...]:

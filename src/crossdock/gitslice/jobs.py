@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 from crossdock.core.errors import JobError
 from crossdock.core.jobs import JOB_RETRY
 from crossdock.core.logging import get_logger
-from crossdock.core.settings import load
-from crossdock.gitslice.config import GitSliceSettings, SliceConfig
+from crossdock.gitslice.config import SliceConfig
 from crossdock.gitslice.errors import GitCommandError, GitSliceError
 from crossdock.gitslice.pushing import PushRequest
+from crossdock.gitslice.settings import GitSliceSettings
 from crossdock.gitslice.store import SliceStore
 from crossdock.gitslice.syncer import Syncer
 
@@ -45,10 +45,8 @@ _COMMAND = re.compile(r"^\s*/git-slice\s+(?P<rest>.*)$", re.MULTILINE)
 
 def syncer_for(runtime: Runtime) -> Syncer:
     """A syncer on the runtime's database, with the service's settings."""
-    own = load(GitSliceSettings, "CROSSDOCK_GITSLICE_", section="gitslice")
-    return Syncer(SliceStore(runtime.database),
-                  data_dir=own.data_dir or runtime.settings.data_dir / "gitslice",
-                  credentials=own.credentials())
+    return Syncer.from_settings(SliceStore(runtime.database), GitSliceSettings.from_env(),
+                                core_data_dir=runtime.settings.data_dir)
 
 
 def normalize_url(url: str) -> str:

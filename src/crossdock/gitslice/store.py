@@ -1,15 +1,15 @@
 """Slices, sync runs and the commit map in PostgreSQL.
 
 The service's one adapter to the driver: database errors leave it as GitSlice's own (a row for
-a slice that is gone as :class:`UnknownSlice`, anything else as :class:`StoreError`).
+a slice that is gone as :class:`UnknownSlice`, anything else as :class:`StoreError`). Each
+method takes a pooled connection of its own, and what must happen together (a pull's map
+entries, tip and run end) is one method and one transaction: callers never hold a connection.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import AsyncIterator, Iterable
-from enum import StrEnum
 from typing import Any
 
 import psycopg
@@ -19,35 +19,9 @@ from crossdock.core.sql import load_queries
 from crossdock.gitslice.config import SliceConfig
 from crossdock.gitslice.errors import GitSliceError, SliceExists, StoreError, UnknownSlice
 from crossdock.gitslice.history import Mapped
+from crossdock.gitslice.records import PullRecord, RunEnd, RunKind, RunState, Tip
 
 _queries = load_queries("crossdock.gitslice", "queries.sql")
-
-
-class RunKind(StrEnum):
-    """What a run did."""
-
-    PULL = "pull"
-    PULL_BRANCH = "pull_branch"
-    PUSH = "push"
-    REINDEX = "reindex"
-
-
-class RunState(StrEnum):
-    """Where a run stands."""
-
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    INTERRUPTED = "interrupted"
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class Tip:
-    """The last upstream commit sliced from one upstream ref, and its slice commit."""
-
-    upstream_ref: str
-    upstream_sha: str
-    slice_sha: str
 
 
 def translated(exc: psycopg.Error) -> GitSliceError:
@@ -77,14 +51,14 @@ def _mapped(row: dict[str, Any]) -> Mapped:
 
 
 class SliceStore:
-    """Reads and writes gitslice's tables; each method takes the connection to use."""
+    """Reads and writes gitslice's tables, each method on a pooled connection of its own."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
 
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
-        """A pooled connection for the methods below; errors translated."""
+        """A pooled connection; errors translated."""
         try:
             async with self.database.connection() as conn:
                 yield conn
@@ -98,17 +72,19 @@ class SliceStore:
             yield conn
 
     @contextlib.asynccontextmanager
-    async def locked(self, name: str) -> AsyncIterator[Connection]:
+    async def locked(self, name: str) -> AsyncIterator[None]:
         """Hold the slice's advisory lock (waiting for it) on a connection of its own."""
         async with self.connection() as conn:
             await conn.set_autocommit(True)
             await _execute(conn, "lock_slice", {"name": name})
             try:
                 await _execute(conn, "interrupt_runs", {"name": name})
-                yield conn
+                yield
             finally:
                 await _execute(conn, "unlock_slice", {"name": name})
                 await conn.set_autocommit(False)
+
+    # -- slices ------------------------------------------------------------------------------
 
     async def create(self, config: SliceConfig, *, update: bool = False) -> None:
         """Store a new slice (or, with ``update``, change an existing one)."""
@@ -119,114 +95,174 @@ class SliceStore:
                     raise SliceExists(f"a slice named {config.name!r} exists already")
                 await _execute(conn, "update_slice", config.as_row())
 
-    async def get(self, conn: Connection, name: str) -> dict[str, Any]:
+    async def get(self, name: str) -> dict[str, Any]:
         """The slice's row."""
-        cursor = await _execute(conn, "select_slice", {"name": name})
-        row = await cursor.fetchone()
-        if row is None:
-            raise UnknownSlice(f"no slice named {name!r} (create it with `crossdock slice init`)")
-        return row
+        async with self.connection() as conn:
+            return await _slice_row(conn, name)
 
-    async def config(self, conn: Connection, name: str) -> SliceConfig:
+    async def config(self, name: str) -> SliceConfig:
         """The slice's config."""
-        return SliceConfig.from_row(await self.get(conn, name))
+        return SliceConfig.from_row(await self.get(name))
 
-    async def all(self, conn: Connection) -> list[dict[str, Any]]:
-        """Every slice's row."""
-        cursor = await _execute(conn, "select_slices")
-        return await cursor.fetchall()
+    async def all(self, conn: Connection | None = None) -> list[dict[str, Any]]:
+        """Every slice's row (on ``conn`` when given: an event handler's transaction)."""
+        if conn is not None:
+            return await (await _execute(conn, "select_slices")).fetchall()
+        async with self.connection() as own:
+            return await (await _execute(own, "select_slices")).fetchall()
+
+    # -- runs --------------------------------------------------------------------------------
 
     async def start_run(
-        self, conn: Connection, name: str, kind: RunKind, *, upstream_ref: str | None,
-        slice_ref: str | None,
+        self, name: str, kind: RunKind, *, upstream_ref: str | None, slice_ref: str | None,
     ) -> int:
         """Record that a run started; returns its id."""
-        cursor = await _execute(conn, "insert_run", {
-            "name": name, "kind": kind.value, "upstream_ref": upstream_ref, "slice_ref": slice_ref,
-        })
-        row = await cursor.fetchone()
+        async with self.transaction() as conn:
+            cursor = await _execute(conn, "insert_run", {
+                "name": name, "kind": kind.value, "upstream_ref": upstream_ref,
+                "slice_ref": slice_ref,
+            })
+            row = await cursor.fetchone()
         assert row is not None
         return int(row["id"])
 
-    async def finish_run(
-        self, conn: Connection, run_id: int, state: RunState, *, upstream_sha: str | None = None,
-        slice_sha: str | None = None, commits: int = 0, error: str | None = None,
-    ) -> None:
+    async def finish_run(self, run_id: int, end: RunEnd) -> None:
         """Record how a run ended."""
-        await _execute(conn, "finish_run", {
-            "id": run_id, "state": state.value, "upstream_sha": upstream_sha,
-            "slice_sha": slice_sha, "commits": commits, "error": error,
-        })
+        async with self.transaction() as conn:
+            await _finish_run(conn, run_id, end)
 
-    async def runs(self, conn: Connection, name: str, limit: int = 20) -> list[dict[str, Any]]:
+    async def runs(self, name: str, limit: int = 20) -> list[dict[str, Any]]:
         """The slice's latest runs, newest first."""
-        cursor = await _execute(conn, "select_runs", {"name": name, "limit": limit})
-        return await cursor.fetchall()
+        async with self.connection() as conn:
+            cursor = await _execute(conn, "select_runs", {"name": name, "limit": limit})
+            return await cursor.fetchall()
 
-    async def add_mappings(self, conn: Connection, name: str, mapped: Iterable[Mapped]) -> None:
+    async def record_pull(self, record: PullRecord) -> None:
+        """A pull's map entries, its branch's tip (and the last sync) and its run's end."""
+        async with self.transaction() as conn:
+            await _add_mappings(conn, record.name, record.mapped)
+            if record.slice_sha is not None:
+                await _set_tip(conn, record.name, Tip(
+                    upstream_ref=record.upstream_ref, upstream_sha=record.upstream_sha,
+                    slice_sha=record.slice_sha))
+                if record.synced:
+                    await _set_synced(conn, record.name, record.upstream_sha, record.slice_sha)
+            await _finish_run(conn, record.run_id, RunEnd(
+                state=RunState.SUCCEEDED, upstream_sha=record.upstream_sha,
+                slice_sha=record.slice_sha, commits=len(record.mapped)))
+
+    async def record_reindex(
+        self, run_id: int, *, name: str, mapped: Iterable[Mapped], tips: Iterable[Tip],
+        synced_ref: str,
+    ) -> None:
+        """Replace the map and tips with those read from trailers; ``synced_ref``'s tip is
+        the last sync; the run ends.
+        """
+        entries = list(mapped)
+        async with self.transaction() as conn:
+            await _clear_map(conn, name)
+            await _add_mappings(conn, name, entries)
+            for tip in tips:
+                await _set_tip(conn, name, tip)
+                if tip.upstream_ref == synced_ref:
+                    await _set_synced(conn, name, tip.upstream_sha, tip.slice_sha)
+            await _finish_run(conn, run_id, RunEnd(state=RunState.SUCCEEDED,
+                                                   commits=len(entries)))
+
+    # -- the commit map ----------------------------------------------------------------------
+
+    async def add_mappings(self, name: str, mapped: Iterable[Mapped]) -> None:
         """Insert (or correct) map entries."""
-        rows = list(mapped)
-        if not rows:
-            return
-        try:
-            await _execute(conn, "insert_mappings", {
-                "name": name,
-                "upstream": [m.upstream for m in rows],
-                "slice": [m.slice for m in rows],
-                "digests": [m.rules_digest for m in rows],
-            })
-        except StoreError as exc:
-            raise StoreError(f"cannot store the commit map of {name!r}: {exc}") from exc
+        async with self.transaction() as conn:
+            await _add_mappings(conn, name, mapped)
 
-    async def by_upstream_sha(
-        self, conn: Connection, name: str, shas: list[str]
-    ) -> dict[str, Mapped]:
+    async def by_upstream_sha(self, name: str, shas: list[str]) -> dict[str, Mapped]:
         """Map entries by upstream sha."""
         if not shas:
             return {}
-        cursor = await _execute(conn, "select_by_upstream", {"name": name, "shas": shas})
-        return {row["upstream_sha"]: _mapped(row) for row in await cursor.fetchall()}
+        async with self.connection() as conn:
+            cursor = await _execute(conn, "select_by_upstream", {"name": name, "shas": shas})
+            return {row["upstream_sha"]: _mapped(row) for row in await cursor.fetchall()}
 
-    async def by_slice_sha(self, conn: Connection, name: str, shas: list[str]) -> dict[str, Mapped]:
+    async def by_slice_sha(self, name: str, shas: list[str]) -> dict[str, Mapped]:
         """Map entries by slice sha."""
         if not shas:
             return {}
-        cursor = await _execute(conn, "select_by_slice", {"name": name, "shas": shas})
-        return {row["slice_sha"]: _mapped(row) for row in await cursor.fetchall()}
+        async with self.connection() as conn:
+            cursor = await _execute(conn, "select_by_slice", {"name": name, "shas": shas})
+            return {row["slice_sha"]: _mapped(row) for row in await cursor.fetchall()}
 
-    async def by_prefix(self, conn: Connection, name: str, prefix: str) -> list[Mapped]:
+    async def by_prefix(self, name: str, prefix: str) -> list[Mapped]:
         """Map entries whose upstream or slice sha starts with ``prefix``."""
-        cursor = await _execute(
-            conn, "select_by_prefix", {"name": name, "prefix": prefix.lower() + "%"}
-        )
-        return [_mapped(row) for row in await cursor.fetchall()]
+        async with self.connection() as conn:
+            cursor = await _execute(
+                conn, "select_by_prefix", {"name": name, "prefix": prefix.lower() + "%"})
+            return [_mapped(row) for row in await cursor.fetchall()]
 
-    async def count(self, conn: Connection, name: str) -> int:
+    async def count(self, name: str) -> int:
         """How many map entries the slice has."""
-        cursor = await _execute(conn, "count_mappings", {"name": name})
-        row = await cursor.fetchone()
+        async with self.connection() as conn:
+            cursor = await _execute(conn, "count_mappings", {"name": name})
+            row = await cursor.fetchone()
         return int(row["n"]) if row else 0
 
-    async def clear_map(self, conn: Connection, name: str) -> None:
-        """Forget the slice's map and tips (reindex rebuilds them)."""
-        await _execute(conn, "delete_mappings", {"name": name})
-        await _execute(conn, "delete_tips", {"name": name})
+    async def clear_map(self, name: str) -> None:
+        """Forget the slice's map and tips."""
+        async with self.transaction() as conn:
+            await _clear_map(conn, name)
 
-    async def set_tip(self, conn: Connection, name: str, tip: Tip) -> None:
-        """Remember the last sliced commit of an upstream ref."""
-        await _execute(conn, "upsert_tip", {
-            "name": name, "ref": tip.upstream_ref, "upstream_sha": tip.upstream_sha,
-            "slice_sha": tip.slice_sha,
-        })
-
-    async def tips(self, conn: Connection, name: str) -> list[Tip]:
+    async def tips(self, name: str) -> list[Tip]:
         """Every ref's last sliced commit."""
-        cursor = await _execute(conn, "select_tips", {"name": name})
-        return [Tip(**row) for row in await cursor.fetchall()]
+        async with self.connection() as conn:
+            cursor = await _execute(conn, "select_tips", {"name": name})
+            return [Tip(**row) for row in await cursor.fetchall()]
 
-    async def set_synced(self, conn: Connection, name: str, upstream_sha: str,
-                         slice_sha: str) -> None:
-        """Record the default branch's last sync."""
-        await _execute(conn, "set_synced", {
-            "name": name, "upstream_sha": upstream_sha, "slice_sha": slice_sha,
+
+# The statements the methods above put together in one transaction.
+
+
+async def _slice_row(conn: Connection, name: str) -> dict[str, Any]:
+    row = await (await _execute(conn, "select_slice", {"name": name})).fetchone()
+    if row is None:
+        raise UnknownSlice(f"no slice named {name!r} (create it with `crossdock slice init`)")
+    return row
+
+
+async def _finish_run(conn: Connection, run_id: int, end: RunEnd) -> None:
+    await _execute(conn, "finish_run", {
+        "id": run_id, "state": end.state.value, "upstream_sha": end.upstream_sha,
+        "slice_sha": end.slice_sha, "commits": end.commits, "error": end.error,
+    })
+
+
+async def _add_mappings(conn: Connection, name: str, mapped: Iterable[Mapped]) -> None:
+    rows = list(mapped)
+    if not rows:
+        return
+    try:
+        await _execute(conn, "insert_mappings", {
+            "name": name,
+            "upstream": [m.upstream for m in rows],
+            "slice": [m.slice for m in rows],
+            "digests": [m.rules_digest for m in rows],
         })
+    except StoreError as exc:
+        raise StoreError(f"cannot store the commit map of {name!r}: {exc}") from exc
+
+
+async def _clear_map(conn: Connection, name: str) -> None:
+    await _execute(conn, "delete_mappings", {"name": name})
+    await _execute(conn, "delete_tips", {"name": name})
+
+
+async def _set_tip(conn: Connection, name: str, tip: Tip) -> None:
+    await _execute(conn, "upsert_tip", {
+        "name": name, "ref": tip.upstream_ref, "upstream_sha": tip.upstream_sha,
+        "slice_sha": tip.slice_sha,
+    })
+
+
+async def _set_synced(conn: Connection, name: str, upstream_sha: str, slice_sha: str) -> None:
+    await _execute(conn, "set_synced", {
+        "name": name, "upstream_sha": upstream_sha, "slice_sha": slice_sha,
+    })

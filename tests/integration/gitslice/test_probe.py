@@ -12,6 +12,7 @@ import pytest
 
 from crossdock.gitslice.errors import GitCommandError, SliceConfigError
 from crossdock.gitslice.remote import Remote, probe
+from crossdock.gitslice.settings import GitSliceSettings
 from crossdock.gitslice.syncer import Syncer
 
 from .conftest import World
@@ -58,11 +59,10 @@ def test_a_bare_repository_answers(world: World) -> None:
 async def test_init_refuses_a_slice_whose_repository_does_not_answer(
     world: World, syncer: Syncer, silent_server: str
 ) -> None:
-    syncer.probe_timeout = 0.5
+    syncer = Syncer(syncer.store, data_dir=syncer.data_dir, probe_timeout=0.5)
     with pytest.raises(SliceConfigError, match=r"the slice repository .* cannot be reached"):
         await syncer.init(world.config(slice_url=silent_server))
-    async with syncer.store.database.connection() as conn:
-        assert await syncer.store.all(conn) == []
+    assert await syncer.store.all() == []
 
 
 async def test_init_refuses_a_local_folder_that_is_not_a_repository(
@@ -71,3 +71,14 @@ async def test_init_refuses_a_local_folder_that_is_not_a_repository(
     (tmp_path / "plain").mkdir()
     with pytest.raises(SliceConfigError, match="does not appear to be a git repository"):
         await syncer.init(world.config(upstream_url=str(tmp_path / "plain")))
+
+
+async def test_the_probe_timeout_setting_bounds_how_long_init_waits(
+    world: World, syncer: Syncer, silent_server: str
+) -> None:
+    settings = GitSliceSettings.from_env({"CROSSDOCK_GITSLICE_PROBE_TIMEOUT": "0.5"})
+    configured = Syncer.from_settings(syncer.store, settings, core_data_dir=world.tmp)
+    started = time.monotonic()
+    with pytest.raises(SliceConfigError, match=r"no answer within 0\.5 s"):
+        await configured.init(world.config(slice_url=silent_server))
+    assert time.monotonic() - started < 5

@@ -274,18 +274,18 @@ async def test_rerun_after_a_crash_between_push_and_record_completes(
     world.work.commit("three", {"c": "3"})
     world.work.push()
     # Simulate a crash: the slice was pushed, then the process died before recording.
-    real = syncer.store.add_mappings
+    real = syncer.store.record_pull
     calls = 0
 
-    async def crash(conn, name, mapped):  # type: ignore[no-untyped-def]
+    async def crash(record):  # type: ignore[no-untyped-def]
         nonlocal calls
         calls += 1
         raise RuntimeError("killed")
 
-    syncer.store.add_mappings = crash  # type: ignore[method-assign]
+    syncer.store.record_pull = crash  # type: ignore[method-assign]
     with pytest.raises(RuntimeError):
         await syncer.pull("demo")
-    syncer.store.add_mappings = real  # type: ignore[method-assign]
+    syncer.store.record_pull = real  # type: ignore[method-assign]
     pushed = git(world.slice, "rev-parse", "main")
     outcome = await syncer.pull("demo")
     assert outcome.slice_head == pushed
@@ -294,16 +294,14 @@ async def test_rerun_after_a_crash_between_push_and_record_completes(
     assert [m.slice for m in found] == [pushed]
 
 
-async def test_reindex_rebuilds_the_map_from_trailers(world: World, syncer: Syncer,
-                                                      database: Database) -> None:
+async def test_reindex_rebuilds_the_map_from_trailers(world: World, syncer: Syncer) -> None:
     first = world.work.commit("one", {"a": "1"})
     world.work.commit("two", {"b": "2"})
     world.work.push()
     await syncer.init(world.config())
     await syncer.pull("demo")
     slice_first = git(world.slice, "rev-parse", "main~1")
-    async with database.transaction() as conn:
-        await syncer.store.clear_map(conn, "demo")
+    await syncer.store.clear_map("demo")
     assert await syncer.lookup("demo", first) == []
     assert await syncer.reindex("demo") == 2
     assert [m.slice for m in await syncer.lookup("demo", first)] == [slice_first]
