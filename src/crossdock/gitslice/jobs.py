@@ -43,9 +43,12 @@ PUSH_RETRY = dataclasses.replace(JOB_RETRY, max_tries=3)
 _COMMAND = re.compile(r"^\s*/git-slice\s+(?P<rest>.*)$", re.MULTILINE)
 
 
-def syncer_for(runtime: Runtime) -> Syncer:
-    """A syncer on the runtime's database, with the service's settings."""
-    return Syncer.from_settings(SliceStore(runtime.database), GitSliceSettings.from_env(),
+def syncer_for(runtime: Runtime, settings: GitSliceSettings | None = None) -> Syncer:
+    """A syncer on the runtime's database, with the service's settings (read now if not
+    given).
+    """
+    return Syncer.from_settings(SliceStore(runtime.database),
+                                settings or GitSliceSettings.from_env(),
                                 core_data_dir=runtime.settings.data_dir)
 
 
@@ -101,11 +104,12 @@ async def _matching(store: SliceStore, conn: Connection, urls: set[str],
 
 
 def register(runtime: Runtime) -> None:  # noqa: C901 - one closure per task and handler
-    """Register gitslice's tasks and event subscribers."""
+    """Register gitslice's tasks and event subscribers; a bad setting stops the process now."""
+    settings = GitSliceSettings.from_env()
 
     @runtime.jobs.task(PULL_TASK, queue="gitslice", retry=PULL_RETRY)
     async def pull(slice_name: str, branch: str | None = None) -> None:
-        syncer = syncer_for(runtime)
+        syncer = syncer_for(runtime, settings)
         try:
             if branch is None:
                 await syncer.pull(slice_name)
@@ -122,7 +126,7 @@ def register(runtime: Runtime) -> None:  # noqa: C901 - one closure per task and
         request = PushRequest(branch=branch, message=message, force=force,
                               preserve_commits=preserve_commits)
         try:
-            await syncer_for(runtime).push(slice_name, request)
+            await syncer_for(runtime, settings).push(slice_name, request)
         except GitCommandError:
             raise
         except GitSliceError as exc:

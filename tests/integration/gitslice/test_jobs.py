@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import structlog.testing
 
+from crossdock.core.errors import ConfigError
 from crossdock.core.runtime import Runtime
 from crossdock.core.settings import CoreSettings
 from crossdock.gitslice.jobs import normalize_url, parse_comment
@@ -120,3 +121,12 @@ async def test_up_in_demo_mode_makes_and_pulls_a_demo_slice(
     async with service.up(runtime):  # a second start reuses the demo and pulls nothing new
         pass
     assert git(demo, "rev-list", "--count", "main") == "1"
+
+
+def test_a_bad_gitslice_setting_stops_a_runtime_when_it_is_made(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The worker reads GitSlice's settings once, at start, not at its first job."""
+    monkeypatch.setenv("CROSSDOCK_GITSLICE_PROBE_TIMEOUT", "-1")
+    with pytest.raises(ConfigError, match="CROSSDOCK_GITSLICE_PROBE_TIMEOUT"):
+        Runtime.create(CoreSettings(data_dir=tmp_path), database_url, services=[service])
