@@ -24,7 +24,7 @@ from crossdock.gitslice.forge.errors import (
     ForgeUnavailable,
 )
 from crossdock.gitslice.forge.fake import App, FakeForge, serve
-from crossdock.gitslice.forge.fake.app import Fault
+from crossdock.gitslice.forge.fake.forge import Fault
 from crossdock.gitslice.forge.github import AppAuth, GitHubForge, RetryPolicy, TokenAuth
 from crossdock.gitslice.forge.port import (
     IssueState,

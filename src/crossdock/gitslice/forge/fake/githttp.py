@@ -21,7 +21,7 @@ from crossdock.gitslice.forge.fake.errors import ForgeFault
 from crossdock.gitslice.forge.fake.state import Repo, User, now, refs
 
 if TYPE_CHECKING:
-    from crossdock.gitslice.forge.fake.app import FakeForge
+    from crossdock.gitslice.forge.fake.forge import FakeForge
 
 _CHALLENGE = {"WWW-Authenticate": 'Basic realm="GitHub"'}
 
