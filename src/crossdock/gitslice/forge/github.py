@@ -1,4 +1,4 @@
-"""The GitHub adapter of the forge port, on githubkit.
+"""The GitHub adapter of the forge port, on githubkit (its failures: ``forge.failures``).
 
 Auth is a personal access token or a GitHub App: the app's JWT (from its id and private key)
 finds the installation on the repository's owner, and githubkit's installation token is
@@ -16,7 +16,6 @@ leave as ``forge.errors``, without credentials.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,28 +23,16 @@ from typing import Any, Literal, TypeVar, cast
 
 import anyio
 import httpx
-import pydantic
 from githubkit import AppAuthStrategy, AppInstallationAuthStrategy, GitHub, TokenAuthStrategy
-from githubkit.exception import (
-    AuthCredentialError,
-    AuthExpiredError,
-    GitHubException,
-    RateLimitExceeded,
-    RequestError,
-    RequestFailed,
-    RequestTimeout,
-)
-from githubkit.retry import RetryOption
 from githubkit.utils import UNSET
 
-from crossdock.core.backoff import Backoff
-from crossdock.gitslice.forge.errors import (
-    ForgeAuthError,
-    ForgeError,
-    ForgeNotFound,
-    ForgeRateLimited,
-    ForgeRejected,
-    ForgeUnavailable,
+from crossdock.gitslice.forge.errors import ForgeNotFound, ForgeRateLimited
+from crossdock.gitslice.forge.failures import (
+    CLIENT_ERROR,
+    RetryDecision,
+    RetryPolicy,
+    retry_after,
+    translated,
 )
 from crossdock.gitslice.forge.port import (
     Comment,
@@ -69,16 +56,6 @@ from crossdock.gitslice.forge.port import (
 
 GITHUB_API = "https://api.github.com"
 
-_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-
-_SERVER_ERROR = 500
-_CLIENT_ERROR = 400
-
-#: Our error for each refusal GitHub answers with (any other 4xx is a ForgeRejected).
-_BY_STATUS: dict[int, type[ForgeError]] = {
-    401: ForgeAuthError, 403: ForgeAuthError, 404: ForgeNotFound,
-}
-
 T = TypeVar("T")
 
 
@@ -96,108 +73,6 @@ class AppAuth:
     app_id: int
     private_key: str = field(repr=False)
     installation_id: int | None = None
-
-
-def _server_backoff() -> Backoff:
-    return Backoff(max_tries=4, base_seconds=1.0, max_seconds=30.0)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RetryPolicy:
-    """How long the adapter waits and how often it tries again."""
-
-    #: Tries of a read that met a 5xx or a timeout: 4 in all, about 1 s, 2 s, 4 s apart.
-    server: Backoff = field(default_factory=_server_backoff)
-    rate_limit_retries: int = 1
-    max_rate_wait: float = 60.0
-
-
-def _retry_after(response: httpx.Response) -> datetime.timedelta | None:
-    if "retry-after" in response.headers:
-        return datetime.timedelta(seconds=float(response.headers["retry-after"]))
-    if response.headers.get("x-ratelimit-remaining") == "0" and \
-            "x-ratelimit-reset" in response.headers:
-        reset = datetime.datetime.fromtimestamp(int(response.headers["x-ratelimit-reset"]),
-                                                tz=datetime.UTC)
-        return max(reset - datetime.datetime.now(datetime.UTC), datetime.timedelta())
-    return None
-
-
-class _Retry:
-    """githubkit's retry decision, bounded by the policy."""
-
-    def __init__(self, policy: RetryPolicy) -> None:
-        self.policy = policy
-
-    def __call__(self, exc: GitHubException, count: int) -> RetryOption:
-        policy = self.policy
-        if isinstance(exc, RateLimitExceeded):
-            wait = exc.retry_after.total_seconds()
-            return RetryOption(
-                do_retry=count < policy.rate_limit_retries and wait <= policy.max_rate_wait,
-                retry_after=exc.retry_after)
-        if isinstance(exc, RequestFailed):
-            retry = exc.response.status_code >= _SERVER_ERROR and \
-                exc.request.method in _IDEMPOTENT
-        elif isinstance(exc, RequestTimeout):
-            retry = exc.request.method in _IDEMPOTENT
-        else:
-            retry = False
-        # githubkit counts the retries made so far: this failure is try count + 1.
-        delay = policy.server.delay(count + 1) if retry else None
-        if delay is None:
-            return RetryOption(do_retry=False)
-        return RetryOption(do_retry=True, retry_after=datetime.timedelta(seconds=delay))
-
-
-def _message(response: httpx.Response) -> str:
-    try:
-        data = response.json()
-    except ValueError:
-        return response.reason_phrase
-    message = data.get("message") if isinstance(data, dict) else None
-    details = [error.get("message") or f"{error.get('field')} {error.get('code')}"
-               for error in (data.get("errors") or []) if isinstance(error, dict)] \
-        if isinstance(data, dict) else []
-    return "; ".join(str(part) for part in [message, *details] if part) or \
-        response.reason_phrase
-
-
-def _translate(exc: Exception) -> ForgeError:  # noqa: PLR0911 - one answer per kind, a table
-    """Our error for a githubkit (or pydantic) one; no header or token ever goes in it."""
-    if isinstance(exc, RateLimitExceeded):
-        reset = datetime.datetime.now(datetime.UTC) + exc.retry_after
-        return ForgeRateLimited(f"GitHub's rate limit is spent until {reset:%H:%M:%S} UTC",
-                                reset_at=reset)
-    if isinstance(exc, RequestFailed):
-        response = exc.response.raw_response
-        where = f"{exc.request.method} {exc.request.url.path}"
-        status = response.status_code
-        kind = ForgeUnavailable if status >= _SERVER_ERROR else \
-            _BY_STATUS.get(status, ForgeRejected)
-        return kind(f"GitHub answered {status} to {where}: {_message(response)}")
-    if isinstance(exc, RequestTimeout):
-        return ForgeUnavailable(f"GitHub did not answer {exc.request.method} "
-                                f"{exc.request.url.path} in time")
-    if isinstance(exc, RequestError):
-        return ForgeUnavailable(f"GitHub cannot be reached: {type(exc.exc).__name__}")
-    if isinstance(exc, AuthCredentialError | AuthExpiredError):
-        return ForgeAuthError(f"GitHub refused the app's credentials: {exc}")
-    if isinstance(exc, pydantic.ValidationError):
-        return ForgeError(f"GitHub answered in a shape the client does not know "
-                          f"({exc.error_count()} fields)")
-    return ForgeError(f"GitHub failed: {type(exc).__name__}")
-
-
-@contextlib.contextmanager
-def _translated() -> Any:
-    try:
-        yield
-    except ForgeError:
-        raise
-    except (GitHubException, pydantic.ValidationError) as exc:
-        raise _translate(exc) from exc
-
 
 def _login(user: Any) -> str:
     return str(getattr(user, "login", "") or "ghost")
@@ -218,7 +93,7 @@ class GitHubForge:
         self.retry = retry or RetryPolicy()
         self._options: dict[str, Any] = {
             "base_url": base_url, "timeout": timeout, "async_transport": transport,
-            "auto_retry": _Retry(self.retry), "http_cache": False, "trust_env": False,
+            "auto_retry": RetryDecision(self.retry), "http_cache": False, "trust_env": False,
             "user_agent": "crossdock-gitslice",
             "async_event_hooks": {"response": [self._note_limit]},
         }
@@ -226,9 +101,9 @@ class GitHubForge:
         self._exhausted_until: datetime.datetime | None = None
 
     async def _note_limit(self, response: httpx.Response) -> None:
-        if response.status_code < _CLIENT_ERROR and \
+        if response.status_code < CLIENT_ERROR and \
                 response.headers.get("x-ratelimit-remaining") == "0":
-            wait = _retry_after(response)
+            wait = retry_after(response)
             if wait is not None:
                 self._exhausted_until = datetime.datetime.now(datetime.UTC) + wait
 
@@ -256,7 +131,7 @@ class GitHubForge:
             app = AppAuthStrategy(self.auth.app_id, self.auth.private_key)
             installation = self.auth.installation_id
             if installation is None:
-                with _translated():
+                with translated():
                     as_app = GitHub(app, **self._options)
                     found = await as_app.rest.apps.async_get_repo_installation(repo.owner,
                                                                                repo.name)
@@ -268,7 +143,7 @@ class GitHubForge:
 
     async def get_repository(self, repo: RepoRef) -> Repository:
         github = await self._client(repo)
-        with _translated():
+        with translated():
             data = (await github.rest.repos.async_get(repo.owner, repo.name)).parsed_data
         return Repository(ref=RepoRef.parse(data.full_name), default_branch=data.default_branch,
                           clone_url=data.clone_url, html_url=data.html_url,
@@ -285,14 +160,14 @@ class GitHubForge:
 
     async def get_pull_request(self, repo: RepoRef, number: int) -> PullRequest:
         github = await self._client(repo)
-        with _translated():
+        with translated():
             response = await github.rest.pulls.async_get(repo.owner, repo.name, number)
         return self._pull(response.parsed_data)
 
     async def _pulls(self, repo: RepoRef, state: Literal["open", "closed", "all"],
                      head: str | None) -> list[PullRequest]:
         github = await self._client(repo)
-        with _translated():
+        with translated():
             pages: Any = github.rest.paginate(
                 github.rest.pulls.async_list, owner=repo.owner, repo=repo.name,
                 state=state, per_page=100, head=head or UNSET)
@@ -312,7 +187,7 @@ class GitHubForge:
 
     async def create_pull_request(self, repo: RepoRef, new: NewPullRequest) -> PullRequest:
         github = await self._client(repo)
-        with _translated():
+        with translated():
             response = await github.rest.pulls.async_create(
                 repo.owner, repo.name, title=new.title, head=new.head, base=new.base,
                 body=new.body, draft=new.draft)
@@ -323,7 +198,7 @@ class GitHubForge:
         if current.state != PullState.OPEN:
             return current
         github = await self._client(repo)
-        with _translated():
+        with translated():
             response = await github.rest.pulls.async_update(repo.owner, repo.name, number,
                                                             state="closed")
         return self._pull(response.parsed_data)
@@ -334,7 +209,7 @@ class GitHubForge:
 
     async def list_comments(self, repo: RepoRef, number: int) -> list[Comment]:
         github = await self._client(repo)
-        with _translated():
+        with translated():
             pages: Any = github.rest.paginate(github.rest.issues.async_list_comments,
                                          owner=repo.owner, repo=repo.name,
                                          issue_number=number, per_page=100)
@@ -342,14 +217,14 @@ class GitHubForge:
 
     async def create_comment(self, repo: RepoRef, number: int, body: str) -> Comment:
         github = await self._client(repo)
-        with _translated():
+        with translated():
             response = await github.rest.issues.async_create_comment(
                 repo.owner, repo.name, number, body=body)
         return self._comment(response.parsed_data)
 
     async def add_reaction(self, repo: RepoRef, comment_id: int, reaction: Reaction) -> None:
         github = await self._client(repo)
-        with _translated():
+        with translated():
             await github.rest.reactions.async_create_for_issue_comment(
                 repo.owner, repo.name, comment_id, content=reaction.value)
 
@@ -360,7 +235,7 @@ class GitHubForge:
 
     async def get_review(self, repo: RepoRef, number: int, review_id: int) -> Review:
         github = await self._client(repo)
-        with _translated():
+        with translated():
             response = await github.rest.pulls.async_get_review(repo.owner, repo.name, number,
                                                                 review_id)
         return self._review(number, response.parsed_data)
@@ -369,7 +244,7 @@ class GitHubForge:
         self, repo: RepoRef, number: int, review_id: int
     ) -> list[ReviewComment]:
         github = await self._client(repo)
-        with _translated():
+        with translated():
             pages: Any = github.rest.paginate(github.rest.pulls.async_list_comments_for_review,
                                          owner=repo.owner, repo=repo.name, pull_number=number,
                                          review_id=review_id, per_page=100)
@@ -395,7 +270,7 @@ class GitHubForge:
                 given["start_line"] = comment.start_line
                 given["start_side"] = (comment.start_side or comment.side).value
             comments.append(given)
-        with _translated():
+        with translated():
             response = await github.rest.pulls.async_create_review(
                 repo.owner, repo.name, number, body=new.body, event=new.event.value,
                 comments=cast("Any", comments), commit_id=new.commit_sha or UNSET)
@@ -412,13 +287,13 @@ class GitHubForge:
 
     async def get_issue(self, repo: RepoRef, number: int) -> Issue:
         github = await self._client(repo)
-        with _translated():
+        with translated():
             response = await github.rest.issues.async_get(repo.owner, repo.name, number)
         return self._issue(response.parsed_data)
 
     async def create_issue(self, repo: RepoRef, new: NewIssue) -> Issue:
         github = await self._client(repo)
-        with _translated():
+        with translated():
             response = await github.rest.issues.async_create(
                 repo.owner, repo.name, title=new.title, body=new.body,
                 labels=list(new.labels), assignees=list(new.assignees))
@@ -426,14 +301,14 @@ class GitHubForge:
 
     async def close_issue(self, repo: RepoRef, number: int) -> Issue:
         github = await self._client(repo)
-        with _translated():
+        with translated():
             response = await github.rest.issues.async_update(repo.owner, repo.name, number,
                                                              state="closed")
         return self._issue(response.parsed_data)
 
     async def add_labels(self, repo: RepoRef, number: int, labels: Sequence[str]) -> None:
         github = await self._client(repo)
-        with _translated():
+        with translated():
             await github.rest.issues.async_add_labels(repo.owner, repo.name, number,
                                                       data={"labels": list(labels)})
 
@@ -441,14 +316,14 @@ class GitHubForge:
         self, repo: RepoRef, number: int, assignees: Sequence[str]
     ) -> None:
         github = await self._client(repo)
-        with _translated():
+        with translated():
             await github.rest.issues.async_add_assignees(repo.owner, repo.name, number,
                                                          assignees=list(assignees))
 
     async def permission(self, repo: RepoRef, user: str) -> Permission:
         github = await self._client(repo)
         try:
-            with _translated():
+            with translated():
                 response = await github.rest.repos.async_get_collaborator_permission_level(
                     repo.owner, repo.name, user)
         except ForgeNotFound:
