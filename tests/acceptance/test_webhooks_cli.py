@@ -156,6 +156,20 @@ def test_a_source_with_nonsensical_limits_is_refused_at_add(
     _one_line(result, 2, "error:")
 
 
+@pytest.mark.parametrize(("provider", "secret", "words"), [
+    ("github", "fifteen-bytes!!", "at least 16 bytes"),
+    ("standard", "a-plain-secret-of-many-bytes", "whsec_"),
+    ("github", "env:NOT A NAME", "environment variable"),
+])
+def test_a_secret_that_would_be_refused_later_is_a_usage_error_at_add(
+    crossdock: Run, database_url: str, provider: str, secret: str, words: str
+) -> None:
+    """A secret too short, or not a Standard Webhooks key, is what the user typed: exit 2."""
+    result = crossdock("webhooks", "source", "add", "gh", "--provider", provider,
+                       "--secret", secret, env={"DATABASE_URL": database_url})
+    _one_line(result, 2, words)
+
+
 def test_route_add_refuses_a_handler_no_installed_service_registers(
     crossdock: Run, database_url: str
 ) -> None:

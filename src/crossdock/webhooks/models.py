@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from crossdock.core.backoff import Backoff
-from crossdock.webhooks.errors import SourceError
+from crossdock.webhooks.errors import InvalidSource
 from crossdock.webhooks.providers import standard
 from crossdock.webhooks.secrets import ENV_PREFIX, MIN_SECRET_BYTES, describe
 
@@ -45,10 +45,10 @@ def check_secret(provider: str, reference: str) -> None:
     """
     if reference.startswith(ENV_PREFIX):
         if not _ENV_NAME.fullmatch(reference[len(ENV_PREFIX):]):
-            raise SourceError(f"{reference!r} does not name an environment variable")
+            raise InvalidSource(f"{reference!r} does not name an environment variable")
         return
     if len(reference.encode()) < MIN_SECRET_BYTES:
-        raise SourceError(f"a secret must hold at least {MIN_SECRET_BYTES} bytes "
+        raise InvalidSource(f"a secret must hold at least {MIN_SECRET_BYTES} bytes "
                           f"(this one holds {len(reference.encode())})")
     if provider == "standard":
         standard.check_secret(reference)

@@ -106,7 +106,7 @@ def build_source(
     one secret, a body limit and a retry schedule that make sense."""
     check_source_name(name)
     if not secrets:
-        raise SourceError("a source needs at least one --secret (env:NAME or a literal)")
+        raise InvalidSource("a source needs at least one --secret (env:NAME or a literal)")
     try:
         make_provider(provider, options or {})
     except SourceError as exc:  # an unknown provider or option: what was given is wrong

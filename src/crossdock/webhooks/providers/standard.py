@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from crossdock.webhooks.errors import BadSignature, Malformed, SourceError
+from crossdock.webhooks.errors import BadSignature, InvalidSource, Malformed, SourceError
 from crossdock.webhooks.providers.base import (
     Headers,
     Inbound,
@@ -56,17 +56,17 @@ def check_secret(value: str) -> None:
     if value.startswith(HMAC_PREFIX):
         key = _decoded(value, HMAC_PREFIX)
         if len(key) < MIN_SECRET_BYTES:
-            raise SourceError(f"a whsec_ secret must hold at least {MIN_SECRET_BYTES} bytes "
+            raise InvalidSource(f"a whsec_ secret must hold at least {MIN_SECRET_BYTES} bytes "
                               f"(it holds {len(key)})")
         return
     if value.startswith(PUBLIC_KEY_PREFIX):
         try:
             Ed25519PublicKey.from_public_bytes(_decoded(value, PUBLIC_KEY_PREFIX))
         except ValueError as exc:
-            raise SourceError("a whpk_ secret must be an ed25519 public key "
+            raise InvalidSource("a whpk_ secret must be an ed25519 public key "
                               "(32 bytes, base64)") from exc
         return
-    raise SourceError("a Standard Webhooks secret starts with whsec_ (HMAC, base64 key) "
+    raise InvalidSource("a Standard Webhooks secret starts with whsec_ (HMAC, base64 key) "
                       "or whpk_ (ed25519 public key, base64)")
 
 
