@@ -128,3 +128,19 @@ def test_version_is_a_root_option(crossdock: Run) -> None:
     result = crossdock("--version")
     assert result.returncode == 0
     assert result.stdout.strip() == __version__
+
+
+def test_plan_without_a_supergraph_is_a_usage_error(crossdock: Run, tmp_path: Path) -> None:
+    query = tmp_path / "q.graphql"
+    query.write_text("{ __typename }", encoding="utf-8")
+    result = crossdock("gateway", "plan", str(query))
+    assert result.returncode == 2
+    assert "--supergraph" in _one_line(result)
+
+
+def test_a_query_file_that_is_not_text_is_one_line(crossdock: Run, tmp_path: Path) -> None:
+    query = tmp_path / "q.graphql"
+    query.write_bytes(b"\xff\xfe\x00garbage")
+    result = crossdock("gateway", "plan", "--supergraph", str(DEMO), str(query))
+    assert result.returncode == 2
+    assert "cannot read the query file" in _one_line(result)

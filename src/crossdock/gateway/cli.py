@@ -69,8 +69,8 @@ async def make_client(settings: GatewaySettings) -> AsyncIterator[SubgraphClient
 def serve(settings: GatewaySettings) -> None:
     """Serve the gateway until SIGINT or SIGTERM, in ``settings.workers`` processes."""
     if settings.supergraph is None:
-        raise GatewayError("no supergraph: pass --supergraph FILE or set "
-                           "CROSSDOCK_GATEWAY_SUPERGRAPH")
+        raise ConfigError("no supergraph: pass --supergraph FILE or set "
+                          "CROSSDOCK_GATEWAY_SUPERGRAPH")
     supergraph = load_supergraph(settings.supergraph)
     if settings.workers <= 1:
         sock = bind(settings.host, settings.port, option=_PORT_OPTION)
@@ -121,62 +121,67 @@ def tune_gc() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
+app = typer.Typer(help="The Apollo Federation v2 gateway.", no_args_is_help=False,
+                  invoke_without_command=True)
+
+
 def build_cli() -> typer.Typer:
     """The ``crossdock gateway`` commands."""
-    app = typer.Typer(help="The Apollo Federation v2 gateway.", no_args_is_help=False,
-                      invoke_without_command=True)
-    serving = examples("crossdock gateway serve --supergraph supergraph.graphql --port 4000",
-                       "crossdock gateway serve --supergraph supergraph.graphql --workers 2")
-
-    def start(supergraph: Path | None, host: str | None, port: int | None,
-              workers: int | None) -> None:
-        core = CoreSettings.from_env()
-        configure_logging(core.log_level, core.log_format)
-        serve(GatewaySettings.from_env(supergraph=supergraph, host=host, port=port,
-                                       workers=workers))
-
-    @app.callback(epilog=examples(
-        "crossdock gateway --supergraph supergraph.graphql",
-        "crossdock gateway plan --supergraph supergraph.graphql query.graphql"))
-    def main(ctx: typer.Context, supergraph: SupergraphOption = None,
-             host: HostOption = None, port: PortOption = None,
-             workers: WorkersOption = None) -> None:
-        """Serve the gateway when no subcommand is given (``crossdock gateway --supergraph``)."""
-        if ctx.invoked_subcommand is None:
-            if supergraph is None and not GatewaySettings.from_env().supergraph:
-                typer.echo(ctx.get_help())
-                raise typer.Exit(0)
-            start(supergraph, host, port, workers)
-
-    @app.command("serve", epilog=serving)
-    def serve_command(supergraph: SupergraphOption = None, host: HostOption = None,
-                      port: PortOption = None, workers: WorkersOption = None) -> None:
-        """Serve GraphQL at /graphql in front of the supergraph's subgraphs."""
-        start(supergraph, host, port, workers)
-
-    @app.command("plan", epilog=examples(
-        "crossdock gateway plan --supergraph supergraph.graphql query.graphql",
-        "crossdock gateway plan --supergraph supergraph.graphql query.graphql "
-        "--operation-name TopProducts"))
-    def plan_command(
-        query: Annotated[Path, typer.Argument(
-            exists=True, dir_okay=False, help="A file holding the GraphQL operation.")],
-        supergraph: SupergraphOption = None,
-        operation_name: Annotated[str | None, typer.Option(
-            "--operation-name", envvar="CROSSDOCK_GATEWAY_OPERATION_NAME",
-            help="Which operation of the file to plan.")] = None,
-    ) -> None:
-        """Print the query plan of an operation."""
-        path = supergraph or GatewaySettings.from_env().supergraph
-        if path is None:
-            raise GatewayError("no supergraph: pass --supergraph FILE")
-        try:
-            text = query.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{query}: cannot read the query file: {exc}") from exc
-        sys.stdout.write(plan_text(path, text, operation_name) + "\n")
-
     return app
+
+
+def _start(supergraph: Path | None, host: str | None, port: int | None,
+           workers: int | None) -> None:
+    core = CoreSettings.from_env()
+    configure_logging(core.log_level, core.log_format)
+    serve(GatewaySettings.from_env(supergraph=supergraph, host=host, port=port, workers=workers))
+
+
+@app.callback(epilog=examples(
+    "crossdock gateway --supergraph supergraph.graphql",
+    "crossdock gateway plan --supergraph supergraph.graphql query.graphql"))
+def gateway(ctx: typer.Context, supergraph: SupergraphOption = None,
+            host: HostOption = None, port: PortOption = None,
+            workers: WorkersOption = None) -> None:
+    """Serve the gateway when no subcommand is given (``crossdock gateway --supergraph``)."""
+    if ctx.invoked_subcommand is None:
+        if supergraph is None and not GatewaySettings.from_env().supergraph:
+            typer.echo(ctx.get_help())
+            raise typer.Exit(0)
+        _start(supergraph, host, port, workers)
+
+
+@app.command("serve", epilog=examples(
+    "crossdock gateway serve --supergraph supergraph.graphql --port 4000",
+    "crossdock gateway serve --supergraph supergraph.graphql --workers 2"))
+def serve_command(supergraph: SupergraphOption = None, host: HostOption = None,
+                  port: PortOption = None, workers: WorkersOption = None) -> None:
+    """Serve GraphQL at /graphql in front of the supergraph's subgraphs."""
+    _start(supergraph, host, port, workers)
+
+
+@app.command("plan", epilog=examples(
+    "crossdock gateway plan --supergraph supergraph.graphql query.graphql",
+    "crossdock gateway plan --supergraph supergraph.graphql query.graphql "
+    "--operation-name TopProducts"))
+def plan_command(
+    query: Annotated[Path, typer.Argument(
+        exists=True, dir_okay=False, help="A file holding the GraphQL operation.")],
+    supergraph: SupergraphOption = None,
+    operation_name: Annotated[str | None, typer.Option(
+        "--operation-name", envvar="CROSSDOCK_GATEWAY_OPERATION_NAME",
+        help="Which operation of the file to plan.")] = None,
+) -> None:
+    """Print the query plan of an operation."""
+    path = supergraph or GatewaySettings.from_env().supergraph
+    if path is None:
+        raise ConfigError("no supergraph: pass --supergraph FILE or set "
+                          "CROSSDOCK_GATEWAY_SUPERGRAPH")
+    try:
+        text = query.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{query}: cannot read the query file: {exc}") from exc
+    sys.stdout.write(plan_text(path, text, operation_name) + "\n")
 
 
 def plan_text(supergraph_path: Path, query: str, operation_name: str | None) -> str:

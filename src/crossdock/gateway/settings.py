@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from crossdock.core.settings import load
+from crossdock.core.settings import bounded, load
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -16,11 +16,11 @@ class GatewaySettings:
     host: str = "127.0.0.1"
     port: int = 4000
     #: Processes serving the port (``--workers``); each uses at most one CPU.
-    workers: int = 1
+    workers: int = bounded(1, low=1)
     #: Seconds a subgraph request may take before it becomes an error in the response.
-    subgraph_timeout: float = 30.0
+    subgraph_timeout: float = bounded(30.0, low=0.1)
     #: Keep-alive connections kept open per subgraph host.
-    max_connections: int = 100
+    max_connections: int = bounded(100, low=1)
     #: Ports of the demo subgraphs ``crossdock up --demo`` serves behind the gateway.
     demo_products_port: int = 4001
     demo_reviews_port: int = 4002
