@@ -100,8 +100,8 @@ def _row(param: Any) -> str:
     else:
         name = " / ".join(f"`{opt}`" for opt in [*param.opts, *param.secondary_opts])
         value = f"`{param.metavar}`" if param.metavar else ""
-        bounds = describe_range(getattr(param, "min", None), getattr(param, "max", None))
-        value += f" ({bounds})" if bounds else ""
+    bounds = describe_range(getattr(param, "min", None), getattr(param, "max", None))
+    value += f" ({bounds})" if bounds else ""
     envvar = param.envvar if isinstance(param.envvar, (list, tuple)) else [param.envvar]
     env = ", ".join(f"`{name}`" for name in envvar if name)
     default = default_text(param)

@@ -94,6 +94,9 @@ class _Argument(TyperArgument):
         word = value_word(self)
         return None if word == "TEXT" else word
 
+    def _get_number_range_help_str(self) -> str | None:
+        return describe_range(getattr(self, "min", None), getattr(self, "max", None))
+
 
 def describe_range(low: float | None, high: float | None) -> str | None:
     """A number option's bounds in words: ``0 to 65535``, ``at least 1``, ``at most 10``."""

@@ -42,6 +42,7 @@ def _help(path: list[str]) -> str:
 def test_help_shows_values_in_words_and_arguments_in_capitals(path: list[str]) -> None:
     text = _help(path)
     assert not PYTHON_TYPES.search(text), text
+    assert not re.search(r"x[<>]=|[<>]=x", text), text  # bounds read "0 to 65535", "at least 1"
     usage = next(line for line in text.splitlines() if "Usage:" in line)
     assert "{" not in usage, usage
 
@@ -53,6 +54,7 @@ def test_a_repeatable_option_and_a_flag_read_as_such() -> None:
     plan = _help(["gateway", "plan"])
     assert "Usage: crossdock gateway plan [OPTIONS] QUERY" in plan
     assert re.search(r"--port\s+INTEGER \[0 to 65535\]", _help(["gateway", "serve"]))
+    assert re.search(r"IDS\s+INTEGER \[at least 1\]", _help(["webhooks", "replay"]))
 
 
 @pytest.mark.parametrize("path", COMMANDS, ids=lambda p: " ".join(p) or "crossdock")
