@@ -148,6 +148,16 @@ def test_the_image_pins_uv_to_a_version() -> None:
     assert re.fullmatch(r"ghcr\.io/astral-sh/uv:\d+\.\d+\.\d+", image)
 
 
+def test_a_machine_without_uv_gets_the_image_s_uv() -> None:
+    """scripts/ installs uv where there is none: the same version the image is built with."""
+    build, _ = stages(CONTAINERFILE.read_text(encoding="utf-8"))
+    (image,) = [source for source, _, _ in build.copies if source]
+    bootstrap = (ROOT / "scripts" / "_bootstrap.sh").read_text(encoding="utf-8")
+    (pinned,) = re.findall(r"^UV_VERSION=(\S+)$", bootstrap, flags=re.MULTILINE)
+    assert image.rpartition(":")[2] == pinned
+    assert '"uv==$UV_VERSION"' in bootstrap
+
+
 def test_the_image_venv_starts_from_the_path_it_is_copied_to(
         image: tuple[Path, Stage]) -> None:
     result = run_in_image(image, "--version")
