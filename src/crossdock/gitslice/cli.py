@@ -1,4 +1,5 @@
-"""``crossdock slice ...``: init, checkout, pull, push, pull-branch, status, map, list, reindex.
+"""``crossdock slice ...``: init, credentials, checkout, pull, push, pull-branch, status, map,
+list, reindex.
 
 Every command also reads git-slice-tools' ``GIT_SLICE_*`` variables, from the environment or
 from ``--env FILE``: with them, ``crossdock slice pull NAME`` works on a slice it has not seen
@@ -24,8 +25,18 @@ from crossdock.core.clihelp import examples
 from crossdock.core.database import Database
 from crossdock.core.entry import database_url, run
 from crossdock.core.settings import CoreSettings
-from crossdock.gitslice.config import Mode, SliceConfig, from_git_slice_env, merge_credentials
+from crossdock.gitslice.config import (
+    GITHUB_API,
+    ForgeConfig,
+    Mode,
+    SliceConfig,
+    from_git_slice_env,
+    github_repo,
+    merge_credentials,
+)
+from crossdock.gitslice.credentials import Side, StoredCredential
 from crossdock.gitslice.errors import SliceConfigError, UnknownSlice
+from crossdock.gitslice.forge.port import Permission
 from crossdock.gitslice.pushing import PushRequest
 from crossdock.gitslice.remote import redact
 from crossdock.gitslice.settings import GitSliceSettings
@@ -141,28 +152,145 @@ def init(
     message_regex: Annotated[str | None, typer.Option(
         envvar="GIT_SLICE_PUSH_COMMIT_MSG_REGEX", help="Pushed messages must match it.")] = None,
     command_user: Annotated[list[str] | None, typer.Option(
-        help="Forge login whose /git-slice comments are obeyed; repeatable (none: comment "
-             "commands are off).")] = None,
+        help="Forge login whose /git-slice comments are obeyed without asking the forge; "
+             "repeatable.")] = None,
+    forge: Annotated[str | None, typer.Option(
+        help="The forge both repositories are on: github (also GitHub Enterprise Server and "
+             "the in-package forge, with --forge-api-url).")] = None,
+    forge_api_url: Annotated[str, typer.Option(
+        envvar="CROSSDOCK_GITSLICE_FORGE_API_URL",
+        help="The forge's REST API (https://HOST/api/v3 for GitHub Enterprise Server).")
+    ] = GITHUB_API,
+    upstream_repo: Annotated[str | None, typer.Option(
+        help="The upstream repository on the forge, OWNER/NAME (default: from a github.com "
+             "--upstream URL).")] = None,
+    slice_repo: Annotated[str | None, typer.Option(
+        help="The slice repository on the forge, OWNER/NAME (default: from a github.com "
+             "--slice URL).")] = None,
+    pr_draft: Annotated[bool | None, typer.Option(
+        "--pr-draft/--no-pr-draft", show_default="draft",
+        help="Raise upstream pull requests as drafts (GIT_SLICE_PR_DRAFT).")] = None,
+    pr_label: Annotated[list[str] | None, typer.Option(
+        help="Label for raised upstream pull requests; repeatable (GIT_SLICE_PR_LABELS).")
+    ] = None,
+    command_permission: Annotated[Permission, typer.Option(
+        help="The least role on the slice repository that may run /git-slice commands.")
+    ] = Permission.WRITE,
+    close_on_merge: Annotated[bool, typer.Option(
+        "--close-on-merge/--keep-open-on-merge",
+        help="Close the slice pull request when its upstream one is merged.")] = True,
+    pull_every: Annotated[int | None, typer.Option(
+        help="Also pull every so many seconds (60 or more; default: only on events and by "
+             "hand).")] = None,
     update: Annotated[bool, typer.Option("--update", help="Change an existing slice.")] = False,
     env_file: EnvFile = None,
 ) -> None:
     """Create a slice: both repositories must answer; nothing is fetched until checkout or pull.
 
-    A local path is stored as an absolute path.
+    A local path is stored as an absolute path. With --forge, the slice also gets pull
+    requests, reviews, issues and /git-slice comment commands (store its tokens with
+    `crossdock slice credentials`).
     """
     env = _environment(env_file)
     compat, _ = from_git_slice_env(name, env)
     ignores = tuple(ignore or ()) or (compat.ignores if compat else ())
+    forge_config = None
+    if forge is not None or upstream_repo or slice_repo:
+        labels = tuple(pr_label or ()) or (compat.forge.pr_labels if compat and compat.forge
+                                           else ())
+        draft = pr_draft if pr_draft is not None else (
+            compat.forge.pr_draft if compat and compat.forge else True)
+        forge_config = ForgeConfig(
+            kind=forge or "github", api_url=forge_api_url,
+            upstream_repo=upstream_repo or github_repo(upstream) or "",
+            slice_repo=slice_repo or github_repo(slice_url) or "",
+            pr_draft=draft, pr_labels=labels, command_permission=command_permission,
+            close_on_merge=close_on_merge)
     config = SliceConfig(
         name=name, upstream_url=upstream, upstream_branch=upstream_branch, slice_url=slice_url,
         slice_branch=slice_branch, mode=mode, ignores=ignores, folders=tuple(folder or ()),
         push_branch_template=branch_template, push_commit_msg_regex=message_regex,
-        command_users=tuple(command_user or ()),
+        command_users=tuple(command_user or ()), forge=forge_config, pull_interval=pull_every,
     )
     _run(env_file, None, lambda syncer: syncer.init(config, update=update))
     stdout.print(f"slice {name!r} {'updated' if update else 'created'}: "
                  f"{redact(upstream)}@{upstream_branch} -> {redact(slice_url)}@{slice_branch}",
                  highlight=False)
+    if forge_config is not None:
+        stdout.print(f"on {forge_config.kind}: {forge_config.upstream_repo} -> "
+                     f"{forge_config.slice_repo} ({forge_config.api_url})", highlight=False)
+
+
+def _credential(side: Side, token: str | None, app_id: int | None, key: str | None,
+                installation: int | None) -> StoredCredential | None:
+    """One side's credential from the options given for it, if any."""
+    if token is not None and (app_id is not None or key is not None):
+        raise SliceConfigError(f"give the {side.value} side a token or an App, not both")
+    if (app_id is None) != (key is None):
+        raise SliceConfigError(f"a GitHub App needs --{side.value}-app-id and "
+                               f"--{side.value}-app-key together")
+    if token is not None:
+        return StoredCredential(side=side, kind="token", secret=token)
+    if app_id is not None and key is not None:
+        return StoredCredential(side=side, kind="app", secret=key, app_id=app_id,
+                                installation_id=installation)
+    return None
+
+
+Secret = Annotated[str | None, typer.Option(
+    help="env:NAME (read from the service's environment when used), file:PATH (read now) or "
+         "the value itself; stored encrypted, never shown.")]
+
+
+@app.command(epilog=examples(
+    "crossdock slice credentials web --upstream-token env:CLIENT_TOKEN "
+    "--slice-token env:SLICE_TOKEN",
+    "crossdock slice credentials web --upstream-app-id 12345 "
+    "--upstream-app-key file:app.pem",
+    "crossdock slice credentials web --show"))
+def credentials(
+    name: Name,
+    upstream_token: Secret = None,
+    slice_token: Secret = None,
+    upstream_app_id: Annotated[int | None, typer.Option(
+        help="A GitHub App's id: the upstream side authenticates as its installation.")
+    ] = None,
+    upstream_app_key: Secret = None,
+    upstream_installation: Annotated[int | None, typer.Option(
+        help="The App's installation id (default: found from the repository).")] = None,
+    slice_app_id: Annotated[int | None, typer.Option(help="As --upstream-app-id.")] = None,
+    slice_app_key: Secret = None,
+    slice_installation: Annotated[int | None, typer.Option(
+        help="As --upstream-installation.")] = None,
+    forget: Annotated[list[Side] | None, typer.Option(
+        help="Forget a side's own credential (the service's is used again); repeatable.")
+    ] = None,
+    show: Annotated[bool, typer.Option(help="Show what is stored (never the secrets).")] = False,
+    env_file: EnvFile = None,
+) -> None:
+    """Store a slice's own forge credentials (a token or a GitHub App per side)."""
+    given = [credential for credential in (
+        _credential(Side.UPSTREAM, upstream_token, upstream_app_id, upstream_app_key,
+                    upstream_installation),
+        _credential(Side.SLICE, slice_token, slice_app_id, slice_app_key, slice_installation),
+    ) if credential is not None]
+
+    async def work(syncer: Syncer) -> dict[str, str]:
+        await syncer.config(name)
+        for credential in given:
+            await syncer.set_credential(name, credential)
+        for side in forget or ():
+            await syncer.remove_credential(name, side)
+        stored = await syncer.store.credentials(name)
+        return {side.value: (stored[side].describe() if side in stored
+                             else "the service's (CROSSDOCK_GITSLICE_*_TOKEN)")
+                for side in Side}
+
+    if not (given or forget or show):
+        raise SliceConfigError("give a credential to store, --forget SIDE, or --show")
+    described = _run(env_file, None, work)
+    for side, text in described.items():
+        stdout.print(f"{side}: {text}", highlight=False)
 
 
 @app.command(epilog=examples("crossdock slice checkout web"))

@@ -19,7 +19,16 @@ from urllib.parse import urlsplit
 import pygit2
 
 from crossdock.gitslice.errors import SliceConfigError
+from crossdock.gitslice.forge.errors import ForgeRejected
+from crossdock.gitslice.forge.port import Permission, RepoRef
 from crossdock.gitslice.remote import Remote, redact
+
+#: The REST API a GitHub slice talks to unless told otherwise.
+GITHUB_API = "https://api.github.com"
+#: The shortest periodic pull interval, in seconds (events pull at once anyway).
+MIN_PULL_INTERVAL = 60
+#: GitHub's longest label name.
+MAX_LABEL = 50
 
 
 class Mode(StrEnum):
@@ -27,6 +36,36 @@ class Mode(StrEnum):
 
     HISTORY = "history"
     SQUASH = "squash"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ForgeConfig:
+    """The forge repositories a slice is, and how it raises pull requests there."""
+
+    #: The forge's kind: ``github`` (GitHub, GitHub Enterprise Server, the in-package forge).
+    kind: str = "github"
+    #: The REST API's base URL (``https://host/api/v3`` for a GitHub Enterprise Server).
+    api_url: str = GITHUB_API
+    #: ``owner/name`` of the upstream repository and of the slice repository.
+    upstream_repo: str
+    slice_repo: str
+    #: git-slice-tools' ``GIT_SLICE_PR_DRAFT`` and ``GIT_SLICE_PR_LABELS``.
+    pr_draft: bool = True
+    pr_labels: tuple[str, ...] = ()
+    #: The least role on the slice repository that may run ``/git-slice`` comment commands.
+    command_permission: Permission = Permission.WRITE
+    #: Close the slice pull request when its upstream pull request is merged.
+    close_on_merge: bool = True
+
+    @property
+    def upstream(self) -> RepoRef:
+        """The upstream repository."""
+        return RepoRef.parse(self.upstream_repo)
+
+    @property
+    def slice(self) -> RepoRef:
+        """The slice repository."""
+        return RepoRef.parse(self.slice_repo)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,10 +86,23 @@ class SliceConfig:
     #: commands off. Until the forge's permission checks exist, anyone who can comment on
     #: the slice could otherwise push upstream.
     command_users: tuple[str, ...] = ()
+    #: The forge repositories (none: no pull requests, reviews, issues or comment commands).
+    forge: ForgeConfig | None = None
+    #: Pull every so many seconds, besides on events (none: no periodic pull).
+    pull_interval: int | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> SliceConfig:
         """From a ``gitslice_slices`` row."""
+        forge = None
+        if row.get("forge"):
+            forge = ForgeConfig(
+                kind=row["forge"], api_url=row["forge_api_url"] or GITHUB_API,
+                upstream_repo=row["upstream_repo"], slice_repo=row["slice_repo"],
+                pr_draft=row["pr_draft"], pr_labels=tuple(row["pr_labels"]),
+                command_permission=Permission(row["command_permission"]),
+                close_on_merge=row["close_on_merge"],
+            )
         return cls(
             name=row["name"], upstream_url=row["upstream_url"],
             upstream_branch=row["upstream_branch"], slice_url=row["slice_url"],
@@ -58,11 +110,13 @@ class SliceConfig:
             ignores=tuple(row["ignores"]), folders=tuple(row["folders"]),
             push_branch_template=row["push_branch_template"],
             push_commit_msg_regex=row["push_commit_msg_regex"],
-            command_users=tuple(row["command_users"]),
+            command_users=tuple(row["command_users"]), forge=forge,
+            pull_interval=row.get("pull_interval_seconds"),
         )
 
     def as_row(self) -> dict[str, Any]:
         """The query parameters of this config."""
+        forge = self.forge
         return {
             "name": self.name, "upstream_url": self.upstream_url,
             "upstream_branch": self.upstream_branch, "slice_url": self.slice_url,
@@ -71,6 +125,15 @@ class SliceConfig:
             "push_branch_template": self.push_branch_template,
             "push_commit_msg_regex": self.push_commit_msg_regex,
             "command_users": list(self.command_users),
+            "forge": forge.kind if forge else None,
+            "forge_api_url": forge.api_url if forge else None,
+            "upstream_repo": forge.upstream_repo if forge else None,
+            "slice_repo": forge.slice_repo if forge else None,
+            "pr_draft": forge.pr_draft if forge else True,
+            "pr_labels": list(forge.pr_labels) if forge else [],
+            "command_permission": (forge.command_permission if forge else Permission.WRITE).value,
+            "close_on_merge": forge.close_on_merge if forge else True,
+            "pull_interval_seconds": self.pull_interval,
         }
 
     def obeys(self, login: str) -> bool:
@@ -107,12 +170,41 @@ def checked(config: SliceConfig, *, cwd: Path | None = None) -> SliceConfig:
         if not parts or folder.startswith("/") or ".." in parts:
             raise SliceConfigError(f"folder {folder!r}: give a path inside the repository, "
                                    "relative to its root")
+    if config.forge is not None:
+        _check_forge(config.forge)
+    if config.pull_interval is not None and config.pull_interval < MIN_PULL_INTERVAL:
+        raise SliceConfigError(f"the pull interval {config.pull_interval} s is too short: give "
+                               f"{MIN_PULL_INTERVAL} seconds or more (events pull at once anyway)")
     base = cwd or Path.cwd()
     return dataclasses.replace(
         config,
         upstream_url=repository_address(config.upstream_url, "upstream", base),
         slice_url=repository_address(config.slice_url, "slice", base),
     )
+
+
+#: What a forge repository may be named (GitHub's rules: letters, digits, ``-``, ``_``, ``.``).
+_REPO_PART = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def _check_forge(forge: ForgeConfig) -> None:
+    if forge.kind != "github":
+        raise SliceConfigError(f"unknown forge {forge.kind!r}: crossdock speaks to github")
+    for side, full_name in (("upstream", forge.upstream_repo), ("slice", forge.slice_repo)):
+        try:
+            repo = RepoRef.parse(full_name)
+        except ForgeRejected as exc:
+            raise SliceConfigError(f"the {side} forge repository: {exc}") from exc
+        if not all(_REPO_PART.match(part) for part in (*repo.owner.split("/"), repo.name)):
+            raise SliceConfigError(f"the {side} forge repository {full_name!r} is not a valid "
+                                   "owner/name")
+    parts = urlsplit(forge.api_url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise SliceConfigError(f"the forge API URL {forge.api_url!r} is not an http(s) URL")
+    for label in forge.pr_labels:
+        if not label.strip() or len(label) > MAX_LABEL:
+            raise SliceConfigError(f"the pull request label {label!r} is empty or longer than "
+                                   f"{MAX_LABEL} characters")
 
 
 def _valid_branch(name: str) -> bool:
@@ -219,7 +311,23 @@ def from_git_slice_env(name: str, env: Mapping[str, str]) -> tuple[SliceConfig |
         push_branch_template=get("PUSH_BRANCH_NAME_TEMPLATE") or "<branch_name>",
         push_commit_msg_regex=get("PUSH_COMMIT_MSG_REGEX"),
     )
+    upstream_repo, slice_repo = github_repo(upstream), github_repo(slice_url)
+    if upstream_repo and slice_repo:
+        draft = (get("PR_DRAFT") or "true").strip().lower()
+        if draft not in {"true", "false", "1", "0", "yes", "no"}:
+            raise SliceConfigError(f"GIT_SLICE_PR_DRAFT: {draft!r} is not true or false")
+        config = dataclasses.replace(config, forge=ForgeConfig(
+            upstream_repo=upstream_repo, slice_repo=slice_repo,
+            pr_draft=draft in {"true", "1", "yes"},
+            pr_labels=_list(get("PR_LABELS"), "GIT_SLICE_PR_LABELS")))
     return config, credentials
+
+
+def github_repo(url: str) -> str | None:
+    """``owner/name`` of a github.com repository URL (https, ssh or scp-like), else None."""
+    match = re.match(r"^(?:https?://(?:[^@/]*@)?|ssh://git@|git@)github\.com[:/]"
+                     r"([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+?)(?:\.git)?/?$", url.strip())
+    return f"{match[1]}/{match[2]}" if match else None
 
 
 def merge_credentials(first: Credentials, fallback: Credentials) -> Credentials:

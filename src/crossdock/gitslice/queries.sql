@@ -3,10 +3,14 @@
 -- name: insert_slice
 INSERT INTO gitslice_slices (name, upstream_url, upstream_branch, slice_url, slice_branch, mode,
                              ignores, folders, push_branch_template, push_commit_msg_regex,
-                             command_users)
+                             command_users, forge, forge_api_url, upstream_repo, slice_repo,
+                             pr_draft, pr_labels, command_permission, close_on_merge,
+                             pull_interval_seconds)
 VALUES (%(name)s, %(upstream_url)s, %(upstream_branch)s, %(slice_url)s, %(slice_branch)s,
         %(mode)s, %(ignores)s, %(folders)s, %(push_branch_template)s, %(push_commit_msg_regex)s,
-        %(command_users)s)
+        %(command_users)s, %(forge)s, %(forge_api_url)s, %(upstream_repo)s, %(slice_repo)s,
+        %(pr_draft)s, %(pr_labels)s, %(command_permission)s, %(close_on_merge)s,
+        %(pull_interval_seconds)s)
 ON CONFLICT (name) DO NOTHING
 
 -- name: update_slice
@@ -14,7 +18,10 @@ UPDATE gitslice_slices SET upstream_url = %(upstream_url)s, upstream_branch = %(
     slice_url = %(slice_url)s, slice_branch = %(slice_branch)s, mode = %(mode)s,
     ignores = %(ignores)s, folders = %(folders)s, push_branch_template = %(push_branch_template)s,
     push_commit_msg_regex = %(push_commit_msg_regex)s, command_users = %(command_users)s,
-    updated_at = now()
+    forge = %(forge)s, forge_api_url = %(forge_api_url)s, upstream_repo = %(upstream_repo)s,
+    slice_repo = %(slice_repo)s, pr_draft = %(pr_draft)s, pr_labels = %(pr_labels)s,
+    command_permission = %(command_permission)s, close_on_merge = %(close_on_merge)s,
+    pull_interval_seconds = %(pull_interval_seconds)s, updated_at = now()
 WHERE name = %(name)s
 
 -- name: select_slice
@@ -90,3 +97,72 @@ SELECT upstream_ref, upstream_sha, slice_sha FROM gitslice_tips WHERE slice_name
 UPDATE gitslice_slices SET last_upstream_sha = %(upstream_sha)s, last_slice_sha = %(slice_sha)s,
     updated_at = now()
 WHERE name = %(name)s
+
+-- name: upsert_credential
+INSERT INTO gitslice_credentials (slice_name, side, kind, secret, username, email, app_id,
+                                  installation_id)
+VALUES (%(name)s, %(side)s, %(kind)s, %(secret)s, %(username)s, %(email)s, %(app_id)s,
+        %(installation_id)s)
+ON CONFLICT (slice_name, side) DO UPDATE SET kind = EXCLUDED.kind, secret = EXCLUDED.secret,
+    username = EXCLUDED.username, email = EXCLUDED.email, app_id = EXCLUDED.app_id,
+    installation_id = EXCLUDED.installation_id, updated_at = now()
+
+-- name: select_credentials
+SELECT * FROM gitslice_credentials WHERE slice_name = %(name)s ORDER BY side
+
+-- name: delete_credential
+DELETE FROM gitslice_credentials WHERE slice_name = %(name)s AND side = %(side)s
+
+-- name: upsert_link
+INSERT INTO gitslice_pull_links (slice_name, upstream_pr, slice_pr, upstream_branch,
+                                 slice_branch, upstream_url)
+VALUES (%(name)s, %(upstream_pr)s, %(slice_pr)s, %(upstream_branch)s, %(slice_branch)s,
+        %(upstream_url)s)
+ON CONFLICT (slice_name, upstream_pr) DO UPDATE
+    SET slice_pr = COALESCE(EXCLUDED.slice_pr, gitslice_pull_links.slice_pr),
+        updated_at = now()
+RETURNING *
+
+-- name: select_link_by_upstream
+SELECT * FROM gitslice_pull_links WHERE slice_name = %(name)s AND upstream_pr = %(number)s
+
+-- name: select_link_by_slice
+SELECT * FROM gitslice_pull_links WHERE slice_name = %(name)s AND slice_pr = %(number)s
+ORDER BY updated_at DESC LIMIT 1
+
+-- name: select_links
+SELECT * FROM gitslice_pull_links WHERE slice_name = %(name)s ORDER BY created_at DESC
+
+-- name: set_link_state
+UPDATE gitslice_pull_links SET state = %(state)s, updated_at = now()
+WHERE slice_name = %(name)s AND upstream_pr = %(number)s AND state <> %(state)s
+RETURNING *
+
+-- name: select_copy
+SELECT * FROM gitslice_copies
+WHERE slice_name = %(name)s AND kind = %(kind)s AND upstream_id = %(upstream_id)s
+
+-- name: insert_copy
+INSERT INTO gitslice_copies (slice_name, kind, upstream_id, slice_id, slice_url)
+VALUES (%(name)s, %(kind)s, %(upstream_id)s, %(slice_id)s, %(slice_url)s)
+ON CONFLICT (slice_name, kind, upstream_id) DO NOTHING
+
+-- name: insert_command
+INSERT INTO gitslice_commands (slice_name, comment_id, pull_number, author, command)
+VALUES (%(name)s, %(comment_id)s, %(pull_number)s, %(author)s, %(command)s)
+ON CONFLICT (slice_name, comment_id) DO NOTHING
+
+-- name: finish_command
+UPDATE gitslice_commands SET state = %(state)s, result = %(result)s,
+    finished_at = CASE WHEN %(state)s IN ('queued', 'running') THEN NULL ELSE now() END
+WHERE slice_name = %(name)s AND comment_id = %(comment_id)s
+
+-- name: select_command
+SELECT * FROM gitslice_commands WHERE slice_name = %(name)s AND comment_id = %(comment_id)s
+
+-- name: claim_due_pulls
+UPDATE gitslice_slices SET pull_scheduled_at = now()
+WHERE pull_interval_seconds IS NOT NULL
+  AND (pull_scheduled_at IS NULL
+       OR pull_scheduled_at + make_interval(secs => pull_interval_seconds) <= now())
+RETURNING name

@@ -1,9 +1,12 @@
-"""What the slice store records: runs and how they ended, branch tips, finished pulls."""
+"""What the slice store records: runs and how they ended, branch tips, finished pulls, and
+the forge side: linked pull requests, copies from upstream, comment commands."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
 from crossdock.gitslice.history import Mapped
 
@@ -15,6 +18,10 @@ class RunKind(StrEnum):
     PULL_BRANCH = "pull_branch"
     PUSH = "push"
     REINDEX = "reindex"
+    RAISE_PR = "raise_pr"
+    PULL_REVIEW = "pull_review"
+    PULL_ISSUE = "pull_issue"
+    COMMAND = "command"
 
 
 class RunState(StrEnum):
@@ -60,3 +67,82 @@ class PullRecord:
     mapped: tuple[Mapped, ...]
     #: The default branch: its head is also the slice's last sync.
     synced: bool
+
+
+class LinkState(StrEnum):
+    """Where a linked upstream pull request stands."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+    MERGED = "merged"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class PullLink:
+    """An upstream pull request raised for a slice branch, and its slice pull request."""
+
+    slice_name: str
+    upstream_pr: int
+    #: None when the upstream pull request was raised without one (``slice raise-pr``).
+    slice_pr: int | None
+    upstream_branch: str
+    slice_branch: str
+    upstream_url: str
+    state: LinkState = LinkState.OPEN
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> PullLink:
+        """From a ``gitslice_pull_links`` row."""
+        return cls(slice_name=row["slice_name"], upstream_pr=row["upstream_pr"],
+                   slice_pr=row["slice_pr"], upstream_branch=row["upstream_branch"],
+                   slice_branch=row["slice_branch"], upstream_url=row["upstream_url"],
+                   state=LinkState(row["state"]))
+
+
+class CopyKind(StrEnum):
+    """What was copied from upstream onto the slice."""
+
+    REVIEW = "review"
+    ISSUE = "issue"
+    ISSUE_COMMENT = "issue_comment"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Copy:
+    """An upstream object (by id) and the slice object it was copied to."""
+
+    kind: CopyKind
+    upstream_id: int
+    slice_id: int
+    slice_url: str = ""
+
+
+class CommandState(StrEnum):
+    """Where a comment command stands."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REFUSED = "refused"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CommandRecord:
+    """A ``/git-slice`` comment command taken from a slice pull request."""
+
+    slice_name: str
+    comment_id: int
+    pull_number: int
+    author: str
+    command: str
+    state: CommandState = CommandState.QUEUED
+    result: str | None = None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> CommandRecord:
+        """From a ``gitslice_commands`` row."""
+        return cls(slice_name=row["slice_name"], comment_id=row["comment_id"],
+                   pull_number=row["pull_number"], author=row["author"],
+                   command=row["command"], state=CommandState(row["state"]),
+                   result=row["result"])

@@ -33,6 +33,9 @@ class GitSliceSettings:
     slice_email: str | None = None
     #: Seconds a new slice's repositories have to answer ``git ls-remote`` at ``slice init``.
     probe_timeout: float = DEFAULT_PROBE_TIMEOUT
+    #: The Fernet key that encrypts stored forge credentials; default: a key file made once
+    #: in the cache folder (mode 0600). Set it wherever several machines share the database.
+    secret_key: str | None = dataclasses.field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> GitSliceSettings:

@@ -17,9 +17,22 @@ import psycopg
 from crossdock.core.database import Connection, Database
 from crossdock.core.sql import load_queries
 from crossdock.gitslice.config import SliceConfig
+from crossdock.gitslice.credentials import Side, StoredCredential
 from crossdock.gitslice.errors import GitSliceError, SliceExists, StoreError, UnknownSlice
 from crossdock.gitslice.history import Mapped
-from crossdock.gitslice.records import PullRecord, RunEnd, RunKind, RunState, Tip
+from crossdock.gitslice.records import (
+    CommandRecord,
+    CommandState,
+    Copy,
+    CopyKind,
+    LinkState,
+    PullLink,
+    PullRecord,
+    RunEnd,
+    RunKind,
+    RunState,
+    Tip,
+)
 
 _queries = load_queries("crossdock.gitslice", "queries.sql")
 
@@ -216,6 +229,127 @@ class SliceStore:
         async with self.connection() as conn:
             cursor = await _execute(conn, "select_tips", {"name": name})
             return [Tip(**row) for row in await cursor.fetchall()]
+
+
+    # -- credentials -------------------------------------------------------------------------
+
+    async def set_credential(self, name: str, credential: StoredCredential) -> None:
+        """Store a side's credential (its secret already a reference or encrypted)."""
+        async with self.transaction() as conn:
+            await _slice_row(conn, name)
+            await _execute(conn, "upsert_credential", credential.as_row(name))
+
+    async def credentials(self, name: str) -> dict[Side, StoredCredential]:
+        """The slice's stored credentials, by side."""
+        async with self.connection() as conn:
+            rows = await (await _execute(conn, "select_credentials", {"name": name})).fetchall()
+        return {Side(row["side"]): StoredCredential.from_row(row) for row in rows}
+
+    async def remove_credential(self, name: str, side: Side) -> bool:
+        """Forget a side's credential; whether there was one."""
+        async with self.transaction() as conn:
+            cursor = await _execute(conn, "delete_credential", {"name": name, "side": side.value})
+            return cursor.rowcount > 0
+
+    # -- linked pull requests ------------------------------------------------------------------
+
+    async def link(self, link: PullLink) -> PullLink:
+        """Record (or complete) the link of an upstream pull request to its slice one."""
+        async with self.transaction() as conn:
+            cursor = await _execute(conn, "upsert_link", {
+                "name": link.slice_name, "upstream_pr": link.upstream_pr,
+                "slice_pr": link.slice_pr, "upstream_branch": link.upstream_branch,
+                "slice_branch": link.slice_branch, "upstream_url": link.upstream_url,
+            })
+            row = await cursor.fetchone()
+        assert row is not None
+        return PullLink.from_row(row)
+
+    async def link_by_upstream(self, name: str, upstream_pr: int) -> PullLink | None:
+        """The link of upstream pull request ``upstream_pr``, if it is linked."""
+        async with self.connection() as conn:
+            cursor = await _execute(conn, "select_link_by_upstream",
+                                    {"name": name, "number": upstream_pr})
+            row = await cursor.fetchone()
+        return PullLink.from_row(row) if row else None
+
+    async def link_by_slice(self, name: str, slice_pr: int) -> PullLink | None:
+        """The link of slice pull request ``slice_pr``, if it is linked."""
+        async with self.connection() as conn:
+            cursor = await _execute(conn, "select_link_by_slice",
+                                    {"name": name, "number": slice_pr})
+            row = await cursor.fetchone()
+        return PullLink.from_row(row) if row else None
+
+    async def links(self, name: str) -> list[PullLink]:
+        """The slice's links, newest first."""
+        async with self.connection() as conn:
+            rows = await (await _execute(conn, "select_links", {"name": name})).fetchall()
+        return [PullLink.from_row(row) for row in rows]
+
+    async def set_link_state(self, name: str, upstream_pr: int,
+                             state: LinkState) -> PullLink | None:
+        """Move a link to ``state``; the link when it changed, None when it was there already
+        (or there is no link), so a redelivered event acts once."""
+        async with self.transaction() as conn:
+            cursor = await _execute(conn, "set_link_state",
+                                    {"name": name, "number": upstream_pr, "state": state.value})
+            row = await cursor.fetchone()
+        return PullLink.from_row(row) if row else None
+
+    # -- copies from upstream ----------------------------------------------------------------
+
+    async def copy(self, name: str, kind: CopyKind, upstream_id: int) -> Copy | None:
+        """What upstream object ``upstream_id`` was copied to, if it was."""
+        async with self.connection() as conn:
+            cursor = await _execute(conn, "select_copy", {
+                "name": name, "kind": kind.value, "upstream_id": upstream_id})
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        return Copy(kind=kind, upstream_id=row["upstream_id"], slice_id=row["slice_id"],
+                    slice_url=row["slice_url"])
+
+    async def record_copy(self, name: str, copy: Copy) -> None:
+        """Record a copy (a second record of the same upstream object is ignored)."""
+        async with self.transaction() as conn:
+            await _execute(conn, "insert_copy", {
+                "name": name, "kind": copy.kind.value, "upstream_id": copy.upstream_id,
+                "slice_id": copy.slice_id, "slice_url": copy.slice_url})
+
+    # -- comment commands --------------------------------------------------------------------
+
+    async def take_command(self, conn: Connection, record: CommandRecord) -> bool:
+        """Record a command on ``conn`` (an event handler's transaction); False when that
+        comment's command was taken before (a redelivered webhook)."""
+        cursor = await _execute(conn, "insert_command", {
+            "name": record.slice_name, "comment_id": record.comment_id,
+            "pull_number": record.pull_number, "author": record.author,
+            "command": record.command})
+        return cursor.rowcount > 0
+
+    async def finish_command(self, name: str, comment_id: int, state: CommandState,
+                             result: str | None = None) -> None:
+        """Record where a command stands and what it answered."""
+        async with self.transaction() as conn:
+            await _execute(conn, "finish_command", {
+                "name": name, "comment_id": comment_id, "state": state.value,
+                "result": result})
+
+    async def command(self, name: str, comment_id: int) -> CommandRecord | None:
+        """A taken command, if there is one for that comment."""
+        async with self.connection() as conn:
+            cursor = await _execute(conn, "select_command",
+                                    {"name": name, "comment_id": comment_id})
+            row = await cursor.fetchone()
+        return CommandRecord.from_row(row) if row else None
+
+    # -- periodic pulls ------------------------------------------------------------------------
+
+    async def claim_due_pulls(self, conn: Connection) -> list[str]:
+        """The slices whose periodic pull is due, marked as scheduled now (on ``conn``)."""
+        cursor = await _execute(conn, "claim_due_pulls")
+        return [row["name"] for row in await cursor.fetchall()]
 
 
 # The statements the methods above put together in one transaction.

@@ -8,12 +8,15 @@ map, reindex). Each uses the store only through its methods.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import pygit2
 
 from crossdock.gitslice.config import Credentials, SliceConfig
+from crossdock.gitslice.credentials import SecretBox, Side, StoredCredential
+from crossdock.gitslice.forges import CredentialVault, ForgeProvider, GitHubForges
 from crossdock.gitslice.history import Mapped
 from crossdock.gitslice.lookup import Lookup
 from crossdock.gitslice.pulling import Puller, PullOutcome
@@ -32,11 +35,18 @@ class Syncer:
 
     def __init__(
         self, store: SliceStore, *, data_dir: Path, credentials: Credentials | None = None,
-        probe_timeout: float = DEFAULT_PROBE_TIMEOUT,
+        probe_timeout: float = DEFAULT_PROBE_TIMEOUT, secret_key: str | None = None,
+        forges: ForgeProvider | None = None,
     ) -> None:
         self.store = store
+        credentials = credentials or Credentials()
+        #: Encrypts and reads the slices' stored credentials.
+        self.secrets = SecretBox.from_settings(secret_key, data_dir)
+        vault = CredentialVault(store, self.secrets, credentials)
         self.workspace = Workspace(store, data_dir=data_dir, credentials=credentials,
-                                   probe_timeout=probe_timeout)
+                                   probe_timeout=probe_timeout, vault=vault)
+        #: The slices' forge sides (GitHub unless told otherwise).
+        self.forges: ForgeProvider = forges or GitHubForges(vault)
         self._puller = Puller(self.workspace, store)
         self._pusher = Pusher(self.workspace, store)
         self._lookup = Lookup(self.workspace, store)
@@ -49,7 +59,7 @@ class Syncer:
         """A syncer with the service's settings (``credentials`` instead of theirs if given)."""
         return cls(store, data_dir=settings.cache_dir(core_data_dir),
                    credentials=credentials or settings.credentials(),
-                   probe_timeout=settings.probe_timeout)
+                   probe_timeout=settings.probe_timeout, secret_key=settings.secret_key)
 
     @property
     def data_dir(self) -> Path:
@@ -67,6 +77,16 @@ class Syncer:
     async def config(self, name: str) -> SliceConfig:
         """The stored config of slice ``name``."""
         return await self.workspace.config(name)
+
+    async def set_credential(self, name: str, credential: StoredCredential) -> None:
+        """Store a side's credential; its secret (a value, ``file:PATH`` or ``env:NAME``) is
+        kept as a reference or encrypted, never as given."""
+        await self.store.set_credential(name, dataclasses.replace(
+            credential, secret=self.secrets.store(credential.secret)))
+
+    async def remove_credential(self, name: str, side: Side) -> bool:
+        """Forget a side's own credential (the service's is used again)."""
+        return await self.store.remove_credential(name, side)
 
     async def checkout(self, name: str, reporter: Reporter | None = None) -> dict[str, Any]:
         """Fetch both repositories into the cache; returns both default heads."""

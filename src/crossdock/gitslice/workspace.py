@@ -21,6 +21,7 @@ import pygit2
 from crossdock.core.logging import get_logger
 from crossdock.gitslice.config import Credentials, SliceConfig, checked
 from crossdock.gitslice.errors import GitCommandError, SliceConfigError
+from crossdock.gitslice.forges import CredentialVault
 from crossdock.gitslice.records import RunEnd, RunKind, RunState
 from crossdock.gitslice.remote import Git, Remote, probe, redact
 from crossdock.gitslice.settings import DEFAULT_PROBE_TIMEOUT
@@ -88,10 +89,14 @@ class Workspace:
 
     def __init__(self, store: SliceRecords, *, data_dir: Path,
                  credentials: Credentials | None = None,
-                 probe_timeout: float = DEFAULT_PROBE_TIMEOUT) -> None:
+                 probe_timeout: float = DEFAULT_PROBE_TIMEOUT,
+                 vault: CredentialVault | None = None) -> None:
         self.store = store
         self.data_dir = data_dir
         self.credentials = credentials or Credentials()
+        #: Each slice's own credentials, read by :meth:`config` (the service's otherwise).
+        self.vault = vault
+        self._own: dict[str, Credentials] = {}
         #: Seconds a new slice's repositories have to answer ``git ls-remote``.
         self.probe_timeout = probe_timeout
 
@@ -102,13 +107,21 @@ class Workspace:
         return git, pygit2.Repository(str(git.git_dir))
 
     def remotes(self, config: SliceConfig) -> tuple[Remote, Remote]:
-        """The upstream and slice remotes, with their tokens."""
-        return self.credentials.upstream(config.upstream_url), \
-            self.credentials.slice(config.slice_url)
+        """The upstream and slice remotes, with their tokens (the slice's own, if
+        :meth:`config` read any)."""
+        credentials = self.credentials_of(config.name)
+        return credentials.upstream(config.upstream_url), credentials.slice(config.slice_url)
+
+    def credentials_of(self, name: str) -> Credentials:
+        """The slice's credentials, as :meth:`config` last read them."""
+        return self._own.get(name, self.credentials)
 
     async def config(self, name: str) -> SliceConfig:
-        """The stored config of slice ``name``."""
-        return await self.store.config(name)
+        """The stored config of slice ``name``; its own credentials are read with it."""
+        config = await self.store.config(name)
+        if self.vault is not None:
+            self._own[name] = await self.vault.git_credentials(name)
+        return config
 
     async def fetch(
         self, git: Git, config: SliceConfig, reporter: Reporter, *,

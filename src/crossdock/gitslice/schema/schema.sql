@@ -15,13 +15,29 @@ CREATE TABLE gitslice_slices (
     last_upstream_sha text,
     last_slice_sha text,
     created_at timestamptz NOT NULL DEFAULT now(),
-    updated_at timestamptz NOT NULL DEFAULT now()
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    -- The forge repositories the slice is (none: no pull requests, reviews or commands).
+    forge text CHECK (forge IN ('github')),
+    forge_api_url text,
+    upstream_repo text,
+    slice_repo text,
+    pr_draft boolean NOT NULL DEFAULT true,
+    pr_labels text[] NOT NULL DEFAULT '{}',
+    -- The least role on the slice repository that may run comment commands.
+    command_permission text NOT NULL DEFAULT 'write'
+        CHECK (command_permission IN ('admin', 'maintain', 'write', 'triage', 'read')),
+    close_on_merge boolean NOT NULL DEFAULT true,
+    -- A periodic pull: every so many seconds (none: only on events and by hand).
+    pull_interval_seconds integer CHECK (pull_interval_seconds > 0),
+    pull_scheduled_at timestamptz
 );
 
 CREATE TABLE gitslice_runs (
     id bigserial PRIMARY KEY,
     slice_name text NOT NULL REFERENCES gitslice_slices (name) ON DELETE CASCADE,
-    kind text NOT NULL CHECK (kind IN ('pull', 'pull_branch', 'push', 'reindex')),
+    kind text NOT NULL CHECK (kind IN (
+        'pull', 'pull_branch', 'push', 'reindex', 'raise_pr', 'pull_review', 'pull_issue',
+        'command')),
     state text NOT NULL DEFAULT 'running'
         CHECK (state IN ('running', 'succeeded', 'failed', 'interrupted')),
     upstream_ref text,
@@ -51,4 +67,64 @@ CREATE TABLE gitslice_tips (
     upstream_sha text NOT NULL,
     slice_sha text NOT NULL,
     PRIMARY KEY (slice_name, upstream_ref)
+);
+
+-- A side's credentials: a token, or a GitHub App (id, private key, installation). ``secret``
+-- is a reference (``env:NAME``) or a value encrypted with the service's key (``fernet:...``),
+-- never a plain token.
+CREATE TABLE gitslice_credentials (
+    slice_name text NOT NULL REFERENCES gitslice_slices (name) ON DELETE CASCADE,
+    side text NOT NULL CHECK (side IN ('upstream', 'slice')),
+    kind text NOT NULL CHECK (kind IN ('token', 'app')),
+    secret text NOT NULL,
+    username text,
+    email text,
+    app_id bigint,
+    installation_id bigint,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (slice_name, side),
+    CHECK ((kind = 'app') = (app_id IS NOT NULL))
+);
+
+-- An upstream pull request raised for a slice branch, and the slice pull request it came from.
+CREATE TABLE gitslice_pull_links (
+    slice_name text NOT NULL REFERENCES gitslice_slices (name) ON DELETE CASCADE,
+    upstream_pr integer NOT NULL,
+    slice_pr integer,
+    upstream_branch text NOT NULL,
+    slice_branch text NOT NULL,
+    upstream_url text NOT NULL,
+    state text NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'closed', 'merged')),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (slice_name, upstream_pr)
+);
+CREATE UNIQUE INDEX gitslice_pull_links_slice_pr_idx ON gitslice_pull_links (slice_name, slice_pr)
+    WHERE slice_pr IS NOT NULL;
+
+-- What was copied from upstream onto the slice (a review, an issue, an issue's comment), so a
+-- second copy of the same thing is the first one.
+CREATE TABLE gitslice_copies (
+    slice_name text NOT NULL REFERENCES gitslice_slices (name) ON DELETE CASCADE,
+    kind text NOT NULL CHECK (kind IN ('review', 'issue', 'issue_comment')),
+    upstream_id bigint NOT NULL,
+    slice_id bigint NOT NULL,
+    slice_url text NOT NULL DEFAULT '',
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (slice_name, kind, upstream_id)
+);
+
+-- A /git-slice comment command, taken once per comment however often its webhook comes.
+CREATE TABLE gitslice_commands (
+    slice_name text NOT NULL REFERENCES gitslice_slices (name) ON DELETE CASCADE,
+    comment_id bigint NOT NULL,
+    pull_number integer NOT NULL,
+    author text NOT NULL,
+    command text NOT NULL,
+    state text NOT NULL DEFAULT 'queued'
+        CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'refused')),
+    result text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    finished_at timestamptz,
+    PRIMARY KEY (slice_name, comment_id)
 );
