@@ -103,6 +103,7 @@ class CopyKind(StrEnum):
     """What was copied from upstream onto the slice."""
 
     REVIEW = "review"
+    REVIEW_COMMENT = "review_comment"
     ISSUE = "issue"
     ISSUE_COMMENT = "issue_comment"
 

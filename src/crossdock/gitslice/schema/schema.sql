@@ -106,7 +106,7 @@ CREATE UNIQUE INDEX gitslice_pull_links_slice_pr_idx ON gitslice_pull_links (sli
 -- second copy of the same thing is the first one.
 CREATE TABLE gitslice_copies (
     slice_name text NOT NULL REFERENCES gitslice_slices (name) ON DELETE CASCADE,
-    kind text NOT NULL CHECK (kind IN ('review', 'issue', 'issue_comment')),
+    kind text NOT NULL CHECK (kind IN ('review', 'review_comment', 'issue', 'issue_comment')),
     upstream_id bigint NOT NULL,
     slice_id bigint NOT NULL,
     slice_url text NOT NULL DEFAULT '',
