@@ -162,11 +162,11 @@ def init(
         help="The forge's REST API (https://HOST/api/v3 for GitHub Enterprise Server).")
     ] = GITHUB_API,
     upstream_repo: Annotated[str | None, typer.Option(
-        help="The upstream repository on the forge, OWNER/NAME (default: from a github.com "
-             "--upstream URL).")] = None,
+        show_default="read from a github.com --upstream URL",
+        help="The upstream repository on the forge, OWNER/NAME.")] = None,
     slice_repo: Annotated[str | None, typer.Option(
-        help="The slice repository on the forge, OWNER/NAME (default: from a github.com "
-             "--slice URL).")] = None,
+        show_default="read from a github.com --slice URL",
+        help="The slice repository on the forge, OWNER/NAME.")] = None,
     pr_draft: Annotated[bool | None, typer.Option(
         "--pr-draft/--no-pr-draft", show_default="draft",
         help="Raise upstream pull requests as drafts (GIT_SLICE_PR_DRAFT).")] = None,
@@ -180,8 +180,8 @@ def init(
         "--close-on-merge/--keep-open-on-merge",
         help="Close the slice pull request when its upstream one is merged.")] = True,
     pull_every: Annotated[int | None, typer.Option(
-        help="Also pull every so many seconds (60 or more; default: only on events and by "
-             "hand).")] = None,
+        show_default="only on events and by hand",
+        help="Also pull every so many seconds (60 or more).")] = None,
     update: Annotated[bool, typer.Option("--update", help="Change an existing slice.")] = False,
     env_file: EnvFile = None,
 ) -> None:
@@ -257,7 +257,7 @@ def credentials(
     ] = None,
     upstream_app_key: Secret = None,
     upstream_installation: Annotated[int | None, typer.Option(
-        help="The App's installation id (default: found from the repository).")] = None,
+        show_default="found from the repository", help="The App's installation id.")] = None,
     slice_app_id: Annotated[int | None, typer.Option(help="As --upstream-app-id.")] = None,
     slice_app_key: Secret = None,
     slice_installation: Annotated[int | None, typer.Option(

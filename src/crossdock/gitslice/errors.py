@@ -2,6 +2,7 @@
 
 GitSliceError
 ├── SliceConfigError       a slice's settings are missing or invalid (also a ConfigError)
+│   └── NoForge                the slice has no forge repositories to ask
 ├── UnknownSlice           no slice has that name
 ├── SliceExists            a slice with that name exists already
 ├── GitCommandError        a git command failed (its URLs and tokens redacted)
@@ -26,6 +27,10 @@ class GitSliceError(CrossdockError):
 
 class SliceConfigError(GitSliceError, ConfigError):
     """The slice's settings are missing or invalid."""
+
+
+class NoForge(SliceConfigError):
+    """The slice has no forge repositories, so nothing can be asked of a forge."""
 
 
 class UnknownSlice(GitSliceError):

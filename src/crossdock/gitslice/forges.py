@@ -17,14 +17,13 @@ from typing import Protocol
 
 from crossdock.gitslice.config import Credentials, ForgeConfig, SliceConfig
 from crossdock.gitslice.credentials import SecretBox, Side, StoredCredential
-from crossdock.gitslice.errors import SliceConfigError
+from crossdock.gitslice.errors import NoForge, SliceConfigError
 from crossdock.gitslice.forge.failures import RetryPolicy
 from crossdock.gitslice.forge.github import AppAuth, GitHubForge, TokenAuth
 from crossdock.gitslice.forge.port import Forge, RepoRef
 
-
-class NoForge(SliceConfigError):
-    """The slice has no forge repositories, so nothing can be asked of a forge."""
+__all__ = ["CredentialStore", "CredentialVault", "ForgeProvider", "GitHubForges", "NoForge",
+           "SliceForges", "require_forge"]
 
 
 class CredentialStore(Protocol):
