@@ -21,7 +21,7 @@ import orjson
 import typer
 from rich.console import Console
 
-from crossdock.core.clihelp import examples
+from crossdock.core.clihelp import examples, humanize
 from crossdock.core.entry import run
 from crossdock.core.errors import ConfigError, CrossdockError, PortInUse
 from crossdock.gitslice.forge.errors import ForgeError, ForgeUnavailable
@@ -292,8 +292,10 @@ def redeliver(repo: Repo, hook_id: int, delivery_id: int, token: Token, url: Url
 
 def main() -> None:
     """The entry point: our errors are one line on stderr, 2 for settings, 1 otherwise."""
+    # The same help as crossdock's own commands: values in words, not Python types.
+    command = humanize(typer.main.get_command(app))
     try:
-        app()
+        command.main(prog_name="python -m crossdock.gitslice.forge.fake")
     except (ConfigError, PortInUse) as exc:
         stderr.print(f"[red]error:[/red] {exc}", highlight=False)
         sys.exit(2)
