@@ -75,13 +75,17 @@ class CredentialVault:
         self.box = box
         self.fallback = fallback
 
-    async def git_credentials(self, name: str) -> Credentials:
+    async def stored(self, name: str) -> dict[Side, StoredCredential]:
+        """The slice's own credentials as stored (references, not values)."""
+        return await self.store.credentials(name)
+
+    def git_credentials(self, name: str, stored: dict[Side, StoredCredential]) -> Credentials:
         """Tokens and identities for git: the slice's token credentials, else the service's.
 
         A side authenticated as a GitHub App has no token for git; its git remote uses the
-        service's token, if any.
+        service's token, if any. A reference that cannot be read is :class:`SliceConfigError`
+        here, where git needs it, not where the config was read.
         """
-        stored = await self.store.credentials(name)
         values = dataclasses.asdict(self.fallback)
         for side, credential in stored.items():
             if credential.kind == "token":

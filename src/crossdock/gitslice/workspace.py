@@ -20,6 +20,7 @@ import pygit2
 
 from crossdock.core.logging import get_logger
 from crossdock.gitslice.config import Credentials, SliceConfig, checked
+from crossdock.gitslice.credentials import Side, StoredCredential
 from crossdock.gitslice.errors import GitCommandError, SliceConfigError
 from crossdock.gitslice.forges import CredentialVault
 from crossdock.gitslice.records import RunEnd, RunKind, RunState
@@ -96,7 +97,7 @@ class Workspace:
         self.credentials = credentials or Credentials()
         #: Each slice's own credentials, read by :meth:`config` (the service's otherwise).
         self.vault = vault
-        self._own: dict[str, Credentials] = {}
+        self._stored: dict[str, dict[Side, StoredCredential]] = {}
         #: Seconds a new slice's repositories have to answer ``git ls-remote``.
         self.probe_timeout = probe_timeout
 
@@ -113,14 +114,18 @@ class Workspace:
         return credentials.upstream(config.upstream_url), credentials.slice(config.slice_url)
 
     def credentials_of(self, name: str) -> Credentials:
-        """The slice's credentials, as :meth:`config` last read them."""
-        return self._own.get(name, self.credentials)
+        """The slice's credentials (its own as :meth:`config` last read them, else the
+        service's); a reference that cannot be read is :class:`SliceConfigError`."""
+        stored = self._stored.get(name)
+        if self.vault is None or not stored:
+            return self.credentials
+        return self.vault.git_credentials(name, stored)
 
     async def config(self, name: str) -> SliceConfig:
         """The stored config of slice ``name``; its own credentials are read with it."""
         config = await self.store.config(name)
         if self.vault is not None:
-            self._own[name] = await self.vault.git_credentials(name)
+            self._stored[name] = await self.vault.stored(name)
         return config
 
     async def fetch(
