@@ -124,6 +124,11 @@ def probe(remote: Remote, *, timeout: float) -> None:
         raise GitCommandError(redact(reason, remote.secrets()))
 
 
+#: What git prints when a server wants credentials it was not given (prompts are disabled).
+_ASKED_FOR_CREDENTIALS = re.compile(
+    r"could not read (Username|Password)|Authentication failed|returned error: 40[13]")
+
+
 class Git:
     """Runs git on one bare repository."""
 
@@ -139,6 +144,9 @@ class Git:
             secrets = remote.secrets() if remote is not None else []
             reason = done.stderr.decode(errors="replace").strip() or f"exit {done.returncode}"
             verb = args[2] if args[0] == "-c" else args[0]
+            if _ASKED_FOR_CREDENTIALS.search(reason) and remote is not None:
+                reason = (f"{redact(remote.url)} refused the credentials (a token that is "
+                          "missing, wrong or revoked?); git said: " + reason)
             raise GitCommandError(redact(f"git {verb} failed: {reason}", secrets))
         return done.stdout.decode(errors="replace")
 

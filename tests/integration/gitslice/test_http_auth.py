@@ -78,6 +78,7 @@ async def test_a_wrong_token_fails_with_a_redacted_error(
             await syncer.pull("demo")
     assert wrong not in str(caught.value)
     assert "git fetch failed" in str(caught.value)
+    assert "refused the credentials" in str(caught.value)
     status = await syncer.status("demo", fetch=False)
     assert status["last_run"]["state"] == "failed"
     assert wrong not in str(status["last_run"]["error"])
