@@ -1,5 +1,5 @@
-"""``crossdock slice ...``: init, credentials, checkout, pull, push, pull-branch, status, map,
-list, reindex.
+"""``crossdock slice ...``: init, credentials, checkout, pull, push, pull-branch, pull-issue,
+status, map, list, reindex.
 
 Every command also reads git-slice-tools' ``GIT_SLICE_*`` variables, from the environment or
 from ``--env FILE``: with them, ``crossdock slice pull NAME`` works on a slice it has not seen
@@ -9,6 +9,7 @@ from ``--env FILE``: with them, ``crossdock slice pull NAME`` works on a slice i
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
@@ -37,6 +38,8 @@ from crossdock.gitslice.config import (
 from crossdock.gitslice.credentials import Side, StoredCredential
 from crossdock.gitslice.errors import SliceConfigError, UnknownSlice
 from crossdock.gitslice.forge.port import Permission
+from crossdock.gitslice.forges import require_forge
+from crossdock.gitslice.issues import CopiedIssue, issue_number
 from crossdock.gitslice.pushing import PushRequest
 from crossdock.gitslice.remote import redact
 from crossdock.gitslice.settings import GitSliceSettings
@@ -353,6 +356,36 @@ def push(
     how = "merged into" if plan.merged else ("replaced" if force else "pushed to")
     stdout.print(f"{len(plan.slice_commits)} slice commit(s) {how} upstream "
                  f"{plan.target_branch} at {plan.commit}", highlight=False)
+
+
+@app.command("pull-issue", epilog=examples(
+    "crossdock slice pull-issue web 42",
+    "crossdock slice pull-issue web https://github.com/acme/app/issues/42 --to 7 --json"))
+def pull_issue(
+    name: Name,
+    issue: Annotated[str, typer.Argument(
+        help="The upstream issue: its number, OWNER/NAME#NUMBER or its link.")],
+    to: Annotated[int | None, typer.Option(
+        "--to", help="Copy into this slice issue (default: a new one).")] = None,
+    as_json: JsonFlag = False,
+    env_file: EnvFile = None,
+) -> None:
+    """Copy an upstream issue (title, body, labels, comments) to the slice, with a link back.
+
+    Pulled again, only the comments that are new upstream are copied.
+    """
+
+    async def work(syncer: Syncer) -> CopiedIssue:
+        forge = require_forge(await syncer.config(name))
+        return await syncer.pull_issue(name, issue_number(issue, forge), slice_issue=to)
+
+    copied = _run(env_file, name, work)
+    if as_json:
+        print_json(dataclasses.asdict(copied))
+        return
+    how = "opened" if copied.created else "updated"
+    stdout.print(f"slice issue #{copied.number} {how}, {copied.comments} comment(s) copied: "
+                 f"{copied.html_url}", highlight=False)
 
 
 @app.command(epilog=examples("crossdock slice status web",

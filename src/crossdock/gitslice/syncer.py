@@ -18,6 +18,7 @@ from crossdock.gitslice.config import Credentials, SliceConfig
 from crossdock.gitslice.credentials import SecretBox, Side, StoredCredential
 from crossdock.gitslice.forges import CredentialVault, ForgeProvider, GitHubForges
 from crossdock.gitslice.history import Mapped
+from crossdock.gitslice.issues import CopiedIssue, IssuePuller
 from crossdock.gitslice.lookup import Lookup
 from crossdock.gitslice.pulling import Puller, PullOutcome
 from crossdock.gitslice.push_run import Pusher
@@ -50,6 +51,7 @@ class Syncer:
         self._puller = Puller(self.workspace, store)
         self._pusher = Pusher(self.workspace, store)
         self._lookup = Lookup(self.workspace, store)
+        self._issues = IssuePuller(self.workspace, store, self.forges)
 
     @classmethod
     def from_settings(
@@ -107,6 +109,12 @@ class Syncer:
     ) -> PushPlan:
         """Apply slice branch ``request.branch`` onto upstream."""
         return await self._pusher.push(name, request, reporter)
+
+    async def pull_issue(self, name: str, upstream_issue: int, *,
+                         slice_issue: int | None = None) -> CopiedIssue:
+        """Copy an upstream issue (title, body, labels, comments) to a new slice issue, or
+        into ``slice_issue``; pulled again, only its new comments come."""
+        return await self._issues.pull_issue(name, upstream_issue, slice_issue=slice_issue)
 
     async def reindex(self, name: str, reporter: Reporter | None = None) -> int:
         """Rebuild the map and tips from the slice's trailers; returns the entries found."""

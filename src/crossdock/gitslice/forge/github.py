@@ -283,13 +283,25 @@ class GitHubForge:
                      state=IssueState(data.state), author=_login(data.user),
                      html_url=data.html_url, labels=labels,
                      assignees=tuple(_login(user) for user in _given(data.assignees, [])),
-                     is_pull_request=_given(data.pull_request, None) is not None)
+                     is_pull_request=_given(data.pull_request, None) is not None,
+                     created_at=data.created_at)
 
     async def get_issue(self, repo: RepoRef, number: int) -> Issue:
         github = await self._client(repo)
         with translated():
             response = await github.rest.issues.async_get(repo.owner, repo.name, number)
         return self._issue(response.parsed_data)
+
+    async def list_issues(
+        self, repo: RepoRef, *, since: datetime.datetime | None = None
+    ) -> list[Issue]:
+        github = await self._client(repo)
+        with translated():
+            pages: Any = github.rest.paginate(
+                github.rest.issues.async_list_for_repo, owner=repo.owner, repo=repo.name,
+                state="all", since=since or UNSET, per_page=100)
+            found = [self._issue(data) async for data in pages]
+        return [issue for issue in found if not issue.is_pull_request]
 
     async def create_issue(self, repo: RepoRef, new: NewIssue) -> Issue:
         github = await self._client(repo)

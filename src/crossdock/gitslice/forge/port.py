@@ -228,6 +228,7 @@ class Issue:
     labels: tuple[str, ...] = ()
     assignees: tuple[str, ...] = ()
     is_pull_request: bool = False
+    created_at: datetime.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -276,6 +277,13 @@ class Forge(Protocol):
     async def create_review(self, repo: RepoRef, number: int, new: NewReview) -> Review: ...
 
     async def get_issue(self, repo: RepoRef, number: int) -> Issue: ...
+
+    async def list_issues(
+        self, repo: RepoRef, *, since: datetime.datetime | None = None
+    ) -> list[Issue]:
+        """Every issue, open or closed, updated at or after ``since`` (all when none);
+        pull requests are not issues here."""
+        ...
 
     async def create_issue(self, repo: RepoRef, new: NewIssue) -> Issue: ...
 

@@ -261,3 +261,39 @@ async def test_issues_and_pull_requests_are_edited_closed_and_reopened_by_patch(
     await ok(await alice.put(f"{repo}/pulls/1/merge", json={}))
     refused = await alice.patch(f"{repo}/pulls/1", json={"state": "open"})
     assert refused.status_code == 422
+
+
+async def test_a_new_issue_keeps_labels_only_from_users_with_push_access(
+    forge: FakeForge, alice: httpx.AsyncClient, bob: httpx.AsyncClient
+) -> None:
+    """As on GitHub: labels the repository lacks are created; a reader's are dropped."""
+    await ok(await alice.post("/user/repos", json={"name": "hello"}), 201)
+    repo = "/repos/alice/hello"
+    mine = await ok(await alice.post(f"{repo}/issues", json={
+        "title": "Mine", "labels": ["new-label"], "assignees": ["bob"]}), 201)
+    theirs = await ok(await bob.post(f"{repo}/issues", json={
+        "title": "Theirs", "labels": ["bug"], "assignees": ["bob"]}), 201)
+    assert ([label["name"] for label in mine["labels"]], len(mine["assignees"])) == \
+        (["new-label"], 1)
+    assert (theirs["labels"], theirs["assignees"]) == ([], [])
+    assert list(forge.state.repo("alice", "hello").labels) == ["new-label"]
+
+
+async def test_the_issue_list_holds_pull_requests_too_by_state_and_since(
+    forge: FakeForge, alice: httpx.AsyncClient
+) -> None:
+    repo = await a_repo_with_a_branch(forge, alice)
+    await ok(await alice.post(f"{repo}/issues", json={"title": "First"}), 201)
+    await ok(await alice.post(f"{repo}/pulls", json={"title": "Fix", "head": "feature",
+                                                     "base": "main"}), 201)
+    await ok(await alice.post(f"{repo}/issues", json={"title": "Third"}), 201)
+    await ok(await alice.patch(f"{repo}/issues/3", json={"state": "closed"}))
+    listed = await ok(await alice.get(f"{repo}/issues"))
+    assert [(i["number"], "pull_request" in i) for i in listed] == [(2, True), (1, False)]
+    every = await ok(await alice.get(f"{repo}/issues", params={"state": "all"}))
+    assert [i["number"] for i in every] == [3, 2, 1]
+    later = await ok(await alice.get(f"{repo}/issues", params={
+        "state": "all", "since": "2999-01-01T00:00:00Z"}))
+    assert later == []
+    bad = await alice.get(f"{repo}/issues", params={"since": "yesterday"})
+    assert bad.status_code == 422

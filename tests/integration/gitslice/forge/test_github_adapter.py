@@ -142,6 +142,27 @@ async def test_issues_comments_labels_assignees_and_reactions(forge: FakeForge) 
     assert attempts(forge, "GET", "/issues/1/comments") == 2
 
 
+async def test_issues_are_listed_whole_without_pull_requests_and_since_a_time(
+    forge: FakeForge,
+) -> None:
+    a_repo(forge)
+    github = adapter(forge)
+    await github.create_pull_request(HELLO, NewPullRequest(title="Fix", head="dev/fix",
+                                                           base="main"))
+    repo = forge.state.repo("alice", "hello")
+    for n in range(101):  # more than one page of 100
+        forge.state.open_issue(repo, forge.state.user("bob"), title=f"i{n}", body=None,
+                               labels=[], assignees=[])
+    await github.close_issue(HELLO, 2)
+    listed = await github.list_issues(HELLO)
+    assert [issue.number for issue in listed] == list(range(102, 1, -1))
+    assert listed[-1].state == IssueState.CLOSED
+    assert listed[0].created_at is not None
+    assert attempts(forge, "GET", "/repos/alice/hello/issues") == 2
+    future = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)
+    assert await github.list_issues(HELLO, since=future) == []
+
+
 async def test_permissions_are_roles_and_a_stranger_has_none(forge: FakeForge) -> None:
     a_repo(forge)
     forge.state.add_user("carol")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -20,6 +22,26 @@ from crossdock.gitslice.forge.fake.rest import (
     viewer,
 )
 from crossdock.gitslice.forge.fake.state import Issue, Repo, User, now
+
+
+async def list_issues(request: Request) -> Response:
+    """Issues and pull requests (GitHub lists both here), newest first, by ``state`` (open
+    unless told) and ``since`` (updated at or after)."""
+    forge, user = forge_of(request), viewer(request)
+    repo = repo_of(request, user)
+    state = request.query_params.get("state", "open")
+    since = request.query_params.get("since")
+    try:
+        after = datetime.datetime.fromisoformat(since) if since else None
+    except ValueError as exc:
+        raise ForgeFault(422, "Validation Failed",
+                         [{"resource": "Issue", "code": "invalid", "field": "since"}]) from exc
+    if after is not None and after.tzinfo is None:
+        after = after.replace(tzinfo=datetime.UTC)
+    found = [issue for issue in repo.issues.values() if state in {"all", issue.state}
+             and (after is None or issue.updated_at >= after)]
+    found.sort(key=lambda issue: -issue.number)
+    return page(request, [forge.render.issue(repo, issue) for issue in found])
 
 
 async def create_issue(request: Request) -> Response:
@@ -108,6 +130,7 @@ async def add_assignees(request: Request) -> Response:
 _REPO = "/repos/{owner}/{repo}"
 
 ROUTES = [
+    Route(f"{_REPO}/issues", list_issues, methods=["GET"]),
     Route(f"{_REPO}/issues", create_issue, methods=["POST"]),
     Route(f"{_REPO}/issues/comments/{{comment_id}}/reactions", create_reaction,
           methods=["POST"]),

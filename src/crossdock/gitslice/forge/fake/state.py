@@ -258,8 +258,11 @@ class ForgeState:
                    labels: list[str], assignees: list[str]) -> Issue:
         self.require(repo, user, "read")
         issue = self._new_issue(repo, user, title=title, body=body, pull=None)
-        self.label(repo, issue, labels)
-        issue.assignees = [self.user(login) for login in assignees]
+        # As on GitHub: labels (created when the repository lacks them) and assignees are set
+        # only by users with push access, and silently dropped for anyone else.
+        if ROLES.index(self.role(repo, user) or "read") <= ROLES.index("write"):
+            self.label(repo, issue, labels)
+            issue.assignees = [self.user(login) for login in assignees]
         return issue
 
     def _new_issue(self, repo: Repo, user: User, *, title: str, body: str | None,
