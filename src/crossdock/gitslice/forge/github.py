@@ -296,10 +296,13 @@ class GitHubForge:
         self, repo: RepoRef, *, since: datetime.datetime | None = None
     ) -> list[Issue]:
         github = await self._client(repo)
+        # githubkit writes a datetime query parameter as str() does (a space, not a "T");
+        # GitHub documents ISO 8601 as YYYY-MM-DDTHH:MM:SSZ, so it goes as that.
+        stamp = since.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if since else UNSET
         with translated():
             pages: Any = github.rest.paginate(
                 github.rest.issues.async_list_for_repo, owner=repo.owner, repo=repo.name,
-                state="all", since=since or UNSET, per_page=100)
+                state="all", since=cast("Any", stamp), per_page=100)
             found = [self._issue(data) async for data in pages]
         return [issue for issue in found if not issue.is_pull_request]
 

@@ -10,6 +10,7 @@ import datetime
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -161,6 +162,8 @@ async def test_issues_are_listed_whole_without_pull_requests_and_since_a_time(
     assert attempts(forge, "GET", "/repos/alice/hello/issues") == 2
     future = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)
     assert await github.list_issues(HELLO, since=future) == []
+    asked = [e.query for e in forge.exchanges if e.path.endswith("/alice/hello/issues")][-1]
+    assert f"since={future:%Y-%m-%dT%H:%M:%SZ}" in unquote(asked)  # ISO 8601, as documented
 
 
 async def test_permissions_are_roles_and_a_stranger_has_none(forge: FakeForge) -> None:

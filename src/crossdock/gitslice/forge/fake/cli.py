@@ -260,12 +260,13 @@ def review(repo: Repo, number: int, token: Token, url: Url = _URL,
 
 @app.command("open-issue", epilog=examples(
     "python -m crossdock.gitslice.forge.fake open-issue alice/upstream --title Bug "
-    "--label bug --token tok-carol"))
+    "--label bug --token tok-alice"))
 def open_issue(repo: Repo, title: Annotated[str, typer.Option(help="The title.")],
                token: Token, url: Url = _URL,
                body: Annotated[str, typer.Option(help="The description.")] = "",
                label: Annotated[list[str] | None, typer.Option(
-                   help="A label (repeatable).")] = None) -> None:
+                   help="A label (repeatable; dropped, as on GitHub, unless the user may "
+                        "push).")] = None) -> None:
     """Open an issue; print its number and address."""
     ref = _repo(repo)
     _show(_api(url, token, "POST", f"/repos/{ref.full_name}/issues",
