@@ -3,8 +3,8 @@
 A new slice issue gets the upstream title, body, labels (GitHub creates the ones the slice
 repository lacks) and a last line "Pulled from <upstream issue> (opened by @user)"; then each
 upstream comment follows as a slice comment "From @user:" that ends "Pulled from <upstream
-comment>". Into a given slice issue, only a comment with the link back (and the upstream body)
-and the comments go: its title, body and labels are the slice's.
+comment>". Into a given slice issue, only a comment with the link back (and the upstream title
+and body) and the comments go: its title, body and labels are the slice's.
 
 Pulling is idempotent: the issue and each comment are recorded as copies right after each is
 made, so pulling again copies only the comments upstream got since. A crash between making one
