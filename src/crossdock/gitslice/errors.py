@@ -13,6 +13,7 @@ GitSliceError
 │   ├── IgnoredPathTouched     the branch changes ignored paths or .gitsliceignore
 │   ├── CommitMessageRejected  a message fails the push regex
 │   └── PushConflict           merging into the upstream branch conflicts
+├── IssueRefused           the issue cannot be pulled (a pull request, another repository)
 └── StoreError             the slice tables could not be read or written
 """
 
@@ -71,6 +72,10 @@ class CommitMessageRejected(PushRefused):
 
 class PushConflict(PushRefused):
     """Merging into the upstream branch conflicts."""
+
+
+class IssueRefused(GitSliceError):
+    """The issue cannot be pulled."""
 
 
 class StoreError(GitSliceError):

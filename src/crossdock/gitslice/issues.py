@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from crossdock.core.logging import get_logger
 from crossdock.gitslice.config import GITHUB_API, ForgeConfig
-from crossdock.gitslice.errors import GitSliceError
+from crossdock.gitslice.errors import IssueRefused
 from crossdock.gitslice.forge.errors import ForgeNotFound
 from crossdock.gitslice.forge.port import Comment, Issue, NewIssue
 from crossdock.gitslice.forges import ForgeProvider, SliceForges
@@ -41,10 +41,6 @@ _MAX_BODY = 65536
 _PLAIN = re.compile(r"#?(\d+)")
 _SHORT = re.compile(r"([\w.-]+(?:/[\w.-]+)+)#(\d+)")
 _URL_PATH = re.compile(r"/(.+)/(?:issues|pull)/(\d+)/?")
-
-
-class IssueRefused(GitSliceError):
-    """The issue cannot be pulled."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

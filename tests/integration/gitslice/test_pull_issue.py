@@ -11,11 +11,11 @@ import pytest
 
 from crossdock.core.database import Database
 from crossdock.gitslice.config import Credentials, ForgeConfig, SliceConfig
+from crossdock.gitslice.errors import IssueRefused
 from crossdock.gitslice.forge.errors import ForgeNotFound
 from crossdock.gitslice.forge.fake import FakeForge, serve
 from crossdock.gitslice.forge.fake.state import Issue, Repo
 from crossdock.gitslice.forges import NoForge
-from crossdock.gitslice.issues import IssueRefused
 from crossdock.gitslice.records import RunKind
 from crossdock.gitslice.store import SliceStore
 from crossdock.gitslice.syncer import Syncer

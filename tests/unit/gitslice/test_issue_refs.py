@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from crossdock.gitslice.config import ForgeConfig
-from crossdock.gitslice.issues import IssueRefused, issue_number
+from crossdock.gitslice.errors import IssueRefused
+from crossdock.gitslice.issues import issue_number
 
 GITHUB = ForgeConfig(upstream_repo="acme/app", slice_repo="gitstart/app")
 SERVER = ForgeConfig(api_url="https://git.acme.test/api/v3", upstream_repo="acme/app",
