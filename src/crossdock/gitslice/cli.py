@@ -1,5 +1,5 @@
 """``crossdock slice ...``: init, credentials, checkout, pull, push, pull-branch, pull-issue,
-status, map, list, reindex.
+pull-review, status, map, list, reindex.
 
 Every command also reads git-slice-tools' ``GIT_SLICE_*`` variables, from the environment or
 from ``--env FILE``: with them, ``crossdock slice pull NAME`` works on a slice it has not seen
@@ -42,6 +42,7 @@ from crossdock.gitslice.forges import require_forge
 from crossdock.gitslice.issues import CopiedIssue, issue_number
 from crossdock.gitslice.pushing import PushRequest
 from crossdock.gitslice.remote import redact
+from crossdock.gitslice.reviews import CopiedReview, review_link_for
 from crossdock.gitslice.settings import GitSliceSettings
 from crossdock.gitslice.store import SliceStore
 from crossdock.gitslice.syncer import Syncer
@@ -386,6 +387,44 @@ def pull_issue(
     how = "opened" if copied.created else "updated"
     stdout.print(f"slice issue #{copied.number} {how}, {copied.comments} comment(s) copied: "
                  f"{copied.html_url}", highlight=False)
+
+
+@app.command("pull-review", epilog=examples(
+    "crossdock slice pull-review web --from https://github.com/acme/web/pull/12#pullrequestreview-345",
+    "crossdock slice pull-review web --pr 12 --review 345"))
+def pull_review(
+    name: Name,
+    link: Annotated[str | None, typer.Option(
+        "--from", help="The upstream review's link.")] = None,
+    pr: Annotated[int | None, typer.Option(
+        "--pr", min=1, help="The upstream pull request's number (with --review).")] = None,
+    review: Annotated[int | None, typer.Option(
+        "--review", min=1, help="The upstream review's id (with --pr).")] = None,
+    as_json: JsonFlag = False,
+    env_file: EnvFile = None,
+) -> None:
+    """Copy an upstream review onto the linked slice pull request."""
+    if (link is None) == (pr is None and review is None) or \
+            (link is None and (pr is None or review is None)):
+        raise typer.BadParameter("give either --from LINK or both --pr N and --review ID")
+
+    async def work(syncer: Syncer) -> CopiedReview:
+        number, review_id = pr or 0, review or 0
+        if link is not None:
+            _, number, review_id = review_link_for(await syncer.config(name), link)
+        return await syncer.pull_review(name, number, review_id)
+
+    copied = _run(env_file, name, work)
+    if as_json:
+        print_json(dataclasses.asdict(copied))
+        return
+    if not copied.created:
+        stdout.print(f"already copied to slice pull request #{copied.slice_pr}: "
+                     f"{copied.html_url}", highlight=False)
+        return
+    left = f", {copied.left_out} left out" if copied.left_out else ""
+    stdout.print(f"copied to slice pull request #{copied.slice_pr} with {copied.comments} "
+                 f"line comment(s){left}: {copied.html_url}", highlight=False)
 
 
 @app.command(epilog=examples("crossdock slice status web",

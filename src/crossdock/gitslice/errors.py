@@ -14,6 +14,8 @@ GitSliceError
 │   ├── CommitMessageRejected  a message fails the push regex
 │   └── PushConflict           merging into the upstream branch conflicts
 ├── IssueRefused           the issue cannot be pulled (a pull request, another repository)
+├── NotLinked              an upstream pull request has no linked slice pull request
+├── BadLink                a link is not of the expected shape or repository
 └── StoreError             the slice tables could not be read or written
 """
 
@@ -76,6 +78,14 @@ class PushConflict(PushRefused):
 
 class IssueRefused(GitSliceError):
     """The issue cannot be pulled."""
+
+
+class NotLinked(GitSliceError):
+    """The upstream pull request is not linked to a slice pull request."""
+
+
+class BadLink(GitSliceError):
+    """The link is not one this command takes."""
 
 
 class StoreError(GitSliceError):

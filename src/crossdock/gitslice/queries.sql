@@ -51,6 +51,12 @@ UPDATE gitslice_runs SET state = %(state)s, upstream_sha = %(upstream_sha)s,
     slice_sha = %(slice_sha)s, commits = %(commits)s, error = %(error)s, finished_at = now()
 WHERE id = %(id)s
 
+-- name: select_push_slice_commit
+SELECT slice_sha FROM gitslice_runs
+WHERE slice_name = %(name)s AND kind = 'push' AND state = 'succeeded'
+  AND upstream_sha = %(sha)s AND slice_sha IS NOT NULL
+ORDER BY id DESC LIMIT 1
+
 -- name: select_runs
 SELECT * FROM gitslice_runs WHERE slice_name = %(name)s ORDER BY id DESC LIMIT %(limit)s
 

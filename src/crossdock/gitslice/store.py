@@ -150,6 +150,14 @@ class SliceStore:
             cursor = await _execute(conn, "select_runs", {"name": name, "limit": limit})
             return await cursor.fetchall()
 
+    async def slice_commit_of_push(self, name: str, upstream_sha: str) -> str | None:
+        """The slice commit a push made upstream commit ``upstream_sha`` from, if one did."""
+        async with self.connection() as conn:
+            cursor = await _execute(conn, "select_push_slice_commit",
+                                    {"name": name, "sha": upstream_sha})
+            row = await cursor.fetchone()
+        return str(row["slice_sha"]) if row else None
+
     async def record_pull(self, record: PullRecord) -> None:
         """A pull's map entries, its branch's tip (and the last sync) and its run's end."""
         async with self.transaction() as conn:

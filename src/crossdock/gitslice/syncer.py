@@ -24,6 +24,7 @@ from crossdock.gitslice.pulling import Puller, PullOutcome
 from crossdock.gitslice.push_run import Pusher
 from crossdock.gitslice.pushing import PushPlan, PushRequest
 from crossdock.gitslice.remote import Git
+from crossdock.gitslice.reviews import CopiedReview, ReviewPuller
 from crossdock.gitslice.settings import DEFAULT_PROBE_TIMEOUT, GitSliceSettings
 from crossdock.gitslice.store import SliceStore
 from crossdock.gitslice.workspace import Reporter, Workspace, check_name
@@ -52,6 +53,7 @@ class Syncer:
         self._pusher = Pusher(self.workspace, store)
         self._lookup = Lookup(self.workspace, store)
         self._issues = IssuePuller(self.workspace, store, self.forges)
+        self._reviews = ReviewPuller(self.workspace, store, self.forges)
 
     @classmethod
     def from_settings(
@@ -115,6 +117,10 @@ class Syncer:
         """Copy an upstream issue (title, body, labels, comments) to a new slice issue, or
         into ``slice_issue``; pulled again, only its new comments come."""
         return await self._issues.pull_issue(name, upstream_issue, slice_issue=slice_issue)
+
+    async def pull_review(self, name: str, upstream_pr: int, review_id: int) -> CopiedReview:
+        """Copy an upstream review onto the slice pull request linked to ``upstream_pr``."""
+        return await self._reviews.pull_review(name, upstream_pr, review_id)
 
     async def reindex(self, name: str, reporter: Reporter | None = None) -> int:
         """Rebuild the map and tips from the slice's trailers; returns the entries found."""

@@ -240,6 +240,15 @@ class GitHubForge:
                                                                 review_id)
         return self._review(number, response.parsed_data)
 
+    def _review_comment(self, data: Any) -> ReviewComment:
+        return ReviewComment(
+            id=data.id, review_id=_given(data.pull_request_review_id, None),
+            author=_login(data.user), body=data.body, path=data.path,
+            commit_sha=data.commit_id, line=_given(data.line, None),
+            side=Side(_given(data.side, "RIGHT")), start_line=_given(data.start_line, None),
+            start_side=Side(data.start_side) if _given(data.start_side, None) else None,
+            in_reply_to=_given(data.in_reply_to_id, None), html_url=data.html_url)
+
     async def list_review_comments(
         self, repo: RepoRef, number: int, review_id: int
     ) -> list[ReviewComment]:
@@ -249,16 +258,7 @@ class GitHubForge:
                                          owner=repo.owner, repo=repo.name, pull_number=number,
                                          review_id=review_id, per_page=100)
             found = [data async for data in pages]
-        return [
-            ReviewComment(
-                id=data.id, review_id=data.pull_request_review_id, author=_login(data.user),
-                body=data.body, path=data.path, commit_sha=data.commit_id,
-                line=_given(data.line, None), side=Side(_given(data.side, "RIGHT")),
-                start_line=_given(data.start_line, None),
-                start_side=Side(data.start_side) if _given(data.start_side, None) else None,
-                in_reply_to=_given(data.in_reply_to_id, None), html_url=data.html_url)
-            for data in found
-        ]
+        return [self._review_comment(data) for data in found]
 
     async def create_review(self, repo: RepoRef, number: int, new: NewReview) -> Review:
         github = await self._client(repo)
@@ -275,6 +275,15 @@ class GitHubForge:
                 repo.owner, repo.name, number, body=new.body, event=new.event.value,
                 comments=cast("Any", comments), commit_id=new.commit_sha or UNSET)
         return self._review(number, response.parsed_data)
+
+    async def reply_to_review_comment(
+        self, repo: RepoRef, number: int, comment_id: int, body: str
+    ) -> ReviewComment:
+        github = await self._client(repo)
+        with translated():
+            response = await github.rest.pulls.async_create_reply_for_review_comment(
+                repo.owner, repo.name, number, comment_id, body=body)
+        return self._review_comment(response.parsed_data)
 
     def _issue(self, data: Any) -> Issue:
         labels = tuple(label if isinstance(label, str) else str(label.name)

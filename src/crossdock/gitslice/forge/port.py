@@ -276,6 +276,12 @@ class Forge(Protocol):
 
     async def create_review(self, repo: RepoRef, number: int, new: NewReview) -> Review: ...
 
+    async def reply_to_review_comment(
+        self, repo: RepoRef, number: int, comment_id: int, body: str
+    ) -> ReviewComment:
+        """Answer line comment ``comment_id`` in its thread (the reply is a review of its own)."""
+        ...
+
     async def get_issue(self, repo: RepoRef, number: int) -> Issue: ...
 
     async def list_issues(

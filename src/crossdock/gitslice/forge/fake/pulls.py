@@ -134,6 +134,17 @@ async def list_pull_comments(request: Request) -> Response:
                           for comment in issue.pull.review_comments])
 
 
+async def reply_to_comment(request: Request) -> Response:
+    forge, user = forge_of(request), viewer(request)
+    repo, issue = pull_of(request, user)
+    data = await body_of(request)
+    review, answer = forge.state.reply(
+        repo, issue, user, comment_id=number_of(request, "comment_id"),
+        body=field(data, "body", str, required=True))
+    forge.events.pull_request_review(repo, issue, review)
+    return json(forge.render.review_comment(repo, issue, answer), 201)
+
+
 _REPO = "/repos/{owner}/{repo}"
 
 ROUTES = [
@@ -149,4 +160,6 @@ ROUTES = [
     Route(f"{_REPO}/pulls/{{pull_number}}/reviews/{{review_id}}/comments",
           list_review_comments, methods=["GET"]),
     Route(f"{_REPO}/pulls/{{pull_number}}/comments", list_pull_comments, methods=["GET"]),
+    Route(f"{_REPO}/pulls/{{pull_number}}/comments/{{comment_id}}/replies", reply_to_comment,
+          methods=["POST"]),
 ]

@@ -233,7 +233,10 @@ class Renderer:
         pulls = f"{self.api}/repos/{repo.full_name}/pulls/{issue.number}"
         url = f"{self.api}/repos/{repo.full_name}/pulls/comments/{comment.id}"
         html = f"{self.origin}/{repo.full_name}/pull/{issue.number}#discussion_r{comment.id}"
+        # GitHub leaves the field out of a comment that starts a thread.
+        reply = {} if comment.in_reply_to is None else {"in_reply_to_id": comment.in_reply_to}
         return {
+            **reply,
             "id": comment.id, "node_id": f"PRRC_{comment.id}", "url": url,
             "pull_request_review_id": comment.review_id, "diff_hunk": "@@ -0,0 +0,0 @@",
             "path": comment.path, "position": comment.line, "original_position": comment.line,

@@ -65,6 +65,7 @@ class ReviewComment:
     side: str
     start_line: int | None = None
     start_side: str | None = None
+    in_reply_to: int | None = None
     created_at: datetime.datetime = field(default_factory=now)
 
 
@@ -378,6 +379,33 @@ class ForgeState:
         pull.review_comments.extend(lines)
         issue.updated_at = now()
         return made
+
+    def reply(self, repo: Repo, issue: Issue, user: User, *, comment_id: int,
+              body: str) -> tuple[Review, ReviewComment]:
+        """Answer a line comment in its thread: as on GitHub, the reply is a review of its own
+        (commented, with no body) holding one comment on the thread's lines."""
+        pull = issue.pull
+        if pull is None:
+            raise ForgeFault(404, "Not Found")
+        self.require(repo, user, "read")
+        found = next((made for made in pull.review_comments if made.id == comment_id), None)
+        if found is None:
+            raise ForgeFault(404, "Not Found")
+        if not body.strip():
+            raise ForgeFault(422, "Validation Failed",
+                             [{"resource": "PullRequestReviewComment", "code": "missing_field",
+                               "field": "body"}])
+        root = found.in_reply_to or found.id
+        made = Review(id=self.next_id(), user=user, body="", state="COMMENTED",
+                      commit_id=found.commit_id)
+        answer = ReviewComment(
+            id=self.next_id(), review_id=made.id, user=user, body=body, path=found.path,
+            commit_id=found.commit_id, line=found.line, side=found.side,
+            start_line=found.start_line, start_side=found.start_side, in_reply_to=root)
+        pull.reviews.append(made)
+        pull.review_comments.append(answer)
+        issue.updated_at = now()
+        return made, answer
 
     def _line_comment(self, repo: Repo, review: Review, commit: str,
                       given: dict[str, object]) -> ReviewComment:
