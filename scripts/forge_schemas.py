@@ -48,6 +48,7 @@ OPERATIONS = [
     ("/repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}", "get"),
     ("/repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/comments", "get"),
     ("/repos/{owner}/{repo}/pulls/{pull_number}/comments", "get"),
+    ("/repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies", "post"),
     ("/repos/{owner}/{repo}/issues", "get"),
     ("/repos/{owner}/{repo}/issues", "post"),
     ("/repos/{owner}/{repo}/issues/{issue_number}", "get"),
