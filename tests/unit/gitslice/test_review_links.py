@@ -50,21 +50,18 @@ def test_anything_else_is_refused_saying_what_a_review_link_looks_like(url: str)
         parse_review_link(url)
 
 
-def _config(**forge: object) -> SliceConfig:
-    values: dict[str, object] = {"upstream_repo": "acme/web", "slice_repo": "gitstart/web"}
-    values.update(forge)
-    return SliceConfig(name="web", upstream_url="https://github.com/acme/web.git",
-                       slice_url="https://github.com/gitstart/web.git",
-                       forge=ForgeConfig(**values))  # type: ignore[arg-type]
+WEB = SliceConfig(name="web", upstream_url="https://github.com/acme/web.git",
+                  slice_url="https://github.com/gitstart/web.git",
+                  forge=ForgeConfig(upstream_repo="acme/web", slice_repo="gitstart/web"))
 
 
 def test_a_link_must_be_to_the_slice_upstream_repository() -> None:
     link = "https://github.com/ACME/Web/pull/12#pullrequestreview-345"
-    assert review_link_for(_config(), link) == ReviewLink(repo="ACME/Web", pull=12,
+    assert review_link_for(WEB, link) == ReviewLink(repo="ACME/Web", pull=12,
                                                           review_id=345)
     with pytest.raises(BadLink, match=r"is a link to another repository: slice 'web' pulls "
                                       r"reviews from acme/web"):
-        review_link_for(_config(), "https://github.com/gitstart/web/pull/12"
+        review_link_for(WEB, "https://github.com/gitstart/web/pull/12"
                                    "#pullrequestreview-345")
 
 
