@@ -367,7 +367,7 @@ def pull_issue(
     issue: Annotated[str, typer.Argument(
         help="The upstream issue: its number, OWNER/NAME#NUMBER or its link.")],
     to: Annotated[int | None, typer.Option(
-        "--to", help="Copy into this slice issue (default: a new one).")] = None,
+        "--to", show_default="a new one", help="Copy into this slice issue.")] = None,
     as_json: JsonFlag = False,
     env_file: EnvFile = None,
 ) -> None:
