@@ -49,6 +49,9 @@ class PullOutcome:
     slice_head: str | None
     commits: int
     slice_branch: str
+    #: The slice pull request from ``slice_branch`` (pull-branch with a target branch).
+    pull_request: int | None = None
+    pull_request_url: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -23,6 +23,8 @@ from crossdock.gitslice.lookup import Lookup
 from crossdock.gitslice.pulling import Puller, PullOutcome
 from crossdock.gitslice.push_run import Pusher
 from crossdock.gitslice.pushing import PushPlan, PushRequest
+from crossdock.gitslice.raise_pr import PullRequestRaiser, RaisedPr
+from crossdock.gitslice.records import PullLink
 from crossdock.gitslice.remote import Git
 from crossdock.gitslice.reviews import CopiedReview, ReviewPuller
 from crossdock.gitslice.settings import DEFAULT_PROBE_TIMEOUT, GitSliceSettings
@@ -54,6 +56,7 @@ class Syncer:
         self._lookup = Lookup(self.workspace, store)
         self._issues = IssuePuller(self.workspace, store, self.forges)
         self._reviews = ReviewPuller(self.workspace, store, self.forges)
+        self._raiser = PullRequestRaiser(self.workspace, store, self.forges)
 
     @classmethod
     def from_settings(
@@ -101,10 +104,18 @@ class Syncer:
         return await self._puller.pull(name, reporter)
 
     async def pull_branch(
-        self, name: str, branch: str, reporter: Reporter | None = None
+        self, name: str, branch: str, reporter: Reporter | None = None, *,
+        target_branch: str | None = None,
     ) -> PullOutcome:
-        """Slice upstream ``branch`` into slice branch ``upstream-<branch>`` (replacing it)."""
-        return await self._puller.pull_branch(name, branch, reporter)
+        """Slice upstream ``branch`` into slice branch ``upstream-<branch>`` (replacing it);
+        with ``target_branch``, also open (or reuse) the slice pull request from it into that
+        branch (a target the slice lacks is refused before anything is pulled)."""
+        if target_branch is not None:
+            await self._raiser.check_target(name, target_branch)
+        outcome = await self._puller.pull_branch(name, branch, reporter)
+        if target_branch is None:
+            return outcome
+        return await self._raiser.open_branch_pr(name, branch, target_branch, outcome)
 
     async def push(
         self, name: str, request: PushRequest, reporter: Reporter | None = None
@@ -121,6 +132,17 @@ class Syncer:
     async def pull_review(self, name: str, upstream_pr: int, review_id: int) -> CopiedReview:
         """Copy an upstream review onto the slice pull request linked to ``upstream_pr``."""
         return await self._reviews.pull_review(name, upstream_pr, review_id)
+
+    async def raise_pr(self, name: str, branch: str, *, slice_pr: int | None = None) -> RaisedPr:
+        """Open (or reuse) the upstream pull request for pushed slice ``branch``, linked to its
+        slice pull request."""
+        return await self._raiser.raise_pr(name, branch, slice_pr=slice_pr)
+
+    async def upstream_pull_closed(self, name: str, upstream_pr: int, *,
+                                   merged: bool) -> PullLink | None:
+        """Comment on (and, merged, close) the slice pull request linked to ``upstream_pr``;
+        None when it is not linked or this change was handled already."""
+        return await self._raiser.upstream_pull_closed(name, upstream_pr, merged=merged)
 
     async def reindex(self, name: str, reporter: Reporter | None = None) -> int:
         """Rebuild the map and tips from the slice's trailers; returns the entries found."""

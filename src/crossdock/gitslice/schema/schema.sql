@@ -99,8 +99,9 @@ CREATE TABLE gitslice_pull_links (
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (slice_name, upstream_pr)
 );
+-- Only one link of a slice pull request is open: it may be raised again once closed upstream.
 CREATE UNIQUE INDEX gitslice_pull_links_slice_pr_idx ON gitslice_pull_links (slice_name, slice_pr)
-    WHERE slice_pr IS NOT NULL;
+    WHERE slice_pr IS NOT NULL AND state = 'open';
 
 -- What was copied from upstream onto the slice (a review, an issue, an issue's comment), so a
 -- second copy of the same thing is the first one.

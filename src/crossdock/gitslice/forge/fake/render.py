@@ -109,7 +109,9 @@ class Renderer:
     def label(self, repo: Repo, name: str) -> JSON:
         return {"id": repo.labels[name], "node_id": f"LA_{repo.labels[name]}",
                 "url": f"{self.api}/repos/{repo.full_name}/labels/{name}", "name": name,
-                "description": None, "color": "ededed", "default": False}
+                # A list of pull requests describes a label's description as a string, not
+                # null; ``archived_by`` is newer than tests/data/forge, and githubkit needs it.
+                "description": "", "color": "ededed", "default": False, "archived_by": None}
 
     def association(self, repo: Repo, user: User) -> str:
         if user.login == repo.owner.login:
