@@ -1,5 +1,5 @@
 """``crossdock slice ...``: init, credentials, checkout, pull, push, pull-branch, pull-issue,
-pull-review, status, map, list, reindex.
+pull-review, raise-pr, status, map, list, reindex.
 
 Every command also reads git-slice-tools' ``GIT_SLICE_*`` variables, from the environment or
 from ``--env FILE``: with them, ``crossdock slice pull NAME`` works on a slice it has not seen
@@ -315,18 +315,55 @@ def pull(name: Name, env_file: EnvFile = None, quiet: Quiet = False) -> None:
                  f"{outcome.slice_head}", highlight=False)
 
 
-@app.command("pull-branch", epilog=examples("crossdock slice pull-branch web --branch release-2.0"))
+@app.command("pull-branch", epilog=examples(
+    "crossdock slice pull-branch web --branch release-2.0",
+    "crossdock slice pull-branch web --branch release-2.0 --target-branch main"))
 def pull_branch(
     name: Name,
     branch: Annotated[str, typer.Option("--branch", "-b", help="Upstream branch to slice.")],
+    target_branch: Annotated[str | None, typer.Option(
+        "--target-branch", "-t",
+        help="Also open a slice pull request from upstream-X into this slice branch (or "
+             "reuse the open one).")] = None,
     env_file: EnvFile = None,
     quiet: Quiet = False,
 ) -> None:
     """Slice upstream branch X into slice branch upstream-X (replacing it)."""
     with _progress(quiet) as bar:
-        outcome = _run(env_file, name, lambda s: s.pull_branch(name, branch, bar))
+        outcome = _run(env_file, name, lambda s: s.pull_branch(name, branch, bar,
+                                                               target_branch=target_branch))
     stdout.print(f"{outcome.commits} commit(s) sliced; {outcome.slice_branch} is at "
                  f"{outcome.slice_head}", highlight=False)
+    if outcome.pull_request_url is not None:
+        stdout.print(f"slice pull request #{outcome.pull_request} into {target_branch}: "
+                     f"{outcome.pull_request_url}", highlight=False)
+    elif target_branch is not None:
+        stdout.print(f"no slice pull request: {outcome.slice_branch} has no commits",
+                     highlight=False)
+
+
+@app.command("raise-pr", epilog=examples(
+    "crossdock slice raise-pr web --branch fix-typo",
+    "crossdock slice raise-pr web --branch fix-typo --slice-pr 12 --json"))
+def raise_pr(
+    name: Name,
+    branch: Annotated[str, typer.Option("--branch", "-b",
+                                        help="Slice branch, pushed upstream already.")],
+    slice_pr: Annotated[int | None, typer.Option(
+        min=1, show_default="the open one from the branch",
+        help="Slice pull request whose title and body to use, and to link.")] = None,
+    as_json: JsonFlag = False,
+    env_file: EnvFile = None,
+) -> None:
+    """Open the upstream pull request for a pushed slice branch (or reuse the open one)."""
+    raised = _run(env_file, name, lambda s: s.raise_pr(name, branch, slice_pr=slice_pr))
+    if as_json:
+        print_json(dataclasses.asdict(raised))
+        return
+    how = "opened" if raised.created else "reused the open"
+    kind = "draft pull request" if raised.draft else "pull request"
+    stdout.print(f"{how} upstream {kind} #{raised.number} from {raised.upstream_branch}: "
+                 f"{raised.html_url}", highlight=False)
 
 
 @app.command(epilog=examples(
