@@ -178,55 +178,36 @@ async def test_pull_branch_into_a_missing_target_is_refused_before_pulling(
     assert world.pulls(world.slice) == []
 
 
-async def test_a_merged_upstream_pull_request_comments_and_closes_the_slice_one_once(
-    forge_world: ForgeWorld,
+@pytest.mark.parametrize(("merged", "close_on_merge", "said", "state"), [
+    (True, True, "was merged", "closed"),
+    (True, False, "was merged", "open"),
+    (False, True, "was closed without merging", "open"),
+])
+async def test_an_upstream_pull_request_merged_or_closed_is_told_on_the_slice_once(
+    forge_world: ForgeWorld, merged: bool, close_on_merge: bool, said: str, state: str,
 ) -> None:
+    """A comment on the slice pull request, closed on a merge when the slice says so; the
+    same event again does nothing more."""
     world = forge_world
-    slice_pr = await _pushed(world)
+    slice_pr = await _pushed(world, close_on_merge=close_on_merge)
     assert slice_pr is not None
     raised = await world.syncer.raise_pr("demo", "feature")
     [upstream] = world.pulls(world.upstream)
-    world.forge.state.merge(world.upstream, upstream, world.user("alice"), None)
-    link = await world.syncer.upstream_pull_closed("demo", raised.number, merged=True)
+    if merged:
+        world.forge.state.merge(world.upstream, upstream, world.user("alice"), None)
+    else:
+        world.forge.state.close(upstream)
+    link = await world.syncer.upstream_pull_closed("demo", raised.number, merged=merged)
     assert link is not None
-    assert (link.state, link.slice_pr) == (LinkState.MERGED, slice_pr)
+    assert (link.state, link.slice_pr) == (
+        LinkState.MERGED if merged else LinkState.CLOSED, slice_pr)
     pull = world.slice.issue(slice_pr)
     assert [comment.body for comment in pull.comments] == [
-        f"Upstream pull request {raised.html_url} was merged."]
-    assert pull.state == "closed"
-    assert await world.syncer.upstream_pull_closed("demo", raised.number, merged=True) is None
+        f"Upstream pull request {raised.html_url} {said}."]
+    assert pull.state == state
+    assert await world.syncer.upstream_pull_closed("demo", raised.number, merged=merged) is None
     assert len(pull.comments) == 1
-
-
-async def test_an_upstream_pull_request_closed_unmerged_comments_and_leaves_it_open(
-    forge_world: ForgeWorld,
-) -> None:
-    world = forge_world
-    slice_pr = await _pushed(world)
-    assert slice_pr is not None
-    raised = await world.syncer.raise_pr("demo", "feature")
-    link = await world.syncer.upstream_pull_closed("demo", raised.number, merged=False)
-    assert link is not None
-    assert link.state is LinkState.CLOSED
-    pull = world.slice.issue(slice_pr)
-    assert [comment.body for comment in pull.comments] == [
-        f"Upstream pull request {raised.html_url} was closed without merging."]
-    assert pull.state == "open"
-    assert await world.syncer.upstream_pull_closed("demo", raised.number, merged=False) is None
-    assert len(pull.comments) == 1
-
-
-async def test_merged_with_close_on_merge_off_keeps_the_slice_pull_request_open(
-    forge_world: ForgeWorld,
-) -> None:
-    world = forge_world
-    slice_pr = await _pushed(world, close_on_merge=False)
-    assert slice_pr is not None
-    raised = await world.syncer.raise_pr("demo", "feature")
-    assert await world.syncer.upstream_pull_closed("demo", raised.number, merged=True)
-    pull = world.slice.issue(slice_pr)
-    assert len(pull.comments) == 1
-    assert pull.state == "open"
+    assert pull.state == state
 
 
 async def test_an_unlinked_upstream_pull_request_is_left_alone(forge_world: ForgeWorld) -> None:
