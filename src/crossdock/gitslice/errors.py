@@ -7,6 +7,8 @@ GitSliceError
 ├── SliceExists            a slice with that name exists already
 ├── GitCommandError        a git command failed (its URLs and tokens redacted)
 ├── UnknownBranch          the branch or commit does not exist
+│   └── NotPushed              the branch is not on upstream yet (raise-pr before push)
+├── WrongPullRequest       the slice pull request is not from the branch named
 ├── NotSynced              the slice has no sync (mapped) commit to start from
 ├── DivergedSlice          the slice branch has commits crossdock did not write
 ├── PushRefused            a push would break a rule; nothing was changed
@@ -50,6 +52,14 @@ class GitCommandError(GitSliceError):
 
 class UnknownBranch(GitSliceError):
     """The branch does not exist."""
+
+
+class NotPushed(UnknownBranch):
+    """The branch is not on upstream yet: push it first (`crossdock slice push`)."""
+
+
+class WrongPullRequest(GitSliceError):
+    """The slice pull request is not from the branch named."""
 
 
 class NotSynced(GitSliceError):

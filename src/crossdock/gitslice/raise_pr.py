@@ -17,7 +17,7 @@ import pygit2
 
 from crossdock.core.logging import get_logger
 from crossdock.gitslice.config import SliceConfig
-from crossdock.gitslice.errors import GitSliceError, UnknownBranch
+from crossdock.gitslice.errors import NotPushed, UnknownBranch, WrongPullRequest
 from crossdock.gitslice.forge.errors import (
     ForgeAuthError,
     ForgeNotFound,
@@ -32,14 +32,6 @@ from crossdock.gitslice.records import LinkState, PullLink, RunEnd, RunKind, Run
 from crossdock.gitslice.workspace import UPSTREAM_NS, Workspace, ref
 
 logger = get_logger("crossdock.gitslice")
-
-
-class NotPushed(UnknownBranch):
-    """The branch is not on upstream yet: push it first (`crossdock slice push`)."""
-
-
-class WrongPullRequest(GitSliceError):
-    """The slice pull request is not from the branch named."""
 
 
 class LinkStore(Protocol):

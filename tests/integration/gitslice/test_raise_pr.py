@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from crossdock.gitslice.errors import UnknownBranch
+from crossdock.gitslice.errors import NotPushed, UnknownBranch, WrongPullRequest
 from crossdock.gitslice.forge.errors import ForgeAuthError
 from crossdock.gitslice.forge.fake.forge import Fault
 from crossdock.gitslice.forges import NoForge
 from crossdock.gitslice.pushing import PushRequest
-from crossdock.gitslice.raise_pr import NotPushed, WrongPullRequest
 from crossdock.gitslice.records import LinkState, PullLink, RunKind
 
 from .forge.seed import commit
