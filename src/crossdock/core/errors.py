@@ -7,6 +7,7 @@ CrossdockError
 │   └── PendingMigrations      the database needs `crossdock db upgrade` first
 ├── MigrationError         a migration is missing, changed or failed
 ├── JobError               the job queue refused a job
+├── RetryLater             a job should be tried again at ``retry_at``, not before
 ├── PortInUse              a server could not bind its port
 └── TokenError             an admin token is unknown or its role is invalid
 
@@ -19,6 +20,7 @@ that failed. A service's error of the first kind subclasses :class:`ConfigError`
 
 from __future__ import annotations
 
+import datetime
 from typing import ClassVar
 
 
@@ -65,6 +67,14 @@ class MigrationError(CrossdockError):
 
 class JobError(CrossdockError):
     """The job queue refused a job."""
+
+
+class RetryLater(CrossdockError):
+    """The job cannot go on before a given time (a rate limit's reset): try it again then."""
+
+    def __init__(self, message: str | None = None, *, retry_at: datetime.datetime) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
 
 
 class PortInUse(CrossdockError):

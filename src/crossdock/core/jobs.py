@@ -2,12 +2,14 @@
 
 Services register tasks with :meth:`JobQueue.task` and defer them with :meth:`JobQueue.defer`,
 optionally inside the caller's own transaction. ``lock`` gives per-key serialisation: two jobs
-with the same lock never run at once. Failed jobs retry after a :class:`Backoff`; a job whose
-worker died (no heartbeat) is put back in the queue by a periodic task.
+with the same lock never run at once. Failed jobs retry after a :class:`Backoff`, or at the time a
+:class:`RetryLater` names (a rate limit's reset); a job whose worker died (no heartbeat) is put
+back in the queue by a periodic task. A task learns which try it is on from :func:`current_try`.
 """
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import time
 from collections.abc import Callable, Coroutine
@@ -18,7 +20,7 @@ import structlog
 
 from crossdock.core.backoff import Backoff
 from crossdock.core.database import Connection
-from crossdock.core.errors import JobError
+from crossdock.core.errors import JobError, RetryLater
 from crossdock.core.logging import get_logger
 
 logger = get_logger("crossdock.jobs")
@@ -34,6 +36,14 @@ STALLED_AFTER = 30.0
 JOB_RETRY = Backoff(max_tries=8, base_seconds=2.0, max_seconds=3600.0, jitter=0.0)
 
 
+_try: contextvars.ContextVar[int] = contextvars.ContextVar("crossdock_job_try", default=1)
+
+
+def current_try() -> int:
+    """The try the running job is on: 1 for its first (also outside any job)."""
+    return _try.get()
+
+
 def retry_strategy(backoff: Backoff) -> procrastinate.BaseRetryStrategy:
     """``backoff`` as procrastinate's retry strategy."""
     return _BackoffRetry(backoff)
@@ -44,14 +54,18 @@ class _BackoffRetry(procrastinate.BaseRetryStrategy):
         self.backoff = backoff
 
     def get_retry_decision(
-        self, *, exception: BaseException, job: procrastinate.jobs.Job  # noqa: ARG002 (hook)
+        self, *, exception: BaseException, job: procrastinate.jobs.Job
     ) -> procrastinate.RetryDecision | None:
         # procrastinate counts the tries before this one: this failure is try attempts + 1.
         delay = self.backoff.delay(job.attempts + 1)
         if delay is None:
             return None
-        return procrastinate.RetryDecision(
-            retry_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay))
+        retry_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay)
+        if isinstance(exception, RetryLater):
+            # Sooner would fail again for the same reason; the try still counts, so a reset
+            # that never comes cannot keep the job forever.
+            retry_at = max(retry_at, exception.retry_at)
+        return procrastinate.RetryDecision(retry_at=retry_at)
 
 
 def _logged(name: str, func: Task) -> Task:
@@ -61,6 +75,7 @@ def _logged(name: str, func: Task) -> Task:
         job = context.job
         # Every line the job writes, its handlers' included, says which job wrote it.
         with structlog.contextvars.bound_contextvars(job_id=job.id, task=name):
+            token = _try.set(job.attempts + 1)
             started = time.perf_counter()
             try:
                 result = await func(**arguments)
@@ -69,6 +84,8 @@ def _logged(name: str, func: Task) -> Task:
                                duration_ms=round((time.perf_counter() - started) * 1000, 3),
                                error=f"{type(exc).__name__}: {exc}")
                 raise
+            finally:
+                _try.reset(token)
             logger.info("job_done", attempts=job.attempts + 1,
                         duration_ms=round((time.perf_counter() - started) * 1000, 3))
             return result

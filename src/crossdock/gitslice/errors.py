@@ -18,6 +18,7 @@ GitSliceError
 ├── IssueRefused           the issue cannot be pulled (a pull request, another repository)
 ├── NotLinked              an upstream pull request has no linked slice pull request
 ├── BadLink                a link is not of the expected shape or repository
+├── CommandError           a /git-slice comment is not a command crossdock understands
 └── StoreError             the slice tables could not be read or written
 """
 
@@ -96,6 +97,10 @@ class NotLinked(GitSliceError):
 
 class BadLink(GitSliceError):
     """The link is not one this command takes."""
+
+
+class CommandError(GitSliceError):
+    """The comment is not a /git-slice command crossdock understands."""
 
 
 class StoreError(GitSliceError):

@@ -1,10 +1,11 @@
-"""Pulls and pushes as core jobs, and the event handlers that defer them.
+"""GitSlice's jobs: pulls, comment commands, copied reviews, closed upstream pull requests, and
+the periodic pull; the event handlers that defer them live in :mod:`triggers`.
 
 Every job on a slice is deferred with ``lock=f"slice:{name}"`` so the queue runs them one at a
-time, and each also takes the slice's advisory lock, so a CLI run never overlaps a job. The
-webhooks service publishes ``github.push`` and ``github.issue_comment``; a push to a slice's
-upstream branch defers a pull, and a ``/git-slice push`` comment on the slice defers a push,
-when its author is one of the slice's command users (none by default: commands are off).
+time, and each operation also takes the slice's advisory lock, so a CLI run never overlaps a
+job. A failure a retry can help (a git remote or the forge unreachable) is raised and the job
+is tried again; a spent rate limit tries it again at the limit's reset; anything else is logged
+(a command's is also replied on its pull request).
 """
 
 from __future__ import annotations
@@ -12,35 +13,33 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import re
-import shlex
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from crossdock.core.errors import JobError
-from crossdock.core.jobs import JOB_RETRY
+from crossdock.core.jobs import JOB_RETRY, current_try
 from crossdock.core.logging import get_logger
-from crossdock.gitslice.config import SliceConfig
-from crossdock.gitslice.errors import GitCommandError, GitSliceError
-from crossdock.gitslice.pushing import PushRequest
+from crossdock.gitslice.command_run import RETRIED, CommandRunner, retry
+from crossdock.gitslice.errors import GitSliceError, UnknownSlice
 from crossdock.gitslice.settings import GitSliceSettings
 from crossdock.gitslice.store import SliceStore
 from crossdock.gitslice.syncer import Syncer
+from crossdock.gitslice.triggers import (
+    COMMAND_TASK,
+    PULL_TASK,
+    defer,
+    subscribe,
+)
 
 if TYPE_CHECKING:
-    from crossdock.core.bus import Event
-    from crossdock.core.database import Connection
     from crossdock.core.runtime import Runtime
     from crossdock.core.services import Listener
 
 logger = get_logger("crossdock.gitslice")
 
-PULL_TASK = "gitslice.pull"
-PUSH_TASK = "gitslice.push"
+PERIODIC_PULL_TASK = "gitslice.periodic_pull"
 PULL_RETRY = dataclasses.replace(JOB_RETRY, max_tries=5)
-PUSH_RETRY = dataclasses.replace(JOB_RETRY, max_tries=3)
-_COMMAND = re.compile(r"^\s*/git-slice\s+(?P<rest>.*)$", re.MULTILINE)
+COMMAND_RETRY = dataclasses.replace(JOB_RETRY, max_tries=5)
 
 
 def syncer_for(runtime: Runtime, settings: GitSliceSettings | None = None) -> Syncer:
@@ -52,130 +51,56 @@ def syncer_for(runtime: Runtime, settings: GitSliceSettings | None = None) -> Sy
                                 core_data_dir=runtime.settings.data_dir)
 
 
-def normalize_url(url: str) -> str:
-    """``github.com/org/repo`` for every spelling of a repository URL (https, ssh, .git)."""
-    text = url.strip().lower()
-    scp = re.match(r"^[\w.-]+@([\w.-]+):(.*)$", text)
-    if scp:
-        text = f"{scp[1]}/{scp[2]}"
-    text = re.sub(r"^[a-z][a-z0-9+.-]*://", "", text)
-    text = re.sub(r"^[^/@]*@", "", text)
-    return text.rstrip("/").removesuffix(".git")
+class SliceJobs:
+    """The bodies of GitSlice's tasks."""
 
+    def __init__(self, runtime: Runtime, settings: GitSliceSettings) -> None:
+        self.runtime = runtime
+        self.settings = settings
 
-def repository_urls(payload: dict[str, Any]) -> set[str]:
-    """The normalized URLs of a GitHub payload's repository."""
-    repository = payload.get("repository") or {}
-    urls = {repository.get(key) for key in ("clone_url", "html_url", "ssh_url", "git_url", "url")}
-    return {normalize_url(url) for url in urls if isinstance(url, str) and url}
+    def syncer(self) -> Syncer:
+        return syncer_for(self.runtime, self.settings)
 
-
-def parse_comment(body: str) -> PushRequest | None:
-    """A ``/git-slice push -m "msg" [-f] [-pr] [-b branch]`` comment as a push request."""
-    match = _COMMAND.search(body or "")
-    if match is None:
-        return None
-    try:
-        words = shlex.split(match["rest"])
-    except ValueError:
-        return None
-    if not words or words[0] != "push":
-        return None
-    message: str | None = None
-    branch = ""
-    force = False
-    args = iter(words[1:])
-    for word in args:
-        if word in {"-m", "--message"}:
-            message = next(args, None)
-        elif word in {"-b", "--branch"}:
-            branch = next(args, "")
-        elif word in {"-f", "--force"}:
-            force = True
-    return PushRequest(branch=branch, message=message, force=force)
-
-
-async def _matching(store: SliceStore, conn: Connection, urls: set[str],
-                    attribute: str) -> list[SliceConfig]:
-    return [
-        SliceConfig.from_row(row) for row in await store.all(conn)
-        if normalize_url(row[attribute]) in urls
-    ]
-
-
-def register(runtime: Runtime) -> None:  # noqa: C901 - one closure per task and handler
-    """Register gitslice's tasks and event subscribers; a bad setting stops the process now."""
-    settings = GitSliceSettings.from_env()
-
-    @runtime.jobs.task(PULL_TASK, queue="gitslice", retry=PULL_RETRY)
-    async def pull(slice_name: str, branch: str | None = None) -> None:
-        syncer = syncer_for(runtime, settings)
+    async def pull(self, slice_name: str, branch: str | None = None) -> None:
+        """Pull the default branch (or slice upstream ``branch``)."""
+        syncer = self.syncer()
         try:
             if branch is None:
                 await syncer.pull(slice_name)
             else:
                 await syncer.pull_branch(slice_name, branch)
-        except GitCommandError:
-            raise  # the network: worth retrying
+        except RETRIED as exc:
+            retry(exc)
         except GitSliceError as exc:
             logger.warning("slice_pull_refused", slice=slice_name, reason=str(exc))
 
-    @runtime.jobs.task(PUSH_TASK, queue="gitslice", retry=PUSH_RETRY)
-    async def push(slice_name: str, branch: str, message: str | None = None, force: bool = False,
-                   preserve_commits: bool = False) -> None:
-        request = PushRequest(branch=branch, message=message, force=force,
-                              preserve_commits=preserve_commits)
+    async def command(self, slice_name: str, comment_id: int) -> None:
+        """Run a taken ``/git-slice`` comment command."""
+        syncer = self.syncer()
+        attempt = current_try()
         try:
-            await syncer_for(runtime, settings).push(slice_name, request)
-        except GitCommandError:
-            raise
-        except GitSliceError as exc:
-            logger.warning("slice_push_refused", slice=slice_name, branch=branch, reason=str(exc))
+            await CommandRunner(syncer, syncer.store).run(
+                slice_name, comment_id, attempt=attempt,
+                last=attempt >= COMMAND_RETRY.max_tries)
+        except UnknownSlice:
+            logger.warning("slice_command_of_unknown_slice", slice=slice_name,
+                           comment_id=comment_id)
 
-    @runtime.bus.subscribe("github.push", name="gitslice.on_upstream_push")
-    async def on_push(event: Event, conn: Connection) -> None:
-        payload = event.payload.get("payload") or {}
-        ref = str(payload.get("ref") or "")
-        store = SliceStore(runtime.database)
-        for config in await _matching(store, conn, repository_urls(payload), "upstream_url"):
-            if ref != f"refs/heads/{config.upstream_branch}":
-                continue
-            await defer(runtime, conn, PULL_TASK, config.name)
-
-    @runtime.bus.subscribe("github.issue_comment", name="gitslice.on_slice_comment")
-    async def on_comment(event: Event, conn: Connection) -> None:
-        payload = event.payload.get("payload") or {}
-        if payload.get("action") not in (None, "created"):
-            return
-        request = parse_comment(str((payload.get("comment") or {}).get("body") or ""))
-        if request is None:
-            return
-        user = (payload.get("comment") or {}).get("user") or {}
-        login = str(user.get("login") or "")
-        store = SliceStore(runtime.database)
-        for config in await _matching(store, conn, repository_urls(payload), "slice_url"):
-            if not config.obeys(login):
-                logger.warning("slice_command_refused", slice=config.name, user=login,
-                               reason="not on the slice's command users (slice init "
-                                      "--command-user)")
-                continue
-            if not request.branch:
-                # The PR's branch needs the forge API (not built yet); -b names it meanwhile.
-                logger.warning("slice_comment_without_branch", slice=config.name)
-                continue
-            await defer(runtime, conn, PUSH_TASK, config.name,
-                        branch=request.branch, message=request.message, force=request.force)
+    async def periodic_pull(self, timestamp: int) -> None:  # noqa: ARG002 (periodic jobs get it)
+        """Defer a pull for each slice whose periodic pull is due."""
+        store = SliceStore(self.runtime.database)
+        async with store.transaction() as conn:
+            for name in await store.claim_due_pulls(conn):
+                await defer(self.runtime, conn, PULL_TASK, name)
 
 
-async def defer(runtime: Runtime, conn: Connection, task: str, slice_name: str,
-                **arguments: Any) -> None:
-    """Queue ``task`` for a slice, one at a time per slice; a pull already waiting is enough."""
-    queueing = f"{task}:{slice_name}" if task == PULL_TASK else None
-    try:
-        await runtime.jobs.defer(task, connection=conn, lock=f"slice:{slice_name}",
-                                 queueing_lock=queueing, slice_name=slice_name, **arguments)
-    except JobError:
-        logger.info("slice_job_already_queued", slice=slice_name, task=task)
+def register(runtime: Runtime) -> None:
+    """Register gitslice's tasks and event subscribers; a bad setting stops the process now."""
+    jobs = SliceJobs(runtime, GitSliceSettings.from_env())
+    runtime.jobs.task(PULL_TASK, queue="gitslice", retry=PULL_RETRY)(jobs.pull)
+    runtime.jobs.task(COMMAND_TASK, queue="gitslice", retry=COMMAND_RETRY)(jobs.command)
+    runtime.jobs.periodic(PERIODIC_PULL_TASK, cron="* * * * *")(jobs.periodic_pull)
+    subscribe(runtime)
 
 
 @contextlib.asynccontextmanager
