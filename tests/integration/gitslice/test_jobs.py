@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -14,31 +13,10 @@ from crossdock.core.settings import CoreSettings
 from crossdock.gitslice.service import service
 from crossdock.gitslice.triggers import normalize_url
 
-from .conftest import World
-from .gitrepos import git
+from .conftest import World, drain
+from .gitrepos import bare, git
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def runtime(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("CROSSDOCK_GITSLICE_DATA_DIR", str(tmp_path / "data"))
-    runtime = Runtime.create(CoreSettings(data_dir=tmp_path), database_url, services=[service])
-    await runtime.open()
-    yield runtime
-    await runtime.close()
-
-
-async def _drain(runtime: Runtime) -> list[dict[str, object]]:
-    for _ in range(30):
-        await asyncio.wait_for(runtime.jobs.run_worker(wait=False, concurrency=2), timeout=60)
-        async with runtime.database.connection() as conn:
-            cursor = await conn.execute(
-                "SELECT task_name, status, lock FROM procrastinate_jobs ORDER BY id")
-            rows = await cursor.fetchall()
-        if not {row["status"] for row in rows} & {"todo", "doing"}:
-            return rows
-    raise AssertionError(f"jobs still waiting: {rows}")
 
 
 async def test_an_upstream_push_event_pulls_and_a_comment_pushes(
@@ -53,7 +31,7 @@ async def test_an_upstream_push_event_pulls_and_a_comment_pushes(
         "ref": "refs/heads/main", "repository": {"clone_url": f"file://{world.upstream}"}}})
     await runtime.bus.publish("github.push", {"payload": {
         "ref": "refs/heads/other", "repository": {"clone_url": f"file://{world.upstream}"}}})
-    rows = await _drain(runtime)
+    rows = await drain(runtime)
     pulls = [row for row in rows if row["task_name"] == "gitslice.pull"]
     assert [(row["status"], row["lock"]) for row in pulls] == [("succeeded", "slice:demo")]
     assert "Upstream-Commit" in git(world.slice, "log", "-1", "--format=%B", "main")
@@ -68,7 +46,7 @@ async def test_an_upstream_push_event_pulls_and_a_comment_pushes(
                     "user": {"login": "OctoCat"}},
         "issue": {"number": 3, "pull_request": {}},
         "repository": {"clone_url": f"file://{world.slice}"}}})
-    await _drain(runtime)
+    await drain(runtime)
     assert git(world.upstream, "log", "-1", "--format=%s", "feature") == "feat: b"
 
 
@@ -94,7 +72,7 @@ async def test_a_comment_command_from_a_user_not_allowed_is_refused_and_logged(
                         "user": {"login": "mallory"}},
             "issue": {"number": 3, "pull_request": {}},
             "repository": {"clone_url": f"file://{world.slice}"}}})
-        await _drain(runtime)
+        await drain(runtime)
     assert "feature" not in git(world.upstream, "branch", "--format=%(refname:short)")
     refusals = [log for log in logs if log["event"] == "slice_command_refused"]
     assert [(log["slice"], log["user"]) for log in refusals] == [("demo", "mallory")]
@@ -127,3 +105,66 @@ def test_a_bad_gitslice_setting_stops_a_runtime_when_it_is_made(
     monkeypatch.setenv("CROSSDOCK_GITSLICE_PROBE_TIMEOUT", "-1")
     with pytest.raises(ConfigError, match="CROSSDOCK_GITSLICE_PROBE_TIMEOUT"):
         Runtime.create(CoreSettings(data_dir=tmp_path), database_url, services=[service])
+
+
+def _push_event(world: World) -> dict[str, object]:
+    return {"payload": {"ref": "refs/heads/main",
+                        "repository": {"clone_url": f"file://{world.upstream}"}}}
+
+
+async def test_ten_upstream_pushes_at_once_make_one_pull_per_slice(
+    world: World, runtime: Runtime
+) -> None:
+    """Pushes that come while a pull waits are served by it (its queueing lock), and the queue
+    refusing one slice's second pull does not keep the next slice's from being deferred."""
+    from crossdock.gitslice.jobs import syncer_for
+
+    world.work.commit("base", {"a.txt": "1"})
+    world.work.push()
+    await syncer_for(runtime).init(world.config())
+    await syncer_for(runtime).init(world.config(name="twin",
+                                                slice_url=str(bare(world.tmp / "twin.git"))))
+    for _ in range(10):
+        await runtime.bus.publish("github.push", _push_event(world))
+    rows = await drain(runtime, concurrency=1)
+    pulls = [row for row in rows if row["task_name"] == "gitslice.pull"]
+    assert sorted((row["args"]["slice_name"], row["status"]) for row in pulls) == \
+        [("demo", "succeeded"), ("twin", "succeeded")]
+    assert all(row["status"] == "succeeded" for row in rows)
+
+
+async def test_a_due_periodic_pull_pulls_once_and_then_waits_its_interval(
+    world: World, runtime: Runtime
+) -> None:
+    from crossdock.gitslice.jobs import PERIODIC_PULL_TASK, syncer_for
+
+    world.work.commit("base", {"a.txt": "1"})
+    world.work.push()
+    await syncer_for(runtime).init(world.config(pull_interval=300))
+    await syncer_for(runtime).init(world.config(name="idle",
+                                                slice_url=str(bare(world.tmp / "idle.git"))))
+    await runtime.jobs.defer(PERIODIC_PULL_TASK, timestamp=0)
+    rows = await drain(runtime)
+    assert [(row["task_name"], row["args"]) for row in rows
+            if row["task_name"] == "gitslice.pull"] == [("gitslice.pull", {"slice_name": "demo"})]
+    assert "Upstream-Commit" in git(world.slice, "log", "-1", "--format=%B", "main")
+    await runtime.jobs.defer(PERIODIC_PULL_TASK, timestamp=60)
+    rows = await drain(runtime)
+    assert len([row for row in rows if row["task_name"] == "gitslice.pull"]) == 1
+
+
+@pytest.mark.parametrize(("action", "pulls"), [("opened", 1), ("synchronize", 1),
+                                                ("reopened", 1), ("edited", 0)])
+async def test_a_slice_pull_request_with_new_commits_pulls(
+    world: World, runtime: Runtime, action: str, pulls: int
+) -> None:
+    from crossdock.gitslice.jobs import syncer_for
+
+    world.work.commit("base", {"a.txt": "1"})
+    world.work.push()
+    await syncer_for(runtime).init(world.config())
+    await runtime.bus.publish("github.pull_request", {"payload": {
+        "action": action, "number": 1, "pull_request": {"number": 1, "merged": False},
+        "repository": {"clone_url": f"file://{world.slice}"}}})
+    rows = await drain(runtime)
+    assert len([row for row in rows if row["task_name"] == "gitslice.pull"]) == pulls
