@@ -109,12 +109,12 @@ class PullConversation:
     async def reply(self, answer: Answer, *, retried: bool) -> None:
         """Comment ``answer`` on the pull request (once: a retry looks for it first)."""
         tag = marker(self.record.comment_id)
-        if retried:
-            comments = await self.forge.list_comments(self.repo, self.record.pull_number)
-            if any(tag in comment.body for comment in comments):
-                return
-        await self.forge.create_comment(self.repo, self.record.pull_number,
-                                        f"{answer.text}\n\n{tag}")
+        posted = retried and any(
+            tag in comment.body
+            for comment in await self.forge.list_comments(self.repo, self.record.pull_number))
+        if not posted:
+            await self.forge.create_comment(self.repo, self.record.pull_number,
+                                            f"{answer.text}\n\n{tag}")
         reaction = _REACTIONS.get(answer.state)
         if reaction is not None:
             await self.react(reaction)

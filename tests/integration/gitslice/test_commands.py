@@ -11,11 +11,14 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog.testing
 
 from crossdock.core.runtime import Runtime
+from crossdock.gitslice.command_run import CommandRunner
 from crossdock.gitslice.config import ForgeConfig, SliceConfig
 from crossdock.gitslice.credentials import Side, StoredCredential
 from crossdock.gitslice.forge.fake import FakeForge
+from crossdock.gitslice.forge.fake.forge import Fault
 from crossdock.gitslice.forge.fake.state import ForgeState, Hook, Repo, refs
 from crossdock.gitslice.jobs import syncer_for
 from crossdock.gitslice.records import CommandState
@@ -30,6 +33,7 @@ from .gitrepos import git
 pytestmark = pytest.mark.anyio
 
 BOT = "ghp_crossdock_0123456789abcdef"
+SLICE_BOT = "ghp_crossdock_slice_0123456789abcdef"
 DEV = "ghp_dev_0123456789abcdef"
 READER = "ghp_reader_0123456789abcdef"
 
@@ -96,7 +100,7 @@ async def loop(forge: FakeForge, receiver: Receiver, runtime: Runtime,  # noqa: 
                tmp_path: Path) -> Loop:
     state = forge.state
     for login, token in (("client", None), ("gitstart", None), ("crossdock", BOT),
-                         ("dev", DEV), ("reader", READER)):
+                         ("crossdock", SLICE_BOT), ("dev", DEV), ("reader", READER)):
         state.add_user(login, token)
     upstream = state.create_repo(state.user("client"), "app")
     slice_repo = state.create_repo(state.user("gitstart"), "app")
@@ -112,9 +116,9 @@ async def loop(forge: FakeForge, receiver: Receiver, runtime: Runtime,  # noqa: 
         forge=ForgeConfig(api_url=forge.api_url, upstream_repo="client/app",
                           slice_repo="GitStart/App"))
     await syncer.init(config)
-    for side in Side:
+    for side, token in ((Side.UPSTREAM, BOT), (Side.SLICE, SLICE_BOT)):
         await syncer.set_credential("app", StoredCredential(
-            side=side, kind="token", secret=BOT, username="crossdock",
+            side=side, kind="token", secret=token, username="crossdock",
             email="bot@crossdock.test"))
     await syncer.pull("app")
     return Loop(forge=forge, receiver=receiver, runtime=runtime, upstream=upstream,
@@ -234,6 +238,60 @@ async def test_a_rate_limited_forge_tries_the_command_again_at_its_reset(loop: L
     await drain(loop.runtime)
     [reply] = loop.replies(number)
     assert reply.startswith("Pushed `fix`")
+
+
+async def test_a_retried_answer_is_not_posted_twice(loop: Loop) -> None:
+    """A try after the reply was posted (its reaction failed, say) finds the reply's marker."""
+    number = await _pull_request(loop)
+    payload = await loop.comment(DEV, number, '/git-slice push -m "Fix b"')
+    await loop.publish("issue_comment", payload)
+    await drain(loop.runtime)
+    syncer = syncer_for(loop.runtime)
+    runner = CommandRunner(syncer, syncer.store)
+    comment_id = payload["comment"]["id"]
+    assert await runner.run("app", comment_id, attempt=2) is CommandState.SUCCEEDED
+    assert len(loop.replies(number)) == 1
+    assert await runner.run("app", comment_id, attempt=1) is CommandState.SUCCEEDED
+    assert len(loop.replies(number)) == 2  # a first try does not look: it cannot have posted
+
+
+async def test_on_its_last_try_an_unavailable_forge_is_replied(loop: Loop) -> None:
+    number = await _pull_request(loop)
+    payload = await loop.comment(DEV, number, '/git-slice push -m "Fix b"')
+    await loop.publish("issue_comment", payload)
+    loop.forge.faults.append(Fault(status=502, times=100, path="/permission"))
+    for _ in range(3):  # the first try fails and waits for its retry
+        await loop.runtime.jobs.run_worker(wait=False, concurrency=2)
+    [job] = [row for row in await jobs(loop.runtime) if row["task_name"] == "gitslice.command"]
+    assert (job["status"], job["attempts"]) == ("todo", 1)
+    assert loop.replies(number) == []
+    syncer = syncer_for(loop.runtime)
+    state = await CommandRunner(syncer, syncer.store).run(
+        "app", payload["comment"]["id"], attempt=5, last=True)
+    assert state is CommandState.FAILED
+    [reply] = loop.replies(number)
+    assert reply.startswith("`push` failed after several tries: GitHub answered 502")
+    assert _branches(loop.upstream) == {"main"}
+    loop.forge.faults.clear()
+
+
+async def test_a_revoked_slice_token_fails_the_command_in_the_logs(loop: Loop) -> None:
+    number = await _pull_request(loop)
+    payload = await loop.comment(DEV, number, '/git-slice push -m "Fix b"')
+    del loop.forge.state.tokens[SLICE_BOT]
+    with structlog.testing.capture_logs() as logs:
+        await loop.publish("issue_comment", payload)
+        await drain(loop.runtime)
+    [line] = [log for log in logs if log["event"] == "slice_command_unanswered"]
+    assert "401" in line["reason"]
+    assert SLICE_BOT not in str(logs)
+    assert loop.replies(number) == []
+    assert _branches(loop.upstream) == {"main"}
+    record = await SliceStore(loop.runtime.database).command("app", payload["comment"]["id"])
+    assert record is not None
+    assert record.state is CommandState.FAILED
+    assert record.result is not None
+    assert "refused crossdock's credentials" in record.result
 
 
 async def test_a_slice_pull_request_opened_pulls_the_slice_by_its_forge_name(loop: Loop) -> None:
