@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable
-from typing import NoReturn, Protocol
+from typing import TYPE_CHECKING, NoReturn, Protocol
 
 from crossdock.core.errors import RetryLater
 from crossdock.core.logging import get_logger
@@ -44,6 +44,9 @@ from crossdock.gitslice.forge.port import Forge, Reaction, RepoRef
 from crossdock.gitslice.forges import ForgeProvider, SliceForges
 from crossdock.gitslice.pushing import PushPlan, PushRequest
 from crossdock.gitslice.records import CommandRecord, CommandState
+
+if TYPE_CHECKING:
+    from crossdock.gitslice.issues import CopiedIssue
 
 logger = get_logger("crossdock.gitslice")
 
@@ -71,6 +74,9 @@ class CommandSyncer(Protocol):
     async def config(self, name: str) -> SliceConfig: ...
 
     async def push(self, name: str, request: PushRequest) -> PushPlan: ...
+
+    async def pull_issue(self, name: str, upstream_issue: int, *,
+                         slice_issue: int | None = None) -> CopiedIssue: ...
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -226,9 +232,10 @@ class CommandRunner:
     def _action(self, command: Command) -> Callable[[_Run], Awaitable[str]]:
         if isinstance(command, PushCommand):
             return lambda run: self._push(run, command)
+        if isinstance(command, PullIssueCommand):
+            return lambda run: self._pull_issue(run, command)
         what = "raise-pr" if isinstance(command, RaisePrCommand) else \
-            "pull-review" if isinstance(command, PullReviewCommand) else \
-            "pull-issue" if isinstance(command, PullIssueCommand) else command.verb
+            "pull-review" if isinstance(command, PullReviewCommand) else command.verb
 
         async def unavailable(run: _Run) -> str:  # noqa: ARG001 (an action's signature)
             raise CommandError(f"`{what}` does not run as a comment command here")
@@ -244,6 +251,14 @@ class CommandRunner:
             return (f"Nothing new to push: upstream branch {where} already has `{branch}`'s "
                     f"changes (commit `{plan.commit[:12]}`).")
         return f"Pushed `{branch}` to upstream branch {where} as commit `{plan.commit[:12]}`."
+
+    async def _pull_issue(self, run: _Run, command: PullIssueCommand) -> str:
+        run.forge("pull-issue")
+        copied = await self.syncer.pull_issue(run.config.name, command.number,
+                                              slice_issue=command.to)
+        verb = "Copied" if copied.created or command.to is not None else "Updated"
+        return (f"{verb} upstream issue #{command.number} to #{copied.number} "
+                f"({copied.html_url}); {copied.comments} comments copied.")
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -308,3 +308,38 @@ async def test_a_slice_pull_request_opened_pulls_the_slice_by_its_forge_name(loo
 
 async def _slice_files(loop: Loop) -> str:
     return git(loop.slice.path, "ls-tree", "-r", "--name-only", "main")
+
+
+CLIENT = "ghp_client_0123456789abcdef"
+
+
+async def test_pull_issue_copies_an_upstream_issue_and_replies_with_its_link(
+    loop: Loop
+) -> None:
+    loop.forge.state.add_user("client", CLIENT)
+    issue = await loop.api(CLIENT, "POST", "/repos/client/app/issues", title="Crash on login",
+                           body="Steps: ...")
+    number = await _pull_request(loop)
+    payload = await loop.comment(DEV, number, f"/git-slice pull-issue {issue['number']}")
+    await loop.publish("issue_comment", payload)
+    await drain(loop.runtime)
+    [copied] = [i for i in loop.slice.issues.values() if i.title == "Crash on login"]
+    [reply] = loop.replies(number)
+    assert reply.startswith(f"Copied upstream issue #{issue['number']} to #{copied.number} "
+                            f"({loop.forge.origin}/gitstart/app/issues/{copied.number})")
+    assert loop.reactions(payload["comment"]["id"]) == ["eyes", "rocket"]
+
+
+async def test_a_revoked_upstream_token_is_replied_on_the_pull_request(loop: Loop) -> None:
+    loop.forge.state.add_user("client", CLIENT)
+    issue = await loop.api(CLIENT, "POST", "/repos/client/app/issues", title="Crash")
+    number = await _pull_request(loop)
+    payload = await loop.comment(DEV, number, f"/git-slice pull-issue {issue['number']}")
+    del loop.forge.state.tokens[BOT]
+    await loop.publish("issue_comment", payload)
+    await drain(loop.runtime)
+    [reply] = loop.replies(number)
+    assert reply.startswith("`pull-issue` failed: the forge refused crossdock's credentials")
+    assert "crossdock slice credentials app" in reply
+    assert [i.title for i in loop.slice.issues.values()].count("Crash") == 0
+    assert loop.reactions(payload["comment"]["id"]) == ["eyes", "confused"]
