@@ -44,9 +44,11 @@ from crossdock.gitslice.forge.port import Forge, Reaction, RepoRef
 from crossdock.gitslice.forges import ForgeProvider, SliceForges
 from crossdock.gitslice.pushing import PushPlan, PushRequest
 from crossdock.gitslice.records import CommandRecord, CommandState
+from crossdock.gitslice.reviews import review_link_for
 
 if TYPE_CHECKING:
     from crossdock.gitslice.issues import CopiedIssue
+    from crossdock.gitslice.reviews import CopiedReview
 
 logger = get_logger("crossdock.gitslice")
 
@@ -74,6 +76,8 @@ class CommandSyncer(Protocol):
     async def config(self, name: str) -> SliceConfig: ...
 
     async def push(self, name: str, request: PushRequest) -> PushPlan: ...
+
+    async def pull_review(self, name: str, upstream_pr: int, review_id: int) -> CopiedReview: ...
 
     async def pull_issue(self, name: str, upstream_issue: int, *,
                          slice_issue: int | None = None) -> CopiedIssue: ...
@@ -234,8 +238,9 @@ class CommandRunner:
             return lambda run: self._push(run, command)
         if isinstance(command, PullIssueCommand):
             return lambda run: self._pull_issue(run, command)
-        what = "raise-pr" if isinstance(command, RaisePrCommand) else \
-            "pull-review" if isinstance(command, PullReviewCommand) else command.verb
+        if isinstance(command, PullReviewCommand):
+            return lambda run: self._pull_review(run, command)
+        what = "raise-pr" if isinstance(command, RaisePrCommand) else command.verb
 
         async def unavailable(run: _Run) -> str:  # noqa: ARG001 (an action's signature)
             raise CommandError(f"`{what}` does not run as a comment command here")
@@ -252,13 +257,25 @@ class CommandRunner:
                     f"changes (commit `{plan.commit[:12]}`).")
         return f"Pushed `{branch}` to upstream branch {where} as commit `{plan.commit[:12]}`."
 
+    async def _pull_review(self, run: _Run, command: PullReviewCommand) -> str:
+        run.forge("pull-review")
+        link = review_link_for(run.config, command.link)
+        copied = await self.syncer.pull_review(run.config.name, link.pull, link.review_id)
+        if not copied.created:
+            return (f"That review was copied before: [the slice review]({copied.html_url}) on "
+                    f"#{copied.slice_pr}.")
+        left_out = f", {copied.left_out} left out (on ignored paths)" if copied.left_out else ""
+        return (f"Copied upstream review {link.review_id} of pull request #{link.pull} onto "
+                f"#{copied.slice_pr}: [the slice review]({copied.html_url}), "
+                f"{_count(copied.comments, 'line comment')}{left_out}.")
+
     async def _pull_issue(self, run: _Run, command: PullIssueCommand) -> str:
         run.forge("pull-issue")
         copied = await self.syncer.pull_issue(run.config.name, command.number,
                                               slice_issue=command.to)
         verb = "Copied" if copied.created or command.to is not None else "Updated"
         return (f"{verb} upstream issue #{command.number} to #{copied.number} "
-                f"({copied.html_url}); {copied.comments} comments copied.")
+                f"({copied.html_url}); {_count(copied.comments, 'comment')} copied.")
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -287,6 +304,10 @@ class _Run:
             return f"`{branch}`"
         repository = await self.sides.upstream.get_repository(self.sides.upstream_repo)
         return f"[`{branch}`]({repository.html_url}/tree/{branch})"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _refusal(config: SliceConfig, sides: SliceForges | None, login: str) -> Answer:

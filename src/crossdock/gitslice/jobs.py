@@ -13,9 +13,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from crossdock.core.jobs import JOB_RETRY, current_try
 from crossdock.core.logging import get_logger
@@ -26,6 +26,7 @@ from crossdock.gitslice.store import SliceStore
 from crossdock.gitslice.syncer import Syncer
 from crossdock.gitslice.triggers import (
     COMMAND_TASK,
+    PULL_REVIEW_TASK,
     PULL_TASK,
     defer,
     subscribe,
@@ -37,9 +38,12 @@ if TYPE_CHECKING:
 
 logger = get_logger("crossdock.gitslice")
 
+T = TypeVar("T")
+
 PERIODIC_PULL_TASK = "gitslice.periodic_pull"
 PULL_RETRY = dataclasses.replace(JOB_RETRY, max_tries=5)
 COMMAND_RETRY = dataclasses.replace(JOB_RETRY, max_tries=5)
+FORGE_RETRY = dataclasses.replace(JOB_RETRY, max_tries=5)
 
 
 def syncer_for(runtime: Runtime, settings: GitSliceSettings | None = None) -> Syncer:
@@ -86,6 +90,26 @@ class SliceJobs:
             logger.warning("slice_command_of_unknown_slice", slice=slice_name,
                            comment_id=comment_id)
 
+    async def pull_review(self, slice_name: str, upstream_pr: int, review_id: int) -> None:
+        """Copy a review submitted on a linked upstream pull request."""
+        copied = await self._forge_job(
+            "slice_review_not_copied", slice_name,
+            self.syncer().pull_review(slice_name, upstream_pr, review_id))
+        if copied is not None:
+            logger.info("slice_review_copied", slice=slice_name, upstream_pr=upstream_pr,
+                        review_id=review_id, slice_pr=copied.slice_pr, created=copied.created)
+
+    async def _forge_job(self, event: str, slice_name: str,
+                         work: Awaitable[T]) -> T | None:
+        """``work``'s result; a failure a retry may help raised, any other logged."""
+        try:
+            return await work
+        except RETRIED as exc:
+            retry(exc)
+        except GitSliceError as exc:
+            logger.warning(event, slice=slice_name, reason=str(exc))
+        return None
+
     async def periodic_pull(self, timestamp: int) -> None:  # noqa: ARG002 (periodic jobs get it)
         """Defer a pull for each slice whose periodic pull is due."""
         store = SliceStore(self.runtime.database)
@@ -99,6 +123,7 @@ def register(runtime: Runtime) -> None:
     jobs = SliceJobs(runtime, GitSliceSettings.from_env())
     runtime.jobs.task(PULL_TASK, queue="gitslice", retry=PULL_RETRY)(jobs.pull)
     runtime.jobs.task(COMMAND_TASK, queue="gitslice", retry=COMMAND_RETRY)(jobs.command)
+    runtime.jobs.task(PULL_REVIEW_TASK, queue="gitslice", retry=FORGE_RETRY)(jobs.pull_review)
     runtime.jobs.periodic(PERIODIC_PULL_TASK, cron="* * * * *")(jobs.periodic_pull)
     subscribe(runtime)
 

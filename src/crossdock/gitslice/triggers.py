@@ -83,8 +83,8 @@ async def defer(runtime: Runtime, conn: Connection, task: str, slice_name: str,
         async with conn.transaction():
             await runtime.jobs.defer(task, connection=conn, lock=f"slice:{slice_name}",
                                      queueing_lock=queueing, slice_name=slice_name, **arguments)
-    except JobError:
-        logger.info("slice_job_already_queued", slice=slice_name, task=task)
+    except JobError as exc:
+        logger.info("slice_job_not_queued", slice=slice_name, task=task, reason=str(exc))
 
 
 def _payload(event: Event) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from crossdock.gitslice.forge.fake import FakeForge
 from crossdock.gitslice.forge.fake.forge import Fault
 from crossdock.gitslice.forge.fake.state import ForgeState, Hook, Repo, refs
 from crossdock.gitslice.jobs import syncer_for
-from crossdock.gitslice.records import CommandState
+from crossdock.gitslice.records import CommandState, PullLink
 from crossdock.gitslice.store import SliceStore
 
 from .conftest import drain, jobs
@@ -342,4 +342,91 @@ async def test_a_revoked_upstream_token_is_replied_on_the_pull_request(loop: Loo
     assert reply.startswith("`pull-issue` failed: the forge refused crossdock's credentials")
     assert "crossdock slice credentials app" in reply
     assert [i.title for i in loop.slice.issues.values()].count("Crash") == 0
+    assert loop.reactions(payload["comment"]["id"]) == ["eyes", "confused"]
+
+
+async def _linked(loop: Loop) -> tuple[int, int]:
+    """A slice pull request pushed by command, and its upstream pull request, linked."""
+    number = await _pull_request(loop)
+    await loop.publish("issue_comment",
+                       await loop.comment(DEV, number, '/git-slice push -m "Fix b"'))
+    await drain(loop.runtime)
+    loop.forge.state.add_user("client", CLIENT)
+    made = await loop.api(CLIENT, "POST", "/repos/client/app/pulls", title="Fix b", head="fix",
+                          base="main")
+    await SliceStore(loop.runtime.database).link(PullLink(
+        slice_name="app", upstream_pr=made["number"], slice_pr=number, upstream_branch="fix",
+        slice_branch="fix", upstream_url=made["html_url"]))
+    return number, made["number"]
+
+
+async def test_an_upstream_review_on_a_linked_pull_request_is_copied_by_itself(
+    loop: Loop
+) -> None:
+    number, upstream_pr = await _linked(loop)
+    await loop.api(CLIENT, "POST", f"/repos/client/app/pulls/{upstream_pr}/reviews",
+                   body="Please rename", event="REQUEST_CHANGES",
+                   comments=[{"path": "src/app.py", "line": 2, "side": "RIGHT", "body": "B?"}])
+    await loop.forge.deliverer.drain()
+    [review] = [r.payload for r in loop.receiver.events("pull_request_review")]
+    await loop.publish("pull_request_review", review)
+    await loop.publish("pull_request_review", review)
+    await drain(loop.runtime)
+    pull = loop.slice.issue(number).pull
+    assert pull is not None
+    [line_comment] = [c.body for c in pull.review_comments if c.path == "src/app.py"]
+    assert line_comment.endswith("B?")
+    assert len(pull.reviews) == 1
+    link = review["review"]["html_url"]
+    payload = await loop.comment(DEV, number, f"/git-slice pull-review -from {link}")
+    await loop.publish("issue_comment", payload)
+    await drain(loop.runtime)
+    [_, reply] = loop.replies(number)
+    assert reply.startswith("That review was copied before")
+    assert len(pull.reviews) == 1
+
+
+async def test_pull_review_copies_a_review_by_its_link_and_replies(loop: Loop) -> None:
+    number, upstream_pr = await _linked(loop)
+    made = await loop.api(CLIENT, "POST", f"/repos/client/app/pulls/{upstream_pr}/reviews",
+                          body="Nice", event="COMMENT",
+                          comments=[{"path": "src/app.py", "line": 1, "body": "a?"}])
+    payload = await loop.comment(DEV, number, f"/git-slice pull-review -from {made['html_url']}")
+    await loop.publish("issue_comment", payload)
+    await drain(loop.runtime)
+    pull = loop.slice.issue(number).pull
+    assert pull is not None
+    [copied] = pull.reviews
+    [_, reply] = loop.replies(number)
+    assert reply.startswith(f"Copied upstream review {made['id']} of pull request "
+                            f"#{upstream_pr} onto #{number}: [the slice review]("
+                            f"{loop.forge.origin}/gitstart/app/pull/{number}"
+                            f"#pullrequestreview-{copied.id}), 1 line comment.")
+
+
+async def test_a_review_on_an_unlinked_upstream_pull_request_defers_nothing(
+    loop: Loop
+) -> None:
+    loop.forge.state.add_user("client", CLIENT)
+    commit(loop.upstream.path, "other", {"x.txt": "x\n"}, start="main")
+    made = await loop.api(CLIENT, "POST", "/repos/client/app/pulls", title="Theirs",
+                          head="other", base="main")
+    await loop.api(CLIENT, "POST", f"/repos/client/app/pulls/{made['number']}/reviews",
+                   body="ok", event="COMMENT")
+    await loop.forge.deliverer.drain()
+    [review] = [r.payload for r in loop.receiver.events("pull_request_review")]
+    await loop.publish("pull_request_review", review)
+    rows = await drain(loop.runtime)
+    assert [row for row in rows if row["task_name"] == "gitslice.pull_review"] == []
+
+
+async def test_a_review_link_to_another_repository_gets_a_reply(loop: Loop) -> None:
+    number = await _pull_request(loop)
+    link = f"{loop.forge.origin}/someone/else/pull/3#pullrequestreview-99"
+    payload = await loop.comment(DEV, number, f"/git-slice pull-review -from {link}")
+    await loop.publish("issue_comment", payload)
+    await drain(loop.runtime)
+    [reply] = loop.replies(number)
+    assert reply.startswith("`pull-review` failed: ")
+    assert "is a link to another repository" in reply
     assert loop.reactions(payload["comment"]["id"]) == ["eyes", "confused"]
