@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from graphql import GraphQLError, parse, validate
 
-from crossdock.core.asgi import OpsApp
 from crossdock.core.clihelp import examples
 from crossdock.core.entry import run
 from crossdock.core.errors import ConfigError
@@ -22,21 +21,17 @@ from crossdock.core.logging import configure_logging, get_logger
 from crossdock.core.server import bind, make_server
 from crossdock.core.settings import CoreSettings
 from crossdock.gateway.api_schema import build_api_schema
-from crossdock.gateway.engine import Gateway
+from crossdock.gateway.app import serving
 from crossdock.gateway.errors import GatewayError, RequestError
-from crossdock.gateway.http1 import Http1SubgraphClient
 from crossdock.gateway.plan import render
 from crossdock.gateway.planner import Planner
-from crossdock.gateway.reload import watch_supergraph
-from crossdock.gateway.server import GraphQLApp, protect
+from crossdock.gateway.planning import plan_operation
 from crossdock.gateway.settings import GatewaySettings
 from crossdock.gateway.supergraph import Supergraph, load_supergraph
-from crossdock.gateway.transport import SubgraphClient
 from crossdock.gateway.workers import run_workers
 
 if TYPE_CHECKING:
     import socket
-    from collections.abc import AsyncIterator
 
 log = get_logger("crossdock.gateway")
 
@@ -53,17 +48,6 @@ WorkersOption = Annotated[int | None, typer.Option(
     "--workers", envvar="CROSSDOCK_GATEWAY_WORKERS", min=1, show_default=str(_DEFAULTS.workers),
     help="Processes serving the port (one CPU each at most).")]
 _PORT_OPTION = "--port / CROSSDOCK_GATEWAY_PORT"
-
-
-@contextlib.asynccontextmanager
-async def make_client(settings: GatewaySettings) -> AsyncIterator[SubgraphClient]:
-    """The pooled keep-alive client the gateway reaches subgraphs with."""
-    client = Http1SubgraphClient(timeout=settings.subgraph_timeout,
-                                 limit=settings.max_connections)
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 def serve(settings: GatewaySettings) -> None:
@@ -85,21 +69,17 @@ def serve(settings: GatewaySettings) -> None:
 async def serve_on(settings: GatewaySettings, supergraph: Supergraph,
                    sock: socket.socket) -> None:
     """Serve the gateway on ``sock`` until SIGINT or SIGTERM."""
-    assert settings.supergraph is not None  # serve() refuses to start without one
-    async with make_client(settings) as client:
-        app = GraphQLApp(Gateway(supergraph, client))
+    async with serving(settings, supergraph) as app:
         tune_gc()
-        server = make_server(OpsApp(protect(app)))
+        server = make_server(app)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, server.stop)
         log.info("gateway_started", host=settings.host, port=sock.getsockname()[1],
                  pid=os.getpid(), subgraphs=[s.name for s in supergraph.subgraphs.values()])
-        watcher = asyncio.create_task(watch_supergraph(settings.supergraph, app, client))
         try:
             await server.serve(sockets=[sock])
         finally:
-            watcher.cancel()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(Exception):
                     loop.remove_signal_handler(sig)
@@ -196,4 +176,4 @@ def plan_text(supergraph_path: Path, query: str, operation_name: str | None) -> 
     if problems:
         raise RequestError("the query is not valid against the supergraph: "
                            + "; ".join(str(p) for p in problems))
-    return render(Planner(supergraph).plan(document, operation_name, {}))
+    return render(plan_operation(Planner(supergraph), document, operation_name, {}))

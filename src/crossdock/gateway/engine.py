@@ -1,8 +1,8 @@
 """The gateway engine: one GraphQL request in, one response out.
 
 Documents are parsed and validated once per text, plans made once per (text, operation name,
-@skip/@include values); the per-request work is variable coercion, the fetches and the
-shaping of the response.
+the request context's ``plan_key``, @skip/@include values); the per-request work is variable
+coercion, the fetches and the shaping of the response.
 """
 
 from __future__ import annotations
@@ -29,18 +29,16 @@ from graphql.execution.values import get_variable_values
 
 from crossdock.gateway import metrics
 from crossdock.gateway.api_schema import build_api_schema
+from crossdock.gateway.context import RequestContext
 from crossdock.gateway.errors import PlanningError
 from crossdock.gateway.executor import Executor
-from crossdock.gateway.planner import (
-    INTROSPECTION_FIELDS,
-    Planner,
-    condition_variables,
-)
+from crossdock.gateway.fields import condition_variables
+from crossdock.gateway.planner import INTROSPECTION_FIELDS, Planner
 from crossdock.gateway.planning import OperationPlanner
 from crossdock.gateway.response import Shaping
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Hashable, Mapping
 
     import httpx
 
@@ -88,7 +86,7 @@ class _Prepared:
                  document: DocumentNode) -> None:
         self.plan = plan
         self.operation = planning.operation
-        self.shaping = Shaping(schema, planning.collect)
+        self.shaping = Shaping(schema, planning.fields.collect)
         self.introspection_document = _introspection_only(document, self.operation) \
             if plan.introspection else None
 
@@ -133,12 +131,17 @@ class Gateway:
             self._documents.popitem(last=False)
         return found
 
-    def prepare(self, query: str, operation_name: str | None,
-                variables: Mapping[str, Any]) -> _Prepared:
-        """The plan for an already validated query."""
+    def prepare(self, query: str, operation_name: str | None, variables: Mapping[str, Any],
+                plan_key: tuple[Hashable, ...] = ()) -> _Prepared:
+        """The plan for an already validated query.
+
+        The cache key is all a plan depends on: the operation, the variables @skip/@include
+        read, and the request context's ``plan_key`` (where an authorization decision goes).
+        """
         doc = self.document(query)
         assert doc.document is not None
-        key = (query, operation_name, *(bool(variables.get(v)) for v in doc.conditions))
+        key = (query, operation_name, plan_key,
+               *(bool(variables.get(v)) for v in doc.conditions))
         found = self._plans.get(key)
         if found is None:
             planning = OperationPlanner(self.planner, doc.document, operation_name, variables)
@@ -150,14 +153,22 @@ class Gateway:
 
     async def execute(self, query: str, operation_name: str | None = None,
                       variables: Mapping[str, Any] | None = None, *,
-                      allow_mutation: bool = True) -> Result:
-        """Run one GraphQL request (counted in the gateway's metrics)."""
+                      allow_mutation: bool = True,
+                      context: RequestContext | None = None) -> Result:
+        """Run one GraphQL request (counted in the gateway's metrics).
+
+        ``context`` is the request's (the GraphQL app builds it from the ASGI scope); an
+        embedder without one gets an empty context: no headers reach the subgraphs.
+        """
         started = time.perf_counter()
         doc = self.document(query)
         operation = self.select(doc, operation_name) if doc.document is not None else None
         if isinstance(operation, OperationDefinitionNode):
             kind = operation.operation.value
-            result = await self._execute(query, operation, variables,
+            if context is None:
+                context = RequestContext(request_id="")
+            context = context.named(operation.name.value if operation.name else None)
+            result = await self._execute(query, operation, variables, context,
                                          allow_mutation=allow_mutation)
         else:
             kind = "unknown"
@@ -167,7 +178,8 @@ class Gateway:
         return result
 
     async def _execute(self, query: str, operation: OperationDefinitionNode,
-                       variables: Mapping[str, Any] | None, *, allow_mutation: bool) -> Result:
+                       variables: Mapping[str, Any] | None, context: RequestContext, *,
+                       allow_mutation: bool) -> Result:
         kind = operation.operation.value
         if kind == "subscription":
             return request_error("Subscriptions are not supported by this gateway.",
@@ -181,15 +193,15 @@ class Gateway:
             return Result(body={"errors": [_error(e, "BAD_USER_INPUT") for e in coerced]},
                           status=400)
         raw_variables = _with_defaults(operation, variables or {})
-        name = operation.name.value if operation.name else None
         try:
-            prepared = self.prepare(query, name, raw_variables)
+            prepared = self.prepare(query, context.operation_name, raw_variables,
+                                    context.plan_key)
         except PlanningError as exc:
             # A valid operation the supergraph cannot serve: an execution error, not a
             # malformed request.
             return Result(body={"errors": [{"message": str(exc), "extensions": {
                 "code": "QUERY_PLANNING_FAILED"}}], "data": None})
-        data, errors = await self.executor.execute(prepared.plan, raw_variables)
+        data, errors = await self.executor.execute(prepared.plan, raw_variables, context)
         if prepared.introspection_document is not None:
             answered = execute_sync(self.schema, prepared.introspection_document,
                                     variable_values=raw_variables)

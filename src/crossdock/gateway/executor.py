@@ -22,13 +22,14 @@ from crossdock.core.logging import get_logger
 from crossdock.gateway.errors import SubgraphTimeout, SubgraphUnreachable
 from crossdock.gateway.metrics import FetchMetrics
 from crossdock.gateway.plan import ALIAS_PREFIX, Fetch, Path, Plan, Shape
-from crossdock.gateway.transport import SubgraphClient, as_subgraph_client
+from crossdock.gateway.transport import SubgraphClient, SubgraphHeaders, as_subgraph_client
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     import httpx
 
+    from crossdock.gateway.context import RequestContext
     from crossdock.gateway.supergraph import Supergraph
 
 log = get_logger("crossdock.gateway")
@@ -50,10 +51,13 @@ class Executor:
         self.abstract = frozenset(name for name, t in supergraph.types.items()
                                   if t.kind in {"interface", "union"})
 
-    async def execute(self, plan: Plan, variables: Mapping[str, Any]) -> tuple[
-            dict[str, Any], list[dict[str, Any]]]:
-        """The merged data of every fetch, and the errors met."""
-        run = _Run(self, variables)
+    async def execute(self, plan: Plan, variables: Mapping[str, Any],
+                      context: RequestContext) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The merged data of every fetch, and the errors met.
+
+        Every subgraph request carries the context's ``subgraph_headers``.
+        """
+        run = _Run(self, variables, context.subgraph_headers)
         for stage in plan.stages:
             run.waiting = {fetch.id: fetch.waits for fetch in stage if fetch.waits}
             starts = [fetch for fetch in stage if not fetch.waits]
@@ -62,7 +66,8 @@ class Executor:
         return run.data, run.errors
 
     async def post(self, fetch: Fetch, variables: dict[str, Any],
-                   errors: list[dict[str, Any]]) -> dict[str, Any] | None:
+                   errors: list[dict[str, Any]],
+                   headers: SubgraphHeaders = ()) -> dict[str, Any] | None:
         """The subgraph's GraphQL answer to ``fetch``, or None with an error added."""
         url = self.urls[fetch.graph]
         measured = self.metrics[fetch.graph]
@@ -70,7 +75,7 @@ class Executor:
             "query": fetch.query}
         started = time.perf_counter()
         try:
-            status, content = await self.client.post(url, orjson.dumps(body))
+            status, content = await self.client.post(url, orjson.dumps(body), headers=headers)
         except SubgraphTimeout:
             measured.observe(time.perf_counter() - started)
             measured.failed("timeout")
@@ -105,11 +110,13 @@ class Executor:
 class _Run:
     """One execution of a plan: the data merged so far and what is still waiting."""
 
-    __slots__ = ("data", "errors", "executor", "objects", "variables", "waiting")
+    __slots__ = ("data", "errors", "executor", "headers", "objects", "variables", "waiting")
 
-    def __init__(self, executor: Executor, variables: Mapping[str, Any]) -> None:
+    def __init__(self, executor: Executor, variables: Mapping[str, Any],
+                 headers: SubgraphHeaders) -> None:
         self.executor = executor
         self.variables = variables
+        self.headers = headers
         self.data: dict[str, Any] = {}
         self.errors: list[dict[str, Any]] = []
         #: Fetch id -> how many fetches of the current stage it still waits for.
@@ -150,7 +157,8 @@ class _Run:
             await self.chains(ready)
 
     async def root(self, fetch: Fetch) -> None:
-        result = await self.executor.post(fetch, self.fetch_variables(fetch), self.errors)
+        result = await self.executor.post(fetch, self.fetch_variables(fetch), self.errors,
+                                          self.headers)
         if result is None:
             return
         payload = result.get("data")
@@ -172,7 +180,7 @@ class _Run:
             return
         variables = self.fetch_variables(fetch)
         variables["representations"] = representations
-        result = await self.executor.post(fetch, variables, self.errors)
+        result = await self.executor.post(fetch, variables, self.errors, self.headers)
         if result is None:
             return
         payload = result.get("data")

@@ -17,6 +17,7 @@ idle; the request cannot have been processed).
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -24,10 +25,29 @@ from urllib.parse import urlsplit
 import httptools
 
 from crossdock.gateway.errors import SubgraphTimeout, SubgraphUnreachable
-from crossdock.gateway.transport import HEADERS
+from crossdock.gateway.transport import HEADERS, SubgraphHeaders
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
+
+
+#: What a header name (an HTTP token) and value may hold on the wire.
+_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+
+
+def _header_lines(headers: SubgraphHeaders) -> bytes:
+    """``headers`` as request head lines; a name or value that could split the head is refused.
+
+    The context only lets valid values through; this keeps any other caller of the port from
+    smuggling a header or a second request into the connection.
+    """
+    lines = []
+    for name, value in headers:
+        if not _NAME.fullmatch(name) or not _VALUE.fullmatch(value):
+            raise SubgraphUnreachable(f"the {name!r} header cannot be sent as given")
+        lines.append(f"{name}: {value}\r\n")
+    return "".join(lines).encode("latin-1")
 
 
 class _Closed(SubgraphUnreachable):
@@ -126,7 +146,7 @@ class _Connection(asyncio.Protocol):
 class _Host:
     """The idle connections to one origin and the prepared request head."""
 
-    __slots__ = ("address", "head", "idle", "limit", "ssl")
+    __slots__ = ("address", "head", "idle", "limit", "ssl", "start")
 
     def __init__(self, url: str, limit: int) -> None:
         parts = urlsplit(url)
@@ -145,7 +165,9 @@ class _Host:
             host = f"[{parts.hostname}]" if default_port else f"[{parts.hostname}]:{port}"
         lines = [f"POST {target} HTTP/1.1", f"Host: {host}"]
         lines += [f"{name}: {value}" for name, value in HEADERS.items()]
-        self.head = ("\r\n".join(lines) + "\r\nContent-Length: ").encode("latin-1")
+        #: The request head up to the request's own headers, and with none of them.
+        self.start = ("\r\n".join(lines) + "\r\n").encode("latin-1")
+        self.head = self.start + b"Content-Length: "
         self.idle: list[_Connection] = []
         self.limit = asyncio.Semaphore(limit)
 
@@ -158,11 +180,16 @@ class Http1SubgraphClient:
         self.limit = limit
         self._hosts: dict[str, _Host] = {}
 
-    async def post(self, url: str, body: bytes) -> tuple[int, bytes]:
+    async def post(self, url: str, body: bytes, *,
+                   headers: SubgraphHeaders = ()) -> tuple[int, bytes]:
         host = self._hosts.get(url)
         if host is None:
             host = self._hosts[url] = _Host(url, self.limit)
-        data = b"%b%d\r\n\r\n%b" % (host.head, len(body), body)
+        if headers:
+            data = b"%b%bContent-Length: %d\r\n\r\n%b" % (
+                host.start, _header_lines(headers), len(body), body)
+        else:
+            data = b"%b%d\r\n\r\n%b" % (host.head, len(body), body)
         async with host.limit:
             try:
                 async with asyncio.timeout(self.timeout):

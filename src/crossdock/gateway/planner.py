@@ -16,19 +16,15 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
-    DocumentNode,
     FieldNode,
     InlineFragmentNode,
     NameNode,
-    OperationDefinitionNode,
     SelectionSetNode,
     print_ast,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
-    from crossdock.gateway.plan import Plan, Shape
+    from crossdock.gateway.plan import Shape
     from crossdock.gateway.supergraph import FieldInGraph, Key, Supergraph
 
 #: Prefix of the aliases given to @requires fields with arguments.
@@ -45,39 +41,11 @@ def label_active(label: str) -> bool:
     return label.replace(" ", "") == "percent(100)"
 
 
-def operation_of(document: DocumentNode, name: str | None) -> OperationDefinitionNode:
-    """The operation to run (validated documents only)."""
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if name is None:
-        return operations[0]
-    return next(op for op in operations if op.name and op.name.value == name)
-
-
-def condition_variables(document: DocumentNode) -> tuple[str, ...]:
-    """Variables that @skip/@include depend on (the plan is specialised on their values)."""
-    text = print_ast(document)
-    if "@skip" not in text and "@include" not in text:
-        return ()
-    names: list[str] = []
-
-    def walk(node: Any) -> None:
-        for directive in getattr(node, "directives", None) or ():
-            if directive.name.value in {"skip", "include"}:
-                for arg in directive.arguments:
-                    var = getattr(arg.value, "name", None)
-                    if var is not None and var.value not in names:
-                        names.append(var.value)
-        sel = getattr(node, "selection_set", None)
-        for child in (sel.selections if sel else ()):
-            walk(child)
-
-    for definition in document.definitions:
-        walk(definition)
-    return tuple(names)
-
-
 class Planner:
-    """Plans operations against one supergraph."""
+    """The questions planning asks of one supergraph, answered once and cached.
+
+    :func:`crossdock.gateway.planning.plan_operation` plans an operation with it.
+    """
 
     def __init__(self, supergraph: Supergraph) -> None:
         self.supergraph = supergraph
@@ -86,15 +54,6 @@ class Planner:
         self._edges: dict[tuple[str, str, str], Key | None] = {}
         self._provided: dict[int, Provided] = {}
         self._aliased: dict[int, SelectionSetNode] = {}
-
-    # -- entry point -------------------------------------------------------------------------
-
-    def plan(self, document: DocumentNode, operation_name: str | None,
-             variables: Mapping[str, Any]) -> Plan:
-        """Plan one operation; ``variables`` only matter through @skip/@include."""
-        from crossdock.gateway.planning import OperationPlanner
-
-        return OperationPlanner(self, document, operation_name, variables).run()
 
     # -- supergraph queries (cached) -----------------------------------------------------------
 

@@ -1,24 +1,24 @@
 """Planning one operation: the walk over its selections that builds the fetches.
 
-See :mod:`crossdock.gateway.planner` for the strategy; this module holds the per-operation
-state (fetches made so far, where objects may live) and the recursive walk.
+See :mod:`crossdock.gateway.planner` for the strategy and the questions the walk asks of the
+supergraph; this module holds the per-operation state (fetches made so far, where objects may
+live) and the recursive walk. Field collection is :mod:`crossdock.gateway.fields`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
     DocumentNode,
     FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    InlineFragmentNode,
     SelectionSetNode,
     print_ast,
 )
 
 from crossdock.gateway.errors import PlanningError
+from crossdock.gateway.fields import FieldCollector, Fields, operation_of
 from crossdock.gateway.plan import ALIAS_PREFIX, Fetch, Path, Plan, Selection
 from crossdock.gateway.planner import (
     INTROSPECTION_FIELDS,
@@ -26,13 +26,39 @@ from crossdock.gateway.planner import (
     Planner,
     Provided,
     narrowed,
-    operation_of,
     shape_of,
     shapes_conflict,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Mapping
+
+
+def plan_operation(planner: Planner, document: DocumentNode, operation_name: str | None,
+                   variables: Mapping[str, Any]) -> Plan:
+    """Plan one operation; ``variables`` only matter through @skip/@include."""
+    return OperationPlanner(planner, document, operation_name, variables).run()
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Position:
+    """Where the walk stands: what a field planned here goes into, and under what terms."""
+
+    #: The fetch being filled, and the selection in it that the field goes into.
+    fetch: Fetch
+    out: Selection
+    #: The response path (``@`` for each list level, ``|Type`` for a type condition).
+    path: Path = ()
+    #: What an enclosing @provides makes resolvable from ``fetch``'s subgraph here.
+    provided: Provided | None = None
+    #: Subgraphs not to jump to from here (the target of a key being fetched, to not loop).
+    exclude: frozenset[str] = frozenset()
+    #: Entity hops and nested positions so far, bounded by ``MAX_DEPTH``.
+    depth: int = 0
+
+    def moved(self, **changes: Any) -> Position:
+        """This position with ``changes`` (a deeper one, another fetch...)."""
+        return dataclasses.replace(self, **changes)
 
 
 class OperationPlanner:
@@ -43,63 +69,17 @@ class OperationPlanner:
         self.planner = planner
         self.sg = planner.supergraph
         self.types = planner.types
-        self.variables = variables
         self.operation = operation_of(document, operation_name)
-        self.fragments = {d.name.value: d for d in document.definitions
-                          if isinstance(d, FragmentDefinitionNode)}
+        #: The operation's field collection, shared with the response shaping of its plan.
+        self.fields = FieldCollector(document, variables, types=self.types,
+                                     possible=planner.possible)
+        self.collect = self.fields.collect
         self.fetches: list[Fetch] = []
         self.entity_fetches: dict[tuple[int, str, Path, int], Fetch] = {}
         self.introspection = False
         self.count = 0
         #: Response path -> subgraphs that could hold the object there.
         self.locations: dict[Path, frozenset[str]] = {}
-
-    # -- fields collection --------------------------------------------------------------------
-
-    def skipped(self, node: Any) -> bool:
-        for directive in node.directives or ():
-            name = directive.name.value
-            if name not in {"skip", "include"}:
-                continue
-            arg = next((a for a in directive.arguments if a.name.value == "if"), None)
-            if arg is None:
-                continue
-            value = arg.value
-            if hasattr(value, "name") and not hasattr(value, "value"):
-                flag = bool(self.variables.get(value.name.value))
-            else:
-                flag = bool(getattr(value, "value", False))
-            if (name == "skip" and flag) or (name == "include" and not flag):
-                return True
-        return False
-
-    def collect(self, type_name: str, selection_sets: Iterable[SelectionSetNode],
-                into: dict[str, list[FieldNode]] | None = None) -> dict[str, list[FieldNode]]:
-        """Fields selected on objects of ``type_name``, by response key."""
-        fields: dict[str, list[FieldNode]] = {} if into is None else into
-        for selection_set in selection_sets:
-            for sel in selection_set.selections:
-                if self.skipped(sel):
-                    continue
-                if isinstance(sel, FieldNode):
-                    key = sel.alias.value if sel.alias else sel.name.value
-                    fields.setdefault(key, []).append(sel)
-                elif isinstance(sel, InlineFragmentNode):
-                    if sel.type_condition is None or self.applies(
-                            sel.type_condition.name.value, type_name):
-                        self.collect(type_name, [sel.selection_set], fields)
-                elif isinstance(sel, FragmentSpreadNode):
-                    fragment = self.fragments[sel.name.value]
-                    if self.applies(fragment.type_condition.name.value, type_name):
-                        self.collect(type_name, [fragment.selection_set], fields)
-        return fields
-
-    def applies(self, condition: str, type_name: str) -> bool:
-        if condition == type_name:
-            return True
-        if condition not in self.types:
-            return False
-        return type_name in self.planner.possible(condition)
 
     # -- planning -----------------------------------------------------------------------------
 
@@ -119,8 +99,8 @@ class OperationPlanner:
                     self.fetches = []
                     current = self.new_fetch(graph, "mutation")
                     stages.append(self.fetches)
-                self.plan_field(current, root, key, nodes, current.selection, (), None,
-                                frozenset(), 0)
+                self.plan_field(Position(fetch=current, out=current.selection), root, key,
+                                nodes)
         else:
             roots: dict[str, Fetch] = {}
             for key, nodes in fields.items():
@@ -134,8 +114,8 @@ class OperationPlanner:
                     fetch = roots.get(graph)
                     if fetch is None:
                         fetch = roots[graph] = self.new_fetch(graph, "query")
-                    self.plan_field(fetch, root, key, group, fetch.selection, (), None,
-                                    frozenset(), 0)
+                    self.plan_field(Position(fetch=fetch, out=fetch.selection), root, key,
+                                    group)
             stages.append(self.fetches)
         variable_types = {
             v.variable.name.value: print_ast(v.type) + (
@@ -263,20 +243,18 @@ class OperationPlanner:
         return frozenset(o for o in self.planner.possible(return_type)
                          if all(self.knows(g, return_type, o) for g in graphs))
 
-    def plan_composite(self, fetch: Fetch, type_name: str, selection_sets: list[SelectionSetNode],
-                       out: Selection, path: Path, provided: Provided | None,
-                       exclude: frozenset[str], depth: int,
+    def plan_composite(self, at: Position, type_name: str,
+                       selection_sets: list[SelectionSetNode],
                        restrict: frozenset[str] | None = None) -> set[int]:
         info = self.types[type_name]
-        graph = fetch.graph
+        graph = at.fetch.graph
+        provided = at.provided
         if info.kind == "object":
-            fields = self.collect(type_name, selection_sets)
-            return self.plan_fields(fetch, type_name, fields, out, path, provided, exclude, depth)
+            return self.plan_fields(at, type_name, self.collect(type_name, selection_sets))
         if graph in info.interface_object_in:
-            return self.plan_interface_object(fetch, type_name, selection_sets, out, path,
-                                              provided, exclude, depth)
-        out.add_typename()
-        used = {fetch.id}
+            return self.plan_interface_object(at, type_name, selection_sets)
+        at.out.add_typename()
+        used = {at.fetch.id}
         known = [o for o in sorted(self.planner.possible(type_name))
                  if self.knows(graph, type_name, o) and (restrict is None or o in restrict)]
         if not known:
@@ -291,14 +269,13 @@ class OperationPlanner:
             fields.pop("__typename", None)
             if not fields:
                 continue
-            used |= self.plan_fields(fetch, object_type, fields, out.fragment(object_type),
-                                     (*path, "|" + object_type), provided, exclude, depth)
+            used |= self.plan_fields(at.moved(out=at.out.fragment(object_type),
+                                              path=(*at.path, "|" + object_type)),
+                                     object_type, fields)
         return used
 
-    def plan_interface_object(self, fetch: Fetch, type_name: str,
-                              selection_sets: list[SelectionSetNode], out: Selection,
-                              path: Path, provided: Provided | None, exclude: frozenset[str],
-                              depth: int) -> set[int]:
+    def plan_interface_object(self, at: Position, type_name: str,
+                              selection_sets: list[SelectionSetNode]) -> set[int]:
         """An interface that this subgraph knows as an @interfaceObject.
 
         The subgraph resolves the interface's own fields but knows no implementation: when
@@ -306,22 +283,23 @@ class OperationPlanner:
         subgraphs resolve), an entity fetch to a subgraph that has the real interface finds
         it, and resolves the rest.
         """
-        out.add_typename()
+        fetch = at.fetch
+        at.out.add_typename()
         own = self.collect(type_name, selection_sets)
         local = {key: nodes for key, nodes in own.items()
                  if nodes[0].name.value != "__typename"
                  and self.planner.resolvable(type_name, nodes[0].name.value, fetch.graph,
-                                             provided)}
-        used = self.plan_fields(fetch, type_name, local, out, path, provided, exclude, depth)
+                                             at.provided)}
+        used = self.plan_fields(at, type_name, local)
         # Interface fields other subgraphs resolve on the interface itself (as an
         # @interfaceObject or an entity interface) need no concrete type either.
         for key, nodes in own.items():
             name = nodes[0].name.value
             if key in local or name == "__typename":
                 continue
-            if self.rank_targets(fetch, type_name, name, path, exclude, provided=provided):
-                used |= self.plan_jump(fetch, type_name, key, nodes, out, path, provided,
-                                       exclude, depth)
+            if self.rank_targets(fetch, type_name, name, at.path, at.exclude,
+                                 provided=at.provided):
+                used |= self.plan_jump(at, type_name, key, nodes)
                 local[key] = nodes
         rest: dict[str, dict[str, list[FieldNode]]] = {}
         needs_type = len(local) != len(own)
@@ -339,7 +317,7 @@ class OperationPlanner:
         if target is None:
             raise PlanningError(f"no subgraph can resolve the concrete type of {type_name} "
                                 f"returned by subgraph {fetch.graph!r}")
-        child_key = _fetch_key(fetch.id, target, path, 0)
+        child_key = _fetch_key(fetch.id, target, at.path, 0)
         child = self.entity_fetches.get(child_key)
         if child is None:
             child = self.new_fetch(target, "entities", child_key[2])
@@ -347,8 +325,8 @@ class OperationPlanner:
         keys = [k for k in info.keys[target] if k.resolvable]
         chosen = next((k for k in keys if self.planner._local(  # noqa: SLF001
             type_name, k.selection, fetch.graph)), keys[0])
-        needed = self.plan_fields(fetch, type_name, self.collect(type_name, [chosen.selection]),
-                                  out, path, provided, exclude | {target}, depth + 1)
+        needed = self.plan_fields(at.moved(exclude=at.exclude | {target}, depth=at.depth + 1),
+                                  type_name, self.collect(type_name, [chosen.selection]))
         child.depends |= needed - {child.id}
         child.requires[type_name] = (type_name, shape_of(chosen.selection))
         frag = child.selection.fragment(type_name)
@@ -357,8 +335,11 @@ class OperationPlanner:
         for object_type, fields in rest.items():
             fields.pop("__typename", None)
             if fields and self.knows(target, type_name, object_type):
-                used |= self.plan_fields(child, object_type, fields, frag.fragment(object_type),
-                                         (*path, "|" + object_type), None, exclude, depth + 1)
+                used |= self.plan_fields(
+                    at.moved(fetch=child, out=frag.fragment(object_type),
+                             path=(*at.path, "|" + object_type), provided=None,
+                             depth=at.depth + 1),
+                    object_type, fields)
         return used
 
     def knows(self, graph: str, abstract: str, object_type: str) -> bool:
@@ -370,42 +351,38 @@ class OperationPlanner:
         graphs = obj.implements.get(abstract)
         return graphs is not None and graph in graphs and graph in obj.graphs
 
-    def plan_fields(self, fetch: Fetch, type_name: str, fields: dict[str, list[FieldNode]],
-                    out: Selection, path: Path, provided: Provided | None,
-                    exclude: frozenset[str], depth: int) -> set[int]:
-        used = {fetch.id}
+    def plan_fields(self, at: Position, type_name: str, fields: Fields) -> set[int]:
+        used = {at.fetch.id}
         for key, nodes in fields.items():
-            used |= self.plan_field(fetch, type_name, key, nodes, out, path, provided, exclude,
-                                    depth)
+            used |= self.plan_field(at, type_name, key, nodes)
         return used
 
-    def plan_field(self, fetch: Fetch, type_name: str, key: str, nodes: list[FieldNode],
-                   out: Selection, path: Path, provided: Provided | None,
-                   exclude: frozenset[str], depth: int, *, split: bool = True,
-                   satisfied: bool = False) -> set[int]:
+    def plan_field(self, at: Position, type_name: str, key: str, nodes: list[FieldNode], *,
+                   split: bool = True, satisfied: bool = False) -> set[int]:
+        fetch = at.fetch
         name = nodes[0].name.value
         if name == "__typename":
-            out.add_typename()
+            at.out.add_typename()
             return {fetch.id}
         info = self.types[type_name]
         if name not in info.returns:
             raise PlanningError(f"{type_name}.{name} is not in the supergraph")
-        if not self.planner.resolvable(type_name, name, fetch.graph, provided,
+        if not self.planner.resolvable(type_name, name, fetch.graph, at.provided,
                                        local=not satisfied):
-            return self.plan_jump(fetch, type_name, key, nodes, out, path, provided, exclude,
-                                  depth)
+            return self.plan_jump(at, type_name, key, nodes)
         return_type, list_depth = info.returns[name]
         composite = self.types.get(return_type) is not None and self.types[
             return_type].kind in {"object", "interface", "union"}
         decl = info.fields.get(name)
         declared = decl.get(fetch.graph) if decl else None
+        path = at.path
         if declared is not None and declared.type is not None and path and path[-1][0] == "|" \
                 and declared.type != info.type_strings[name]:
             fetch.renames = True
-            sub = out.add_field(ALIAS_PREFIX + key, nodes[0], composite=composite,
-                                alias=ALIAS_PREFIX + key)
+            sub = at.out.add_field(ALIAS_PREFIX + key, nodes[0], composite=composite,
+                                   alias=ALIAS_PREFIX + key)
         else:
-            sub = out.add_field(key, nodes[0], composite=composite)
+            sub = at.out.add_field(key, nodes[0], composite=composite)
         if sub is None:
             return {fetch.id}
         if declared is not None and declared.type is not None:
@@ -415,26 +392,23 @@ class OperationPlanner:
             if narrower != return_type and narrower in self.types:
                 return_type = narrower
                 sub.add_typename()
-        sub_provided = self.sub_provided(type_name, name, fetch.graph, provided)
+        sub_provided = self.sub_provided(type_name, name, fetch.graph, at.provided)
         sub_path = (*path, key, *("@",) * list_depth)
         selection_sets = [n.selection_set for n in nodes if n.selection_set is not None]
         if split and not self.plannable(fetch.graph, return_type, selection_sets, sub_provided,
-                                        depth + 1):
+                                        at.depth + 1):
             groups = self.split_field(fetch.graph, type_name, nodes[0], return_type,
-                                      selection_sets,
-                                      provided, exclude)
+                                      selection_sets, at.provided, at.exclude)
             if groups is not None:
                 used = {fetch.id}
                 for graph, group in groups:
                     if graph == fetch.graph:
-                        used |= self.plan_field(fetch, type_name, key, group, out, path,
-                                                provided, exclude, depth, split=False)
+                        used |= self.plan_field(at, type_name, key, group, split=False)
                     else:
-                        used |= self.plan_jump(fetch, type_name, key, group, out, path,
-                                               provided, exclude, depth, forced=graph)
+                        used |= self.plan_jump(at, type_name, key, group, forced=graph)
                 return used
-        return self.plan_composite(fetch, return_type, selection_sets, sub, sub_path,
-                                   sub_provided, exclude, depth,
+        inner = at.moved(out=sub, path=sub_path, provided=sub_provided)
+        return self.plan_composite(inner, return_type, selection_sets,
                                    self.shared_types(type_name, name, return_type, path,
                                                      sub_path)) | {fetch.id}
 
@@ -466,16 +440,16 @@ class OperationPlanner:
             return None
         return [(target, [narrowed(first, subs)]) for target, subs in groups.items()]
 
-    def plan_jump(self, fetch: Fetch, type_name: str, key: str, nodes: list[FieldNode],
-                  out: Selection, path: Path, provided: Provided | None,
-                  exclude: frozenset[str], depth: int, forced: str | None = None) -> set[int]:
+    def plan_jump(self, at: Position, type_name: str, key: str, nodes: list[FieldNode],
+                  forced: str | None = None) -> set[int]:
+        fetch, path, provided, depth = at.fetch, at.path, at.provided, at.depth
         name = nodes[0].name.value
         if depth > MAX_DEPTH:
             raise PlanningError(f"cannot plan {type_name}.{name}: too many entity hops")
         if forced:
             target: tuple[str, str] | None = (forced, type_name)
         else:
-            targets = self.rank_targets(fetch, type_name, name, path, exclude,
+            targets = self.rank_targets(fetch, type_name, name, path, at.exclude,
                                         provided=provided)
             target = targets[0] if targets else None
             return_type = self.types[type_name].returns[name][0]
@@ -487,8 +461,7 @@ class OperationPlanner:
                 if fits:
                     target = fits[0]
                 elif self.types[return_type].kind == "object":
-                    return self.plan_split_jump(fetch, type_name, key, nodes, out, path,
-                                                provided, exclude, depth, targets, sets)
+                    return self.plan_split_jump(at, type_name, key, nodes, targets, sets)
         if target is None:
             raise PlanningError(
                 f"cannot plan {type_name}.{name}: no subgraph that resolves it can be reached "
@@ -496,15 +469,15 @@ class OperationPlanner:
         graph, entity_type = target
         key_selection, required = self.requirement(type_name, entity_type, name, fetch.graph,
                                                    graph, provided)
-        out.add_typename()
+        at.out.add_typename()
         # Key fields must not come from the target itself (that would loop); required
         # fields may, through an earlier fetch to it.
-        used = self.plan_fields(fetch, type_name, self.collect(type_name, [key_selection]), out,
-                                path, provided, exclude | {graph}, depth + 1)
+        deeper = at.moved(depth=depth + 1)
+        used = self.plan_fields(deeper.moved(exclude=at.exclude | {graph}), type_name,
+                                self.collect(type_name, [key_selection]))
         shape = shape_of(key_selection)
         if required is not None:
-            used |= self.plan_fields(fetch, type_name, self.collect(type_name, [required]), out,
-                                     path, provided, exclude, depth + 1)
+            used |= self.plan_fields(deeper, type_name, self.collect(type_name, [required]))
             shape += shape_of(required)
         variant = 0
         while True:
@@ -523,13 +496,11 @@ class OperationPlanner:
             shape = tuple(dict.fromkeys(known[1] + shape))
         child.requires[type_name] = (entity_type, shape)
         frag = child.selection.fragment(entity_type)
-        inner = self.plan_field(child, entity_type, key, nodes, frag, path, None, exclude,
-                                depth + 1, satisfied=True)
+        inner = self.plan_field(deeper.moved(fetch=child, out=frag, provided=None), entity_type,
+                                key, nodes, satisfied=True)
         return inner | {child.id}
 
-    def plan_split_jump(self, fetch: Fetch, type_name: str, key: str, nodes: list[FieldNode],
-                        out: Selection, path: Path, provided: Provided | None,
-                        exclude: frozenset[str], depth: int,
+    def plan_split_jump(self, at: Position, type_name: str, key: str, nodes: list[FieldNode],
                         targets: list[tuple[str, str]], sets: list[SelectionSetNode]) -> set[int]:
         """Fetch a field from several subgraphs, each for the subfields it can plan."""
         return_type = self.types[type_name].returns[nodes[0].name.value][0]
@@ -537,13 +508,12 @@ class OperationPlanner:
         for sub_nodes in self.collect(return_type, sets).values():
             graph = next((g for g, entity in targets if self.field_plannable(
                 g, return_type, sub_nodes,
-                self.sub_provided(entity, nodes[0].name.value, g, None), depth + 1)),
+                self.sub_provided(entity, nodes[0].name.value, g, None), at.depth + 1)),
                 targets[0][0])
             groups.setdefault(graph, []).extend(sub_nodes)
         used: set[int] = set()
         for graph, subs in groups.items():
-            used |= self.plan_jump(fetch, type_name, key, [narrowed(nodes[0], subs)], out, path,
-                                   provided, exclude, depth, forced=graph)
+            used |= self.plan_jump(at, type_name, key, [narrowed(nodes[0], subs)], forced=graph)
         return used
 
     def choose_target(self, fetch: Fetch | None, type_name: str, name: str, path: Path,

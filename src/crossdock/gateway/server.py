@@ -2,8 +2,10 @@
 
 POST with a JSON body or GET with query parameters at ``/graphql``; answers in
 ``application/graphql-response+json`` when the client accepts it, else ``application/json``.
-GET with ``Accept: text/html`` gets GraphiQL. ``/health`` answers for load balancers that
-expect that name; ``OpsApp`` adds ``/healthz``, ``/readyz`` and ``/metrics`` in front.
+GET with ``Accept: text/html`` gets GraphiQL (unless turned off). ``/health`` answers for load
+balancers that expect that name. Each request's :class:`RequestContext` is built here, from
+the scope, and goes with it into the gateway. The wrappers around this app are composed in
+:mod:`crossdock.gateway.app`.
 """
 
 from __future__ import annotations
@@ -16,46 +18,50 @@ from urllib.parse import parse_qs
 import orjson
 import structlog
 
-from crossdock.core.asgi import ASGIApp, OpsApp, Receive, Scope, Send, read_body, send_bytes
+from crossdock.core.asgi import Receive, Scope, Send, read_body, send_bytes
 from crossdock.gateway import graphiql
-from crossdock.gateway.csrf import CsrfGuard
+from crossdock.gateway.context import RequestContext
 from crossdock.gateway.engine import Gateway, Result, request_error
 
 _GRAPHQL_RESPONSE = b"application/graphql-response+json"
 _JSON = b"application/json"
 _MAX_BODY = 10 * 1024 * 1024
-_GRAPHQL_PATHS = frozenset({"/graphql", "/graphql/", "/"})
+#: Where GraphQL is served (the CSRF check guards these).
+GRAPHQL_PATHS = frozenset({"/graphql", "/graphql/", "/"})
 #: A client's ``X-Request-ID`` is kept when it is this; otherwise the gateway makes one.
 _REQUEST_ID = re.compile(rb"[\x21-\x7e]{1,128}")
 
 
 class GraphQLApp:
-    """The ASGI app serving one :class:`Gateway`."""
+    """The ASGI app serving one :class:`Gateway` (swapped whole on a supergraph reload)."""
 
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: Gateway, *, graphiql: bool = True) -> None:
         self.gateway = gateway
+        self.graphiql = graphiql
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
         request_id = _request_id(scope["headers"])
+        text_id = request_id.decode()
         # Every log line of this request (its subgraph fetches' too) carries the id.
-        tokens = structlog.contextvars.bind_contextvars(request_id=request_id.decode())
+        tokens = structlog.contextvars.bind_contextvars(request_id=text_id)
         try:
-            await self._serve(scope, receive, send, [(b"x-request-id", request_id)])
+            await self._serve(scope, receive, send, RequestContext.from_scope(scope, text_id),
+                              [(b"x-request-id", request_id)])
         finally:
             structlog.contextvars.reset_contextvars(**tokens)
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send,
-                     headers: list[tuple[bytes, bytes]]) -> None:
+                     context: RequestContext, headers: list[tuple[bytes, bytes]]) -> None:
         path = scope["path"]
         if path == "/health":
             await send_bytes(send, 200, b'{"status":"ok"}')
             return
-        if path.startswith(graphiql.PREFIX) and scope["method"] == "GET":
+        if self.graphiql and path.startswith(graphiql.PREFIX) and scope["method"] == "GET":
             await graphiql.send_asset(send, path, headers)
             return
-        if path not in _GRAPHQL_PATHS:
+        if path not in GRAPHQL_PATHS:
             await send_bytes(send, 404, b'{"error":"not found"}')
             return
         accept = b""
@@ -69,19 +75,20 @@ class GraphQLApp:
         media = _GRAPHQL_RESPONSE if _GRAPHQL_RESPONSE in accept else _JSON
         method = scope["method"]
         if method == "GET":
-            if b"text/html" in accept and b"query=" not in scope.get("query_string", b""):
+            if self.graphiql and b"text/html" in accept \
+                    and b"query=" not in scope.get("query_string", b""):
                 await graphiql.send_page(send, headers)
                 return
-            result = await self._get(scope)
+            result = await self._get(scope, context)
         elif method == "POST":
-            result = await self._post(receive, content_type)
+            result = await self._post(receive, content_type, context)
         else:
             await send_bytes(send, 405, b'{"errors":[{"message":"Use GET or POST."}]}',
                              headers=[(b"allow", b"GET, POST"), *headers])
             return
         await send_bytes(send, result.status, orjson.dumps(result.body), media, headers)
 
-    async def _get(self, scope: Scope) -> Result:
+    async def _get(self, scope: Scope, context: RequestContext) -> Result:
         params = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         query = params.get("query", [None])[0]
         if not query:
@@ -95,23 +102,25 @@ class GraphQLApp:
                 return request_error("The variables parameter is not valid JSON.")
         return await self._run({"query": query, "variables": variables,
                                 "operationName": params.get("operationName", [None])[0]},
-                               allow_mutation=False)
+                               context, allow_mutation=False)
 
-    async def _post(self, receive: Receive, content_type: bytes) -> Result:
+    async def _post(self, receive: Receive, content_type: bytes,
+                    context: RequestContext) -> Result:
         body = await read_body(receive, limit=_MAX_BODY)
         if body is None:
             return request_error("The request body is too large.", status=413)
         if content_type.startswith(b"application/graphql") and b"json" not in content_type:
-            return await self._run({"query": body.decode("utf-8", "replace")})
+            return await self._run({"query": body.decode("utf-8", "replace")}, context)
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError:
             return request_error("The request body is not valid JSON.")
         if not isinstance(payload, dict):
             return request_error("The request body must be a JSON object.")
-        return await self._run(payload)
+        return await self._run(payload, context)
 
-    async def _run(self, payload: dict[str, Any], *, allow_mutation: bool = True) -> Result:
+    async def _run(self, payload: dict[str, Any], context: RequestContext, *,
+                   allow_mutation: bool = True) -> Result:
         query = payload.get("query")
         if not isinstance(query, str) or not query.strip():
             return request_error("The request has no query string.")
@@ -122,7 +131,7 @@ class GraphQLApp:
         if name is not None and not isinstance(name, str):
             return request_error("The operationName must be a string.")
         return await self.gateway.execute(query, name or None, variables,
-                                          allow_mutation=allow_mutation)
+                                          allow_mutation=allow_mutation, context=context)
 
 
 def _request_id(headers: list[tuple[bytes, bytes]]) -> bytes:
@@ -131,13 +140,3 @@ def _request_id(headers: list[tuple[bytes, bytes]]) -> bytes:
         if name == b"x-request-id" and _REQUEST_ID.fullmatch(value):
             return value
     return os.urandom(8).hex().encode()
-
-
-def protect(app: ASGIApp) -> ASGIApp:
-    """The wrappers every request to the GraphQL app passes: CSRF prevention."""
-    return CsrfGuard(app, paths=_GRAPHQL_PATHS)
-
-
-def make_app(gateway: Gateway) -> ASGIApp:
-    """The gateway's full ASGI app: operational endpoints, then GraphQL."""
-    return OpsApp(protect(GraphQLApp(gateway)))

@@ -19,11 +19,12 @@ log = get_logger("crossdock.gateway")
 
 @contextlib.asynccontextmanager
 async def up(runtime: Runtime) -> AsyncIterator[list[Listener]]:
-    """Serve the gateway on its port; with ``--demo`` and no supergraph, two demo subgraphs."""
+    """Serve the gateway on its port; with ``--demo`` and no supergraph, two demo subgraphs.
+
+    A supergraph file is reloaded when it changes, as under ``crossdock gateway serve``.
+    """
     from crossdock.gateway import demo
-    from crossdock.gateway.cli import make_client
-    from crossdock.gateway.engine import Gateway
-    from crossdock.gateway.server import GraphQLApp, protect
+    from crossdock.gateway.app import serving
     from crossdock.gateway.settings import GatewaySettings
     from crossdock.gateway.supergraph import Supergraph, load_supergraph
 
@@ -45,10 +46,10 @@ async def up(runtime: Runtime) -> AsyncIterator[list[Listener]]:
                  reason="no supergraph: set CROSSDOCK_GATEWAY_SUPERGRAPH or use --demo")
         yield []
         return
-    async with make_client(settings) as client:
-        gateway = Gateway(supergraph, client)
-        listeners.insert(0, Listener(name="gateway", app=protect(GraphQLApp(gateway)),
-                                     port=settings.port, paths=("/graphql",)))
+    # ``crossdock up`` puts its own /healthz, /readyz and /metrics in front of each listener.
+    async with serving(settings, supergraph, ops=False) as app:
+        listeners.insert(0, Listener(name="gateway", app=app, port=settings.port,
+                                     paths=("/graphql",)))
         yield listeners
 
 

@@ -21,6 +21,10 @@ class GatewaySettings:
     subgraph_timeout: float = bounded(30.0, low=0.1)
     #: Keep-alive connections kept open per subgraph host.
     max_connections: int = bounded(100, low=1)
+    #: Seconds between checks of the supergraph file for a change (0: no hot reload).
+    reload_interval: float = bounded(2.0, low=0)
+    #: Whether a browser asking ``/graphql`` for HTML gets GraphiQL.
+    graphiql: bool = True
     #: Ports of the demo subgraphs ``crossdock up --demo`` serves behind the gateway.
     demo_products_port: int = 4001
     demo_reviews_port: int = 4002

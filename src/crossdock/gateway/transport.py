@@ -1,6 +1,8 @@
 """The port the executor reaches subgraphs through: POST bytes, get a status and bytes back.
 
-The executor needs one call, so the port is one method. Two adapters: the pooled HTTP/1.1
+The executor needs one call, so the port is one method. Its fixed headers (:data:`HEADERS`)
+go with every request; ``headers`` adds the request's own (the trace context, later the
+header rules), so nothing per client request needs another port. Two adapters: the pooled HTTP/1.1
 client of :mod:`crossdock.gateway.http1` (what ``crossdock gateway serve`` uses: a fraction
 of the CPU per request of httpx or aiohttp, see docs/design/gateway-speed.md) and httpx (what
 tests and embedders inject, including an ASGI transport when the subgraph is ours). Adapters
@@ -18,12 +20,15 @@ from crossdock.gateway.errors import SubgraphTimeout, SubgraphUnreachable
 #: Headers of every subgraph request (the body is always a JSON GraphQL request).
 HEADERS = {"content-type": "application/json",
            "accept": "application/graphql-response+json, application/json"}
+#: Headers one subgraph request carries besides :data:`HEADERS`, as (name, value) pairs.
+SubgraphHeaders = tuple[tuple[str, str], ...]
 
 
 class SubgraphClient(Protocol):
     """POSTs a GraphQL request body to a subgraph."""
 
-    async def post(self, url: str, body: bytes) -> tuple[int, bytes]:
+    async def post(self, url: str, body: bytes, *,
+                   headers: SubgraphHeaders = ()) -> tuple[int, bytes]:
         """The HTTP status and body of the answer; raises SubgraphTimeout/Unreachable."""
         ...
 
@@ -36,9 +41,11 @@ class HttpxSubgraphClient:
     def __init__(self, client: httpx.AsyncClient) -> None:
         self.client = client
 
-    async def post(self, url: str, body: bytes) -> tuple[int, bytes]:
+    async def post(self, url: str, body: bytes, *,
+                   headers: SubgraphHeaders = ()) -> tuple[int, bytes]:
         try:
-            response = await self.client.post(url, content=body, headers=HEADERS)
+            response = await self.client.post(
+                url, content=body, headers=[*HEADERS.items(), *headers] if headers else HEADERS)
         except httpx.TimeoutException as exc:
             raise SubgraphTimeout from exc
         except httpx.HTTPError as exc:

@@ -10,14 +10,15 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from crossdock.core.server import Server, bind, make_server
-from crossdock.gateway.engine import Gateway
-from crossdock.gateway.server import make_app
+from crossdock.gateway.app import serving
+from crossdock.gateway.settings import GatewaySettings
 from crossdock.gateway.supergraph import Supergraph
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from crossdock.core.asgi import ASGIApp
+    from crossdock.gateway.engine import Gateway
     from tests.integration.gateway.subgraph import TestSubgraph
 
 SUPERGRAPHS = Path(__file__).parent / "supergraphs"
@@ -95,10 +96,11 @@ async def running(scenario: str, subgraphs: dict[str, TestSubgraph], *,
     try:
         started = await asyncio.gather(*(servers.start(sub) for sub in subgraphs.values()))
         urls = {name: url + "/graphql" for name, url in zip(subgraphs, started, strict=True)}
-        async with httpx.AsyncClient(timeout=upstream_timeout) as upstream:
-            gateway = Gateway(Supergraph(supergraph_for(scenario, urls)), upstream)
-            url = await servers.start(make_app(gateway))
+        async with httpx.AsyncClient(timeout=upstream_timeout) as upstream, serving(
+                GatewaySettings(), Supergraph(supergraph_for(scenario, urls)),
+                client=upstream) as app:
+            url = await servers.start(app)
             async with httpx.AsyncClient(timeout=30) as client:
-                yield Federation(subgraphs, gateway, url, client, urls)
+                yield Federation(subgraphs, app.gateway, url, client, urls)
     finally:
         await servers.stop()

@@ -27,6 +27,14 @@ def test_plans_are_cached_by_text_name_and_condition_values(gateway: Gateway) ->
     assert len(other.plan.fetches) == 1
 
 
+def test_plans_are_cached_apart_per_plan_key_of_the_request_context(gateway: Gateway) -> None:
+    """A plan depends on the context's plan_key (an authorization decision, later)."""
+    plain = gateway.prepare(QUERY, None, {"x": True})
+    scoped = gateway.prepare(QUERY, None, {"x": True}, ("scopes", frozenset({"read"})))
+    assert scoped is not plain
+    assert gateway.prepare(QUERY, None, {"x": True}, ("scopes", frozenset({"read"}))) is scoped
+
+
 def test_documents_are_parsed_and_validated_once(gateway: Gateway) -> None:
     assert gateway.document("{ me { id } }") is gateway.document("{ me { id } }")
     bad = gateway.document("{ me { nope } }")

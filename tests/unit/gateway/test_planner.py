@@ -10,6 +10,7 @@ from graphql import parse
 from crossdock.gateway.errors import PlanningError
 from crossdock.gateway.plan import Plan, render
 from crossdock.gateway.planner import Planner
+from crossdock.gateway.planning import plan_operation
 from crossdock.gateway.supergraph import Supergraph, load_supergraph
 
 SHOP = Path(__file__).parents[2] / "integration" / "gateway" / "supergraphs" / "shop.graphql"
@@ -21,7 +22,7 @@ def planner() -> Planner:
 
 
 def plan(planner: Planner, query: str, variables: dict[str, object] | None = None) -> Plan:
-    return planner.plan(parse(query), None, variables or {})
+    return plan_operation(planner, parse(query), None, variables or {})
 
 
 def test_fields_of_one_subgraph_make_one_fetch(planner: Planner) -> None:

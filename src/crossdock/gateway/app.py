@@ -1,0 +1,101 @@
+"""The gateway's ASGI app, composed in one place for every way it is served.
+
+``crossdock gateway serve``, ``crossdock up`` and the tests all get the app from
+:func:`serving`: the GraphQL app (:mod:`crossdock.gateway.server`) inside its wrappers,
+outermost first:
+
+1. ``OpsApp``: ``/healthz``, ``/readyz``, ``/metrics`` (left out under ``crossdock up``, which
+   puts the platform's own in front of every listener);
+2. ``CsrfGuard``: CSRF prevention on the GraphQL paths;
+3. ``GraphQLApp``: GraphQL over HTTP, GraphiQL, the request context; it holds the
+   :class:`Gateway`, which a hot reload replaces whole.
+
+A feature that sees whole HTTP requests (CORS, limits on the body, a response cache) is a
+wrapper added here; one that needs the operation, the plan or the subgraph calls is a plugin
+on the gateway's hooks (docs/design/gateway.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING
+
+from crossdock.core.asgi import OpsApp
+from crossdock.gateway.csrf import CsrfGuard
+from crossdock.gateway.engine import Gateway
+from crossdock.gateway.http1 import Http1SubgraphClient
+from crossdock.gateway.reload import watch_supergraph
+from crossdock.gateway.server import GRAPHQL_PATHS, GraphQLApp
+from crossdock.gateway.supergraph import load_supergraph
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    import httpx
+
+    from crossdock.core.asgi import ASGIApp, Receive, Scope, Send
+    from crossdock.gateway.settings import GatewaySettings
+    from crossdock.gateway.supergraph import Supergraph
+    from crossdock.gateway.transport import SubgraphClient
+
+
+@contextlib.asynccontextmanager
+async def make_client(settings: GatewaySettings) -> AsyncIterator[SubgraphClient]:
+    """The pooled keep-alive client the gateway reaches subgraphs with."""
+    client = Http1SubgraphClient(timeout=settings.subgraph_timeout,
+                                 limit=settings.max_connections)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+class GatewayApp:
+    """The gateway's GraphQL app inside its wrappers (see the module's docstring)."""
+
+    __slots__ = ("app", "graphql")
+
+    def __init__(self, gateway: Gateway, settings: GatewaySettings, *, ops: bool = True) -> None:
+        self.graphql = GraphQLApp(gateway, graphiql=settings.graphiql)
+        app: ASGIApp = CsrfGuard(self.graphql, paths=GRAPHQL_PATHS)
+        self.app = OpsApp(app) if ops else app
+
+    @property
+    def gateway(self) -> Gateway:
+        """The gateway serving now (a hot reload replaces it)."""
+        return self.graphql.gateway
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+@contextlib.asynccontextmanager
+async def serving(settings: GatewaySettings, supergraph: Supergraph | None = None, *,
+                  client: SubgraphClient | httpx.AsyncClient | None = None,
+                  ops: bool = True) -> AsyncIterator[GatewayApp]:
+    """The gateway app, its subgraph client and its hot reload, for as long as the block runs.
+
+    ``supergraph`` defaults to the file in ``settings.supergraph``; when there is that file
+    and ``settings.reload_interval`` is not 0, a change to it replaces the gateway. Without
+    ``client``, the pooled HTTP/1.1 client is made from the settings and closed at the end.
+    """
+    async with contextlib.AsyncExitStack() as stack:
+        if supergraph is None:
+            if settings.supergraph is None:
+                raise ValueError("serving() needs a supergraph or settings.supergraph")
+            supergraph = load_supergraph(settings.supergraph)
+        if client is None:
+            client = await stack.enter_async_context(make_client(settings))
+        app = GatewayApp(Gateway(supergraph, client), settings, ops=ops)
+        if settings.supergraph is not None and settings.reload_interval > 0:
+            watcher = asyncio.create_task(watch_supergraph(
+                settings.supergraph, app.graphql, client, interval=settings.reload_interval))
+            stack.push_async_callback(_stop, watcher)
+        yield app
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
