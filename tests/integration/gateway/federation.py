@@ -90,15 +90,21 @@ def supergraph_for(scenario: str, urls: dict[str, str]) -> str:
 
 @contextlib.asynccontextmanager
 async def running(scenario: str, subgraphs: dict[str, TestSubgraph], *,
-                  upstream_timeout: float = 5.0) -> AsyncIterator[Federation]:
-    """Start ``subgraphs`` and a gateway for ``scenario``'s supergraph."""
+                  upstream_timeout: float = 5.0, http1: bool = False,
+                  settings: GatewaySettings | None = None) -> AsyncIterator[Federation]:
+    """Start ``subgraphs`` and a gateway for ``scenario``'s supergraph.
+
+    The gateway reaches the subgraphs through httpx, or with ``http1`` through the pooled
+    client ``crossdock gateway serve`` uses.
+    """
     servers = Servers()
+    settings = settings or GatewaySettings(subgraph_timeout=upstream_timeout)
     try:
         started = await asyncio.gather(*(servers.start(sub) for sub in subgraphs.values()))
         urls = {name: url + "/graphql" for name, url in zip(subgraphs, started, strict=True)}
         async with httpx.AsyncClient(timeout=upstream_timeout) as upstream, serving(
-                GatewaySettings(), Supergraph(supergraph_for(scenario, urls)),
-                client=upstream) as app:
+                settings, Supergraph(supergraph_for(scenario, urls)),
+                client=None if http1 else upstream) as app:
             url = await servers.start(app)
             async with httpx.AsyncClient(timeout=30) as client:
                 yield Federation(subgraphs, app.gateway, url, client, urls)

@@ -63,6 +63,8 @@ class TestSubgraph:
         self.sdl = sdl
         self.references = references or {}
         self.requests: list[dict[str, Any]] = []
+        #: The headers of each request, in the order of ``requests``.
+        self.headers: list[dict[str, str]] = []
         self.behaviour = Behaviour()
         self.schema = self._build(resolvers)
 
@@ -108,6 +110,8 @@ class TestSubgraph:
         raw = await read_body(receive) or b"{}"
         payload = orjson.loads(raw)
         self.requests.append(payload)
+        self.headers.append({name.decode("latin-1"): value.decode("latin-1")
+                             for name, value in scope["headers"]})
         behaviour = self.behaviour
         if behaviour.delay:
             await asyncio.sleep(behaviour.delay)

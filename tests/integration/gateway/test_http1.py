@@ -90,6 +90,46 @@ async def test_sends_the_graphql_headers_and_the_host() -> None:
     assert "\r\ncontent-length: 2\r\n" in head
 
 
+async def test_sends_the_request_headers_after_the_fixed_ones() -> None:
+    heads: list[bytes] = []
+
+    async def recording(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:
+                return
+            heads.append(head)
+            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            await reader.readexactly(length)
+            writer.write(answer(b"{}"))
+            await writer.drain()
+
+    async with raw_server(recording) as (url, connections):
+        client = Http1SubgraphClient()
+        await client.post(url, b"{}", headers=(("traceparent", "00-ab-cd-01"),
+                                                ("tracestate", "a=1")))
+        await client.post(url, b"{}")
+        await client.aclose()
+    first, second = (head.decode() for head in heads)
+    assert "\r\ntraceparent: 00-ab-cd-01\r\ntracestate: a=1\r\ncontent-length: 2\r\n" in (
+        first.lower())
+    assert "traceparent" not in second
+    assert len(connections) == 1
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("x-trace", "a\r\nx-injected: 1"), ("x-trace", "a\nb"), ("bad name", "1"), ("", "1")])
+async def test_a_header_that_could_split_the_request_is_refused_unsent(name: str,
+                                                                        value: str) -> None:
+    async with raw_server(echo_keep_alive) as (url, connections):
+        client = Http1SubgraphClient()
+        with pytest.raises(SubgraphUnreachable, match="cannot be sent"):
+            await client.post(url, b"{}", headers=((name, value),))
+        await client.aclose()
+    assert connections == []
+
+
 async def test_concurrent_requests_each_get_their_own_answer() -> None:
     async with raw_server(echo_keep_alive) as (url, connections):
         client = Http1SubgraphClient(limit=3)

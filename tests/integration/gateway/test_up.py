@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
+from pathlib import Path
 
 import httpx
 import pytest
@@ -10,7 +12,7 @@ import pytest
 from crossdock.core.runtime import Runtime
 from crossdock.core.settings import CoreSettings
 from crossdock.gateway.service import up
-from tests.integration.gateway.federation import Servers
+from tests.integration.gateway.federation import SUPERGRAPHS, Servers
 
 pytestmark = pytest.mark.anyio
 
@@ -56,3 +58,36 @@ async def test_without_supergraph_or_demo_the_gateway_stays_off() -> None:
                              services=[])
     async with up(runtime) as listeners:
         assert listeners == []
+
+
+async def test_up_reloads_a_changed_supergraph_file(monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path: Path) -> None:
+    """Under ``crossdock up`` the gateway takes a changed supergraph file, as ``serve`` does."""
+    path = tmp_path / "supergraph.graphql"
+    path.write_text((SUPERGRAPHS / "shop.graphql").read_text(encoding="utf-8"), encoding="utf-8")
+    port = _free_port()
+    monkeypatch.setenv("CROSSDOCK_GATEWAY_SUPERGRAPH", str(path))
+    monkeypatch.setenv("CROSSDOCK_GATEWAY_PORT", str(port))
+    monkeypatch.setenv("CROSSDOCK_GATEWAY_RELOAD_INTERVAL", "0.05")
+    runtime = Runtime.create(CoreSettings.from_env(), "postgresql://127.0.0.1:1/unused",
+                             services=[])
+    # Answered by the gateway itself (introspection): no subgraph needs to run.
+    query = {"query": '{ __type(name: "Genre") { name } }'}
+    servers = Servers()
+    try:
+        async with up(runtime) as listeners, httpx.AsyncClient() as client:
+            (gateway,) = listeners
+            url = await servers.start(gateway.app, port=gateway.port) + "/graphql"
+            before = (await client.post(url, json=query)).json()
+            path.write_text((SUPERGRAPHS / "media.graphql").read_text(encoding="utf-8") + "\n",
+                            encoding="utf-8")
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 10
+            after = before
+            while after == before and loop.time() < deadline:
+                await asyncio.sleep(0.05)
+                after = (await client.post(url, json=query)).json()
+    finally:
+        await servers.stop()
+    assert before == {"data": {"__type": None}}
+    assert after == {"data": {"__type": {"name": "Genre"}}}
