@@ -48,6 +48,7 @@ from crossdock.gitslice.reviews import review_link_for
 
 if TYPE_CHECKING:
     from crossdock.gitslice.issues import CopiedIssue
+    from crossdock.gitslice.raise_pr import RaisedPr
     from crossdock.gitslice.reviews import CopiedReview
 
 logger = get_logger("crossdock.gitslice")
@@ -76,6 +77,9 @@ class CommandSyncer(Protocol):
     async def config(self, name: str) -> SliceConfig: ...
 
     async def push(self, name: str, request: PushRequest) -> PushPlan: ...
+
+    async def raise_pr(self, name: str, branch: str, *,
+                       slice_pr: int | None = None) -> RaisedPr: ...
 
     async def pull_review(self, name: str, upstream_pr: int, review_id: int) -> CopiedReview: ...
 
@@ -236,16 +240,11 @@ class CommandRunner:
     def _action(self, command: Command) -> Callable[[_Run], Awaitable[str]]:
         if isinstance(command, PushCommand):
             return lambda run: self._push(run, command)
-        if isinstance(command, PullIssueCommand):
-            return lambda run: self._pull_issue(run, command)
+        if isinstance(command, RaisePrCommand):
+            return self._raise_pr
         if isinstance(command, PullReviewCommand):
             return lambda run: self._pull_review(run, command)
-        what = "raise-pr" if isinstance(command, RaisePrCommand) else command.verb
-
-        async def unavailable(run: _Run) -> str:  # noqa: ARG001 (an action's signature)
-            raise CommandError(f"`{what}` does not run as a comment command here")
-
-        return unavailable
+        return lambda run: self._pull_issue(run, command)
 
     async def _push(self, run: _Run, command: PushCommand) -> str:
         branch = command.branch or await run.head_branch()
@@ -253,9 +252,21 @@ class CommandRunner:
             branch=branch, message=command.message, force=command.force))
         where = await run.upstream_tree(plan.target_branch)
         if plan.up_to_date:
-            return (f"Nothing new to push: upstream branch {where} already has `{branch}`'s "
+            text = (f"Nothing new to push: upstream branch {where} already has `{branch}`'s "
                     f"changes (commit `{plan.commit[:12]}`).")
-        return f"Pushed `{branch}` to upstream branch {where} as commit `{plan.commit[:12]}`."
+        else:
+            text = f"Pushed `{branch}` to upstream branch {where} as commit `{plan.commit[:12]}`."
+        if command.raise_pr:
+            raised = await self.syncer.raise_pr(run.config.name, branch,
+                                                slice_pr=run.record.pull_number)
+            text += "\n\n" + _raised(raised)
+        return text
+
+    async def _raise_pr(self, run: _Run) -> str:
+        run.forge("raise-pr")
+        raised = await self.syncer.raise_pr(run.config.name, await run.head_branch(),
+                                            slice_pr=run.record.pull_number)
+        return _raised(raised)
 
     async def _pull_review(self, run: _Run, command: PullReviewCommand) -> str:
         run.forge("pull-review")
@@ -304,6 +315,13 @@ class _Run:
             return f"`{branch}`"
         repository = await self.sides.upstream.get_repository(self.sides.upstream_repo)
         return f"[`{branch}`]({repository.html_url}/tree/{branch})"
+
+
+def _raised(raised: RaisedPr) -> str:
+    kind = "draft pull request" if raised.draft else "pull request"
+    if raised.created:
+        return f"Opened upstream {kind} #{raised.number}: {raised.html_url}"
+    return f"Upstream {kind} #{raised.number} is open already: {raised.html_url}"
 
 
 def _count(number: int, noun: str) -> str:

@@ -28,6 +28,7 @@ from crossdock.gitslice.triggers import (
     COMMAND_TASK,
     PULL_REVIEW_TASK,
     PULL_TASK,
+    UPSTREAM_CLOSED_TASK,
     defer,
     subscribe,
 )
@@ -99,6 +100,15 @@ class SliceJobs:
             logger.info("slice_review_copied", slice=slice_name, upstream_pr=upstream_pr,
                         review_id=review_id, slice_pr=copied.slice_pr, created=copied.created)
 
+    async def upstream_closed(self, slice_name: str, upstream_pr: int, merged: bool) -> None:
+        """Tell the slice pull request linked to ``upstream_pr`` that it was merged or closed."""
+        link = await self._forge_job(
+            "slice_upstream_close_not_told", slice_name,
+            self.syncer().upstream_pull_closed(slice_name, upstream_pr, merged=merged))
+        if link is not None:
+            logger.info("slice_upstream_closed_told", slice=slice_name, upstream_pr=upstream_pr,
+                        slice_pr=link.slice_pr, merged=merged)
+
     async def _forge_job(self, event: str, slice_name: str,
                          work: Awaitable[T]) -> T | None:
         """``work``'s result; a failure a retry may help raised, any other logged."""
@@ -124,6 +134,8 @@ def register(runtime: Runtime) -> None:
     runtime.jobs.task(PULL_TASK, queue="gitslice", retry=PULL_RETRY)(jobs.pull)
     runtime.jobs.task(COMMAND_TASK, queue="gitslice", retry=COMMAND_RETRY)(jobs.command)
     runtime.jobs.task(PULL_REVIEW_TASK, queue="gitslice", retry=FORGE_RETRY)(jobs.pull_review)
+    runtime.jobs.task(UPSTREAM_CLOSED_TASK, queue="gitslice", retry=FORGE_RETRY)(
+        jobs.upstream_closed)
     runtime.jobs.periodic(PERIODIC_PULL_TASK, cron="* * * * *")(jobs.periodic_pull)
     subscribe(runtime)
 

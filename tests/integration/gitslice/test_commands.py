@@ -21,7 +21,7 @@ from crossdock.gitslice.forge.fake import FakeForge
 from crossdock.gitslice.forge.fake.forge import Fault
 from crossdock.gitslice.forge.fake.state import ForgeState, Hook, Repo, refs
 from crossdock.gitslice.jobs import syncer_for
-from crossdock.gitslice.records import CommandState, PullLink
+from crossdock.gitslice.records import CommandState
 from crossdock.gitslice.store import SliceStore
 
 from .conftest import drain, jobs
@@ -36,6 +36,7 @@ BOT = "ghp_crossdock_0123456789abcdef"
 SLICE_BOT = "ghp_crossdock_slice_0123456789abcdef"
 DEV = "ghp_dev_0123456789abcdef"
 READER = "ghp_reader_0123456789abcdef"
+CLIENT = "ghp_client_0123456789abcdef"
 
 
 @dataclasses.dataclass
@@ -136,22 +137,57 @@ async def _pull_request(loop: Loop, branch: str = "fix") -> int:
     return int(made["number"])
 
 
-async def test_a_writer_pushes_the_pull_requests_branch_and_gets_links_back(loop: Loop) -> None:
+async def test_a_writer_pushes_the_pull_requests_branch_raises_it_and_gets_links_back(
+    loop: Loop
+) -> None:
     number = await _pull_request(loop)
-    payload = await loop.comment(DEV, number, 'Ready.\n/git-slice push -m "Fix b"')
+    payload = await loop.comment(DEV, number, 'Ready.\n/git-slice push -m "Fix b" -pr')
     await loop.publish("issue_comment", payload)
     await drain(loop.runtime)
     head = loop.forge.state.branch_sha(loop.upstream, "fix")
-    assert "fix" in _branches(loop.upstream)
+    [upstream_pr] = [i for i in loop.upstream.issues.values() if i.pull is not None]
+    assert upstream_pr.pull is not None
+    assert (upstream_pr.title, upstream_pr.pull.head_ref, upstream_pr.pull.draft) == \
+        ("Fix b", "fix", True)
     [reply] = loop.replies(number)
-    assert f"Pushed `fix` to upstream branch [`fix`]({loop.forge.origin}/client/app/tree/fix)" \
-        in reply
-    assert f"`{head[:12]}`" in reply
+    upstream_url = f"{loop.forge.origin}/client/app"
+    assert reply.startswith(f"Pushed `fix` to upstream branch [`fix`]({upstream_url}/tree/fix) "
+                            f"as commit `{head[:12]}`.\n\nOpened upstream draft pull request "
+                            f"#{upstream_pr.number}: {upstream_url}/pull/{upstream_pr.number}")
     comment_id = payload["comment"]["id"]
     assert loop.reactions(comment_id) == ["eyes", "rocket"]
     record = await SliceStore(loop.runtime.database).command("app", comment_id)
     assert record is not None
     assert (record.state, record.author) == (CommandState.SUCCEEDED, "dev")
+    link = await SliceStore(loop.runtime.database).link_by_slice("app", number)
+    assert link is not None
+    assert link.upstream_pr == upstream_pr.number
+
+
+async def test_raise_pr_finds_the_open_upstream_pull_request_again(loop: Loop) -> None:
+    number, upstream_pr = await _linked(loop)
+    payload = await loop.comment(DEV, number, "/git-slice raise-pr")
+    await loop.publish("issue_comment", payload)
+    await drain(loop.runtime)
+    [_, reply] = loop.replies(number)
+    assert reply.startswith(f"Upstream draft pull request #{upstream_pr} is open already: ")
+    assert len([i for i in loop.upstream.issues.values() if i.pull is not None]) == 1
+
+
+async def test_an_upstream_merge_is_told_on_the_linked_slice_pull_request(loop: Loop) -> None:
+    number, upstream_pr = await _linked(loop)
+    await loop.api(CLIENT, "PUT", f"/repos/client/app/pulls/{upstream_pr}/merge")
+    await loop.forge.deliverer.drain()
+    [closed] = [r.payload for r in loop.receiver.events("pull_request")
+                if r.payload["action"] == "closed"]
+    assert closed["pull_request"]["merged"] is True
+    await loop.publish("pull_request", closed)
+    await loop.publish("pull_request", closed)
+    await drain(loop.runtime)
+    told = [c.body for c in loop.slice.issue(number).comments if "was merged" in c.body]
+    url = f"{loop.forge.origin}/client/app/pull/{upstream_pr}"
+    assert told == [f"Upstream pull request {url} was merged."]
+    assert loop.slice.issue(number).state == "closed"
 
 
 async def test_a_read_only_user_is_refused_politely_and_nothing_is_pushed(loop: Loop) -> None:
@@ -310,9 +346,6 @@ async def _slice_files(loop: Loop) -> str:
     return git(loop.slice.path, "ls-tree", "-r", "--name-only", "main")
 
 
-CLIENT = "ghp_client_0123456789abcdef"
-
-
 async def test_pull_issue_copies_an_upstream_issue_and_replies_with_its_link(
     loop: Loop
 ) -> None:
@@ -346,18 +379,15 @@ async def test_a_revoked_upstream_token_is_replied_on_the_pull_request(loop: Loo
 
 
 async def _linked(loop: Loop) -> tuple[int, int]:
-    """A slice pull request pushed by command, and its upstream pull request, linked."""
+    """A slice pull request pushed by command with -pr, and its upstream pull request."""
     number = await _pull_request(loop)
     await loop.publish("issue_comment",
-                       await loop.comment(DEV, number, '/git-slice push -m "Fix b"'))
+                       await loop.comment(DEV, number, '/git-slice push -m "Fix b" -pr'))
     await drain(loop.runtime)
     loop.forge.state.add_user("client", CLIENT)
-    made = await loop.api(CLIENT, "POST", "/repos/client/app/pulls", title="Fix b", head="fix",
-                          base="main")
-    await SliceStore(loop.runtime.database).link(PullLink(
-        slice_name="app", upstream_pr=made["number"], slice_pr=number, upstream_branch="fix",
-        slice_branch="fix", upstream_url=made["html_url"]))
-    return number, made["number"]
+    link = await SliceStore(loop.runtime.database).link_by_slice("app", number)
+    assert link is not None
+    return number, link.upstream_pr
 
 
 async def test_an_upstream_review_on_a_linked_pull_request_is_copied_by_itself(
