@@ -245,3 +245,22 @@ async def test_a_periodic_job_is_deferred_by_the_worker_once_per_tick(
     else:  # the minute turned during the test, so a second tick is right
         assert 1 <= len(ticks) <= 2
     assert all(tick % 60 == 0 for tick in ticks)
+
+
+async def test_a_task_knows_which_try_it_is_on(database: Database, queue: JobQueue) -> None:
+    """``current_try`` counts from 1, so a task can answer differently on its last try."""
+    from crossdock.core.jobs import current_try
+
+    seen: list[int] = []
+
+    @queue.task("tries.counted", retry=Backoff(max_tries=3, base_seconds=0))
+    async def counted() -> None:
+        seen.append(current_try())
+        raise RuntimeError("fails every time")
+
+    await queue.defer("tries.counted")
+    await _drain(queue, database)
+    assert seen == [1, 2, 3]
+    assert current_try() == 1
+    assert [(row["status"], row["attempts"]) for row in await _jobs(database)
+            if row["task_name"] == "tries.counted"] == [("failed", 3)]
