@@ -60,6 +60,23 @@ class Position:
         """This position with ``changes`` (a deeper one, another fetch...)."""
         return dataclasses.replace(self, **changes)
 
+    def origin(self) -> Origin:
+        """A jump from here."""
+        return Origin(graph=self.fetch.graph, fetch_id=self.fetch.id, path=self.path,
+                      exclude=self.exclude, provided=self.provided)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Origin:
+    """Where a jump to another subgraph would start, for ranking the subgraphs to jump to."""
+
+    graph: str
+    #: The fetch the jump would extend; -1 when only asking whether a plan exists.
+    fetch_id: int = -1
+    path: Path = ()
+    exclude: frozenset[str] = frozenset()
+    provided: Provided | None = None
+
 
 class OperationPlanner:
     """The state of planning one operation."""
@@ -188,8 +205,7 @@ class OperationPlanner:
             target_graph = graph
             sub_provided = self.sub_provided(type_name, name, graph, provided)
         else:
-            target = self.choose_target(None, type_name, name, (), frozenset(), source=graph,
-                                        provided=provided)
+            target = self.choose_target(Origin(graph=graph, provided=provided), type_name, name)
             if target is None:
                 return False
             target_graph, sub_provided = target[0], None
@@ -297,8 +313,7 @@ class OperationPlanner:
             name = nodes[0].name.value
             if key in local or name == "__typename":
                 continue
-            if self.rank_targets(fetch, type_name, name, at.path, at.exclude,
-                                 provided=at.provided):
+            if self.rank_targets(at.origin(), type_name, name):
                 used |= self.plan_jump(at, type_name, key, nodes)
                 local[key] = nodes
         rest: dict[str, dict[str, list[FieldNode]]] = {}
@@ -397,8 +412,7 @@ class OperationPlanner:
         selection_sets = [n.selection_set for n in nodes if n.selection_set is not None]
         if split and not self.plannable(fetch.graph, return_type, selection_sets, sub_provided,
                                         at.depth + 1):
-            groups = self.split_field(fetch.graph, type_name, nodes[0], return_type,
-                                      selection_sets, at.provided, at.exclude)
+            groups = self.split_field(at, type_name, nodes[0], return_type, selection_sets)
             if groups is not None:
                 used = {fetch.id}
                 for graph, group in groups:
@@ -412,14 +426,14 @@ class OperationPlanner:
                                    self.shared_types(type_name, name, return_type, path,
                                                      sub_path)) | {fetch.id}
 
-    def split_field(self, graph: str, type_name: str, first: FieldNode, return_type: str,
-                    sets: list[SelectionSetNode], provided: Provided | None,
-                    exclude: frozenset[str]) -> list[tuple[str, list[FieldNode]]] | None:
+    def split_field(self, at: Position, type_name: str, first: FieldNode, return_type: str,
+                    sets: list[SelectionSetNode]) -> list[tuple[str, list[FieldNode]]] | None:
         """Subfields of ``type_name.name`` grouped by the subgraph to fetch the field from.
 
-        A subfield that ``graph`` cannot reach under this field is fetched with the field
-        itself from another subgraph, through the parent entity.
+        A subfield that the subgraph of ``at`` cannot reach under this field is fetched with
+        the field itself from another subgraph, through the parent entity.
         """
+        graph, provided, exclude = at.fetch.graph, at.provided, at.exclude
         name = first.name.value
         if self.types[return_type].kind != "object" or not self.types[type_name].keys:
             return None
@@ -442,15 +456,14 @@ class OperationPlanner:
 
     def plan_jump(self, at: Position, type_name: str, key: str, nodes: list[FieldNode],
                   forced: str | None = None) -> set[int]:
-        fetch, path, provided, depth = at.fetch, at.path, at.provided, at.depth
+        fetch, path, depth = at.fetch, at.path, at.depth
         name = nodes[0].name.value
         if depth > MAX_DEPTH:
             raise PlanningError(f"cannot plan {type_name}.{name}: too many entity hops")
         if forced:
             target: tuple[str, str] | None = (forced, type_name)
         else:
-            targets = self.rank_targets(fetch, type_name, name, path, at.exclude,
-                                        provided=provided)
+            targets = self.rank_targets(at.origin(), type_name, name)
             target = targets[0] if targets else None
             return_type = self.types[type_name].returns[name][0]
             sets = [n.selection_set for n in nodes if n.selection_set is not None]
@@ -461,14 +474,13 @@ class OperationPlanner:
                 if fits:
                     target = fits[0]
                 elif self.types[return_type].kind == "object":
-                    return self.plan_split_jump(at, type_name, key, nodes, targets, sets)
+                    return self.plan_split_jump(at, type_name, key, nodes, targets)
         if target is None:
             raise PlanningError(
                 f"cannot plan {type_name}.{name}: no subgraph that resolves it can be reached "
                 f"from subgraph {fetch.graph!r}")
         graph, entity_type = target
-        key_selection, required = self.requirement(type_name, entity_type, name, fetch.graph,
-                                                   graph, provided)
+        key_selection, required = self.requirement(at, type_name, entity_type, name, graph)
         at.out.add_typename()
         # Key fields must not come from the target itself (that would loop); required
         # fields may, through an earlier fetch to it.
@@ -501,8 +513,9 @@ class OperationPlanner:
         return inner | {child.id}
 
     def plan_split_jump(self, at: Position, type_name: str, key: str, nodes: list[FieldNode],
-                        targets: list[tuple[str, str]], sets: list[SelectionSetNode]) -> set[int]:
+                        targets: list[tuple[str, str]]) -> set[int]:
         """Fetch a field from several subgraphs, each for the subfields it can plan."""
+        sets = [n.selection_set for n in nodes if n.selection_set is not None]
         return_type = self.types[type_name].returns[nodes[0].name.value][0]
         groups: dict[str, list[FieldNode]] = {}
         for sub_nodes in self.collect(return_type, sets).values():
@@ -516,19 +529,15 @@ class OperationPlanner:
             used |= self.plan_jump(at, type_name, key, [narrowed(nodes[0], subs)], forced=graph)
         return used
 
-    def choose_target(self, fetch: Fetch | None, type_name: str, name: str, path: Path,
-                      exclude: frozenset[str], source: str = "",
-                      provided: Provided | None = None) -> tuple[str, str] | None:
+    def choose_target(self, origin: Origin, type_name: str, name: str) -> tuple[str, str] | None:
         """The subgraph (and entity type) to fetch ``type_name.name`` from."""
-        targets = self.rank_targets(fetch, type_name, name, path, exclude, source, provided)
+        targets = self.rank_targets(origin, type_name, name)
         return targets[0] if targets else None
 
-    def rank_targets(self, fetch: Fetch | None, type_name: str, name: str, path: Path,
-                     exclude: frozenset[str], source: str = "",
-                     provided: Provided | None = None) -> list[tuple[str, str]]:
+    def rank_targets(self, origin: Origin, type_name: str, name: str) -> list[tuple[str, str]]:
         """The subgraphs (and entity types) that can give ``type_name.name``, best first."""
-        source = fetch.graph if fetch is not None else source
-        fetch_id = fetch.id if fetch is not None else -1
+        source, fetch_id, path = origin.graph, origin.fetch_id, origin.path
+        exclude, provided = origin.exclude, origin.provided
         declared = self.sg.field_graphs(type_name, name)
         candidates = [
             (graph, type_name) for graph, decl in declared.items()
@@ -562,10 +571,10 @@ class OperationPlanner:
                 return 1
         return None
 
-    def requirement(self, type_name: str, entity_type: str, name: str, source: str,
-                    target: str, provided: Provided | None = None,
-                    ) -> tuple[SelectionSetNode, SelectionSetNode | None]:
+    def requirement(self, at: Position, type_name: str, entity_type: str, name: str,
+                    target: str) -> tuple[SelectionSetNode, SelectionSetNode | None]:
         """Key fields (and @requires fields) the target subgraph needs in a representation."""
+        source, provided = at.fetch.graph, at.provided
         keys = [k for k in self.types[entity_type].keys.get(target, ()) if k.resolvable]
         if not keys:
             raise PlanningError(f"{entity_type} has no resolvable key in subgraph {target!r}")
