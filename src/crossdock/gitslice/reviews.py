@@ -19,7 +19,10 @@ the slice repository's branch protection in the client's name.
 
 Copies are recorded (the review, and each line comment), so pulling a review again, or after
 an upstream edit of it, posts nothing; a later upstream reply to a copied comment is posted as
-a reply in the copied comment's thread.
+a reply in the copied comment's thread. A crash between posting the slice review and recording
+it would post it twice on the retry: the attribution line the copy starts with (naming the
+upstream review's link) is what the retry looks for first among the slice pull request's
+reviews, and a copy found by it is recorded instead of posted again.
 """
 
 from __future__ import annotations
@@ -98,7 +101,8 @@ def review_link_for(config: SliceConfig, url: str) -> ReviewLink:
 class CopiedReview:
     """Where an upstream review was copied to. ``review_id`` and ``html_url`` are the slice
     review's; ``comments`` and ``left_out`` count what this call posted and left out (both 0
-    when the review had been copied before: ``created`` is False)."""
+    when the review had been copied before, or posted by an attempt that failed before
+    recording it: ``created`` is False)."""
 
     slice_pr: int
     review_id: int
@@ -152,10 +156,15 @@ def _count(n: int, what: str) -> str:
     return f"{n} comment{'s' if n != 1 else ''} {what} {'was' if n == 1 else 'were'} left out"
 
 
+def attribution(review: Review) -> str:
+    """The first line of the slice review copying ``review``: its author and link."""
+    return f"From @{review.author} on {review.html_url}:"
+
+
 def review_body(review: Review, plan: _Plan) -> str:
     """The slice review's body: attribution and link, verdict, the upstream text, what was
     left out."""
-    parts = [f"From @{review.author} on {review.html_url}:"]
+    parts = [attribution(review)]
     if review.state in _VERDICTS:
         parts.append(_VERDICTS[review.state])
     if review.body.strip():
@@ -203,7 +212,7 @@ class ReviewPuller:
                 state=RunState.SUCCEEDED, slice_sha=commit, commits=copied.comments))
         logger.info("slice_review_pulled", slice=name, upstream_pr=upstream_pr,
                     review=review_id, slice_pr=slice_pr, comments=copied.comments,
-                    left_out=copied.left_out)
+                    left_out=copied.left_out, created=copied.created)
         return copied
 
     async def _copy(self, config: SliceConfig, sides: SliceForges, link: PullLink,
@@ -223,18 +232,31 @@ class ReviewPuller:
         posted = await self._post_replies(config.name, sides.slice, sides.slice_repo,
                                           link.slice_pr, plan)
         slice_id, url = posted[0] if posted else (0, "")
+        created = True
         if plan.comments or review.body.strip() or review.state in _VERDICTS \
                 or plan.left_out or not plan.replies:
-            made = await sides.slice.create_review(sides.slice_repo, link.slice_pr, NewReview(
-                body=review_body(review, plan), commit_sha=commit,
-                comments=tuple(new for _, new in plan.comments)))
+            made = await self._posted_before(sides, link.slice_pr, review)
+            created = made is None
+            if made is None:
+                wanted = NewReview(body=review_body(review, plan), commit_sha=commit,
+                                   comments=tuple(new for _, new in plan.comments))
+                made = await sides.slice.create_review(sides.slice_repo, link.slice_pr, wanted)
             await self._record_comments(config.name, sides, link.slice_pr, made.id, plan)
             slice_id, url = made.id, made.html_url
         await self.store.record_copy(config.name, Copy(
             kind=CopyKind.REVIEW, upstream_id=review_id, slice_id=slice_id, slice_url=url))
         return CopiedReview(slice_pr=link.slice_pr, review_id=slice_id, html_url=url,
-                            comments=len(plan.comments) + len(plan.replies),
-                            left_out=plan.left_out, created=True), commit
+                            comments=len(plan.replies) + (len(plan.comments) if created else 0),
+                            left_out=plan.left_out if created else 0,
+                            created=created), commit
+
+    async def _posted_before(self, sides: SliceForges, number: int,
+                             review: Review) -> Review | None:
+        """The slice review copying ``review`` that an attempt which failed before recording
+        it posted, found by its attribution line; None when there is none."""
+        line = attribution(review)
+        return next((made for made in await sides.slice.list_reviews(sides.slice_repo, number)
+                     if made.body.partition("\n")[0] == line), None)
 
     async def _scope(self, config: SliceConfig, review: Review, upstream_pull: PullRequest,
                      slice_pull: PullRequest) -> _Scope:
@@ -301,12 +323,13 @@ class ReviewPuller:
     async def _record_comments(self, name: str, sides: SliceForges, number: int,
                                slice_review: int, plan: _Plan) -> None:
         """Record which slice comment each upstream line comment became (the forge keeps a
-        review's comments in the order they were given)."""
+        review's comments in the order they were given). The plan holds the last of them when
+        an earlier attempt recorded the first ones before it failed."""
         if not plan.comments:
             return
         made = await sides.slice.list_review_comments(sides.slice_repo, number, slice_review)
-        for (comment, new), copied in zip(plan.comments, sorted(made, key=lambda c: c.id),
-                                          strict=False):
+        unrecorded = sorted(made, key=lambda c: c.id)[-len(plan.comments):]
+        for (comment, new), copied in zip(plan.comments, unrecorded, strict=False):
             if copied.path != new.path:
                 logger.warning("slice_review_comment_unmatched", slice=name,
                                upstream_comment=comment.id, slice_comment=copied.id)

@@ -28,7 +28,7 @@ from crossdock.gitslice.forge.port import (
     Side,
 )
 from crossdock.gitslice.pushing import PushRequest
-from crossdock.gitslice.records import CopyKind, PullLink
+from crossdock.gitslice.records import Copy, CopyKind, PullLink
 from crossdock.gitslice.store import SliceStore
 from crossdock.gitslice.syncer import Syncer
 
@@ -226,3 +226,42 @@ async def test_an_approval_is_stated_and_a_comment_off_the_slice_diff_is_left_ou
         f"From @bob on {review.html_url}:\n\n**Approved upstream.**\n\n"
         "_1 comment on lines this pull request does not change in the slice was left out._")
     assert loop.slice_pull().review_comments == []
+
+
+@pytest.mark.parametrize("recorded", [0, 1], ids=["none-recorded", "first-comment-recorded"])
+async def test_a_review_a_crashed_pull_posted_is_recorded_not_posted_again(
+    loop: Loop, recorded: int,
+) -> None:
+    """What a pull that died after posting the slice review (and recording ``recorded`` of its
+    line comments) left: the retry finds the review by its attribution line."""
+    review = await _review(loop)
+    left = await _api(loop.forge, ALICE).create_review(
+        SLICE, loop.slice_pr.number, NewReview(
+            body=f"From @bob on {review.html_url}:\n\nTwo things.", comments=(
+                NewReviewComment(path="src/app.py", body="From @bob:\n\nWhy B?", line=2),
+                NewReviewComment(path="src/app.py", body="From @bob:\n\nThese three", line=4,
+                                 start_line=2, start_side=Side.RIGHT))))
+    upstream_comments = await _api(loop.forge, BOB).list_review_comments(
+        UPSTREAM, loop.upstream_pr.number, review.id)
+    slice_comments = await _api(loop.forge, ALICE).list_review_comments(
+        SLICE, loop.slice_pr.number, left.id)
+    for upstream_comment, slice_comment in list(zip(upstream_comments, slice_comments,
+                                                    strict=False))[:recorded]:
+        await loop.store.record_copy("demo", Copy(
+            kind=CopyKind.REVIEW_COMMENT, upstream_id=upstream_comment.id,
+            slice_id=slice_comment.id, slice_url=slice_comment.html_url))
+    posts = loop.posts()
+    copied = await loop.syncer.pull_review("demo", loop.upstream_pr.number, review.id)
+    assert (copied.created, copied.review_id, copied.html_url) == \
+        (False, left.id, left.html_url)
+    assert loop.posts() == posts
+    assert [made.id for made in loop.slice_pull().reviews] == [left.id]
+    assert await loop.store.copy("demo", CopyKind.REVIEW, review.id) == Copy(
+        kind=CopyKind.REVIEW, upstream_id=review.id, slice_id=left.id,
+        slice_url=left.html_url)
+    for upstream_comment, slice_comment in zip(upstream_comments, slice_comments,
+                                               strict=False):
+        found = await loop.store.copy("demo", CopyKind.REVIEW_COMMENT, upstream_comment.id)
+        assert found is not None
+        assert (upstream_comment.body, found.slice_id) == \
+            (slice_comment.body.removeprefix("From @bob:\n\n"), slice_comment.id)

@@ -240,6 +240,15 @@ class GitHubForge:
                                                                 review_id)
         return self._review(number, response.parsed_data)
 
+    async def list_reviews(self, repo: RepoRef, number: int) -> list[Review]:
+        github = await self._client(repo)
+        with translated():
+            pages: Any = github.rest.paginate(github.rest.pulls.async_list_reviews,
+                                         owner=repo.owner, repo=repo.name, pull_number=number,
+                                         per_page=100)
+            found = [data async for data in pages]
+        return [self._review(number, data) for data in found]
+
     def _review_comment(self, data: Any) -> ReviewComment:
         return ReviewComment(
             id=data.id, review_id=_given(data.pull_request_review_id, None),

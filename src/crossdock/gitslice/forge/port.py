@@ -270,6 +270,10 @@ class Forge(Protocol):
 
     async def get_review(self, repo: RepoRef, number: int, review_id: int) -> Review: ...
 
+    async def list_reviews(self, repo: RepoRef, number: int) -> list[Review]:
+        """Every review of pull request ``number``, oldest first."""
+        ...
+
     async def list_review_comments(
         self, repo: RepoRef, number: int, review_id: int
     ) -> list[ReviewComment]: ...

@@ -118,6 +118,28 @@ async def test_a_review_goes_out_and_comes_back_with_every_line_comment(
         await github.get_review(HELLO, 1, 424242)
 
 
+async def test_a_pull_requests_reviews_are_listed_whole_oldest_first(forge: FakeForge) -> None:
+    a_repo(forge)
+    github = adapter(forge)
+    await github.create_pull_request(HELLO, NewPullRequest(title="Fix", head="dev/fix",
+                                                           base="main"))
+    assert await github.list_reviews(HELLO, 1) == []
+    first = await adapter(forge, BOB).create_review(HELLO, 1, NewReview(
+        body="Looks right", event=ReviewEvent.APPROVE))
+    repo, bob = forge.state.repo("alice", "hello"), forge.state.user("bob")
+    for n in range(100):  # straight into the state: the list takes two pages of 100
+        forge.state.review(repo, repo.issue(1), bob, body=f"note {n}", event="COMMENT",
+                           commit_id=None, comments=[])
+    before = attempts(forge, "GET", "/pulls/1/reviews")
+    listed = await github.list_reviews(HELLO, 1)
+    assert attempts(forge, "GET", "/pulls/1/reviews") - before == 2
+    assert listed[0] == first
+    assert [review.body for review in listed[1:]] == [f"note {n}" for n in range(100)]
+    assert {(review.author, review.pull_number) for review in listed[1:]} == {("bob", 1)}
+    with pytest.raises(ForgeNotFound):
+        await github.list_reviews(HELLO, 2)
+
+
 async def test_issues_comments_labels_assignees_and_reactions(forge: FakeForge) -> None:
     a_repo(forge)
     github = adapter(forge)
