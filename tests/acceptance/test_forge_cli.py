@@ -111,14 +111,21 @@ def test_a_person_drives_the_forge_from_a_shell(forge: Running, tmp_path: Path) 
                             "--line", "app.py:2:why?", "--line", "app.py:1-2:both",
                             "--event", "REQUEST_CHANGES", "--token", "tok-bob")
         assert reviewed["state"] == "CHANGES_REQUESTED"
+        asked = reviewed["comments"]
+        assert isinstance(asked, list)
+        assert len(asked) == 2
+        answered = forge.ok("reply", "alice/hello", "1", str(asked[0]), "Because",
+                            "--token", "tok-alice")
+        assert answered["in_reply_to_id"] == asked[0]
+        assert answered["pull_request_review_id"] != reviewed["id"]
         assert forge.ok("open-issue", "alice/hello", "--title", "Bug", "--label", "bug",
                         "--token", "tok-bob")["number"] == 2
         assert forge.ok("pr", "merge", "alice/hello", "1", "--token", "tok-alice")["merged"]
         listed = forge.run("deliveries", "--admin-token", forge.admin)
         sent = [json.loads(line) for line in listed.stdout.splitlines()]
         assert [d["event"] for d in sent] == ["push", "push", "pull_request", "issue_comment",
-                                              "pull_request_review", "issues", "push",
-                                              "pull_request"]
+                                              "pull_request_review", "pull_request_review",
+                                              "issues", "push", "pull_request"]
         comment = sent[3]
         forge.ok("redeliver", "alice/hello", str(comment["hook_id"]), str(comment["id"]),
                  "--token", "tok-alice")

@@ -1,9 +1,9 @@
 """``python -m crossdock.gitslice.forge.fake``: run the in-package forge and drive it by hand.
 
 ``serve`` runs a forge; the other commands talk to a running one over its REST API, as a
-person on GitHub would (create a repository, open a pull request, comment, review, open an
-issue), so the GitSlice loop can be tried without a GitHub account. docs/how-to/test-forge.md
-walks through them.
+person on GitHub would (create a repository, open a pull request, comment, review, reply to a
+line comment, open an issue), so the GitSlice loop can be tried without a GitHub account.
+docs/how-to/test-forge.md walks through them.
 """
 
 from __future__ import annotations
@@ -250,12 +250,28 @@ def review(repo: Repo, number: int, token: Token, url: Url = _URL,
            line: Annotated[list[str] | None, typer.Option(
                help="A line comment PATH:LINE:TEXT or PATH:START-END:TEXT (repeatable).")
            ] = None) -> None:
-    """Submit a review of a pull request, with line comments."""
+    """Submit a review of a pull request, with line comments; print their ids (for reply)."""
     ref = _repo(repo)
     comments = [_line(value) for value in line or []]
-    _show(_api(url, token, "POST", f"/repos/{ref.full_name}/pulls/{number}/reviews",
-               {"body": body, "event": event, "comments": comments}), "id", "state",
-          "html_url")
+    made = _api(url, token, "POST", f"/repos/{ref.full_name}/pulls/{number}/reviews",
+                {"body": body, "event": event, "comments": comments})
+    lines = _api(url, token, "GET",
+                 f"/repos/{ref.full_name}/pulls/{number}/reviews/{made['id']}/comments"
+                 "?per_page=100")
+    _show({"id": made["id"], "state": made["state"], "html_url": made["html_url"],
+           "comments": [comment["id"] for comment in lines]})
+
+
+@app.command(epilog=examples(
+    "python -m crossdock.gitslice.forge.fake reply alice/upstream 1 1007 'Because of the spec' "
+    "--token tok-alice"))
+def reply(repo: Repo, number: int, comment_id: int, body: str, token: Token,
+          url: Url = _URL) -> None:
+    """Answer a review's line comment in its thread (the answer is a review of its own)."""
+    ref = _repo(repo)
+    _show(_api(url, token, "POST",
+               f"/repos/{ref.full_name}/pulls/{number}/comments/{comment_id}/replies",
+               {"body": body}), "id", "in_reply_to_id", "pull_request_review_id", "html_url")
 
 
 @app.command("open-issue", epilog=examples(
