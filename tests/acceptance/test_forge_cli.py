@@ -4,68 +4,28 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from tests.acceptance.processes import FORGE, Forge, forge_env, start_forge
 from tests.integration.gitslice.gitrepos import git
-
-FORGE = [sys.executable, "-m", "crossdock.gitslice.forge.fake"]
 
 pytestmark = pytest.mark.slow
 
 
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CROSSDOCK_")}
-    return {**env, "COLUMNS": "200", "GIT_TERMINAL_PROMPT": "0", **extra}
-
-
-@dataclass
-class Running:
-    process: subprocess.Popen[str]
-    url: str
-    admin: str
-
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*FORGE, *args], env=_env(CROSSDOCK_FORGE_URL=self.url),
-                              capture_output=True, text=True, timeout=60, check=False)
-
-    def ok(self, *args: str) -> dict[str, object]:
-        done = self.run(*args)
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout.splitlines()[-1])
-
-
 @pytest.fixture
-def forge(tmp_path: Path) -> Iterator[Running]:
-    process = subprocess.Popen(
-        [*FORGE, "serve", "--port", "0", "--data", str(tmp_path / "data"),
-         "--user", "alice:tok-alice", "--user", "bob:tok-bob"],
-        env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    printed: dict[str, str] = {}
-    for _ in range(6):  # four addresses and tokens, then one line per user
-        line = process.stdout.readline()
-        assert line, process.stderr.read() if process.stderr else "the forge stopped"
-        key, _, value = line.partition(":")
-        printed[key.strip()] = value.strip()
+def forge(tmp_path: Path) -> Iterator[Forge]:
+    running = start_forge(tmp_path / "data", "alice:tok-alice", "bob:tok-bob")
     try:
-        yield Running(process, printed["forge"], printed["admin token"])
+        yield running
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        process.stdout.close()
-        if process.stderr is not None:
-            process.stderr.close()
+        running.close()
 
 
 class _Hooks(BaseHTTPRequestHandler):
@@ -81,7 +41,7 @@ class _Hooks(BaseHTTPRequestHandler):
         self.end_headers()
 
 
-def test_a_person_drives_the_forge_from_a_shell(forge: Running, tmp_path: Path) -> None:
+def test_a_person_drives_the_forge_from_a_shell(forge: Forge, tmp_path: Path) -> None:
     receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Hooks)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     try:
@@ -139,7 +99,7 @@ def test_a_person_drives_the_forge_from_a_shell(forge: Running, tmp_path: Path) 
     assert forge.process.wait(timeout=30) == 0
 
 
-def test_mistakes_are_one_line_with_an_exit_code(forge: Running, tmp_path: Path) -> None:
+def test_mistakes_are_one_line_with_an_exit_code(forge: Forge, tmp_path: Path) -> None:
     bad_name = forge.run("comment", "no-slash", "1", "x", "--token", "tok-bob")
     assert bad_name.returncode == 2
     assert "owner/name" in bad_name.stderr
@@ -153,7 +113,7 @@ def test_mistakes_are_one_line_with_an_exit_code(forge: Running, tmp_path: Path)
     assert wrong_token.returncode == 1
     assert "401" in wrong_token.stderr
     nowhere = subprocess.run([*FORGE, "comment", "a/b", "1", "x", "--token", "t",
-                              "--url", "http://127.0.0.1:9"], env=_env(),
+                              "--url", "http://127.0.0.1:9"], env=forge_env(),
                              capture_output=True, text=True, timeout=60, check=False)
     assert nowhere.returncode == 1
     assert nowhere.stderr.count("\n") == 1
@@ -161,7 +121,7 @@ def test_mistakes_are_one_line_with_an_exit_code(forge: Running, tmp_path: Path)
     (tmp_path / "used").mkdir()
     (tmp_path / "used" / "x").write_text("x")
     used = subprocess.run([*FORGE, "serve", "--port", "0", "--data", str(tmp_path / "used")],
-                          env=_env(), capture_output=True, text=True, timeout=60, check=False)
+                          env=forge_env(), capture_output=True, text=True, timeout=60, check=False)
     assert used.returncode == 2
     assert "is not empty" in used.stderr
     for result in (bad_name, missing, wrong_token, nowhere, used):

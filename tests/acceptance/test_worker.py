@@ -5,81 +5,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
-import signal
-import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from tests.acceptance.conftest import CROSSDOCK, Run
+from tests.acceptance.conftest import Run
+from tests.acceptance.processes import Process
 
 SECRET = "a-secret-of-more-than-16-bytes"
-
-
-class Process:
-    """A ``crossdock`` subprocess whose JSON log lines are collected as they come."""
-
-    def __init__(self, args: list[str], cwd: Path, env: dict[str, str]) -> None:
-        full_env = {k: v for k, v in os.environ.items()
-                    if not k.startswith(("CROSSDOCK_", "DATABASE_URL"))}
-        full_env.update({"CROSSDOCK_LOG_FORMAT": "json", **env})
-        self.popen = subprocess.Popen([*CROSSDOCK, *args], cwd=cwd, env=full_env,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                      text=True)
-        self.lines: list[dict[str, Any]] = []
-        self.text: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.popen.stderr is not None
-        for line in self.popen.stderr:
-            self.text.append(line)
-            try:
-                self.lines.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-
-    def wait_for(self, found: Callable[[dict[str, Any]], bool],
-                 timeout: float = 60) -> dict[str, Any]:
-        """The first log line ``found`` accepts, waiting for it."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for line in list(self.lines):
-                if found(line):
-                    return line
-            if self.popen.poll() is not None and not self._reader.is_alive():
-                break
-            time.sleep(0.05)
-        pytest.fail("no such log line; stderr:\n" + "".join(self.text))
-
-    def stop(self) -> int:
-        """SIGTERM, then the exit code."""
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-        try:
-            code = self.popen.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            raise
-        self.close()
-        return code
-
-    def close(self) -> None:
-        """Kill the process if it still runs; close its pipe."""
-        if self.popen.poll() is None:
-            self.popen.kill()
-            self.popen.wait()
-        self._reader.join(timeout=5)
-        assert self.popen.stderr is not None
-        self.popen.stderr.close()
 
 
 @pytest.fixture
