@@ -106,6 +106,12 @@ class Forge:
         parsed: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
         return parsed
 
+    def lines(self, *args: str) -> list[dict[str, Any]]:
+        """Run a command that must succeed; the JSON lines it printed."""
+        done = self.run(*args)
+        assert done.returncode == 0, done.stderr
+        return [json.loads(line) for line in done.stdout.splitlines()]
+
     def close(self) -> None:
         if self.process.poll() is None:
             self.process.kill()

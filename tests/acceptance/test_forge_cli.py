@@ -99,6 +99,44 @@ def test_a_person_drives_the_forge_from_a_shell(forge: Forge, tmp_path: Path) ->
     assert forge.process.wait(timeout=30) == 0
 
 
+def test_a_person_reads_pull_requests_reviews_issues_and_comments_from_a_shell(
+    forge: Forge, tmp_path: Path,
+) -> None:
+    made = forge.ok("create-repo", "hello", "--token", "tok-alice")
+    work = tmp_path / "work"
+    git(tmp_path, "clone", "--quiet",
+        str(made["clone_url"]).replace("http://", "http://x:tok-alice@"), "work")
+    (work / "app.py").write_text("a\nb\nc\n")
+    git(work, "add", "app.py")
+    git(work, "commit", "--quiet", "-m", "First")
+    git(work, "push", "--quiet", "origin", "HEAD:main", "HEAD:fix")
+    forge.ok("pr", "open", "alice/hello", "--head", "fix", "--title", "Fix", "--draft",
+             "--token", "tok-alice")
+    forge.ok("review", "alice/hello", "1", "--body", "Hm", "--line", "app.py:2:why?",
+             "--line", "app.py:1-3:all", "--token", "tok-bob")
+    forge.ok("open-issue", "alice/hello", "--title", "Bug", "--body", "It breaks.",
+             "--label", "bug", "--token", "tok-bob")
+    forge.ok("comment", "alice/hello", "2", "Since Monday.", "--token", "tok-alice")
+
+    assert forge.lines("pr", "list", "alice/hello", "--token", "tok-bob") == [{
+        "number": 1, "title": "Fix", "state": "open", "draft": True, "merged": False,
+        "head": "fix", "base": "main", "labels": [],
+        "html_url": f"{forge.url}/alice/hello/pull/1"}]
+    [review] = forge.lines("pr", "reviews", "alice/hello", "1", "--token", "tok-bob")
+    assert (review["user"], review["state"], review["body"]) == ("bob", "COMMENTED", "Hm")
+    assert review["comments"] == [
+        {"path": "app.py", "line": 2, "start_line": None, "body": "why?"},
+        {"path": "app.py", "line": 3, "start_line": 1, "body": "all"}]
+    issue, said = forge.lines("show", "alice/hello", "2", "--token", "tok-bob")
+    assert (issue["title"], issue["labels"], issue["body"]) == ("Bug", ["bug"], "It breaks.")
+    assert (said["user"], said["body"]) == ("alice", "Since Monday.")
+
+    forge.ok("pr", "merge", "alice/hello", "1", "--token", "tok-alice")
+    assert forge.lines("pr", "list", "alice/hello", "--token", "tok-bob") == []
+    [merged] = forge.lines("pr", "list", "alice/hello", "--state", "all", "--token", "tok-bob")
+    assert (merged["state"], merged["merged"]) == ("closed", True)
+
+
 def test_mistakes_are_one_line_with_an_exit_code(forge: Forge, tmp_path: Path) -> None:
     bad_name = forge.run("comment", "no-slash", "1", "x", "--token", "tok-bob")
     assert bad_name.returncode == 2

@@ -212,6 +212,35 @@ def pr_merge(repo: Repo, number: int, token: Token, url: Url = _URL) -> None:
           "sha", "merged")
 
 
+@pr_app.command("list", epilog=examples(
+    "python -m crossdock.gitslice.forge.fake pr list alice/upstream --token tok-alice"))
+def pr_list(repo: Repo, token: Token, url: Url = _URL,
+            state: Annotated[str, typer.Option(help="open, closed or all.")] = "open") -> None:
+    """List pull requests, newest first, one JSON object a line."""
+    ref = _repo(repo)
+    for pull in _api(url, token, "GET", f"/repos/{ref.full_name}/pulls?state={state}"):
+        _show({"number": pull["number"], "title": pull["title"], "state": pull["state"],
+               "draft": pull["draft"], "merged": pull["merged_at"] is not None,
+               "head": pull["head"]["ref"], "base": pull["base"]["ref"],
+               "labels": [label["name"] for label in pull["labels"]],
+               "html_url": pull["html_url"]})
+
+
+@pr_app.command("reviews", epilog=examples(
+    "python -m crossdock.gitslice.forge.fake pr reviews alice/slice 1 --token tok-alice"))
+def pr_reviews(repo: Repo, number: int, token: Token, url: Url = _URL) -> None:
+    """List a pull request's reviews with their line comments, one JSON object a line."""
+    ref = _repo(repo)
+    pulls = f"/repos/{ref.full_name}/pulls/{number}"
+    for found in _api(url, token, "GET", f"{pulls}/reviews"):
+        lines = _api(url, token, "GET", f"{pulls}/reviews/{found['id']}/comments")
+        _show({"id": found["id"], "user": found["user"]["login"], "state": found["state"],
+               "body": found["body"],
+               "comments": [{"path": line["path"], "line": line["line"],
+                             "start_line": line["start_line"], "body": line["body"]}
+                            for line in lines]})
+
+
 @app.command(epilog=examples(
     'python -m crossdock.gitslice.forge.fake comment alice/slice 1 '
     '\'/git-slice push -m "Fix" -pr\' --token tok-bob'))
@@ -287,6 +316,19 @@ def open_issue(repo: Repo, title: Annotated[str, typer.Option(help="The title.")
     ref = _repo(repo)
     _show(_api(url, token, "POST", f"/repos/{ref.full_name}/issues",
                {"title": title, "body": body, "labels": label or []}), "number", "html_url")
+
+
+@app.command(epilog=examples(
+    "python -m crossdock.gitslice.forge.fake show alice/upstream 2 --token tok-alice"))
+def show(repo: Repo, number: int, token: Token, url: Url = _URL) -> None:
+    """Show an issue or pull request, then its comments, one JSON object a line."""
+    ref = _repo(repo)
+    issue = _api(url, token, "GET", f"/repos/{ref.full_name}/issues/{number}")
+    _show({"number": issue["number"], "title": issue["title"], "state": issue["state"],
+           "user": issue["user"]["login"], "labels": [label["name"] for label in issue["labels"]],
+           "body": issue["body"], "html_url": issue["html_url"]})
+    for said in _api(url, token, "GET", f"/repos/{ref.full_name}/issues/{number}/comments"):
+        _show({"comment": said["id"], "user": said["user"]["login"], "body": said["body"]})
 
 
 @app.command(epilog=examples(
