@@ -103,10 +103,13 @@ async def _backend(request: Request, repo: Repo, rest: str, body: bytes) -> Resp
         env["HTTP_CONTENT_ENCODING"] = request.headers["content-encoding"]
     if "git-protocol" in request.headers:
         env["GIT_PROTOCOL"] = request.headers["git-protocol"]
+    # A request without a body gets no stdin pipe: git may answer and exit before an empty
+    # write reaches it, and uvloop raises on a write to a pipe already closed.
     process = await asyncio.create_subprocess_exec(
-        "git", "http-backend", env=env, stdin=asyncio.subprocess.PIPE,
+        "git", "http-backend", env=env,
+        stdin=asyncio.subprocess.PIPE if body else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, _ = await process.communicate(body)
+    out, _ = await process.communicate(body or None)
     head, _, payload = out.partition(b"\r\n\r\n")
     status, headers = 200, {}
     for line in head.decode("latin-1").split("\r\n"):
