@@ -30,6 +30,10 @@ Task = Callable[..., Coroutine[Any, Any, Any]]
 #: Seconds without a heartbeat after which a worker counts as dead and its jobs are retried.
 STALLED_AFTER = 30.0
 
+#: A worker hears of each new job at once (LISTEN/NOTIFY); it also looks this often for jobs
+#: no notification announces: scheduled ones, due retries, locks released elsewhere.
+FETCH_POLL_SECONDS = 1.0
+
 
 #: A job's retries unless its task says otherwise: 8 tries, 2 s, 4 s, 8 s, ... apart, capped at
 #: an hour, without jitter (a task that fails with many others at once passes one with jitter).
@@ -198,9 +202,8 @@ class JobQueue:
             install_signal_handlers=False,
             **options,
             update_heartbeat_interval=self.heartbeat_every,
-            # Scheduled jobs, due retries and locks released elsewhere are seen on a poll;
-            # the 5 s default left per-key jobs waiting (docs/design/jobs.md).
-            fetch_job_polling_interval=1.0,
+            # The 5 s default left per-key jobs waiting (docs/design/jobs.md).
+            fetch_job_polling_interval=FETCH_POLL_SECONDS,
             stalled_worker_timeout=self.stalled_after,
             listen_notify=True,
         )
