@@ -206,8 +206,11 @@ def _push_command_raises_the_upstream_pr(
     assert slice_pr["number"] == 1
     loop.forge.ok("comment", "gitstart/app", "1", '/git-slice push -m "Fix" -pr',
                   "--token", "tok-dev")
-    upstream_pr: dict[str, Any] = loop.eventually("(2) the upstream pull request", lambda: next(
-        iter(loop.get("/repos/client/app/pulls", head="client:fix-login")), None))
+    # The answer comes last, once the pull request is opened, labelled and assigned.
+    answer = loop.eventually("(2) the comment back with the upstream link", lambda:
+                             _comment_containing(loop, 1, f"{loop.forge.url}/client/app/pull/"))
+    [upstream_pr] = loop.get("/repos/client/app/pulls", head="client:fix-login")
+    assert upstream_pr["html_url"] in answer["body"]
     assert upstream_pr["draft"] is True
     assert [label["name"] for label in upstream_pr["labels"]] == ["client"]
     assert upstream_pr["title"] == "Fix the login"
@@ -216,8 +219,6 @@ def _push_command_raises_the_upstream_pr(
     git(upstream, "fetch", "--quiet", "origin")
     assert git(upstream, "log", "-1", "--format=%s", "origin/fix-login") == "Fix"
     assert "user.login.strip()" in git(upstream, "show", "origin/fix-login:app.py")
-    answer = loop.eventually("(2) the comment back with the upstream link",
-                             lambda: _comment_containing(loop, 1, upstream_pr["html_url"]))
     return upstream_pr, answer
 
 
