@@ -12,7 +12,7 @@ Two latencies, each over ``--rounds`` rounds, as p50, p95 and max (target: p95 u
 
 Both ends are timed where the forge sends: a listener in this script is each repository's
 first hook, so it hears of each event just before crossdock's receiver does. Each round writes
-new content (no cache helps) and starts once the job queue is idle, as a person's next push or
+new content (no cache helps) and starts once the forge and the job queue are quiet, as a person's next push or
 comment would. Everything runs as a user runs it: the forge (``python -m
 crossdock.gitslice.forge.fake serve``), ``crossdock webhooks serve`` and ``crossdock worker``
 as subprocesses, the source, route and slice registered with the CLI. It also prints how the
@@ -162,9 +162,9 @@ class Services:
             sys.exit(f"crossdock {' '.join(args)} failed: {done.stderr.strip()}")
 
     def stop(self) -> None:
-        for child in self.children:
+        """The worker first, the forge last: nothing is cut off mid-call."""
+        for child in reversed(self.children):
             child.terminate()
-        for child in self.children:
             try:
                 child.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -214,7 +214,9 @@ class Bench:
                                   "--user", "gitstart:tok-gitstart", "--user", "dev:tok-dev")
         self.forge = wait_for_log(log, lambda line: line.split()[-1]
                                   if line.startswith("forge:") else None)
-        self.api = httpx.Client(base_url=f"{self.forge}/api/v3", timeout=30, trust_env=False)
+        self.admin = wait_for_log(log, lambda line: line.split()[-1]
+                                  if line.startswith("admin token:") else None)
+        self.api = httpx.Client(timeout=30, trust_env=False)
         self.call("tok-client", "POST", "/user/repos", {"name": "app"})
         self.call("tok-gitstart", "POST", "/user/repos", {"name": "app"})
         self.call("tok-client", "PUT", "/repos/client/app/collaborators/gitstart",
@@ -251,8 +253,9 @@ class Bench:
                     "config": {"url": url, "content_type": "json", "secret": SECRET}})
         self.dev = self.clone("gitstart/app", "tok-dev", "dev")
 
-    def call(self, token: str, method: str, path: str, body: dict[str, Any]) -> Any:
-        response = self.api.request(method, path, json=body,
+    def call(self, token: str, method: str, path: str, body: dict[str, Any] | None = None, *,
+             base: str = "/api/v3") -> Any:
+        response = self.api.request(method, f"{self.forge}{base}{path}", json=body,
                                     headers={"Authorization": f"token {token}"})
         if response.status_code >= httpx.codes.BAD_REQUEST:
             sys.exit(f"the forge answered {response.status_code} to {method} {path}: "
@@ -264,24 +267,30 @@ class Bench:
         git(self.root, "clone", "--quiet", url, folder)
         return self.root / folder
 
-    def idle(self) -> None:
-        """Wait until no delivery and no job is waiting or running."""
+    def settle(self) -> None:
+        """Wait until the forge has sent every webhook and crossdock has done what they ask
+        (twice in a row, since a job's push makes new webhooks): each round starts as a
+        person's next push or comment would, on a quiet queue."""
         deadline = time.monotonic() + self.timeout
+        quiet = 0
         with psycopg.connect(self.database_url, autocommit=True) as conn:
-            while time.monotonic() < deadline:
-                busy = conn.execute(
+            while quiet < 2:
+                if time.monotonic() > deadline:
+                    sys.exit(f"still busy after {self.timeout:.0f} s; see {self.root}/*.log")
+                time.sleep(0.05)
+                sending = any(delivery["status"] is None and delivery["error"] is None
+                              for delivery in self.call(self.admin, "GET", "/_forge/deliveries",
+                                                        base=""))
+                row = conn.execute(
                     "SELECT (SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing' "
                     "OR (status = 'todo' AND (scheduled_at IS NULL OR scheduled_at <= now())))"
                     " + (SELECT count(*) FROM webhooks_deliveries WHERE status = 'received')"
                 ).fetchone()
-                if busy is not None and busy[0] == 0:
-                    return
-                time.sleep(0.05)
-        sys.exit(f"the queue was still busy after {self.timeout:.0f} s; see {self.root}/*.log")
+                quiet = quiet + 1 if not sending and row is not None and row[0] == 0 else 0
 
     def push_round(self, number: int) -> float:
         """An upstream commit pushed: seconds from its webhook to the slice's."""
-        self.idle()
+        self.settle()
         (self.upstream / "data.txt").write_text(f"round {number} {uuid.uuid4()}\n")
         git(self.upstream, "add", "data.txt")
         git(self.upstream, "commit", "--quiet", "-m", f"Round {number}")
@@ -309,7 +318,7 @@ class Bench:
         git(self.dev, "push", "--quiet", "origin", branch)
         pull = self.call("tok-dev", "POST", "/repos/gitstart/app/pulls", {
             "title": f"Round {number}", "head": branch, "base": "main", "body": "A round."})
-        self.idle()
+        self.settle()
         comment = self.call("tok-dev", "POST",
                             f"/repos/gitstart/app/issues/{pull['number']}/comments",
                             {"body": f'/git-slice push -m "Round {number}" -pr'})
@@ -357,6 +366,7 @@ def run(rounds: int, only: str | None, timeout: float, keep: bool) -> None:
                 for kind, measure in kinds.items():
                     if only in {None, kind}:
                         results[kind] = [measure(number) for number in range(rounds)]
+                bench.settle()
                 channels = bench.listening()
             finally:
                 bench.close()
