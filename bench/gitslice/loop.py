@@ -12,8 +12,8 @@ Two latencies, each over ``--rounds`` rounds, as p50, p95 and max (target: p95 u
 
 Both ends are timed where the forge sends: a listener in this script is each repository's
 first hook, so it hears of each event just before crossdock's receiver does. Each round writes
-new content (no cache helps) and starts once the forge and the job queue are quiet, as a person's next push or
-comment would. Everything runs as a user runs it: the forge (``python -m
+new content (no cache helps) and starts once the forge and the job queue are quiet, as a
+person's next push or comment would. Everything runs as a user runs it: the forge (``python -m
 crossdock.gitslice.forge.fake serve``), ``crossdock webhooks serve`` and ``crossdock worker``
 as subprocesses, the source, route and slice registered with the CLI. It also prints how the
 worker hears of new jobs (the channels its connections LISTEN on, and its poll interval),
@@ -165,11 +165,10 @@ class Services:
         """The worker first, the forge last: nothing is cut off mid-call."""
         for child in reversed(self.children):
             child.terminate()
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 child.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+            child.kill()  # nothing once it has exited
+            child.wait()
 
 
 def wait_for_log(log: Path, found: Callable[[str], str | None], timeout: float = 120) -> str:
