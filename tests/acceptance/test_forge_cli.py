@@ -115,8 +115,8 @@ def test_a_person_reads_pull_requests_reviews_issues_and_comments_from_a_shell(
     forge.ok("review", "alice/hello", "1", "--body", "Hm", "--line", "app.py:2:why?",
              "--line", "app.py:1-3:all", "--token", "tok-bob")
     forge.ok("open-issue", "alice/hello", "--title", "Bug", "--body", "It breaks.",
-             "--label", "bug", "--token", "tok-bob")
-    forge.ok("comment", "alice/hello", "2", "Since Monday.", "--token", "tok-alice")
+             "--label", "bug", "--token", "tok-alice")
+    forge.ok("comment", "alice/hello", "2", "Since Monday.", "--token", "tok-bob")
 
     assert forge.lines("pr", "list", "alice/hello", "--token", "tok-bob") == [{
         "number": 1, "title": "Fix", "state": "open", "draft": True, "merged": False,
@@ -129,7 +129,7 @@ def test_a_person_reads_pull_requests_reviews_issues_and_comments_from_a_shell(
         {"path": "app.py", "line": 3, "start_line": 1, "body": "all"}]
     issue, said = forge.lines("show", "alice/hello", "2", "--token", "tok-bob")
     assert (issue["title"], issue["labels"], issue["body"]) == ("Bug", ["bug"], "It breaks.")
-    assert (said["user"], said["body"]) == ("alice", "Since Monday.")
+    assert (said["user"], said["body"]) == ("bob", "Since Monday.")
 
     forge.ok("pr", "merge", "alice/hello", "1", "--token", "tok-alice")
     assert forge.lines("pr", "list", "alice/hello", "--token", "tok-bob") == []
