@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -16,6 +17,21 @@ from tests.acceptance.conftest import Run
 
 SUPERGRAPHS = Path(__file__).parents[1] / "integration" / "gateway" / "supergraphs"
 SHOP = SUPERGRAPHS / "shop.graphql"
+
+
+def wait_until_healthy(process: subprocess.Popen[str] | subprocess.Popen[bytes],
+                       base: str) -> None:
+    """Wait until the gateway at ``base`` answers /health (a minute at most)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(base + "/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, "the gateway exited"
+        assert time.monotonic() < deadline, "the gateway did not come up"
+        time.sleep(0.1)
 
 
 def test_plan_prints_fetches_in_order(crossdock: Run, tmp_path: Path) -> None:
@@ -71,18 +87,50 @@ def test_serve_answers_health_and_graphql_until_terminated(tmp_path: Path) -> No
         cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, "the gateway exited"
-            assert time.monotonic() < deadline, "the gateway did not come up"
-            time.sleep(0.1)
+        wait_until_healthy(process, base)
         response = httpx.post(base + "/graphql", json={"query": "{ __typename }"}, timeout=10)
         assert response.json() == {"data": {"__typename": "Query"}}
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
+
+
+def test_an_invalid_config_value_is_one_line_naming_the_key_and_exit_2(
+        crossdock: Run, tmp_path: Path) -> None:
+    config = tmp_path / "gateway.yaml"
+    config.write_text("traffic_shaping:\n  all:\n    timeout: soon\n", encoding="utf-8")
+    result = crossdock("gateway", "serve", "--supergraph", str(SHOP), "--port", "0",
+                       "--config", str(config))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert "traffic_shaping.all.timeout" in line
+    assert "gateway.yaml" in line
+
+
+def test_unsupported_config_keys_are_reported_at_start_one_line_each(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = tmp_path / "gateway.yaml"
+    config.write_text("supergraph:\n  listen: 0.0.0.0:4000\ncors:\n  origins: []\n"
+                      "traffic_shaping:\n  all:\n    timeout: 2s\n    compression: gzip\n",
+                      encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CROSSDOCK_")}
+    env["CROSSDOCK_GATEWAY_CONFIG"] = str(config)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "crossdock", "gateway", "serve", "--supergraph", str(SHOP),
+         "--host", "127.0.0.1", "--port", str(port)],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_until_healthy(process, f"http://127.0.0.1:{port}")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0
+    # Not on a terminal, the log is JSON lines.
+    warned = [json.loads(line) for line in output.splitlines()
+              if "config_key_unsupported" in line]
+    assert sorted(entry["key"] for entry in warned) == [
+        "cors", "supergraph", "traffic_shaping.all.compression"]
+    assert all(entry["level"] == "warning" for entry in warned)

@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from typing import TYPE_CHECKING
 
 from crossdock.core.asgi import OpsApp
+from crossdock.core.logging import get_logger
+from crossdock.gateway.config import GatewayConfig, load_config
 from crossdock.gateway.csrf import CsrfGuard
 from crossdock.gateway.engine import Gateway
 from crossdock.gateway.http1 import Http1SubgraphClient
@@ -38,6 +41,8 @@ if TYPE_CHECKING:
     from crossdock.gateway.settings import GatewaySettings
     from crossdock.gateway.supergraph import Supergraph
     from crossdock.gateway.transport import SubgraphClient
+
+log = get_logger("crossdock.gateway")
 
 
 @contextlib.asynccontextmanager
@@ -70,24 +75,37 @@ class GatewayApp:
         await self.app(scope, receive, send)
 
 
+def gateway_config(settings: GatewaySettings) -> GatewayConfig:
+    """The configuration file of ``settings`` (defaults without one); its unsupported keys
+    are logged, one line each."""
+    config = load_config(settings.config) if settings.config is not None else GatewayConfig()
+    for key in config.unsupported:
+        log.warning("config_key_unsupported", key=key, file=str(settings.config))
+    return dataclasses.replace(config, default_timeout=settings.subgraph_timeout)
+
+
 @contextlib.asynccontextmanager
 async def serving(settings: GatewaySettings, supergraph: Supergraph | None = None, *,
                   client: SubgraphClient | httpx.AsyncClient | None = None,
-                  ops: bool = True) -> AsyncIterator[GatewayApp]:
+                  ops: bool = True, config: GatewayConfig | None = None,
+                  ) -> AsyncIterator[GatewayApp]:
     """The gateway app, its subgraph client and its hot reload, for as long as the block runs.
 
     ``supergraph`` defaults to the file in ``settings.supergraph``; when there is that file
     and ``settings.reload_interval`` is not 0, a change to it replaces the gateway. Without
     ``client``, the pooled HTTP/1.1 client is made from the settings and closed at the end.
+    ``config`` defaults to the file in ``settings.config`` (:func:`gateway_config`).
     """
     async with contextlib.AsyncExitStack() as stack:
         if supergraph is None:
             if settings.supergraph is None:
                 raise ValueError("serving() needs a supergraph or settings.supergraph")
             supergraph = load_supergraph(settings.supergraph)
+        if config is None:
+            config = gateway_config(settings)
         if client is None:
             client = await stack.enter_async_context(make_client(settings))
-        app = GatewayApp(Gateway(supergraph, client), settings, ops=ops)
+        app = GatewayApp(Gateway(supergraph, client, config), settings, ops=ops)
         if settings.supergraph is not None and settings.reload_interval > 0:
             watcher = asyncio.create_task(watch_supergraph(
                 settings.supergraph, app.graphql, client, interval=settings.reload_interval))

@@ -21,7 +21,7 @@ from crossdock.core.logging import configure_logging, get_logger
 from crossdock.core.server import bind, make_server
 from crossdock.core.settings import CoreSettings
 from crossdock.gateway.api_schema import build_api_schema
-from crossdock.gateway.app import serving
+from crossdock.gateway.app import gateway_config, serving
 from crossdock.gateway.errors import GatewayError, RequestError
 from crossdock.gateway.plan import render
 from crossdock.gateway.planner import Planner
@@ -33,12 +33,18 @@ from crossdock.gateway.workers import run_workers
 if TYPE_CHECKING:
     import socket
 
+    from crossdock.gateway.config import GatewayConfig
+
 log = get_logger("crossdock.gateway")
 
 _DEFAULTS = GatewaySettings()
 SupergraphOption = Annotated[Path | None, typer.Option(
     "--supergraph", envvar="CROSSDOCK_GATEWAY_SUPERGRAPH", exists=True, dir_okay=False,
     help="The supergraph SDL file (Apollo Federation v2 or v1).")]
+ConfigOption = Annotated[Path | None, typer.Option(
+    "--config", envvar="CROSSDOCK_GATEWAY_CONFIG", exists=True, dir_okay=False,
+    help="A YAML configuration file: Apollo Router's router.yaml keys "
+         "(traffic_shaping, include_subgraph_errors).")]
 HostOption = Annotated[str | None, typer.Option(
     envvar="CROSSDOCK_GATEWAY_HOST", show_default=_DEFAULTS.host, help="Address to listen on.")]
 PortOption = Annotated[int | None, typer.Option(
@@ -55,21 +61,22 @@ def serve(settings: GatewaySettings) -> None:
     if settings.supergraph is None:
         raise ConfigError("no supergraph: pass --supergraph FILE or set "
                           "CROSSDOCK_GATEWAY_SUPERGRAPH")
+    config = gateway_config(settings)  # a bad key is named before anything else is read
     supergraph = load_supergraph(settings.supergraph)
     if settings.workers <= 1:
         sock = bind(settings.host, settings.port, option=_PORT_OPTION)
-        run(serve_on(settings, supergraph, sock))
+        run(serve_on(settings, supergraph, sock, config))
         return
     status = run_workers(settings.workers, settings.host, settings.port, option=_PORT_OPTION,
-                         serve=lambda sock: run(serve_on(settings, supergraph, sock)))
+                         serve=lambda sock: run(serve_on(settings, supergraph, sock, config)))
     if status:
         raise GatewayError("a gateway worker failed; see its log above")
 
 
 async def serve_on(settings: GatewaySettings, supergraph: Supergraph,
-                   sock: socket.socket) -> None:
+                   sock: socket.socket, config: GatewayConfig | None = None) -> None:
     """Serve the gateway on ``sock`` until SIGINT or SIGTERM."""
-    async with serving(settings, supergraph) as app:
+    async with serving(settings, supergraph, config=config) as app:
         tune_gc()
         server = make_server(app)
         loop = asyncio.get_running_loop()
@@ -111,10 +118,11 @@ def build_cli() -> typer.Typer:
 
 
 def _start(supergraph: Path | None, host: str | None, port: int | None,
-           workers: int | None) -> None:
+           workers: int | None, config: Path | None) -> None:
     core = CoreSettings.from_env()
     configure_logging(core.log_level, core.log_format)
-    serve(GatewaySettings.from_env(supergraph=supergraph, host=host, port=port, workers=workers))
+    serve(GatewaySettings.from_env(supergraph=supergraph, host=host, port=port, workers=workers,
+                                   config=config))
 
 
 @app.callback(epilog=examples(
@@ -122,22 +130,24 @@ def _start(supergraph: Path | None, host: str | None, port: int | None,
     "crossdock gateway plan --supergraph supergraph.graphql query.graphql"))
 def gateway(ctx: typer.Context, supergraph: SupergraphOption = None,
             host: HostOption = None, port: PortOption = None,
-            workers: WorkersOption = None) -> None:
+            workers: WorkersOption = None, config: ConfigOption = None) -> None:
     """Serve the gateway when no subcommand is given (``crossdock gateway --supergraph``)."""
     if ctx.invoked_subcommand is None:
         if supergraph is None and not GatewaySettings.from_env().supergraph:
             typer.echo(ctx.get_help())
             raise typer.Exit(0)
-        _start(supergraph, host, port, workers)
+        _start(supergraph, host, port, workers, config)
 
 
 @app.command("serve", epilog=examples(
     "crossdock gateway serve --supergraph supergraph.graphql --port 4000",
-    "crossdock gateway serve --supergraph supergraph.graphql --workers 2"))
+    "crossdock gateway serve --supergraph supergraph.graphql --workers 2",
+    "crossdock gateway serve --supergraph supergraph.graphql --config gateway.yaml"))
 def serve_command(supergraph: SupergraphOption = None, host: HostOption = None,
-                  port: PortOption = None, workers: WorkersOption = None) -> None:
+                  port: PortOption = None, workers: WorkersOption = None,
+                  config: ConfigOption = None) -> None:
     """Serve GraphQL at /graphql in front of the supergraph's subgraphs."""
-    _start(supergraph, host, port, workers)
+    _start(supergraph, host, port, workers, config)
 
 
 @app.command("plan", epilog=examples(

@@ -29,6 +29,7 @@ from graphql.execution.values import get_variable_values
 
 from crossdock.gateway import metrics
 from crossdock.gateway.api_schema import build_api_schema
+from crossdock.gateway.config import GatewayConfig
 from crossdock.gateway.context import RequestContext
 from crossdock.gateway.errors import PlanningError
 from crossdock.gateway.executor import Executor
@@ -94,12 +95,14 @@ class _Prepared:
 class Gateway:
     """Serves GraphQL requests for one supergraph."""
 
-    def __init__(self, supergraph: Supergraph,
-                 client: SubgraphClient | httpx.AsyncClient) -> None:
+    def __init__(self, supergraph: Supergraph, client: SubgraphClient | httpx.AsyncClient,
+                 config: GatewayConfig | None = None) -> None:
         self.supergraph = supergraph
+        #: The configuration file's settings (timeouts, retries, error inclusion).
+        self.config = config or GatewayConfig()
         self.schema: GraphQLSchema = build_api_schema(supergraph)
         self.planner = Planner(supergraph)
-        self.executor = Executor(supergraph, client)
+        self.executor = Executor(supergraph, client, self.config)
         self._documents: OrderedDict[str, _Document] = OrderedDict()
         self._plans: OrderedDict[tuple[Any, ...], _Prepared] = OrderedDict()
 

@@ -5,8 +5,10 @@ to finish runs it in its own task (when it frees several, the others get a task 
 stage costs a task per branch of its dependency graph, not a task and an event per fetch.
 Entity fetches read their representations from the merged data at their path
 (deduplicated, so each entity is asked for once) and merge the answers back in place. A
-subgraph that is down, slow, answers non-JSON or an HTTP error becomes a GraphQL error
-naming it; the rest of the response is still returned.
+subgraph that is down, slow, answers an HTTP error or what is not a GraphQL response becomes
+one error for the fetch, in Apollo Router's shape (:mod:`crossdock.gateway.failures`); the
+rest of the response is still returned. Timeouts, retries and which subgraph errors clients
+read come from the configuration file (:mod:`crossdock.gateway.config`).
 """
 
 from __future__ import annotations
@@ -18,22 +20,23 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from crossdock.core.logging import get_logger
+from crossdock.gateway import failures
+from crossdock.gateway.config import GatewayConfig
 from crossdock.gateway.errors import SubgraphTimeout, SubgraphUnreachable
 from crossdock.gateway.metrics import FetchMetrics
 from crossdock.gateway.plan import ALIAS_PREFIX, Fetch, Path, Plan, Shape
 from crossdock.gateway.transport import SubgraphClient, SubgraphHeaders, as_subgraph_client
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     import httpx
 
     from crossdock.gateway.context import RequestContext
     from crossdock.gateway.supergraph import Supergraph
 
-log = get_logger("crossdock.gateway")
-
+#: Answers with this status or above are worth a retry (the subgraph failed, not the query).
+_SERVER_ERROR = 500
 ResponsePath = list[str | int]
 #: A plan path with its "|Type,Type" segments split once: (step kind, key or type names).
 _Steps = tuple[tuple[int, Any], ...]
@@ -43,11 +46,18 @@ _KEY, _EACH, _TYPES = range(3)
 class Executor:
     """Runs plans over one pooled HTTP client."""
 
-    def __init__(self, supergraph: Supergraph,
-                 client: SubgraphClient | httpx.AsyncClient) -> None:
+    def __init__(self, supergraph: Supergraph, client: SubgraphClient | httpx.AsyncClient,
+                 config: GatewayConfig | None = None) -> None:
         self.client = as_subgraph_client(client)
         self.urls = {sub.name: sub.url for sub in supergraph.subgraphs.values()}
         self.metrics = {name: FetchMetrics(name) for name in self.urls}
+        config = config or GatewayConfig()
+        #: Per subgraph: seconds a request may take, whose errors clients read, and the
+        #: retry budget of those that have one, each looked up once here.
+        self.timeouts = {name: config.timeout(name) for name in self.urls}
+        self.include_errors = {name: config.includes_errors(name) for name in self.urls}
+        self.budgets = {name: failures.RetryBudget(policy) for name in self.urls
+                        if (policy := config.retry(name)) is not None}
         self.abstract = frozenset(name for name, t in supergraph.types.items()
                                   if t.kind in {"interface", "union"})
 
@@ -68,43 +78,94 @@ class Executor:
     async def post(self, fetch: Fetch, variables: dict[str, Any],
                    errors: list[dict[str, Any]],
                    headers: SubgraphHeaders = ()) -> dict[str, Any] | None:
-        """The subgraph's GraphQL answer to ``fetch``, or None with an error added."""
-        url = self.urls[fetch.graph]
-        measured = self.metrics[fetch.graph]
+        """The subgraph's GraphQL answer to ``fetch``, or None with an error added.
+
+        A query whose subgraph refused the connection or answered 5xx is sent again while
+        the subgraph's retry budget allows (never a mutation: it could run twice); one that
+        timed out is not (the subgraph is busy already).
+        """
+        graph = fetch.graph
+        url = self.urls[graph]
+        measured = self.metrics[graph]
         body = {"query": fetch.query, "variables": variables} if variables else {
             "query": fetch.query}
-        started = time.perf_counter()
-        try:
-            status, content = await self.client.post(url, orjson.dumps(body), headers=headers)
-        except SubgraphTimeout:
+        payload = orjson.dumps(body)
+        budget = self.budgets.get(graph) if fetch.kind != "mutation" else None
+        if budget is not None:
+            budget.deposit()
+        timeout = self.timeouts[graph]
+        while True:
+            started = time.perf_counter()
+            try:
+                status, content = await self.client.post(url, payload, headers=headers,
+                                                         time_limit=timeout)
+            except SubgraphTimeout:
+                measured.observe(time.perf_counter() - started)
+                measured.failed("timeout")
+                errors.append(failures.http_error(graph, fetch.path, "request timed out"))
+                return None
+            except SubgraphUnreachable as exc:
+                measured.observe(time.perf_counter() - started)
+                if budget is not None and budget.withdraw():
+                    measured.failed("retried")
+                    continue
+                measured.failed("unreachable")
+                errors.append(failures.http_error(graph, fetch.path,
+                                                  f"connection failed: {exc}"))
+                return None
             measured.observe(time.perf_counter() - started)
-            measured.failed("timeout")
-            errors.append(_failure(fetch, "the request timed out"))
-            return None
-        except SubgraphUnreachable as exc:
-            measured.observe(time.perf_counter() - started)
-            measured.failed("unreachable")
-            errors.append(_failure(fetch, f"the subgraph is unreachable ({exc})"))
-            return None
-        measured.observe(time.perf_counter() - started)
+            if status < _SERVER_ERROR or budget is None or not budget.withdraw():
+                return self.answer(fetch, status, content, errors)
+            measured.failed("retried")
+
+    def answer(self, fetch: Fetch, status: int, content: bytes,
+               errors: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """The GraphQL response in a subgraph's answer, or None with an error added.
+
+        An HTTP error status is an error even when the body holds a GraphQL response; that
+        response's data and errors are still used.
+        """
+        graph = fetch.graph
+        measured = self.metrics[graph]
         try:
             result = orjson.loads(content)
         except orjson.JSONDecodeError:
             result = None
-        if not isinstance(result, dict) or ("data" not in result and "errors" not in result):
-            http = status >= 400  # noqa: PLR2004
-            measured.failed("http" if http else "invalid")
-            errors.append(_failure(fetch, f"HTTP {status}" if http
-                                   else "the response is not GraphQL JSON"))
-            return None
-        if status >= 400 and result.get("data") is None and not result.get(  # noqa: PLR2004
-                "errors"):
+        if failures.failed_status(status):
             measured.failed("http")
-            errors.append(_failure(fetch, f"HTTP {status}"))
+            errors.append(failures.http_error(graph, fetch.path, "", status))
+            return result if _is_response(result) else None
+        if not isinstance(result, dict):
+            measured.failed("invalid")
+            errors.append(failures.malformed(graph, fetch.path, "the answer is not JSON"
+                                             if result is None else "the answer is not an object"))
+            return None
+        if not _is_response(result):
+            measured.failed("invalid")
+            errors.append(failures.malformed(
+                graph, fetch.path, "a response without data must contain at least one error"))
             return None
         if result.get("errors"):
             measured.failed("graphql")
         return result
+
+    def subgraph_errors(self, fetch: Fetch, errors: list[Any],
+                        map_path: Callable[[list[Any]], list[Any] | None]
+                        ) -> list[dict[str, Any]]:
+        """A subgraph's own errors as the client gets them (masked unless included)."""
+        include = self.include_errors[fetch.graph]
+        return [failures.subgraph_error(error, fetch.graph, map_path, include=include)
+                for error in errors]
+
+
+def _is_response(result: Any) -> bool:
+    """Whether ``result`` is a GraphQL response: data, or at least one error in a list."""
+    if not isinstance(result, dict):
+        return False
+    errors = result.get("errors")
+    if errors is not None and not isinstance(errors, list):
+        return False
+    return isinstance(result.get("data"), dict) or bool(errors)
 
 
 class _Run:
@@ -166,8 +227,8 @@ class _Run:
             _merge(self.data, _unalias(payload) if fetch.renames else payload,
                    self.executor.abstract)
         if result.get("errors"):
-            self.errors.extend(_subgraph_error(error, fetch.graph, _root_path)
-                               for error in result["errors"])
+            self.errors.extend(self.executor.subgraph_errors(fetch, result["errors"],
+                                                             _root_path))
 
     async def entities(self, fetch: Fetch) -> None:
         objects = self.objects.get(fetch.same_objects_as) \
@@ -205,7 +266,7 @@ class _Run:
                     return [*found, *path[2:]]
             return None
 
-        return [_subgraph_error(error, fetch.graph, entity_path) for error in errors]
+        return self.executor.subgraph_errors(fetch, errors, entity_path)
 
     def fetch_variables(self, fetch: Fetch) -> dict[str, Any]:
         variables = self.variables
@@ -243,32 +304,8 @@ def _representations(objects: list[dict[str, Any]], requires: dict[str, tuple[st
     return representations, firsts, slots
 
 
-def _failure(fetch: Fetch, reason: str) -> dict[str, Any]:
-    log.warning("subgraph_request_failed", subgraph=fetch.graph, reason=reason)
-    return {
-        "message": f"Failed to fetch from subgraph '{fetch.graph}': {reason}",
-        "extensions": {"code": "SUBREQUEST_HTTP_ERROR", "serviceName": fetch.graph},
-    }
-
-
 def _root_path(path: list[Any]) -> list[Any] | None:
     return path
-
-
-def _subgraph_error(error: Any, graph: str, map_path: Any) -> dict[str, Any]:
-    if not isinstance(error, dict):
-        return {"message": str(error), "extensions": {"serviceName": graph}}
-    out: dict[str, Any] = {"message": str(error.get("message", "subgraph error"))}
-    path = error.get("path")
-    if isinstance(path, list):
-        mapped = map_path(path)
-        if mapped is not None:
-            out["path"] = [p.removeprefix(ALIAS_PREFIX) if isinstance(p, str) else p
-                           for p in mapped]
-    extensions = dict(error.get("extensions") or {})
-    extensions.setdefault("serviceName", graph)
-    out["extensions"] = extensions
-    return out
 
 
 @functools.lru_cache(maxsize=4096)

@@ -180,8 +180,8 @@ class Http1SubgraphClient:
         self.limit = limit
         self._hosts: dict[str, _Host] = {}
 
-    async def post(self, url: str, body: bytes, *,
-                   headers: SubgraphHeaders = ()) -> tuple[int, bytes]:
+    async def post(self, url: str, body: bytes, *, headers: SubgraphHeaders = (),
+                   time_limit: float | None = None) -> tuple[int, bytes]:
         host = self._hosts.get(url)
         if host is None:
             host = self._hosts[url] = _Host(url, self.limit)
@@ -192,7 +192,7 @@ class Http1SubgraphClient:
             data = b"%b%d\r\n\r\n%b" % (host.head, len(body), body)
         async with host.limit:
             try:
-                async with asyncio.timeout(self.timeout):
+                async with asyncio.timeout(self.timeout if time_limit is None else time_limit):
                     return await self._send(host, data)
             except TimeoutError as exc:
                 raise SubgraphTimeout from exc

@@ -51,7 +51,7 @@ async def _watch(path: Path, app: GraphQLApp, client: SubgraphClient | httpx.Asy
             continue
         seen = stamp
         try:
-            gateway = Gateway(load_supergraph(path), client)
+            gateway = Gateway(load_supergraph(path), client, app.gateway.config)
         except GatewayError as exc:
             log.warning("supergraph_reload_failed", path=str(path), error=str(exc))
             continue

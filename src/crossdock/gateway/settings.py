@@ -13,6 +13,8 @@ class GatewaySettings:
     """How the gateway serves and reaches its subgraphs."""
 
     supergraph: Path | None = None
+    #: The YAML configuration file (Apollo Router's ``router.yaml`` keys, docs/reference).
+    config: Path | None = None
     host: str = "127.0.0.1"
     port: int = 4000
     #: Processes serving the port (``--workers``); each uses at most one CPU.

@@ -2,7 +2,8 @@
 
 The executor needs one call, so the port is one method. Its fixed headers (:data:`HEADERS`)
 go with every request; ``headers`` adds the request's own (the trace context, later the
-header rules), so nothing per client request needs another port. Two adapters: the pooled HTTP/1.1
+header rules), and ``time_limit`` the subgraph's own deadline, so nothing per client request
+needs another port. Two adapters: the pooled HTTP/1.1
 client of :mod:`crossdock.gateway.http1` (what ``crossdock gateway serve`` uses: a fraction
 of the CPU per request of httpx or aiohttp, see docs/design/gateway-speed.md) and httpx (what
 tests and embedders inject, including an ASGI transport when the subgraph is ours). Adapters
@@ -27,9 +28,12 @@ SubgraphHeaders = tuple[tuple[str, str], ...]
 class SubgraphClient(Protocol):
     """POSTs a GraphQL request body to a subgraph."""
 
-    async def post(self, url: str, body: bytes, *,
-                   headers: SubgraphHeaders = ()) -> tuple[int, bytes]:
-        """The HTTP status and body of the answer; raises SubgraphTimeout/Unreachable."""
+    async def post(self, url: str, body: bytes, *, headers: SubgraphHeaders = (),
+                   time_limit: float | None = None) -> tuple[int, bytes]:
+        """The HTTP status and body of the answer; raises SubgraphTimeout/Unreachable.
+
+        ``time_limit`` is the seconds this request may take (None: the client's own).
+        """
         ...
 
 
@@ -41,11 +45,12 @@ class HttpxSubgraphClient:
     def __init__(self, client: httpx.AsyncClient) -> None:
         self.client = client
 
-    async def post(self, url: str, body: bytes, *,
-                   headers: SubgraphHeaders = ()) -> tuple[int, bytes]:
+    async def post(self, url: str, body: bytes, *, headers: SubgraphHeaders = (),
+                   time_limit: float | None = None) -> tuple[int, bytes]:
         try:
             response = await self.client.post(
-                url, content=body, headers=[*HEADERS.items(), *headers] if headers else HEADERS)
+                url, content=body, headers=[*HEADERS.items(), *headers] if headers else HEADERS,
+                timeout=httpx.USE_CLIENT_DEFAULT if time_limit is None else time_limit)
         except httpx.TimeoutException as exc:
             raise SubgraphTimeout from exc
         except httpx.HTTPError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,7 @@ import httpx
 
 from crossdock.core.server import Server, bind, make_server
 from crossdock.gateway.app import serving
+from crossdock.gateway.config import GatewayConfig
 from crossdock.gateway.settings import GatewaySettings
 from crossdock.gateway.supergraph import Supergraph
 
@@ -88,23 +90,34 @@ def supergraph_for(scenario: str, urls: dict[str, str]) -> str:
     return text
 
 
+def closed_port_url() -> str:
+    """A URL on 127.0.0.1 whose port nothing listens on: connecting is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}/graphql"
+
+
 @contextlib.asynccontextmanager
 async def running(scenario: str, subgraphs: dict[str, TestSubgraph], *,
                   upstream_timeout: float = 5.0, http1: bool = False,
-                  settings: GatewaySettings | None = None) -> AsyncIterator[Federation]:
+                  settings: GatewaySettings | None = None, config: GatewayConfig | None = None,
+                  down: tuple[str, ...] = ()) -> AsyncIterator[Federation]:
     """Start ``subgraphs`` and a gateway for ``scenario``'s supergraph.
 
     The gateway reaches the subgraphs through httpx, or with ``http1`` through the pooled
-    client ``crossdock gateway serve`` uses.
+    client ``crossdock gateway serve`` uses. The supergraph sends the subgraphs named in
+    ``down`` to a port that refuses connections. ``config`` is the configuration file's
+    content (by default: none, with ``upstream_timeout`` as the subgraph timeout).
     """
     servers = Servers()
     settings = settings or GatewaySettings(subgraph_timeout=upstream_timeout)
     try:
         started = await asyncio.gather(*(servers.start(sub) for sub in subgraphs.values()))
-        urls = {name: url + "/graphql" for name, url in zip(subgraphs, started, strict=True)}
+        urls = {name: closed_port_url() if name in down else url + "/graphql"
+                for name, url in zip(subgraphs, started, strict=True)}
         async with httpx.AsyncClient(timeout=upstream_timeout) as upstream, serving(
                 settings, Supergraph(supergraph_for(scenario, urls)),
-                client=None if http1 else upstream) as app:
+                client=None if http1 else upstream, config=config) as app:
             url = await servers.start(app)
             async with httpx.AsyncClient(timeout=30) as client:
                 yield Federation(subgraphs, app.gateway, url, client, urls)

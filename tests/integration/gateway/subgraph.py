@@ -2,7 +2,8 @@
 
 Each test subgraph is SDL (as a federation v2 subgraph declares it), resolvers for root
 fields, and a reference resolver per entity type. It serves POST JSON over real HTTP, logs
-every request it gets, and can be told to misbehave (HTTP 500, non-JSON, slow, down).
+every request it gets, and can be told to misbehave (HTTP 500, non-JSON, slow, a 503 for
+the next few requests).
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ class Behaviour:
     status: int = 200
     body: bytes | None = None
     delay: float = 0.0
+    #: How many of the next requests get a 503 before the subgraph answers normally again.
+    unavailable: int = 0
 
 
 class TestSubgraph:
@@ -115,6 +118,10 @@ class TestSubgraph:
         behaviour = self.behaviour
         if behaviour.delay:
             await asyncio.sleep(behaviour.delay)
+        if behaviour.unavailable:
+            behaviour.unavailable -= 1
+            await send_bytes(send, 503, b"Service Unavailable", b"text/plain")
+            return
         if behaviour.body is not None or behaviour.status != 200:
             await send_bytes(send, behaviour.status, behaviour.body or b"", b"text/plain")
             return

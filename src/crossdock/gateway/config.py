@@ -1,0 +1,194 @@
+"""The gateway's YAML configuration file (``--config gateway.yaml``).
+
+Its keys are Apollo Router's ``router.yaml`` keys with the same meaning, so a team moves from
+the router by pointing crossdock at its file. Read so far: ``traffic_shaping`` (``all`` and
+``subgraphs.<name>``: ``timeout``, ``experimental_retry``) and ``include_subgraph_errors``
+(``all``, ``subgraphs``). Any other key is listed in :attr:`GatewayConfig.unsupported`, which
+the gateway reports at start, one line each; a value of the wrong type or out of range is a
+:class:`ConfigError` naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from crossdock.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+#: What a subgraph request may take when no ``timeout`` is set (the router's default).
+DEFAULT_TIMEOUT = 30.0
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+#: The keys of ``traffic_shaping.all`` / ``.subgraphs.<name>`` read here.
+_TRAFFIC_KEYS = frozenset({"timeout", "experimental_retry"})
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RetryPolicy:
+    """``experimental_retry``: how many failed subgraph queries may be sent again.
+
+    Each request puts ``retry_percent`` of a retry into a budget kept for ``ttl`` seconds,
+    on top of a floor of ``min_per_sec`` retries a second; a retry takes one out.
+    """
+
+    min_per_sec: int = 10
+    ttl: float = 10.0
+    retry_percent: float = 0.2
+    retry_mutations: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Traffic:
+    """``traffic_shaping`` for all subgraphs or one: None where the file says nothing."""
+
+    timeout: float | None = None
+    retry: RetryPolicy | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class GatewayConfig:
+    """What the configuration file says, with the router's defaults for what it does not."""
+
+    traffic: Traffic = Traffic()
+    traffic_subgraphs: dict[str, Traffic] = dataclasses.field(default_factory=dict)
+    #: ``include_subgraph_errors.all``: subgraphs' own error messages reach clients.
+    include_errors: bool = False
+    include_errors_subgraphs: dict[str, bool] = dataclasses.field(default_factory=dict)
+    #: Dotted names of the keys crossdock does not support yet.
+    unsupported: tuple[str, ...] = ()
+    #: The timeout where the file sets none (``CROSSDOCK_GATEWAY_SUBGRAPH_TIMEOUT``).
+    default_timeout: float = DEFAULT_TIMEOUT
+
+    def timeout(self, subgraph: str) -> float:
+        """Seconds a request to ``subgraph`` may take."""
+        own = self.traffic_subgraphs.get(subgraph)
+        if own is not None and own.timeout is not None:
+            return own.timeout
+        return self.traffic.timeout if self.traffic.timeout is not None \
+            else self.default_timeout
+
+    def retry(self, subgraph: str) -> RetryPolicy | None:
+        """The retry policy of ``subgraph`` (None: failed requests are not sent again)."""
+        own = self.traffic_subgraphs.get(subgraph)
+        if own is not None and own.retry is not None:
+            return own.retry
+        return self.traffic.retry
+
+    def includes_errors(self, subgraph: str) -> bool:
+        """Whether ``subgraph``'s own error messages reach clients."""
+        return self.include_errors_subgraphs.get(subgraph, self.include_errors)
+
+
+def load_config(path: Path) -> GatewayConfig:
+    """The configuration in the YAML file at ``path``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the gateway configuration: {exc}") from exc
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" (line {where.line + 1})" if where is not None else ""
+        raise ConfigError(f"{path}: not valid YAML{line}") from exc
+    try:
+        return parse_config({} if document is None else document)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
+def parse_config(document: Any) -> GatewayConfig:
+    """The configuration in an already parsed YAML document."""
+    root = _mapping(document, "the configuration")
+    unsupported = [key for key in root if key not in {"traffic_shaping",
+                                                      "include_subgraph_errors"}]
+    traffic, subgraphs = Traffic(), {}
+    shaping = _mapping(root.get("traffic_shaping") or {}, "traffic_shaping")
+    for key, value in shaping.items():
+        if key == "all":
+            traffic = _traffic(value, "traffic_shaping.all", unsupported)
+        elif key == "subgraphs":
+            for name, own in _mapping(value or {}, "traffic_shaping.subgraphs").items():
+                subgraphs[str(name)] = _traffic(own, f"traffic_shaping.subgraphs.{name}",
+                                                unsupported)
+        else:
+            unsupported.append(f"traffic_shaping.{key}")
+    include, include_subgraphs = False, {}
+    errors = _mapping(root.get("include_subgraph_errors") or {}, "include_subgraph_errors")
+    for key, value in errors.items():
+        if key == "all":
+            include = _bool(value, "include_subgraph_errors.all")
+        elif key == "subgraphs":
+            for name, own in _mapping(value or {}, "include_subgraph_errors.subgraphs").items():
+                include_subgraphs[str(name)] = _bool(
+                    own, f"include_subgraph_errors.subgraphs.{name}")
+        else:
+            unsupported.append(f"include_subgraph_errors.{key}")
+    return GatewayConfig(traffic=traffic, traffic_subgraphs=subgraphs,
+                         include_errors=include, include_errors_subgraphs=include_subgraphs,
+                         unsupported=tuple(unsupported))
+
+
+def parse_duration(value: Any, key: str) -> float:
+    """Seconds in a duration such as ``30s``, ``500ms``, ``1m30s`` (or a number of seconds)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    text = str(value).strip() if isinstance(value, str) else ""
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text.replace(" ", ""):
+        raise ConfigError(f"{key}: {value!r} is not a duration (such as 30s or 500ms)")
+    seconds = sum(float(number) * _UNITS[unit] for number, unit in parts)
+    if seconds <= 0:
+        raise ConfigError(f"{key}: the duration must be more than 0")
+    return seconds
+
+
+def _traffic(value: Any, key: str, unsupported: list[str]) -> Traffic:
+    section = _mapping(value or {}, key)
+    unsupported.extend(f"{key}.{k}" for k in section if k not in _TRAFFIC_KEYS)
+    timeout = parse_duration(section["timeout"], f"{key}.timeout") \
+        if section.get("timeout") is not None else None
+    retry = _retry(section["experimental_retry"], f"{key}.experimental_retry",
+                   unsupported) if "experimental_retry" in section else None
+    return Traffic(timeout=timeout, retry=retry)
+
+
+def _retry(value: Any, key: str, unsupported: list[str]) -> RetryPolicy:
+    section = _mapping(value or {}, key)
+    default = RetryPolicy()
+    unsupported.extend(f"{key}.{k}" for k in section
+                       if k not in {"min_per_sec", "ttl", "retry_percent", "retry_mutations"})
+    min_per_sec = section.get("min_per_sec", default.min_per_sec)
+    if isinstance(min_per_sec, bool) or not isinstance(min_per_sec, int) or min_per_sec < 0:
+        raise ConfigError(f"{key}.min_per_sec: {min_per_sec!r} is not a whole number >= 0")
+    percent = section.get("retry_percent", default.retry_percent)
+    if isinstance(percent, bool) or not isinstance(percent, (int, float)) or not (
+            0 <= percent <= 1000):  # noqa: PLR2004 - the router's own bound
+        raise ConfigError(f"{key}.retry_percent: {percent!r} is not a number from 0 to 1000")
+    ttl = parse_duration(section["ttl"], f"{key}.ttl") if "ttl" in section else default.ttl
+    if not 1 <= ttl <= 60:  # noqa: PLR2004 - a budget kept 1 s to 60 s, as the router's
+        raise ConfigError(f"{key}.ttl: must be from 1s to 60s")
+    mutations = _bool(section.get("retry_mutations", False), f"{key}.retry_mutations")
+    if mutations:
+        # A retried mutation can run twice on the subgraph: crossdock never does it.
+        raise ConfigError(f"{key}.retry_mutations: crossdock never retries mutations; "
+                          "set it to false or leave it out")
+    return RetryPolicy(min_per_sec=min_per_sec, ttl=ttl, retry_percent=float(percent))
+
+
+def _mapping(value: Any, key: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key}: expected a mapping of keys, got {type(value).__name__}")
+    return value
+
+
+def _bool(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key}: {value!r} is not true or false")
+    return value
