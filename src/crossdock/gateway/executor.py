@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 
 #: Answers with this status or above are worth a retry (the subgraph failed, not the query).
 _SERVER_ERROR = 500
+#: Retries of one fetch at most, whatever the budget holds: a subgraph that is down must not
+#: take a request's whole share of the budget in a tight loop.
+_MAX_RETRIES = 2
 ResponsePath = list[str | int]
 #: A plan path with its "|Type,Type" segments split once: (step kind, key or type names).
 _Steps = tuple[tuple[int, Any], ...]
@@ -80,9 +83,9 @@ class Executor:
                    headers: SubgraphHeaders = ()) -> dict[str, Any] | None:
         """The subgraph's GraphQL answer to ``fetch``, or None with an error added.
 
-        A query whose subgraph refused the connection or answered 5xx is sent again while
-        the subgraph's retry budget allows (never a mutation: it could run twice); one that
-        timed out is not (the subgraph is busy already).
+        A query whose subgraph refused the connection or answered 5xx is sent again, twice
+        at most, while the subgraph's retry budget allows (never a mutation: it could run
+        twice); one that timed out is not (the subgraph is busy already).
         """
         graph = fetch.graph
         url = self.urls[graph]
@@ -94,6 +97,7 @@ class Executor:
         if budget is not None:
             budget.deposit()
         timeout = self.timeouts[graph]
+        retries = _MAX_RETRIES
         while True:
             started = time.perf_counter()
             try:
@@ -106,7 +110,8 @@ class Executor:
                 return None
             except SubgraphUnreachable as exc:
                 measured.observe(time.perf_counter() - started)
-                if budget is not None and budget.withdraw():
+                if budget is not None and retries and budget.withdraw():
+                    retries -= 1
                     measured.failed("retried")
                     continue
                 measured.failed("unreachable")
@@ -114,8 +119,10 @@ class Executor:
                                                   f"connection failed: {exc}"))
                 return None
             measured.observe(time.perf_counter() - started)
-            if status < _SERVER_ERROR or budget is None or not budget.withdraw():
+            if status < _SERVER_ERROR or budget is None or not retries \
+                    or not budget.withdraw():
                 return self.answer(fetch, status, content, errors)
+            retries -= 1
             measured.failed("retried")
 
     def answer(self, fetch: Fetch, status: int, content: bytes,

@@ -23,8 +23,8 @@ FETCHES = Histogram("crossdock_gateway_subgraph_fetch_seconds",
                     buckets=_BUCKETS)
 FETCH_ERRORS = Counter(
     "crossdock_gateway_subgraph_fetch_errors_total",
-    "Subgraph fetches that failed (timeout, unreachable, http, invalid) or answered GraphQL "
-    "errors (graphql), by subgraph.", ["subgraph", "reason"])
+    "Subgraph fetches that failed (timeout, unreachable, http, invalid), were sent again "
+    "(retried) or answered GraphQL errors (graphql), by subgraph.", ["subgraph", "reason"])
 
 #: ``unknown``: the request failed before its operation was known (parse, validation).
 OPERATIONS = ("query", "mutation", "subscription", "unknown")

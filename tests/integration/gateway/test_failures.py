@@ -9,6 +9,7 @@ import time
 import orjson
 import pytest
 import yaml
+from prometheus_client import REGISTRY
 
 from crossdock.gateway.config import GatewayConfig, parse_config
 from crossdock.gateway.failures import HTTP_ERROR, MALFORMED
@@ -194,6 +195,27 @@ async def test_a_query_is_retried_when_the_subgraph_answers_503() -> None:
         result = await federation.query('{ product(upc: "1") { name } }')
     assert result == {"data": {"product": {"name": "Table"}}}
     assert len(subgraphs["products"].requests) == 2
+
+
+def retried(subgraph: str) -> float:
+    """The gateway's count of fetches to ``subgraph`` that were sent again."""
+    return REGISTRY.get_sample_value("crossdock_gateway_subgraph_fetch_errors_total",
+                                     {"subgraph": subgraph, "reason": "retried"}) or 0.0
+
+
+@pytest.mark.parametrize("subgraph", ["products", "accounts"], ids=["503", "refused"])
+async def test_a_fetch_is_retried_twice_at_most(subgraph: str) -> None:
+    subgraphs = shop_subgraphs.build()
+    subgraphs["products"].behaviour.unavailable = 100
+    down = ("accounts",) if subgraph == "accounts" else ()
+    before = retried(subgraph)
+    async with running("shop", subgraphs, config=RETRY, down=down) as federation:
+        result = await federation.query(
+            "{ me { id } }" if down else '{ product(upc: "1") { name } }')
+    assert result["errors"][0]["extensions"]["code"] == HTTP_ERROR
+    assert retried(subgraph) - before == 2
+    if not down:
+        assert len(subgraphs["products"].requests) == 3
 
 
 async def test_without_retry_configured_a_503_is_an_error() -> None:

@@ -61,6 +61,19 @@ include_subgraph_errors: {redact_message: true}
     assert config.timeout("x") == 1.0
 
 
+def test_the_routers_object_form_of_error_inclusion_is_unsupported_and_stays_redacted() -> None:
+    config = parsed("""
+include_subgraph_errors:
+  all: {redact_message: false}
+  subgraphs: {products: {redact_message: false}, reviews: true}
+""")
+    assert not config.includes_errors("accounts")
+    assert config.unsupported == ("include_subgraph_errors.all",
+                                  "include_subgraph_errors.subgraphs.products")
+    assert not config.includes_errors("products")
+    assert config.includes_errors("reviews")
+
+
 @pytest.mark.parametrize(("text", "named"), [
     ("traffic_shaping: {all: {timeout: soon}}", "traffic_shaping.all.timeout: 'soon'"),
     ("traffic_shaping: {subgraphs: {a: {timeout: 0s}}}", "traffic_shaping.subgraphs.a.timeout"),
