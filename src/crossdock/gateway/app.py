@@ -6,11 +6,13 @@ outermost first:
 
 1. ``OpsApp``: ``/healthz``, ``/readyz``, ``/metrics`` (left out under ``crossdock up``, which
    puts the platform's own in front of every listener);
-2. ``CsrfGuard``: CSRF prevention on the GraphQL paths;
-3. ``GraphQLApp``: GraphQL over HTTP, GraphiQL, the request context; it holds the
+2. ``CorsGuard``: CORS, only when the configuration file has a ``cors`` key (closed by
+   default: no wrapper, no CORS header);
+3. ``CsrfGuard``: CSRF prevention on the GraphQL paths;
+4. ``GraphQLApp``: GraphQL over HTTP, GraphiQL, the request context; it holds the
    :class:`Gateway`, which a hot reload replaces whole.
 
-A feature that sees whole HTTP requests (CORS, limits on the body, a response cache) is a
+A feature that sees whole HTTP requests (CORS above, limits on the body, a response cache) is a
 wrapper added here; one that needs the operation, the plan or the subgraph calls is a plugin
 on the gateway's hooks (docs/design/gateway.md).
 """
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING
 from crossdock.core.asgi import OpsApp
 from crossdock.core.logging import get_logger
 from crossdock.gateway.config import GatewayConfig, load_config
+from crossdock.gateway.cors import CorsGuard
 from crossdock.gateway.csrf import CsrfGuard
 from crossdock.gateway.engine import Gateway
 from crossdock.gateway.http1 import Http1SubgraphClient
@@ -64,6 +67,8 @@ class GatewayApp:
     def __init__(self, gateway: Gateway, settings: GatewaySettings, *, ops: bool = True) -> None:
         self.graphql = GraphQLApp(gateway, graphiql=settings.graphiql)
         app: ASGIApp = CsrfGuard(self.graphql, paths=GRAPHQL_PATHS)
+        if gateway.config.cors is not None:
+            app = CorsGuard(app, gateway.config.cors)
         self.app = OpsApp(app) if ops else app
 
     @property

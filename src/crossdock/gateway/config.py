@@ -2,9 +2,10 @@
 
 Its keys are Apollo Router's ``router.yaml`` keys with the same meaning, so a team moves from
 the router by pointing crossdock at its file. Read so far: ``traffic_shaping`` (``all`` and
-``subgraphs.<name>``: ``timeout``, ``experimental_retry``) and ``include_subgraph_errors``
-(``all``, ``subgraphs``). Any other key is listed in :attr:`GatewayConfig.unsupported`, which
-the gateway reports at start, one line each; a value of the wrong type or out of range is a
+``subgraphs.<name>``: ``timeout``, ``experimental_retry``), ``include_subgraph_errors``
+(``all``, ``subgraphs``), ``headers`` (:mod:`.headers`) and ``cors`` (:mod:`.cors`). Any
+other key is listed in :attr:`GatewayConfig.unsupported`, which the gateway reports at start,
+one line each; a value of the wrong type or out of range is a
 :class:`ConfigError` naming the key.
 """
 
@@ -17,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from crossdock.core.errors import ConfigError
+from crossdock.gateway.cors import CorsPolicy, parse_cors
+from crossdock.gateway.headers import HeaderRules, Rule, parse_rules
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -27,6 +30,8 @@ _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 #: The keys of ``traffic_shaping.all`` / ``.subgraphs.<name>`` read here.
 _TRAFFIC_KEYS = frozenset({"timeout", "experimental_retry"})
+#: The top-level keys read here.
+_KEYS = frozenset({"traffic_shaping", "include_subgraph_errors", "headers", "cors"})
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,6 +65,12 @@ class GatewayConfig:
     #: ``include_subgraph_errors.all``: subgraphs' own error messages reach clients.
     include_errors: bool = False
     include_errors_subgraphs: dict[str, bool] = dataclasses.field(default_factory=dict)
+    #: ``headers.all.request`` and ``headers.subgraphs.<name>.request``.
+    header_rules_all: tuple[Rule, ...] = ()
+    header_rules_subgraphs: dict[str, tuple[Rule, ...]] = dataclasses.field(
+        default_factory=dict)
+    #: ``cors``; None: no response carries a CORS header.
+    cors: CorsPolicy | None = None
     #: Dotted names of the keys crossdock does not support yet.
     unsupported: tuple[str, ...] = ()
     #: The timeout where the file sets none (``CROSSDOCK_GATEWAY_SUBGRAPH_TIMEOUT``).
@@ -84,6 +95,11 @@ class GatewayConfig:
         """Whether ``subgraph``'s own error messages reach clients."""
         return self.include_errors_subgraphs.get(subgraph, self.include_errors)
 
+    def header_rules(self, subgraph: str) -> HeaderRules | None:
+        """The header rules of ``subgraph``, ``all``'s first (None: it has none)."""
+        rules = self.header_rules_all + self.header_rules_subgraphs.get(subgraph, ())
+        return HeaderRules(rules=rules) if rules else None
+
 
 def load_config(path: Path) -> GatewayConfig:
     """The configuration in the YAML file at ``path``."""
@@ -106,14 +122,40 @@ def load_config(path: Path) -> GatewayConfig:
 def parse_config(document: Any) -> GatewayConfig:
     """The configuration in an already parsed YAML document."""
     root = _mapping(document, "the configuration")
-    unsupported = [key for key in root if key not in {"traffic_shaping",
-                                                      "include_subgraph_errors"}]
+    unsupported = [key for key in root if key not in _KEYS]
     traffic, subgraphs = _traffic_shaping(root.get("traffic_shaping") or {}, unsupported)
     include, include_subgraphs = _error_inclusion(root.get("include_subgraph_errors") or {},
                                                   unsupported)
+    rules_all, rules_subgraphs = _headers(root.get("headers") or {}, unsupported)
+    cors = parse_cors(root["cors"] or {}, unsupported, parse_duration) \
+        if "cors" in root else None
     return GatewayConfig(traffic=traffic, traffic_subgraphs=subgraphs,
                          include_errors=include, include_errors_subgraphs=include_subgraphs,
-                         unsupported=tuple(unsupported))
+                         header_rules_all=rules_all, header_rules_subgraphs=rules_subgraphs,
+                         cors=cors, unsupported=tuple(unsupported))
+
+
+def _headers(value: Any, unsupported: list[str],
+             ) -> tuple[tuple[Rule, ...], dict[str, tuple[Rule, ...]]]:
+    """``headers``: the ``request`` rules of ``all`` and of each subgraph."""
+    rules_all: tuple[Rule, ...] = ()
+    subgraphs: dict[str, tuple[Rule, ...]] = {}
+    for key, section in _mapping(value, "headers").items():
+        if key == "all":
+            rules_all = _header_section(section, "headers.all", unsupported)
+        elif key == "subgraphs":
+            for name, own in _mapping(section or {}, "headers.subgraphs").items():
+                subgraphs[str(name)] = _header_section(own, f"headers.subgraphs.{name}",
+                                                       unsupported)
+        else:
+            unsupported.append(f"headers.{key}")
+    return rules_all, subgraphs
+
+
+def _header_section(value: Any, key: str, unsupported: list[str]) -> tuple[Rule, ...]:
+    section = _mapping(value or {}, key)
+    unsupported.extend(f"{key}.{k}" for k in section if k != "request")
+    return parse_rules(section.get("request"), f"{key}.request", unsupported)
 
 
 def _traffic_shaping(value: Any, unsupported: list[str]) -> tuple[Traffic, dict[str, Traffic]]:

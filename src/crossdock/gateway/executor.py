@@ -61,6 +61,10 @@ class Executor:
         self.include_errors = {name: config.includes_errors(name) for name in self.urls}
         self.budgets = {name: failures.RetryBudget(policy) for name in self.urls
                         if (policy := config.retry(name)) is not None}
+        #: The header rules of the subgraphs that have some: the others send only the
+        #: context's ``subgraph_headers``, with no work per request.
+        self.header_rules = {name: rules for name in self.urls
+                             if (rules := config.header_rules(name)) is not None}
         self.abstract = frozenset(name for name, t in supergraph.types.items()
                                   if t.kind in {"interface", "union"})
 
@@ -68,9 +72,10 @@ class Executor:
                       context: RequestContext) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The merged data of every fetch, and the errors met.
 
-        Every subgraph request carries the context's ``subgraph_headers``.
+        Every subgraph request carries the context's ``subgraph_headers``, and those its
+        subgraph's header rules pick from the client's headers.
         """
-        run = _Run(self, variables, context.subgraph_headers)
+        run = _Run(self, variables, context)
         for stage in plan.stages:
             run.waiting = {fetch.id: fetch.waits for fetch in stage if fetch.waits}
             starts = [fetch for fetch in stage if not fetch.waits]
@@ -178,19 +183,33 @@ def _is_response(result: Any) -> bool:
 class _Run:
     """One execution of a plan: the data merged so far and what is still waiting."""
 
-    __slots__ = ("data", "errors", "executor", "headers", "objects", "variables", "waiting")
+    __slots__ = ("context", "data", "errors", "executor", "headers", "objects", "ruled",
+                 "variables", "waiting")
 
     def __init__(self, executor: Executor, variables: Mapping[str, Any],
-                 headers: SubgraphHeaders) -> None:
+                 context: RequestContext) -> None:
         self.executor = executor
         self.variables = variables
-        self.headers = headers
+        self.context = context
+        self.headers = context.subgraph_headers
+        #: Subgraph -> its headers under its rules, computed on its first fetch.
+        self.ruled: dict[str, SubgraphHeaders] = {}
         self.data: dict[str, Any] = {}
         self.errors: list[dict[str, Any]] = []
         #: Fetch id -> how many fetches of the current stage it still waits for.
         self.waiting: dict[int, int] = {}
         #: Entity fetch id -> the objects it found at its path.
         self.objects: dict[int, list[dict[str, Any]]] = {}
+
+    def headers_for(self, graph: str) -> SubgraphHeaders:
+        """The headers of this request's fetches from ``graph``."""
+        rules = self.executor.header_rules.get(graph)
+        if rules is None:
+            return self.headers
+        found = self.ruled.get(graph)
+        if found is None:
+            found = self.ruled[graph] = self.headers + rules.apply(self.context.headers)
+        return found
 
     async def chains(self, fetches: list[Fetch]) -> None:
         """Runs each of ``fetches`` and what waits for it, concurrently.
@@ -226,7 +245,7 @@ class _Run:
 
     async def root(self, fetch: Fetch) -> None:
         result = await self.executor.post(fetch, self.fetch_variables(fetch), self.errors,
-                                          self.headers)
+                                          self.headers_for(fetch.graph))
         if result is None:
             return
         payload = result.get("data")
@@ -248,7 +267,8 @@ class _Run:
             return
         variables = self.fetch_variables(fetch)
         variables["representations"] = representations
-        result = await self.executor.post(fetch, variables, self.errors, self.headers)
+        result = await self.executor.post(fetch, variables, self.errors,
+                                          self.headers_for(fetch.graph))
         if result is None:
             return
         payload = result.get("data")
