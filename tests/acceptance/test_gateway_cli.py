@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.acceptance.conftest import Run
 
@@ -95,16 +96,23 @@ def test_serve_answers_health_and_graphql_until_terminated(tmp_path: Path) -> No
         assert process.wait(timeout=30) == 0
 
 
+@pytest.mark.parametrize(("text", "key"), [
+    ("traffic_shaping:\n  all:\n    timeout: soon\n", "traffic_shaping.all.timeout"),
+    ("cors:\n  allow_any_origin: true\n  allow_credentials: true\n",
+     "cors.allow_credentials"),
+    ("headers:\n  all:\n    request:\n      - propagate:\n          matching: '('\n",
+     "headers.all.request[0].propagate.matching"),
+])
 def test_an_invalid_config_value_is_one_line_naming_the_key_and_exit_2(
-        crossdock: Run, tmp_path: Path) -> None:
+        crossdock: Run, tmp_path: Path, text: str, key: str) -> None:
     config = tmp_path / "gateway.yaml"
-    config.write_text("traffic_shaping:\n  all:\n    timeout: soon\n", encoding="utf-8")
+    config.write_text(text, encoding="utf-8")
     result = crossdock("gateway", "serve", "--supergraph", str(SHOP), "--port", "0",
                        "--config", str(config))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     (line,) = result.stderr.strip().splitlines()
-    assert "traffic_shaping.all.timeout" in line
+    assert key in line
     assert "gateway.yaml" in line
 
 
@@ -113,7 +121,7 @@ def test_unsupported_config_keys_are_reported_at_start_one_line_each(tmp_path: P
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     config = tmp_path / "gateway.yaml"
-    config.write_text("supergraph:\n  listen: 0.0.0.0:4000\ncors:\n  origins: []\n"
+    config.write_text("supergraph:\n  listen: 0.0.0.0:4000\ncors:\n  policies: []\n"
                       "traffic_shaping:\n  all:\n    timeout: 2s\n    compression: gzip\n",
                       encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CROSSDOCK_")}
@@ -132,5 +140,5 @@ def test_unsupported_config_keys_are_reported_at_start_one_line_each(tmp_path: P
     warned = [json.loads(line) for line in output.splitlines()
               if "config_key_unsupported" in line]
     assert sorted(entry["key"] for entry in warned) == [
-        "cors", "supergraph", "traffic_shaping.all.compression"]
+        "cors.policies", "supergraph", "traffic_shaping.all.compression"]
     assert all(entry["level"] == "warning" for entry in warned)
