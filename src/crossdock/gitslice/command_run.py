@@ -34,7 +34,13 @@ from crossdock.gitslice.commands import (
     parse_command,
 )
 from crossdock.gitslice.config import SliceConfig
-from crossdock.gitslice.errors import CommandError, GitCommandError, GitSliceError, StoreError
+from crossdock.gitslice.errors import (
+    CommandError,
+    GitAuthError,
+    GitCommandError,
+    GitSliceError,
+    StoreError,
+)
 from crossdock.gitslice.forge.errors import (
     ForgeAuthError,
     ForgeRateLimited,
@@ -211,7 +217,7 @@ class CommandRunner:
             return Answer(state=CommandState.FAILED,
                           text=f"`{verb}` failed after several tries: {exc}. Post the command "
                                "again once the trouble is over.")
-        except ForgeAuthError as exc:
+        except (ForgeAuthError, GitAuthError) as exc:
             return Answer(state=CommandState.FAILED,
                           text=f"`{verb}` failed: the forge refused crossdock's credentials "
                                f"({exc}). Ask the slice's admins to renew them with "
@@ -230,7 +236,7 @@ class CommandRunner:
         action = self._action(command)
         try:
             text = await action(_Run(config=config, sides=sides, record=record))
-        except (*RETRIED, ForgeAuthError):
+        except (*RETRIED, ForgeAuthError, GitAuthError):
             raise
         except GitSliceError as exc:
             return Answer(state=CommandState.FAILED,

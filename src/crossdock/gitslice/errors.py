@@ -6,6 +6,7 @@ GitSliceError
 ├── UnknownSlice           no slice has that name
 ├── SliceExists            a slice with that name exists already
 ├── GitCommandError        a git command failed (its URLs and tokens redacted)
+├── GitAuthError           a git server refused the credentials (no retry helps)
 ├── UnknownBranch          the branch or commit does not exist
 │   └── NotPushed              the branch is not on upstream yet (raise-pr before push)
 ├── WrongPullRequest       the slice pull request is not from the branch named
@@ -49,6 +50,14 @@ class SliceExists(GitSliceError):
 
 class GitCommandError(GitSliceError):
     """A git command failed."""
+
+
+class GitAuthError(GitSliceError):
+    """A git server refused the credentials: a token that is missing, wrong or revoked.
+
+    Not a :class:`GitCommandError`, which jobs retry: trying again with the same token cannot
+    help, so a job fails at once and says so.
+    """
 
 
 class UnknownBranch(GitSliceError):

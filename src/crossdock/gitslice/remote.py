@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from crossdock.gitslice.errors import GitCommandError
+from crossdock.gitslice.errors import GitAuthError, GitCommandError
 
 _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
 
@@ -136,7 +136,8 @@ class Git:
         self.git_dir = git_dir
 
     def run(self, *args: str, remote: Remote | None = None, check: bool = True) -> str:
-        """Run ``git args...``; a failure raises :class:`GitCommandError`, redacted."""
+        """Run ``git args...``; a failure raises :class:`GitCommandError` (or
+        :class:`GitAuthError` when the server refused the credentials), redacted."""
         env = _git_environment(remote)
         command = ["git", "--git-dir", str(self.git_dir), *args]
         done = subprocess.run(command, env=env, capture_output=True, check=False)  # noqa: S603
@@ -145,8 +146,9 @@ class Git:
             reason = done.stderr.decode(errors="replace").strip() or f"exit {done.returncode}"
             verb = args[2] if args[0] == "-c" else args[0]
             if _ASKED_FOR_CREDENTIALS.search(reason) and remote is not None:
-                reason = (f"{redact(remote.url)} refused the credentials (a token that is "
-                          "missing, wrong or revoked?); git said: " + reason)
+                raise GitAuthError(redact(
+                    f"git {verb} failed: {redact(remote.url)} refused the credentials (a token "
+                    f"that is missing, wrong or revoked?); git said: {reason}", secrets))
             raise GitCommandError(redact(f"git {verb} failed: {reason}", secrets))
         return done.stdout.decode(errors="replace")
 

@@ -5,15 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import structlog.testing
 
 from crossdock.core.database import Database
+from crossdock.core.runtime import Runtime
 from crossdock.gitslice.config import Credentials
-from crossdock.gitslice.errors import GitCommandError, SliceConfigError
+from crossdock.gitslice.credentials import Side, StoredCredential
+from crossdock.gitslice.errors import GitAuthError, SliceConfigError
+from crossdock.gitslice.jobs import PULL_TASK
 from crossdock.gitslice.pushing import PushRequest
 from crossdock.gitslice.store import SliceStore
 from crossdock.gitslice.syncer import Syncer
 
-from .conftest import World
+from .conftest import World, drain
 from .gitrepos import git
 from .httpgit import GitHTTPServer
 
@@ -74,7 +78,7 @@ async def test_a_wrong_token_fails_with_a_redacted_error(
         assert "cannot be reached" in str(refused.value)
         assert wrong not in str(refused.value)
         await right.init(config)
-        with pytest.raises(GitCommandError) as caught:
+        with pytest.raises(GitAuthError) as caught:
             await syncer.pull("demo")
     assert wrong not in str(caught.value)
     assert "git fetch failed" in str(caught.value)
@@ -91,3 +95,27 @@ async def test_a_url_with_an_embedded_token_is_refused_before_it_is_stored(
     with pytest.raises(SliceConfigError) as caught:
         await syncer.init(world.config(upstream_url=url))
     assert TOKEN not in str(caught.value)
+
+
+async def test_a_pull_job_whose_token_is_refused_fails_at_once_and_is_not_retried(
+    world: World, runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Trying again with the same token cannot help: the job logs the refusal and ends."""
+    world.work.commit("base", {"a.txt": "1"})
+    world.work.push()
+    monkeypatch.setenv("REVOKED_TOKEN", "tok-REVOKED-77aa")
+    syncer = Syncer(SliceStore(runtime.database), data_dir=tmp_path / "data",
+                    credentials=Credentials(upstream_token=TOKEN, slice_token=TOKEN))
+    with GitHTTPServer(world.tmp, TOKEN) as server:
+        await syncer.init(world.config(upstream_url=f"{server.url}/upstream.git",
+                                       slice_url=f"{server.url}/slice.git"))
+        await syncer.set_credential("demo", StoredCredential(
+            side=Side.UPSTREAM, kind="token", secret="env:REVOKED_TOKEN"))
+        await runtime.jobs.defer(PULL_TASK, lock="slice:demo", slice_name="demo")
+        with structlog.testing.capture_logs() as logs:
+            rows = await drain(runtime)
+    pulls = [row for row in rows if row["task_name"] == PULL_TASK]
+    assert [(row["status"], row["attempts"]) for row in pulls] == [("succeeded", 1)]
+    [refused] = [log for log in logs if log["event"] == "slice_pull_refused"]
+    assert "refused the credentials" in refused["reason"]
+    assert "tok-REVOKED" not in refused["reason"]
