@@ -20,6 +20,7 @@ import yaml
 from crossdock.core.errors import ConfigError
 from crossdock.gateway.cors import CorsPolicy, parse_cors
 from crossdock.gateway.headers import HeaderRules, Rule, parse_rules
+from crossdock.gateway.values import boolean
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -181,14 +182,14 @@ def _error_inclusion(value: Any, unsupported: list[str]) -> tuple[bool, dict[str
             if isinstance(section, dict):
                 unsupported.append("include_subgraph_errors.all")
             else:
-                include = _bool(section, "include_subgraph_errors.all")
+                include = boolean(section, "include_subgraph_errors.all")
         elif key == "subgraphs":
             for name, own in _mapping(section or {}, "include_subgraph_errors.subgraphs").items():
                 if isinstance(own, dict):
                     unsupported.append(f"include_subgraph_errors.subgraphs.{name}")
                     subgraphs[str(name)] = False
                 else:
-                    subgraphs[str(name)] = _bool(
+                    subgraphs[str(name)] = boolean(
                         own, f"include_subgraph_errors.subgraphs.{name}")
         else:
             unsupported.append(f"include_subgraph_errors.{key}")
@@ -234,7 +235,7 @@ def _retry(value: Any, key: str, unsupported: list[str]) -> RetryPolicy:
     ttl = parse_duration(section["ttl"], f"{key}.ttl") if "ttl" in section else default.ttl
     if not 1 <= ttl <= 60:  # noqa: PLR2004 - a budget kept 1 s to 60 s, as the router's
         raise ConfigError(f"{key}.ttl: must be from 1s to 60s")
-    mutations = _bool(section.get("retry_mutations", False), f"{key}.retry_mutations")
+    mutations = boolean(section.get("retry_mutations", False), f"{key}.retry_mutations")
     if mutations:
         # A retried mutation can run twice on the subgraph: crossdock never does it.
         raise ConfigError(f"{key}.retry_mutations: crossdock never retries mutations; "
@@ -248,7 +249,3 @@ def _mapping(value: Any, key: str) -> dict[str, Any]:
     return value
 
 
-def _bool(value: Any, key: str) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{key}: {value!r} is not true or false")
-    return value

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from crossdock.core.asgi import send_bytes
 from crossdock.core.errors import ConfigError
+from crossdock.gateway.values import HEADER_NAME, boolean
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 
 _KEYS = frozenset({"origins", "match_origins", "allow_any_origin", "allow_credentials",
                    "allow_headers", "expose_headers", "methods", "max_age"})
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,8 +61,8 @@ def parse_cors(value: Any, unsupported: list[str],
     if not isinstance(value, dict):
         raise ConfigError(f"cors: expected a mapping of keys, got {type(value).__name__}")
     unsupported.extend(f"cors.{key}" for key in value if key not in _KEYS)
-    any_origin = _bool(value.get("allow_any_origin", False), "cors.allow_any_origin")
-    credentials = _bool(value.get("allow_credentials", False), "cors.allow_credentials")
+    any_origin = boolean(value.get("allow_any_origin", False), "cors.allow_any_origin")
+    credentials = boolean(value.get("allow_credentials", False), "cors.allow_credentials")
     if any_origin and credentials:
         # A page on any site could then act with the visitor's cookies: browsers refuse the
         # pair, and the router refuses to start with it.
@@ -91,11 +91,6 @@ def parse_cors(value: Any, unsupported: list[str],
         max_age=None if max_age is None else duration(max_age, "cors.max_age"))
 
 
-def _bool(value: Any, key: str) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{key}: {value!r} is not true or false")
-    return value
-
 
 def _strings(value: Any, key: str) -> tuple[str, ...]:
     if value is None:
@@ -108,7 +103,7 @@ def _strings(value: Any, key: str) -> tuple[str, ...]:
 def _tokens(value: Any, key: str) -> tuple[str, ...]:
     items = _strings(value, key)
     for index, item in enumerate(items):
-        if not _TOKEN.fullmatch(item):
+        if not HEADER_NAME.fullmatch(item):
             raise ConfigError(f"{key}[{index}]: {item!r} is not a header name or method")
     return items
 

@@ -25,6 +25,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from crossdock.core.errors import ConfigError
+from crossdock.gateway.values import HEADER_NAME
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -34,7 +35,6 @@ RESERVED = frozenset({
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
     "transfer-encoding", "upgrade", "host", "content-length", "content-type",
     "content-encoding", "accept", "accept-encoding", "traceparent", "tracestate"})
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 def _reserved(name: str) -> bool:
@@ -177,7 +177,7 @@ def _text(value: Any, key: str) -> str:
 
 def _name(value: Any, key: str) -> str:
     name = _text(value, key)
-    if not _TOKEN.fullmatch(name):
+    if not HEADER_NAME.fullmatch(name):
         raise ConfigError(f"{key}: {name!r} is not a header name")
     name = name.lower()
     if _reserved(name):
