@@ -1,7 +1,8 @@
-"""Backoff: the waits grow by ``factor`` from ``base_seconds``, capped, jittered, then stop."""
+"""Backoff: waits grow from ``base_seconds`` or follow a schedule; capped, jittered, then stop."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
@@ -61,3 +62,33 @@ def test_a_zero_base_retries_at_once_whatever_the_try() -> None:
     backoff = Backoff(max_tries=5000, base_seconds=0, jitter=0.2)
     assert backoff.delay(1) == 0
     assert backoff.delay(4000) == 0
+
+
+SVIX = (5, 300, 1800, 7200, 18000, 36000, 36000)
+
+
+def test_a_schedule_gives_its_waits_in_order_then_gives_up() -> None:
+    backoff = Backoff.from_schedule(SVIX, jitter=0)
+    assert [backoff.delay(n) for n in range(1, 9)] == [*SVIX, None]
+    assert backoff.max_tries == 8
+    assert backoff.max_seconds == 36000
+
+
+def test_a_schedule_repeats_its_last_step_when_more_tries_are_asked() -> None:
+    backoff = dataclasses.replace(Backoff.from_schedule((1, 2), jitter=0), max_tries=5)
+    assert [backoff.delay(n) for n in range(1, 6)] == [1, 2, 2, 2, None]
+
+
+def test_a_scheduled_wait_is_jittered_within_its_bounds() -> None:
+    backoff = Backoff.from_schedule((100,), jitter=0.1)
+    waits = {backoff.delay(1, random.Random(seed)) for seed in range(50)}
+    assert all(90 <= wait <= 110 for wait in waits if wait is not None)
+    assert len(waits) > 1
+
+
+@pytest.mark.parametrize("waits", [(), (5, -1)])
+def test_a_schedule_without_waits_or_with_a_negative_one_is_refused(
+    waits: tuple[float, ...],
+) -> None:
+    with pytest.raises(ValueError, match="retry schedule"):
+        Backoff.from_schedule(waits)
