@@ -1,0 +1,1 @@
+"""Outbound webhooks: applications, endpoints, signed delivery with retries."""
