@@ -3,7 +3,8 @@
 Its keys are Apollo Router's ``router.yaml`` keys with the same meaning, so a team moves from
 the router by pointing crossdock at its file. Read so far: ``traffic_shaping`` (``all`` and
 ``subgraphs.<name>``: ``timeout``, ``experimental_retry``), ``include_subgraph_errors``
-(``all``, ``subgraphs``), ``headers`` (:mod:`.headers`) and ``cors`` (:mod:`.cors`). Any
+(``all``, ``subgraphs``), ``headers`` (:mod:`.headers`), ``cors`` (:mod:`.cors`), and the
+keys of the features built as plugins with ``plugins:`` (:mod:`.plugins.loader`). Any
 other key is listed in :attr:`GatewayConfig.unsupported`, which the gateway reports at start,
 one line each; a value of the wrong type or out of range is a
 :class:`ConfigError` naming the key.
@@ -12,7 +13,6 @@ one line each; a value of the wrong type or out of range is a
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -20,15 +20,16 @@ import yaml
 from crossdock.core.errors import ConfigError
 from crossdock.gateway.cors import CorsPolicy, parse_cors
 from crossdock.gateway.headers import HeaderRules, Rule, parse_rules
-from crossdock.gateway.values import boolean
+from crossdock.gateway.plugins.loader import load_plugins, section_keys
+from crossdock.gateway.values import boolean, parse_duration
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from crossdock.gateway.plugins.base import Plugin
+
 #: What a subgraph request may take when no ``timeout`` is set (the router's default).
 DEFAULT_TIMEOUT = 30.0
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 #: The keys of ``traffic_shaping.all`` / ``.subgraphs.<name>`` read here.
 _TRAFFIC_KEYS = frozenset({"timeout", "experimental_retry"})
 #: The top-level keys read here.
@@ -72,6 +73,8 @@ class GatewayConfig:
         default_factory=dict)
     #: ``cors``; None: no response carries a CORS header.
     cors: CorsPolicy | None = None
+    #: The plugins the file configures (built-in features' and ``plugins:``), in order.
+    plugins: tuple[Plugin, ...] = ()
     #: Dotted names of the keys crossdock does not support yet.
     unsupported: tuple[str, ...] = ()
     #: The timeout where the file sets none (``CROSSDOCK_GATEWAY_SUBGRAPH_TIMEOUT``).
@@ -123,14 +126,16 @@ def load_config(path: Path) -> GatewayConfig:
 def parse_config(document: Any) -> GatewayConfig:
     """The configuration in an already parsed YAML document."""
     root = _mapping(document, "the configuration")
-    unsupported = [key for key in root if key not in _KEYS]
+    known = _KEYS | section_keys()
+    unsupported = [key for key in root if key not in known]
     traffic, subgraphs = _traffic_shaping(root.get("traffic_shaping") or {}, unsupported)
     include, include_subgraphs = _error_inclusion(root.get("include_subgraph_errors") or {},
                                                   unsupported)
     rules_all, rules_subgraphs = _headers(root.get("headers") or {}, unsupported)
     cors = parse_cors(root["cors"] or {}, unsupported, parse_duration) \
         if "cors" in root else None
-    return GatewayConfig(traffic=traffic, traffic_subgraphs=subgraphs,
+    plugins = load_plugins(root, unsupported)
+    return GatewayConfig(plugins=plugins, traffic=traffic, traffic_subgraphs=subgraphs,
                          include_errors=include, include_errors_subgraphs=include_subgraphs,
                          header_rules_all=rules_all, header_rules_subgraphs=rules_subgraphs,
                          cors=cors, unsupported=tuple(unsupported))
@@ -194,20 +199,6 @@ def _error_inclusion(value: Any, unsupported: list[str]) -> tuple[bool, dict[str
         else:
             unsupported.append(f"include_subgraph_errors.{key}")
     return include, subgraphs
-
-
-def parse_duration(value: Any, key: str) -> float:
-    """Seconds in a duration such as ``30s``, ``500ms``, ``1m30s`` (or a number of seconds)."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    text = str(value).strip() if isinstance(value, str) else ""
-    parts = _DURATION.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text.replace(" ", ""):
-        raise ConfigError(f"{key}: {value!r} is not a duration (such as 30s or 500ms)")
-    seconds = sum(float(number) * _UNITS[unit] for number, unit in parts)
-    if seconds <= 0:
-        raise ConfigError(f"{key}: the duration must be more than 0")
-    return seconds
 
 
 def _traffic(value: Any, key: str, unsupported: list[str]) -> Traffic:

@@ -27,6 +27,7 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 
+from crossdock.core.logging import get_logger
 from crossdock.gateway import metrics
 from crossdock.gateway.api_schema import build_api_schema
 from crossdock.gateway.config import GatewayConfig
@@ -36,7 +37,10 @@ from crossdock.gateway.executor import Executor
 from crossdock.gateway.fields import condition_variables
 from crossdock.gateway.planner import INTROSPECTION_FIELDS, Planner
 from crossdock.gateway.planning import OperationPlanner
+from crossdock.gateway.plugins.base import GraphQLRequest, Operation
+from crossdock.gateway.plugins.pipeline import Pipeline
 from crossdock.gateway.response import Shaping
+from crossdock.gateway.result import Result, request_error
 
 if TYPE_CHECKING:
     from collections.abc import Hashable, Mapping
@@ -47,26 +51,14 @@ if TYPE_CHECKING:
     from crossdock.gateway.supergraph import Supergraph
     from crossdock.gateway.transport import SubgraphClient
 
+log = get_logger("crossdock.gateway")
+
 #: How many distinct documents and plans are kept.
 _CACHE_SIZE = 1024
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class Result:
-    """A GraphQL response body and the HTTP status that goes with it."""
-
-    body: dict[str, Any]
-    status: int = 200
-
-
-def request_error(message: str, *, status: int = 400, code: str = "BAD_REQUEST",
-                  locations: list[dict[str, int]] | None = None) -> Result:
-    """A response for a request that could not be executed at all."""
-    error: dict[str, Any] = {"message": message}
-    if locations:
-        error["locations"] = locations
-    error["extensions"] = {"code": code}
-    return Result(body={"errors": [error]}, status=status)
+#: What a client gets when a plugin or the gateway itself fails unexpectedly (logged whole).
+_INTERNAL = Result(body={"errors": [{"message": "Internal server error",
+                                     "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]},
+                   status=500)
 
 
 @dataclasses.dataclass(slots=True, kw_only=True)
@@ -102,7 +94,9 @@ class Gateway:
         self.config = config or GatewayConfig()
         self.schema: GraphQLSchema = build_api_schema(supergraph)
         self.planner = Planner(supergraph)
-        self.executor = Executor(supergraph, client, self.config)
+        #: The configured plugins by hook (:mod:`crossdock.gateway.plugins`).
+        self.pipeline = Pipeline(self.config.plugins)
+        self.executor = Executor(supergraph, client, self.config, self.pipeline)
         self._documents: OrderedDict[str, _Document] = OrderedDict()
         self._plans: OrderedDict[tuple[Any, ...], _Prepared] = OrderedDict()
 
@@ -135,11 +129,14 @@ class Gateway:
         return found
 
     def prepare(self, query: str, operation_name: str | None, variables: Mapping[str, Any],
-                plan_key: tuple[Hashable, ...] = ()) -> _Prepared:
+                plan_key: tuple[Hashable, ...] = (),
+                document: DocumentNode | None = None) -> _Prepared:
         """The plan for an already validated query.
 
         The cache key is all a plan depends on: the operation, the variables @skip/@include
         read, and the request context's ``plan_key`` (where an authorization decision goes).
+        ``document`` is the one a plugin put in place of the query's (planned instead of it);
+        ``plan_key`` must then tell it apart.
         """
         doc = self.document(query)
         assert doc.document is not None
@@ -147,8 +144,9 @@ class Gateway:
                *(bool(variables.get(v)) for v in doc.conditions))
         found = self._plans.get(key)
         if found is None:
-            planning = OperationPlanner(self.planner, doc.document, operation_name, variables)
-            found = _Prepared(self.schema, planning, planning.run(), doc.document)
+            planned = document if document is not None else doc.document
+            planning = OperationPlanner(self.planner, planned, operation_name, variables)
+            found = _Prepared(self.schema, planning, planning.run(), planned)
             self._plans[key] = found
             if len(self._plans) > _CACHE_SIZE:
                 self._plans.popitem(last=False)
@@ -158,61 +156,120 @@ class Gateway:
                       variables: Mapping[str, Any] | None = None, *,
                       allow_mutation: bool = True,
                       context: RequestContext | None = None) -> Result:
-        """Run one GraphQL request (counted in the gateway's metrics).
+        """Run one GraphQL request: :meth:`handle` for an embedder without a request value.
 
-        ``context`` is the request's (the GraphQL app builds it from the ASGI scope); an
-        embedder without one gets an empty context: no headers reach the subgraphs.
+        Without ``context`` the request has an empty one: no headers reach the subgraphs.
+        """
+        return await self.handle(GraphQLRequest(
+            query=query, operation_name=operation_name, variables=variables,
+            method="POST" if allow_mutation else "GET",
+            context=context or RequestContext(request_id="")))
+
+    async def handle(self, request: GraphQLRequest) -> Result:
+        """Run one GraphQL request through the plugins (counted in the gateway's metrics).
+
+        An exception out of a plugin or the gateway is logged whole and answered with 500
+        and ``INTERNAL_SERVER_ERROR``: the client never reads a traceback.
         """
         started = time.perf_counter()
-        doc = self.document(query)
-        operation = self.select(doc, operation_name) if doc.document is not None else None
-        if isinstance(operation, OperationDefinitionNode):
-            kind = operation.operation.value
-            if context is None:
-                context = RequestContext(request_id="")
-            context = context.named(operation.name.value if operation.name else None)
-            result = await self._execute(query, operation, variables, context,
-                                         allow_mutation=allow_mutation)
-        else:
-            kind = "unknown"
-            result = operation or Result(body={"errors": doc.errors}, status=400)
+        pipeline = self.pipeline
+        kind = "unknown"
+        try:
+            found = await pipeline.request(request) if pipeline.requests else request
+            if isinstance(found, Result):
+                result = found
+            else:
+                request = found
+                result, kind = await self._run(request)
+            if pipeline.responses:
+                result = await pipeline.response(request, result)
+        except Exception:
+            log.exception("request_failed", operation=request.context.operation_name)
+            result = _INTERNAL
         metrics.observe_request(kind, time.perf_counter() - started,
                                 failed=result.status >= 400 or "errors" in result.body)  # noqa: PLR2004
         return result
 
-    async def _execute(self, query: str, operation: OperationDefinitionNode,
-                       variables: Mapping[str, Any] | None, context: RequestContext, *,
-                       allow_mutation: bool) -> Result:
-        kind = operation.operation.value
-        if kind == "subscription":
-            return request_error("Subscriptions are not supported by this gateway.",
-                                 code="OPERATION_NOT_SUPPORTED")
-        if kind == "mutation" and not allow_mutation:
-            return request_error("Mutations cannot be sent with GET; use POST.", status=405,
-                                 code="METHOD_NOT_ALLOWED")
-        coerced = get_variable_values(self.schema, operation.variable_definitions or (),
-                                      dict(variables or {}))
-        if isinstance(coerced, list):
-            return Result(body={"errors": [_error(e, "BAD_USER_INPUT") for e in coerced]},
-                          status=400)
-        raw_variables = _with_defaults(operation, variables or {})
+    async def _run(self, request: GraphQLRequest) -> tuple[Result, str]:
+        """The result of ``request`` and its operation's type (``unknown`` when none)."""
+        if request.query is None:
+            return request_error("The request has no query string."), "unknown"
+        doc = self.document(request.query)
+        if doc.document is None:
+            return Result(body={"errors": doc.errors}, status=400), "unknown"
+        definition = self.select(doc, request.operation_name)
+        if isinstance(definition, Result):
+            return definition, "unknown"
+        context = request.context.named(definition.name.value if definition.name else None)
+        if context is not request.context:
+            request = request.with_context(context)
+        return await self._execute(request, doc.document, definition), \
+            definition.operation.value
+
+    async def _execute(self, request: GraphQLRequest, document: DocumentNode,
+                       definition: OperationDefinitionNode) -> Result:
+        operation = self._operation(request, document, definition)
+        if isinstance(operation, Result):
+            return operation
+        pipeline = self.pipeline
+        if pipeline.operations:
+            found = await pipeline.operation(operation)
+            if isinstance(found, Result):
+                return found
+            operation = found
+        context = operation.context
         try:
-            prepared = self.prepare(query, context.operation_name, raw_variables,
-                                    context.plan_key)
+            prepared = self.prepare(
+                request.query or "", context.operation_name, operation.variables,
+                context.plan_key,
+                operation.document if operation.document is not document else None)
         except PlanningError as exc:
             # A valid operation the supergraph cannot serve: an execution error, not a
             # malformed request.
             return Result(body={"errors": [{"message": str(exc), "extensions": {
                 "code": "QUERY_PLANNING_FAILED"}}], "data": None})
-        data, errors = await self.executor.execute(prepared.plan, raw_variables, context)
+        if pipeline.plans:
+            ended = await pipeline.plan(operation, prepared.plan)
+            if ended is not None:
+                return ended
+        return await self._respond(operation, prepared)
+
+    def _operation(self, request: GraphQLRequest, document: DocumentNode,
+                   definition: OperationDefinitionNode) -> Operation | Result:
+        """The operation ``request`` runs, or why it cannot run."""
+        kind = definition.operation.value
+        if kind == "subscription":
+            return request_error("Subscriptions are not supported by this gateway.",
+                                 code="OPERATION_NOT_SUPPORTED")
+        if kind == "mutation" and request.method == "GET":
+            return request_error("Mutations cannot be sent with GET; use POST.", status=405,
+                                 code="METHOD_NOT_ALLOWED")
+        variables = request.variables or {}
+        coerced = get_variable_values(self.schema, definition.variable_definitions or (),
+                                      dict(variables))
+        if isinstance(coerced, list):
+            return Result(body={"errors": [_error(e, "BAD_USER_INPUT") for e in coerced]},
+                          status=400)
+        return Operation(request=request, document=document, definition=definition,
+                         schema=self.schema, supergraph=self.supergraph,
+                         variables=_with_defaults(definition, variables))
+
+    async def _respond(self, operation: Operation, prepared: _Prepared) -> Result:
+        """Runs the plan and shapes the response to the operation."""
+        raw_variables = operation.variables
+        data, errors = await self.executor.execute(prepared.plan, raw_variables,
+                                                   operation.context)
         if prepared.introspection_document is not None:
             answered = execute_sync(self.schema, prepared.introspection_document,
-                                    variable_values=raw_variables)
+                                    variable_values=dict(raw_variables))
             data.update(answered.data or {})
             errors.extend(dict(e.formatted) for e in answered.errors or ())
-        root = self.schema.get_root_type(operation.operation)
+        if operation.errors:
+            errors[:0] = operation.errors
+        definition = operation.definition
+        root = self.schema.get_root_type(definition.operation)
         assert isinstance(root, GraphQLObjectType)
-        shaped = prepared.shaping.root(root, operation.selection_set, data, errors)
+        shaped = prepared.shaping.root(root, definition.selection_set, data, errors)
         body: dict[str, Any] = {"data": shaped}
         if errors:
             body = {"errors": errors, "data": shaped}

@@ -22,9 +22,11 @@ import orjson
 
 from crossdock.gateway import failures
 from crossdock.gateway.config import GatewayConfig
+from crossdock.gateway.context import RequestContext
 from crossdock.gateway.errors import SubgraphTimeout, SubgraphUnreachable
 from crossdock.gateway.metrics import FetchMetrics
 from crossdock.gateway.plan import ALIAS_PREFIX, Fetch, Path, Plan, Shape
+from crossdock.gateway.plugins.base import SubgraphAnswer, SubgraphRequest
 from crossdock.gateway.transport import SubgraphClient, SubgraphHeaders, as_subgraph_client
 
 if TYPE_CHECKING:
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from crossdock.gateway.context import RequestContext
+    from crossdock.gateway.plugins.pipeline import Pipeline
     from crossdock.gateway.supergraph import Supergraph
 
 #: Answers with this status or above are worth a retry (the subgraph failed, not the query).
@@ -41,6 +43,8 @@ _SERVER_ERROR = 500
 #: take a request's whole share of the budget in a tight loop.
 _MAX_RETRIES = 2
 ResponsePath = list[str | int]
+#: The context of a fetch posted without one (an embedder calling :meth:`Executor.post`).
+_NO_CONTEXT = RequestContext(request_id="")
 #: A plan path with its "|Type,Type" segments split once: (step kind, key or type names).
 _Steps = tuple[tuple[int, Any], ...]
 _KEY, _EACH, _TYPES = range(3)
@@ -50,8 +54,10 @@ class Executor:
     """Runs plans over one pooled HTTP client."""
 
     def __init__(self, supergraph: Supergraph, client: SubgraphClient | httpx.AsyncClient,
-                 config: GatewayConfig | None = None) -> None:
+                 config: GatewayConfig | None = None, pipeline: Pipeline | None = None) -> None:
         self.client = as_subgraph_client(client)
+        #: The plugins' ``on_subgraph`` around the client, when some plugin has one.
+        self.call = pipeline.subgraph_call(self.send) if pipeline is not None else None
         self.urls = {sub.name: sub.url for sub in supergraph.subgraphs.values()}
         self.metrics = {name: FetchMetrics(name) for name in self.urls}
         config = config or GatewayConfig()
@@ -83,9 +89,16 @@ class Executor:
                 await run.chains(starts)
         return run.data, run.errors
 
+    async def send(self, request: SubgraphRequest) -> SubgraphAnswer:
+        """Sends ``request`` through the client (the innermost of the plugins' calls)."""
+        status, content = await self.client.post(request.url, orjson.dumps(request.body),
+                                                 headers=request.headers,
+                                                 time_limit=request.time_limit)
+        return SubgraphAnswer(status=status, body=content)
+
     async def post(self, fetch: Fetch, variables: dict[str, Any],
-                   errors: list[dict[str, Any]],
-                   headers: SubgraphHeaders = ()) -> dict[str, Any] | None:
+                   errors: list[dict[str, Any]], headers: SubgraphHeaders = (),
+                   context: RequestContext | None = None) -> dict[str, Any] | None:
         """The subgraph's GraphQL answer to ``fetch``, or None with an error added.
 
         A query whose subgraph refused the connection or answered 5xx is sent again, twice
@@ -97,7 +110,15 @@ class Executor:
         measured = self.metrics[graph]
         body = {"query": fetch.query, "variables": variables} if variables else {
             "query": fetch.query}
-        payload = orjson.dumps(body)
+        call = self.call
+        if call is None:
+            payload = orjson.dumps(body)
+        else:
+            request = SubgraphRequest(
+                subgraph=graph, url=url, body=body, headers=headers,
+                kind="mutation" if fetch.kind == "mutation" else "query",
+                time_limit=self.timeouts[graph],
+                context=context if context is not None else _NO_CONTEXT)
         budget = self.budgets.get(graph) if fetch.kind != "mutation" else None
         if budget is not None:
             budget.deposit()
@@ -106,8 +127,12 @@ class Executor:
         while True:
             started = time.perf_counter()
             try:
-                status, content = await self.client.post(url, payload, headers=headers,
-                                                         time_limit=timeout)
+                if call is None:
+                    status, content = await self.client.post(url, payload, headers=headers,
+                                                             time_limit=timeout)
+                else:
+                    answer = await call(request)
+                    status, content = answer.status, answer.body
             except SubgraphTimeout:
                 measured.observe(time.perf_counter() - started)
                 measured.failed("timeout")
@@ -245,7 +270,7 @@ class _Run:
 
     async def root(self, fetch: Fetch) -> None:
         result = await self.executor.post(fetch, self.fetch_variables(fetch), self.errors,
-                                          self.headers_for(fetch.graph))
+                                          self.headers_for(fetch.graph), self.context)
         if result is None:
             return
         payload = result.get("data")
@@ -268,7 +293,7 @@ class _Run:
         variables = self.fetch_variables(fetch)
         variables["representations"] = representations
         result = await self.executor.post(fetch, variables, self.errors,
-                                          self.headers_for(fetch.graph))
+                                          self.headers_for(fetch.graph), self.context)
         if result is None:
             return
         payload = result.get("data")

@@ -21,7 +21,9 @@ import structlog
 from crossdock.core.asgi import Receive, Scope, Send, read_body, send_bytes
 from crossdock.gateway import graphiql
 from crossdock.gateway.context import RequestContext
-from crossdock.gateway.engine import Gateway, Result, request_error
+from crossdock.gateway.engine import Gateway
+from crossdock.gateway.plugins.base import GraphQLRequest
+from crossdock.gateway.result import Result, request_error
 
 _GRAPHQL_RESPONSE = b"application/graphql-response+json"
 _JSON = b"application/json"
@@ -86,12 +88,13 @@ class GraphQLApp:
             await send_bytes(send, 405, b'{"errors":[{"message":"Use GET or POST."}]}',
                              headers=[(b"allow", b"GET, POST"), *headers])
             return
-        await send_bytes(send, result.status, orjson.dumps(result.body), media, headers)
+        await send_bytes(send, result.status, orjson.dumps(result.body), media,
+                         _with_result_headers(headers, result) if result.headers else headers)
 
     async def _get(self, scope: Scope, context: RequestContext) -> Result:
         params = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         query = params.get("query", [None])[0]
-        if not query:
+        if not query and "extensions" not in params:
             return request_error("Missing the query parameter.")
         variables: Any = None
         raw = params.get("variables", [None])[0]
@@ -100,9 +103,16 @@ class GraphQLApp:
                 variables = orjson.loads(raw)
             except orjson.JSONDecodeError:
                 return request_error("The variables parameter is not valid JSON.")
+        extensions: Any = None
+        raw = params.get("extensions", [None])[0]
+        if raw:
+            try:
+                extensions = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                return request_error("The extensions parameter is not valid JSON.")
         return await self._run({"query": query, "variables": variables,
-                                "operationName": params.get("operationName", [None])[0]},
-                               context, allow_mutation=False)
+                                "operationName": params.get("operationName", [None])[0],
+                                "extensions": extensions}, context, method="GET")
 
     async def _post(self, receive: Receive, content_type: bytes,
                     context: RequestContext) -> Result:
@@ -120,9 +130,14 @@ class GraphQLApp:
         return await self._run(payload, context)
 
     async def _run(self, payload: dict[str, Any], context: RequestContext, *,
-                   allow_mutation: bool = True) -> Result:
+                   method: str = "POST") -> Result:
         query = payload.get("query")
-        if not isinstance(query, str) or not query.strip():
+        if query is not None and not isinstance(query, str):
+            return request_error("The query must be a string.")
+        extensions = payload.get("extensions")
+        if extensions is not None and not isinstance(extensions, dict):
+            return request_error("The extensions must be a JSON object.")
+        if not (query and query.strip()) and not extensions:
             return request_error("The request has no query string.")
         variables = payload.get("variables")
         if variables is not None and not isinstance(variables, dict):
@@ -130,8 +145,15 @@ class GraphQLApp:
         name = payload.get("operationName")
         if name is not None and not isinstance(name, str):
             return request_error("The operationName must be a string.")
-        return await self.gateway.execute(query, name or None, variables,
-                                          allow_mutation=allow_mutation, context=context)
+        return await self.gateway.handle(GraphQLRequest(
+            query=query if query and query.strip() else None, operation_name=name or None,
+            variables=variables, extensions=extensions or {}, method=method, context=context))
+
+
+def _with_result_headers(headers: list[tuple[bytes, bytes]],
+                         result: Result) -> list[tuple[bytes, bytes]]:
+    """``headers`` and those a plugin put on ``result``."""
+    return [*headers, *((n.encode("latin-1"), v.encode("latin-1")) for n, v in result.headers)]
 
 
 def _request_id(headers: list[tuple[bytes, bytes]]) -> bytes:

@@ -8,6 +8,8 @@ from typing import Any
 
 from crossdock.core.errors import ConfigError
 
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 #: An HTTP field name (RFC 9110's ``token``).
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
@@ -17,3 +19,17 @@ def boolean(value: Any, key: str) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"{key}: {value!r} is not true or false")
     return value
+
+
+def parse_duration(value: Any, key: str) -> float:
+    """Seconds in a duration such as ``30s``, ``500ms``, ``1m30s`` (or a number of seconds)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    text = str(value).strip() if isinstance(value, str) else ""
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text.replace(" ", ""):
+        raise ConfigError(f"{key}: {value!r} is not a duration (such as 30s or 500ms)")
+    seconds = sum(float(number) * _UNITS[unit] for number, unit in parts)
+    if seconds <= 0:
+        raise ConfigError(f"{key}: the duration must be more than 0")
+    return seconds

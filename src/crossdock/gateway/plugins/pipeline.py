@@ -1,0 +1,93 @@
+"""The plugins of one gateway, called in order at each step of a request.
+
+Per hook, only the plugins that override it are kept, so an unused hook costs a falsy check
+of an empty tuple in the engine and nothing in the executor; the ``on_subgraph`` wrappers are
+nested once, when the executor is built, into one call.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING
+
+from crossdock.core.logging import get_logger
+from crossdock.gateway.plugins.base import GraphQLRequest, Operation, Plugin
+from crossdock.gateway.result import Result
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from crossdock.gateway.plan import Plan
+    from crossdock.gateway.plugins.base import SubgraphCall
+
+log = get_logger("crossdock.gateway")
+
+
+def _overriding(plugins: Sequence[Plugin], hook: str) -> tuple[Plugin, ...]:
+    """The plugins whose class overrides ``hook`` (the base's does nothing)."""
+    default = getattr(Plugin, hook)
+    return tuple(p for p in plugins if getattr(type(p), hook) is not default)
+
+
+class Pipeline:
+    """The gateway's plugins by hook, first configured first."""
+
+    __slots__ = ("operations", "plans", "plugins", "requests", "responses", "subgraphs")
+
+    def __init__(self, plugins: Sequence[Plugin] = ()) -> None:
+        self.plugins = tuple(plugins)
+        self.requests = _overriding(self.plugins, "on_request")
+        self.operations = _overriding(self.plugins, "on_operation")
+        self.plans = _overriding(self.plugins, "on_plan")
+        self.subgraphs = _overriding(self.plugins, "on_subgraph")
+        self.responses = _overriding(self.plugins, "on_response")
+
+    async def request(self, request: GraphQLRequest) -> GraphQLRequest | Result:
+        """The request after every ``on_request``, or the Result one ended it with."""
+        for plugin in self.requests:
+            found = await plugin.on_request(request)
+            if isinstance(found, Result):
+                return found
+            request = found
+        return request
+
+    async def operation(self, operation: Operation) -> Operation | Result:
+        """The operation after every ``on_operation``, or the Result one ended it with."""
+        for plugin in self.operations:
+            found = await plugin.on_operation(operation)
+            if isinstance(found, Result):
+                return found
+            operation = found
+        return operation
+
+    async def plan(self, operation: Operation, plan: Plan) -> Result | None:
+        """The Result an ``on_plan`` ended the request with, if one did."""
+        for plugin in self.plans:
+            found = await plugin.on_plan(operation, plan)
+            if found is not None:
+                return found
+        return None
+
+    def subgraph_call(self, send: SubgraphCall) -> SubgraphCall | None:
+        """``send`` inside every ``on_subgraph``, the first plugin outermost (None when no
+        plugin has the hook: the executor then calls its client directly)."""
+        if not self.subgraphs:
+            return None
+        call = send
+        for plugin in reversed(self.subgraphs):
+            call = functools.partial(plugin.on_subgraph, call=call)
+        return call
+
+    async def response(self, request: GraphQLRequest, result: Result) -> Result:
+        """The result after every ``on_response``."""
+        for plugin in self.responses:
+            result = await plugin.on_response(request, result)
+        return result
+
+    async def aclose(self) -> None:
+        """Closes every plugin; one that fails to close is logged, the others still are."""
+        for plugin in self.plugins:
+            try:
+                await plugin.aclose()
+            except Exception:  # one plugin failing must not keep others open
+                log.exception("plugin_close_failed", plugin=plugin.name)
