@@ -18,8 +18,9 @@ WebhooksError
 ├── StoreError             the webhooks tables could not be read or written
 │   └── StoreUnavailable       no database connection in time, or it was lost
 │       └── CommitTimeout          a delivery was not committed within the commit timeout
-└── HandlerError           a handler failed (recorded on the attempt, then retried)
-    └── ForwardingUnavailable  the ``forward`` handler has no outbound sender installed
+├── HandlerError           a handler failed (recorded on the attempt, then retried)
+│   └── ForwardingUnavailable  the ``forward`` handler has no outbound sender installed
+└── AddressRefused         the SSRF guard refuses an endpoint's address (not public, not allowed)
 
 ``InvalidInput`` and its subclasses are also configuration errors: the ``crossdock``
 command exits 2 on them (what the person gave is wrong), and the admin API answers 400.
@@ -114,3 +115,7 @@ class HandlerError(WebhooksError):
 
 class ForwardingUnavailable(HandlerError):
     """Forwarding to outside endpoints is not installed (it comes with outbound webhooks)."""
+
+
+class AddressRefused(WebhooksError):
+    """The endpoint's address is not public and not on the allow-list."""
