@@ -20,10 +20,20 @@ WebhooksError
 │       └── CommitTimeout          a delivery was not committed within the commit timeout
 ├── HandlerError           a handler failed (recorded on the attempt, then retried)
 │   └── ForwardingUnavailable  the ``forward`` handler has no outbound sender installed
-└── AddressRefused         the SSRF guard refuses an endpoint's address (not public, not allowed)
+├── AddressRefused         the SSRF guard refuses an endpoint's address (not public, not allowed)
+└── OutboundError          sending webhooks: applications, endpoints, event types, messages
+    ├── InvalidOutbound        a name, URL, limit or filter given is invalid (also InvalidInput)
+    │   ├── UnknownApplication     no application by that name
+    │   ├── UnknownEndpoint        no endpoint with that id
+    │   ├── UnknownEventType       no event type by that name: publishing it is refused
+    │   └── InvalidPayload         a payload does not match its event type's JSON Schema
+    ├── ApplicationExists      an application by that name exists already
+    ├── EventTypeExists        an event type by that name exists already
+    └── MessageNotFound        no message with that id
 
 ``InvalidInput`` and its subclasses are also configuration errors: the ``crossdock``
-command exits 2 on them (what the person gave is wrong), and the admin API answers 400.
+command exits 2 on them (what the person gave is wrong), and the admin API answers 400
+(404 for the ``Unknown*`` ones: an application, endpoint or event type named but missing).
 """
 
 from __future__ import annotations
@@ -119,3 +129,39 @@ class ForwardingUnavailable(HandlerError):
 
 class AddressRefused(WebhooksError):
     """The endpoint's address is not public and not on the allow-list."""
+
+
+class OutboundError(WebhooksError):
+    """Sending webhooks failed."""
+
+
+class InvalidOutbound(OutboundError, InvalidInput):
+    """A value given for outbound webhooks is invalid."""
+
+
+class UnknownApplication(InvalidOutbound):
+    """No application by that name."""
+
+
+class UnknownEndpoint(InvalidOutbound):
+    """No endpoint with that id."""
+
+
+class UnknownEventType(InvalidOutbound):
+    """No event type by that name."""
+
+
+class InvalidPayload(InvalidOutbound):
+    """The payload does not match its event type's JSON Schema."""
+
+
+class ApplicationExists(OutboundError):
+    """An application by that name exists already."""
+
+
+class EventTypeExists(OutboundError):
+    """An event type by that name exists already."""
+
+
+class MessageNotFound(OutboundError):
+    """No message with that id."""

@@ -1,1 +1,1 @@
-"""Outbound webhooks: applications, endpoints, signed delivery with retries."""
+"""Outbound webhooks: applications, endpoints, event types, messages and their signed delivery."""

@@ -1,0 +1,75 @@
+"""The outbound tables' rows as value objects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crossdock.webhooks.outbound.models import (
+    Application,
+    Attempt,
+    AttemptStatus,
+    Endpoint,
+    EndpointSettings,
+    EventType,
+    Message,
+)
+
+
+def application(row: dict[str, Any]) -> Application:
+    """A ``webhooks_out_applications`` row."""
+    return Application(name=row["name"], description=row["description"],
+                       created_at=row["created_at"])
+
+
+def event_type(row: dict[str, Any]) -> EventType:
+    """A ``webhooks_out_event_types`` row."""
+    return EventType(name=row["name"], description=row["description"], schema=row["schema"],
+                     created_at=row["created_at"])
+
+
+def _tuple(values: list[str] | None) -> tuple[str, ...] | None:
+    return tuple(values) if values is not None else None
+
+
+def endpoint(row: dict[str, Any]) -> Endpoint:
+    """A ``webhooks_out_endpoints`` row."""
+    return Endpoint(
+        id=row["id"], app=row["app"],
+        settings=EndpointSettings(
+            url=row["url"], description=row["description"],
+            event_types=_tuple(row["event_types"]), channels=_tuple(row["channels"]),
+            rate_limit=row["rate_limit"], max_concurrency=row["max_concurrency"],
+            timeout_seconds=row["timeout_seconds"], headers=row["headers"]),
+        secret=row["secret"], previous_secret=row["previous_secret"],
+        previous_secret_expires_at=row["previous_secret_expires_at"],
+        enabled=row["enabled"], disabled_reason=row["disabled_reason"],
+        disabled_at=row["disabled_at"], failing_since=row["failing_since"],
+        created_at=row["created_at"])
+
+
+def message(row: dict[str, Any]) -> Message:
+    """A ``webhooks_out_messages`` row."""
+    return Message(id=row["id"], uid=row["uid"], app=row["app"], event_type=row["event_type"],
+                   payload=row["payload"], channels=tuple(row["channels"]),
+                   idempotency_key=row["idempotency_key"], ordering_key=row["ordering_key"],
+                   created_at=row["created_at"])
+
+
+def attempt(row: dict[str, Any]) -> Attempt:
+    """A ``webhooks_out_attempts`` row."""
+    return Attempt(id=row["id"], message_id=row["message_id"], endpoint_id=row["endpoint_id"],
+                   status=AttemptStatus(row["status"]), response_code=row["response_code"],
+                   response_body=row["response_body"], duration_ms=row["duration_ms"],
+                   error=row["error"], started_at=row["started_at"])
+
+
+def destination(row: dict[str, Any]) -> dict[str, Any]:
+    """A message's state at one endpoint, as shown."""
+    return {"endpoint_id": row["endpoint_id"], "url": row["url"], "status": row["status"],
+            "attempts": row["attempts"], "last_error": row["last_error"],
+            "next_attempt_at": _iso(row["next_attempt_at"]),
+            "finished_at": _iso(row["finished_at"])}
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
