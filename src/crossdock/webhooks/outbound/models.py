@@ -11,7 +11,7 @@ import secrets
 from enum import StrEnum
 from typing import Any
 
-from crossdock.webhooks.providers.standard import HMAC_PREFIX
+from crossdock.webhooks.signatures import HMAC_PREFIX
 
 #: An application's or event type's name, as the tables' name checks have it.
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
