@@ -40,7 +40,8 @@ from crossdock.webhooks.signatures import (
     signed_content,
 )
 
-__all__ = ["StandardProvider", "check_secret", "new_key_pair"]
+__all__ = ["HMAC_PREFIX", "PUBLIC_KEY_PREFIX", "StandardProvider", "check_secret", "hmac_key",
+           "new_key_pair"]
 
 TOLERANCE_SECONDS = 5 * 60
 
