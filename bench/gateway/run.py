@@ -11,6 +11,7 @@ Results are saved as JSON under bench/gateway/.results/ (git-ignored).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -33,6 +34,9 @@ RESULTS = HERE / ".results"
 REPO = HERE.parent.parent
 HOST = "127.0.0.1"
 GATEWAYS = ("apollo", "hive", "hive-nodedupe", "crossdock")
+PROFILES = ("default", "production")
+#: The gateways the production profile runs (hive-nodedupe has no production config).
+PRODUCTION_GATEWAYS = ("apollo", "hive", "crossdock")
 SUBGRAPH_COUNT = 48  # rows per type in peers/subgraphs.mjs; the variable sets cycle over them
 
 # What each gateway runs with, printed with the results so the comparison can be judged.
@@ -44,6 +48,21 @@ FEATURES = {
     "hive-nodedupe": "as hive, with transportEntries '*.http' deduplicateInflightRequests: false",
     "crossdock": "crossdock gateway serve, defaults; N>1 = --workers if the CLI has it",
 }
+#: The production profile: what every gateway turns on (see peers/*-production.* and
+#: crossdock_production_config below), and how each gets there.
+PRODUCTION_FEATURES = {
+    "all": ("JWT RS256 checked against a remote JWKS (issuer, audience; a token required), "
+            "APQ hits (bodies carry only the sha256 hash, registered once), depth limit 15 "
+            "and token limit 2000, authorization and x-tenant headers sent to every subgraph, "
+            "OpenTelemetry traces batched to a local OTLP/HTTP collector"),
+    "apollo": ("jose jwtVerify in the context function, Apollo Server's APQ cache, a depth "
+               "validation rule + parseOptions.maxTokens, RemoteGraphQLDataSource headers, "
+               "@apollo/gateway's own spans on a BasicTracerProvider + BatchSpanProcessor"),
+    "hive": ("jwt (plugin-jwt, remote JWKS), @graphql-yoga/plugin-apq, maxDepth/maxTokens, "
+             "propagateHeaders, openTelemetrySetup + openTelemetry.traces; dedup on"),
+    "crossdock": ("gateway.yaml: authentication.jwt, authorization.require_authentication, "
+                  "apq, limits, headers, telemetry.exporters.tracing.otlp"),
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,8 +71,43 @@ class Query:
     document: str
     variables: list[dict[str, Any]]
 
-    def bodies(self) -> list[str]:
-        return [json.dumps({"query": self.document, "variables": v}) for v in self.variables]
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.document.encode()).hexdigest()
+
+    def bodies(self, *, apq: bool = False) -> list[str]:
+        """One body per variable set; with ``apq`` only the document's hash, no text."""
+        if not apq:
+            return [json.dumps({"query": self.document, "variables": v})
+                    for v in self.variables]
+        hashed = {"persistedQuery": {"version": 1, "sha256Hash": self.sha256}}
+        return [json.dumps({"extensions": hashed, "variables": v}) for v in self.variables]
+
+    def registration(self) -> str:
+        """The APQ body that registers the document under its hash."""
+        return json.dumps({"query": self.document, "variables": self.variables[0],
+                           "extensions": {"persistedQuery": {"version": 1,
+                                                             "sha256Hash": self.sha256}}})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Profile:
+    """What the gateways run with: their defaults, or the production features."""
+
+    name: str
+    #: Headers of every request (the token and the tenant in production).
+    headers: dict[str, str] = field(default_factory=dict)
+    #: The collector's base URL (JWKS and OTLP), production only.
+    collector: str | None = None
+    #: crossdock's gateway.yaml, production only.
+    crossdock_config: Path | None = None
+
+    @property
+    def production(self) -> bool:
+        return self.name == "production"
+
+
+DEFAULT = Profile(name="default")
 
 
 @dataclass(slots=True, kw_only=True)
@@ -62,6 +116,7 @@ class Result:
     query: str
     processes: int
     rps: float
+    profile: str = "default"
     p50_ms: float
     p95_ms: float
     p99_ms: float
@@ -87,9 +142,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def post(url: str, body: str, timeout: float = 10.0) -> tuple[int, bytes]:
+def post(url: str, body: str, timeout: float = 10.0,
+         headers: dict[str, str] | None = None) -> tuple[int, bytes]:
     request = urllib.request.Request(
-        url, data=body.encode(), headers={"content-type": "application/json"}
+        url, data=body.encode(), headers={"content-type": "application/json", **(headers or {})}
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -148,10 +204,11 @@ class Processes:
         self.running: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(
-        self, name: str, argv: list[str], *, cwd: Path | None = None
+        self, name: str, argv: list[str], *, cwd: Path | None = None,
+        env: dict[str, str] | None = None,
     ) -> subprocess.Popen[bytes]:
         logfile = (self.workdir / f"{name}.log").open("ab")
-        env = {**os.environ, "NODE_ENV": "production"}
+        env = {**os.environ, "NODE_ENV": "production", **(env or {})}
         proc = subprocess.Popen(
             argv, cwd=cwd or self.workdir, stdout=logfile, stderr=subprocess.STDOUT,
             env=env, start_new_session=True,
@@ -267,45 +324,49 @@ def prepare_crossdock(directory: Path) -> Crossdock:
 
 
 def gateway_argv(
-    name: str, *, supergraph: Path, port: int, processes: int, crossdock: Crossdock | None
+    name: str, *, supergraph: Path, port: int, processes: int, crossdock: Crossdock | None,
+    profile: Profile = DEFAULT,
 ) -> list[str]:
     """The command line that serves ``supergraph`` on ``port`` with ``processes`` processes."""
+    suffix = "-production" if profile.production else ""
     if name == "apollo":
-        return ["node", str(PEERS / "apollo.mjs"), str(supergraph), HOST, str(port),
+        return ["node", str(PEERS / f"apollo{suffix}.mjs"), str(supergraph), HOST, str(port),
                 str(processes)]
     if name in {"hive", "hive-nodedupe"}:
         hive = PEERS / "node_modules" / "@graphql-hive" / "gateway" / "dist" / "bin.js"
         return [
             "node", str(hive), "supergraph", str(supergraph), "--host", HOST,
             "--port", str(port), "--fork", str(processes),
-            "--config-path", str(PEERS / f"{name}.config.mjs"),
+            "--config-path", str(PEERS / f"{name}{suffix}.config.mjs"),
         ]
     if crossdock is None:
         raise BenchError(f"unknown gateway {name}")
     workers = [crossdock.workers_flag, str(processes)] if crossdock.workers_flag else []
+    config = ["--config", str(profile.crossdock_config)] if profile.crossdock_config else []
     return [
         str(crossdock.executable), "gateway", "serve", "--supergraph", str(supergraph),
-        "--host", HOST, "--port", str(port), *workers,
+        "--host", HOST, "--port", str(port), *workers, *config,
     ]
 
 
 def start_gateway(
     procs: Processes, label: str, name: str, *, supergraph: Path, processes: int,
-    crossdock: Crossdock | None,
+    crossdock: Crossdock | None, profile: Profile = DEFAULT,
 ) -> tuple[str, subprocess.Popen[bytes]]:
     """Starts a gateway and waits until it answers; returns its URL and process."""
     port = free_port()
     url = f"http://{HOST}:{port}/graphql"
     argv = gateway_argv(name, supergraph=supergraph, port=port, processes=processes,
-                        crossdock=crossdock)
-    proc = procs.start(label, argv)
+                        crossdock=crossdock, profile=profile)
+    env = {"BENCH_COLLECTOR": profile.collector} if profile.collector else None
+    proc = procs.start(label, argv, env=env)
     probe = json.dumps({"query": "{ __typename }"})
     deadline = time.monotonic() + 90
     while True:
         if proc.poll() is not None:
             raise BenchError(f"{name} exited with {proc.returncode}:\n{procs.log_tail(label)}")
         try:
-            status, _ = post(url, probe, timeout=2)
+            status, _ = post(url, probe, timeout=2, headers=profile.headers)
             if status == 200:
                 break
         except OSError:
@@ -317,6 +378,18 @@ def start_gateway(
     if processes > 1:
         time.sleep(2)  # let every worker finish booting, not just the first to answer
     return url, proc
+
+
+def register(url: str, queries: list[Query], profile: Profile, processes: int) -> None:
+    """Registers every query's hash (APQ) in production; each worker process keeps its own
+    cache, so the registration is sent often enough to reach all of them."""
+    if not profile.production:
+        return
+    for query in queries:
+        for _ in range(8 * processes):
+            status, raw = post(url, query.registration(), headers=profile.headers)
+            if status != 200 or b'"errors"' in raw:
+                raise BenchError(f"APQ registration of {query.name} failed: {status} {raw[:300]!r}")
 
 
 # --- correctness -------------------------------------------------------------------------
@@ -344,13 +417,14 @@ def first_difference(a: Any, b: Any, path: str = "") -> str | None:
     return None
 
 
-def collect_answers(url: str, queries: list[Query], subgraphs: dict[str, str]) -> dict[str, Any]:
+def collect_answers(url: str, queries: list[Query], subgraphs: dict[str, str],
+                    profile: Profile = DEFAULT) -> dict[str, Any]:
     """Every query with every variable set, once; and subgraph requests per gateway request."""
     answers: dict[str, Any] = {}
     for query in queries:
         before = subgraph_requests(subgraphs)
-        for i, body in enumerate(query.bodies()):
-            status, raw = post(url, body)
+        for i, body in enumerate(query.bodies(apq=profile.production)):
+            status, raw = post(url, body, headers=profile.headers)
             try:
                 parsed = json.loads(raw)
             except ValueError:
@@ -381,21 +455,31 @@ def check_answers(
 
 
 def check_correctness(
-    procs: Processes, args: argparse.Namespace, queries: list[Query],
+    procs: Processes, names: list[str], queries: list[Query],
     subgraphs: dict[str, str], *, supergraph: Path, crossdock: Crossdock | None,
+    profile: Profile = DEFAULT,
 ) -> tuple[dict[str, Any], set[str]]:
     """Every gateway (one process) answers every query and variable set before any timing."""
     answers: dict[str, dict[str, Any]] = {}
-    for name in args.only:
-        url, _ = start_gateway(procs, f"{name}-check", name, supergraph=supergraph,
-                               processes=1, crossdock=crossdock)
-        answers[name] = collect_answers(url, queries, subgraphs)
-        procs.stop(f"{name}-check")
-    reference = "crossdock" if "crossdock" in answers else args.only[0]
+    for name in names:
+        label = f"{name}-{profile.name}-check"
+        url, _ = start_gateway(procs, label, name, supergraph=supergraph,
+                               processes=1, crossdock=crossdock, profile=profile)
+        register(url, queries, profile, 1)
+        answers[name] = collect_answers(url, queries, subgraphs, profile)
+        if profile.production:
+            refused, _ = post(url, queries[0].bodies()[0])
+            if refused == 200:
+                answers[name]["refusal"] = "a request without a token was served"
+        procs.stop(label)
+    reference = "crossdock" if "crossdock" in answers else names[0]
     problems = check_answers(answers, reference, queries)
+    for name, theirs in answers.items():
+        if "refusal" in theirs:
+            problems[name].append(theirs["refusal"])
     mismatched = {name for name, found in problems.items() if found}
-    log(f"correctness against {reference}'s answers:")
-    for name in args.only:
+    log(f"{profile.name} profile, correctness against {reference}'s answers:")
+    for name in names:
         fetches = ", ".join(
             f"{q.name} {answers[name][f'{q.name}:fetches']:.1f}" for q in queries)
         status = "MISMATCH" if problems[name] else "ok"
@@ -405,7 +489,7 @@ def check_correctness(
     correctness = {
         "reference": reference, "problems": problems,
         "subgraph_requests_per_query": {
-            n: {q.name: answers[n][f"{q.name}:fetches"] for q in queries} for n in args.only
+            n: {q.name: answers[n][f"{q.name}:fetches"] for q in queries} for n in names
         },
     }
     return correctness, mismatched
@@ -415,14 +499,19 @@ def check_correctness(
 
 
 def run_load(
-    tool: str, url: str, bodies_file: Path, *, connections: int, duration: int, threads: int
+    tool: str, url: str, bodies_file: Path, *, connections: int, duration: int, threads: int,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     if tool == "wrk":
+        extra = [arg for name, value in (headers or {}).items()
+                 for arg in ("-H", f"{name}: {value}")]
         argv = [
             "wrk", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{duration}s",
-            "--timeout", f"{max(30, 2 * duration)}s", "-s", str(HERE / "load.lua"), url,
-            "--", str(bodies_file),
+            "--timeout", f"{max(30, 2 * duration)}s", "-s", str(HERE / "load.lua"), *extra,
+            url, "--", str(bodies_file),
         ]
+    elif headers:
+        raise BenchError("the production profile needs wrk (apt-get install -y wrk)")
     else:
         argv = [
             "node", str(PEERS / "load-autocannon.mjs"), url, str(bodies_file),
@@ -448,6 +537,7 @@ def to_result(gateway: str, query: str, processes: int, raw: dict[str, Any]) -> 
 def measure_all(
     procs: Processes, tool: str, args: argparse.Namespace, queries: list[Query], *,
     bodies: dict[str, Path], supergraph: Path, processes: int, crossdock: Crossdock | None,
+    profile: Profile = DEFAULT,
 ) -> list[Result]:
     """Loads every gateway with every query, in rounds that rotate the gateways' order.
 
@@ -455,16 +545,18 @@ def measure_all(
     of landing on whichever one runs at that moment. All gateways of the process count stay
     up (idle ones cost nothing) so that rounds need no restarts.
     """
-    names = [n for n in args.only if not (
+    wanted = gateways_of(args, profile)
+    names = [n for n in wanted if not (
         n == "crossdock" and processes > 1 and crossdock and not crossdock.workers_flag)]
-    if len(names) < len(args.only):
+    if len(names) < len(wanted):
         log("crossdock gateway serve has no --workers flag: crossdock runs 1 process only")
     urls: dict[str, str] = {}
     pids: dict[str, int] = {}
     for name in names:
-        urls[name], proc = start_gateway(procs, f"{name}-x{processes}", name,
+        urls[name], proc = start_gateway(procs, f"{name}-{profile.name}-x{processes}", name,
                                          supergraph=supergraph, processes=processes,
-                                         crossdock=crossdock)
+                                         crossdock=crossdock, profile=profile)
+        register(urls[name], queries, profile, processes)
         pids[name] = proc.pid
     raws: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for round_ in range(args.rounds):
@@ -473,15 +565,16 @@ def measure_all(
         for query in queries:
             for name in order:
                 run_load(tool, urls[name], bodies[query.name], connections=args.connections,
-                         duration=warmup, threads=args.threads)
-                drain(urls[name])
+                         duration=warmup, threads=args.threads, headers=profile.headers)
+                drain(urls[name], profile)
                 raw = run_load(tool, urls[name], bodies[query.name],
                                connections=args.connections, duration=args.duration,
-                               threads=args.threads)
-                drain(urls[name])
+                               threads=args.threads, headers=profile.headers)
+                drain(urls[name], profile)
                 raws.setdefault((name, query.name), []).append(raw)
                 raw["loadavg_1m"] = os.getloadavg()[0]
-                log(f"round {round_ + 1}/{args.rounds} {name} x{processes} {query.name}: "
+                log(f"{profile.name} round {round_ + 1}/{args.rounds} {name} x{processes} "
+                    f"{query.name}: "
                     f"{raw['requests'] / (raw['duration_us'] / 1e6):.0f} RPS, "
                     f"p95 {raw['p95_us'] / 1000:.1f} ms (load average {raw['loadavg_1m']:.1f})")
     results = []
@@ -490,8 +583,9 @@ def measure_all(
         for query in queries:
             result = combine(name, query.name, processes, raws[(name, query.name)])
             result.rss_mb = rss
+            result.profile = profile.name
             results.append(result)
-        procs.stop(f"{name}-x{processes}")
+        procs.stop(f"{name}-{profile.name}-x{processes}")
     return results
 
 
@@ -513,14 +607,14 @@ def measure_ceiling(
     return ceiling
 
 
-def drain(url: str) -> None:
+def drain(url: str, profile: Profile = DEFAULT) -> None:
     """Waits until the requests wrk left in flight are answered.
 
     wrk stops with every connection's request still queued in the gateway; a slow gateway
     would otherwise start its measured run (or hand the next gateway its CPU) with that
     backlog. One probe queues behind them.
     """
-    post(url, json.dumps({"query": "{ __typename }"}), timeout=120)
+    post(url, json.dumps({"query": "{ __typename }"}), timeout=120, headers=profile.headers)
 
 
 def combine(gateway: str, query: str, processes: int, raws: list[dict[str, Any]]) -> Result:
@@ -548,19 +642,21 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if b else "n/a"
 
 
-def print_table(results: list[Result], mismatched: set[str]) -> list[str]:
-    header = (f"{'query':<7} {'procs':>5} {'gateway':<14} {'RPS':>9} {'p50 ms':>8} "
-              f"{'p95 ms':>8} {'p99 ms':>8} {'RSS MB':>8} {'bad':>5}  correct")
+def print_table(results: list[Result], mismatched: set[tuple[str, str]]) -> list[str]:
+    header = (f"{'profile':<10} {'query':<7} {'procs':>5} {'gateway':<14} {'RPS':>9} "
+              f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'RSS MB':>8} {'bad':>5}  correct")
     lines = [header]
     lines.extend(
-        f"{r.query:<7} {r.processes:>5} {r.gateway:<14} {r.rps:>9.1f} {r.p50_ms:>8.2f} "
-        f"{r.p95_ms:>8.2f} {r.p99_ms:>8.2f} {r.rss_mb:>8.1f} {r.bad + r.socket_errors:>5}  "
-        f"{'MISMATCH' if r.gateway in mismatched else 'yes'}"
+        f"{r.profile:<10} {r.query:<7} {r.processes:>5} {r.gateway:<14} {r.rps:>9.1f} "
+        f"{r.p50_ms:>8.2f} {r.p95_ms:>8.2f} {r.p99_ms:>8.2f} {r.rss_mb:>8.1f} "
+        f"{r.bad + r.socket_errors:>5}  "
+        f"{'MISMATCH' if (r.profile, r.gateway) in mismatched else 'yes'}"
         for r in results
     )
-    groups = sorted({(r.query, r.processes) for r in results})
-    for query, processes in groups:
-        by = {r.gateway: r for r in results if (r.query, r.processes) == (query, processes)}
+    groups = sorted({(r.profile, r.query, r.processes) for r in results})
+    for profile, query, processes in groups:
+        by = {r.gateway: r for r in results
+              if (r.profile, r.query, r.processes) == (profile, query, processes)}
         cd = by.get("crossdock")
         if cd is None:
             continue
@@ -569,7 +665,7 @@ def print_table(results: list[Result], mismatched: set[str]) -> list[str]:
             f"p95 {cd.p95_ms:.2f} vs {by[peer].p95_ms:.2f} ms"
             for peer in ("apollo", "hive", "hive-nodedupe") if peer in by
         ]
-        lines.append(f"{query}, {processes} proc: " + "; ".join(parts))
+        lines.append(f"{profile}, {query}, {processes} proc: " + "; ".join(parts))
     few = sorted({f"{r.gateway} {r.query} x{r.processes}" for r in results if r.requests < 30})
     if few:
         lines.append(f"fewer than 30 answers in all rounds (percentiles rough): {', '.join(few)}")
@@ -596,6 +692,9 @@ def parse_args() -> argparse.Namespace:
         help="crossdock checkout whose gateway runs (default: this checkout)",
     )
     parser.add_argument("--skip-ceiling", action="store_true", help="skip the subgraph ceiling")
+    parser.add_argument("--profiles", default=",".join(PROFILES),
+                        help="default (every gateway as shipped), production (JWT, APQ, "
+                             "limits, header rules, tracing on: apollo, hive, crossdock)")
     args = parser.parse_args()
     args.only = [g.strip() for g in args.only.split(",") if g.strip()]
     unknown = set(args.only) - set(GATEWAYS)
@@ -603,7 +702,146 @@ def parse_args() -> argparse.Namespace:
         parser.error(f"unknown gateways {sorted(unknown)}; choose from {','.join(GATEWAYS)}")
     args.processes = [int(p) for p in args.processes.split(",")]
     args.queries = [q.strip() for q in args.queries.split(",")]
+    args.profiles = [p.strip() for p in args.profiles.split(",") if p.strip()]
+    if set(args.profiles) - set(PROFILES):
+        parser.error(f"unknown profiles; choose from {','.join(PROFILES)}")
     return args
+
+
+def gateways_of(args: argparse.Namespace, profile: Profile) -> list[str]:
+    """The gateways ``profile`` runs of those asked for."""
+    if not profile.production:
+        return list(args.only)
+    return [n for n in args.only if n in PRODUCTION_GATEWAYS]
+
+
+def crossdock_production_config(collector: str, workdir: Path) -> Path:
+    """crossdock's gateway.yaml for the production profile, in Apollo Router's keys."""
+    path = workdir / "gateway-production.yaml"
+    path.write_text(f"""\
+authentication:
+  jwt:
+    jwks:
+      - url: {collector}/jwks.json
+        issuer: bench
+        audiences: [gateway]
+        algorithms: [RS256]
+authorization:
+  require_authentication: true
+apq:
+  enabled: true
+limits:
+  max_depth: 15
+  parser_max_tokens: 2000
+headers:
+  all:
+    request:
+      - propagate: {{named: authorization}}
+      - propagate: {{named: x-tenant}}
+telemetry:
+  exporters:
+    tracing:
+      common:
+        service_name: crossdock
+      otlp:
+        enabled: true
+        endpoint: {collector}
+        protocol: http
+""")
+    return path
+
+
+def start_production(procs: Processes, workdir: Path) -> Profile:
+    """The production profile's key pair, token, JWKS and OTLP collector."""
+    secrets = workdir / "production"
+    secrets.mkdir()
+    subprocess.run(["node", str(PEERS / "jwt.mjs"), str(secrets)], check=True)
+    port_file = secrets / "collector-port"
+    procs.start("collector", ["node", str(PEERS / "collector.mjs"),
+                              str(secrets / "jwks.json"), str(port_file)])
+    deadline = time.monotonic() + 30
+    while not port_file.exists() or not port_file.read_text():
+        if time.monotonic() > deadline or procs.running["collector"].poll() is not None:
+            raise BenchError(f"the collector did not start:\n{procs.log_tail('collector')}")
+        time.sleep(0.1)
+    collector = f"http://{HOST}:{port_file.read_text()}"
+    token = (secrets / "token").read_text()
+    return Profile(name="production", collector=collector,
+                   headers={"authorization": f"Bearer {token}", "x-tenant": "acme"},
+                   crossdock_config=crossdock_production_config(collector, workdir))
+
+
+def collector_stats(profile: Profile) -> dict[str, Any]:
+    """What the collector received: OTLP exports and bytes, JWKS fetches."""
+    assert profile.collector is not None
+    with urllib.request.urlopen(f"{profile.collector}/stats", timeout=5) as response:
+        return dict(json.loads(response.read()))
+
+
+def measure_profiles(
+    procs: Processes, tool: str, args: argparse.Namespace, queries: list[Query], *,
+    crossdock: Crossdock | None, workdir: Path, report: dict[str, Any],
+) -> tuple[list[Result], set[tuple[str, str]]]:
+    """Correctness of every profile first, then the ceiling, then the load of each profile;
+    the mismatched (profile, gateway) pairs."""
+    bodies: dict[str, dict[str, Path]] = {"default": {}, "production": {}}
+    for query in queries:
+        for name in PROFILES:
+            path = bodies[name][query.name] = workdir / f"{query.name}.{name}.bodies"
+            path.write_text("\n".join(query.bodies(apq=name == "production")) + "\n")
+    subgraphs = start_subgraphs(procs)
+    supergraph = compose(subgraphs, workdir)
+    log(f"subgraphs up, supergraph composed: {supergraph}")
+    profiles = [DEFAULT if name == "default" else start_production(procs, workdir)
+                for name in args.profiles]
+    results: list[Result] = []
+    mismatched: set[tuple[str, str]] = set()
+    report["correctness"] = {}
+    for profile in profiles:
+        found, wrong = check_correctness(
+            procs, gateways_of(args, profile), queries, subgraphs, supergraph=supergraph,
+            crossdock=crossdock, profile=profile)
+        report["correctness"][profile.name] = found
+        mismatched |= {(profile.name, name) for name in wrong}
+    if not args.skip_ceiling:
+        report["subgraph_ceiling"] = asdict(measure_ceiling(tool, args, subgraphs, workdir))
+    for profile in profiles:
+        for processes in args.processes:
+            results += measure_all(procs, tool, args, queries, bodies=bodies[profile.name],
+                                   supergraph=supergraph, processes=processes,
+                                   crossdock=crossdock, profile=profile)
+        if profile.production:
+            stats = report["collector"] = collector_stats(profile)
+            log(f"collector received {stats['exports']} OTLP exports "
+                f"({stats['bytes'] / 1e6:.1f} MB), {stats['jwks']} JWKS fetches")
+    return results, mismatched
+
+
+def summary(args: argparse.Namespace, report: dict[str, Any], results: list[Result],
+            crossdock: Crossdock | None) -> list[str]:
+    """The lines after the table: the subgraph ceiling and what each gateway ran with."""
+    lines = []
+    if "subgraph_ceiling" in report and results:
+        best = max(results, key=lambda r: r.rps)
+        ceiling_rps = report["subgraph_ceiling"]["rps"]
+        fetches = report["correctness"][best.profile]["subgraph_requests_per_query"][
+            best.gateway][best.query]
+        lines += [
+            (f"single subgraph ceiling: {ceiling_rps:.0f} RPS = {ratio(ceiling_rps, best.rps)} "
+             f"the fastest gateway row above ({best.gateway} {best.query} x{best.processes}: "
+             f"{best.rps:.0f} RPS);"),
+            (f"  that row asks the four subgraphs for {best.rps * fetches:.0f} requests/s in "
+             f"all ({fetches:.1f} per query): one subgraph alone serves "
+             f"{ratio(ceiling_rps, best.rps * fetches / 4)} its share"),
+        ]
+    lines += ["features (what each gateway ran with):"]
+    lines += [f"  {name}: {FEATURES[name]}" for name in args.only]
+    if "production" in args.profiles:
+        lines += ["production profile:"]
+        lines += [f"  {name}: {text}" for name, text in PRODUCTION_FEATURES.items()]
+    if crossdock and not crossdock.workers_flag and any(p > 1 for p in args.processes):
+        lines.append("  crossdock: `gateway serve` has no --workers flag: no multi-process rows")
+    return lines
 
 
 def main() -> int:
@@ -616,64 +854,29 @@ def main() -> int:
     crossdock = (prepare_crossdock(args.crossdock_dir.resolve())
                  if "crossdock" in args.only else None)
     queries = load_queries(args.queries)
-    bodies: dict[str, Path] = {}
-    for query in queries:
-        bodies[query.name] = workdir / f"{query.name}.bodies"
-        bodies[query.name].write_text("\n".join(query.bodies()) + "\n")
-
     procs = Processes(workdir)
     report: dict[str, Any] = {
         "started": stamp, "tool": tool, "connections": args.connections,
         "duration_s": args.duration, "rounds": args.rounds, "warmup_s": args.warmup,
         "cpus": os.cpu_count(), "loadavg_at_start": os.getloadavg(),
         "features": {g: FEATURES[g] for g in args.only},
+        "production_features": PRODUCTION_FEATURES, "profiles": args.profiles,
         "crossdock_dir": str(crossdock.directory) if crossdock else None,
         "crossdock_workers_flag": crossdock.workers_flag if crossdock else None,
     }
-    results: list[Result] = []
     try:
-        subgraphs = start_subgraphs(procs)
-        supergraph = compose(subgraphs, workdir)
-        log(f"subgraphs up, supergraph composed: {supergraph}")
-
-        correctness, mismatched = check_correctness(procs, args, queries, subgraphs,
-                                                    supergraph=supergraph, crossdock=crossdock)
-        report["correctness"] = correctness
-        if not args.skip_ceiling:
-            report["subgraph_ceiling"] = asdict(measure_ceiling(tool, args, subgraphs, workdir))
-        for processes in args.processes:
-            results += measure_all(procs, tool, args, queries, bodies=bodies,
-                                   supergraph=supergraph, processes=processes,
-                                   crossdock=crossdock)
+        results, mismatched = measure_profiles(procs, tool, args, queries, crossdock=crossdock,
+                                               workdir=workdir, report=report)
     finally:
         procs.stop_all()
 
     print()
     lines = print_table(results, mismatched)
-    if "subgraph_ceiling" in report and results:
-        best = max(results, key=lambda r: r.rps)
-        ceiling_rps = report["subgraph_ceiling"]["rps"]
-        fetches = correctness["subgraph_requests_per_query"][best.gateway][best.query]
-        extra = [
-            (f"single subgraph ceiling: {ceiling_rps:.0f} RPS = {ratio(ceiling_rps, best.rps)} "
-             f"the fastest gateway row above ({best.gateway} {best.query} x{best.processes}: "
-             f"{best.rps:.0f} RPS);"),
-            (f"  that row asks the four subgraphs for {best.rps * fetches:.0f} requests/s in "
-             f"all ({fetches:.1f} per query): one subgraph alone serves "
-             f"{ratio(ceiling_rps, best.rps * fetches / 4)} its share"),
-        ]
-        for line in extra:
-            print(line)
-        lines += extra
-    features = ["features (what each gateway ran with):"]
-    features += [f"  {name}: {FEATURES[name]}" for name in args.only]
-    if crossdock and not crossdock.workers_flag and any(p > 1 for p in args.processes):
-        features.append("  crossdock: `gateway serve` has no --workers flag: no multi-process rows")
-    for line in features:
+    extra = summary(args, report, results, crossdock)
+    for line in extra:
         print(line)
-    lines += features
     report["results"] = [asdict(r) for r in results]
-    report["table"] = lines
+    report["table"] = lines + extra
     out = RESULTS / f"{stamp}.json"
     out.write_text(json.dumps(report, indent=2))
     print(f"\nresults: {out}  (logs and supergraph: {workdir})")
