@@ -25,7 +25,8 @@ def _start(tmp_path: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], 
     full_env["XDG_DATA_HOME"] = str(tmp_path / "user-data")  # never the user's own folder
     # Every service on a free port, so tests can run side by side.
     full_env.update({"CROSSDOCK_PORT": "0", "CROSSDOCK_GATEWAY_PORT": "0",
-                     "CROSSDOCK_WEBHOOKS_PORT": "0", "CROSSDOCK_DEMO": "false",
+                     "CROSSDOCK_WEBHOOKS_PORT": "0", "CROSSDOCK_ADMIN_GRAPH_PORT": "0",
+                     "CROSSDOCK_DEMO": "false",
                      "COLUMNS": "200", **env})
     process = subprocess.Popen(
         [*CROSSDOCK, "up"], cwd=tmp_path, env=full_env, stdout=subprocess.PIPE,

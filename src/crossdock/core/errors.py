@@ -9,7 +9,8 @@ CrossdockError
 ├── JobError               the job queue refused a job
 ├── RetryLater             a job should be tried again at ``retry_at``, not before
 ├── PortInUse              a server could not bind its port
-└── TokenError             an admin token is unknown or its role is invalid
+├── TokenError             an admin token is unknown or its role is invalid
+└── AdminGraphError        an admin subgraph refused a request (a bad cursor, an unknown job)
 
 Each service defines its own root under CrossdockError (``GatewayError``, ...).
 
@@ -85,3 +86,7 @@ class PortInUse(CrossdockError):
 
 class TokenError(CrossdockError):
     """No admin token with that id, or an invalid role."""
+
+
+class AdminGraphError(CrossdockError):
+    """The admin graph cannot do what the request asks."""

@@ -208,6 +208,11 @@ class JobQueue:
             listen_notify=True,
         )
 
+    async def cancel(self, job_id: int) -> bool:
+        """Cancel a queued job, or ask a running one to abort; False if it is neither."""
+        manager = self.app.job_manager
+        return bool(await manager.cancel_job_by_id_async(job_id, abort=True))
+
     async def retry_stalled_jobs(self) -> int:
         """Put back in the queue the jobs of workers that stopped sending heartbeats."""
         manager = self.app.job_manager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from crossdock.core.admin_graph.supergraph import AdminSupergraph
 from crossdock.core.bus import EventBus
 from crossdock.core.database import Database
 from crossdock.core.jobs import JobQueue
@@ -28,6 +29,8 @@ class Runtime:
     subgraphs: dict[str, str] = dataclasses.field(default_factory=dict)
     #: What ``crossdock up`` prints for each demo a service started.
     demo_notes: list[DemoNote] = dataclasses.field(default_factory=list)
+    #: Where ``crossdock up`` serves the admin subgraphs, for the gateway to federate them.
+    admin_graph: AdminSupergraph | None = None
 
     @classmethod
     def create(

@@ -67,6 +67,9 @@ class Service:
     #: Sets the service's gauges that come from the database, before ``/metrics`` answers;
     #: it must not raise (a scrape goes on with the previous values).
     metrics: Callable[[Runtime], Awaitable[None]] | None = None
+    #: Builds the service's admin subgraph schema (a strawberry federation schema), which
+    #: ``crossdock up`` serves at ``/<name>/graphql`` on the admin graph port.
+    admin_graph: Callable[[], Any] | None = None
     #: Extra readiness checks for ``/readyz``.
     ready: Callable[[Runtime], Awaitable[bool]] | None = None
 

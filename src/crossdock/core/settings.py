@@ -245,6 +245,9 @@ class CoreSettings:
     log_format: LogFormat = LogFormat.AUTO
     pool_min_size: int = bounded(1, low=0)
     pool_max_size: int = bounded(10, low=1)
+    #: Where ``crossdock up`` serves the admin subgraphs (``/<service>/graphql``) that the
+    #: gateway federates (0: any free port).
+    admin_graph_port: int = bounded(4010, low=0)
 
     @classmethod
     def from_env(

@@ -168,6 +168,11 @@ async def up(
             servers.append((ops, ops_socket))
             lines = [("platform", f"http://{host}:{ops_socket.getsockname()[1]}/readyz")]
             bases: dict[str, str] = {}
+            admin = _admin_graphs(runtime, host, settings)
+            if admin is not None:
+                servers.append(admin)
+                bases["admin-graph"] = f"http://{host}:{admin[1].getsockname()[1]}"
+                lines.append(("admin-graph", f"{bases['admin-graph']}/core/graphql"))
             for service in sorted(runtime.services, key=lambda s: (s.up_order, s.name)):
                 if service.up is None:
                     continue
@@ -204,6 +209,27 @@ async def up(
             sock.close()
         await runtime.close()
     console.print("stopped.")
+
+
+def _admin_graphs(runtime: Runtime, host: str,
+                  settings: CoreSettings) -> tuple[Server, socket.socket] | None:
+    """With the ``admin`` extra, the admin subgraphs' server, announced to the gateway."""
+    from crossdock.core.admin_graph.mount import installed
+
+    if not installed():
+        logger.info("admin_graph_not_started", reason="the admin extra is not installed")
+        return None
+    from crossdock.core.admin_graph.mount import AdminGraphs
+    from crossdock.core.admin_graph.supergraph import AdminSupergraph
+
+    sock = bind(host, settings.admin_graph_port, option="CROSSDOCK_ADMIN_GRAPH_PORT")
+    base = f"http://{host}:{sock.getsockname()[1]}"
+    graphs = AdminGraphs(runtime)
+    runtime.admin_graph = AdminSupergraph(
+        urls={name: f"{base}/{name}/graphql" for name in graphs.names})
+    server = make_server(OpsApp(graphs, ready=runtime.readiness,
+                                refresh=runtime.refresh_metrics))
+    return server, sock
 
 
 def _print_demo_notes(runtime: Runtime, bases: dict[str, str], console: Console) -> None:

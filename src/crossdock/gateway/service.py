@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
@@ -32,15 +33,26 @@ async def up(runtime: Runtime) -> AsyncIterator[list[Listener]]:
     listeners: list[Listener] = []
     if settings.supergraph is not None:
         supergraph = load_supergraph(settings.supergraph)
-    elif runtime.demo:
-        ports = {"products": settings.demo_products_port,
-                 "reviews": settings.demo_reviews_port}
-        urls = {name: f"http://{runtime.host}:{port}/graphql" for name, port in ports.items()}
-        runtime.subgraphs.update(urls)
-        supergraph = Supergraph(demo.supergraph(urls), source="demo supergraph")
-        listeners.extend(Listener(name=f"demo-{name}", app=demo.DemoSubgraph(name), port=port,
-                                  paths=("/graphql",)) for name, port in ports.items())
-        runtime.demo_notes.append(demo_note)
+    elif runtime.demo or runtime.admin_graph is not None:
+        urls: dict[str, str] = {}
+        if runtime.demo:
+            ports = {"products": settings.demo_products_port,
+                     "reviews": settings.demo_reviews_port}
+            urls = {name: f"http://{runtime.host}:{port}/graphql" for name, port in ports.items()}
+            runtime.subgraphs.update(urls)
+            listeners.extend(Listener(name=f"demo-{name}", app=demo.DemoSubgraph(name),
+                                      port=port, paths=("/graphql",))
+                             for name, port in ports.items())
+            runtime.demo_notes.append(demo_note)
+        if runtime.admin_graph is None:
+            supergraph = Supergraph(demo.supergraph(urls), source="demo supergraph")
+        else:
+            # The admin subgraphs' supergraph (with the demo's), and the configuration that
+            # propagates the caller's token to them, unless a configuration file is set.
+            supergraph = Supergraph(runtime.admin_graph.text(urls), source="admin supergraph")
+            if settings.config is None:
+                settings = dataclasses.replace(settings,
+                                               config=runtime.admin_graph.gateway_config())
     else:
         log.info("gateway_not_started",
                  reason="no supergraph: set CROSSDOCK_GATEWAY_SUPERGRAPH or use --demo")

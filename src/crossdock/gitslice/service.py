@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from crossdock.core.services import Listener, Service
 
@@ -35,6 +35,13 @@ def _cli() -> typer.Typer:
     return app
 
 
+def _admin_graph() -> Any:
+    # Imported on use: strawberry is the ``admin`` extra's, and only ``up`` serves the graph.
+    from crossdock.gitslice.admin_graph import build_schema
+
+    return build_schema()
+
+
 service = Service(
     name="gitslice",
     cli_name="slice",
@@ -43,4 +50,5 @@ service = Service(
     cli=_cli,
     register=_register,
     up=_up,
+    admin_graph=_admin_graph,
 )

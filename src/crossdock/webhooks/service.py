@@ -6,7 +6,7 @@ import contextlib
 import functools
 import shlex
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from crossdock.core.services import Listener, Served, Service
 
@@ -142,6 +142,13 @@ def _cli() -> typer.Typer:
     return build_cli()
 
 
+def _admin_graph() -> Any:
+    # Imported on use: strawberry is the ``admin`` extra's, and only ``up`` serves the graph.
+    from crossdock.webhooks.admin_graph import build_schema
+
+    return build_schema()
+
+
 service = Service(
     name="webhooks",
     description="Inbound webhooks: verify, store, route, retry and replay.",
@@ -152,4 +159,5 @@ service = Service(
     worker=work,
     up=up,
     up_order=20,
+    admin_graph=_admin_graph,
 )

@@ -1,0 +1,177 @@
+"""An admin subgraph over HTTP: a token on every request, mutations for admin tokens only.
+
+``POST`` a GraphQL request (JSON: ``query``, ``variables``, ``operationName``) with
+``Authorization: Bearer <token>`` (``crossdock admin token create``). Without a valid token
+the answer is 401 with the error code ``UNAUTHENTICATED``; a mutation with a read token is
+403 ``FORBIDDEN``, refused before anything runs. The role is checked on the operation, not
+field by field, so a new mutation cannot be left open by forgetting a decorator.
+
+Errors carry ``extensions.code``: ``BAD_USER_INPUT`` for a request the service refuses (an
+unknown delivery, a bad cursor), ``SERVICE_UNAVAILABLE`` when the database is down,
+``INTERNAL_SERVER_ERROR`` for a bug (logged with its traceback, never shown to the client).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import strawberry
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
+
+from crossdock.core.admin_graph.context import AdminContext
+from crossdock.core.asgi import read_body, send_bytes
+from crossdock.core.errors import CrossdockError, DatabaseError
+from crossdock.core.logging import get_logger
+from crossdock.core.tokens import Role, TokenStore, bearer
+
+if TYPE_CHECKING:
+    from graphql import DocumentNode
+    from strawberry.types import ExecutionResult
+
+    from crossdock.core.asgi import Receive, Scope, Send
+    from crossdock.core.runtime import Runtime
+    from crossdock.core.tokens import AdminToken
+
+log = get_logger("crossdock.admin_graph")
+
+#: Larger requests are refused: an admin query is a few hundred bytes.
+MAX_BODY = 1 << 20
+_AUTH_HEADER = [(b"www-authenticate", b'Bearer realm="crossdock"')]
+
+
+class AdminSchema(strawberry.federation.Schema):
+    """A federation v2 schema that logs a resolver's failure as one event, not a traceback.
+
+    Expected errors (ours) are the client's business; anything else is logged by
+    :class:`SubgraphApp` with its traceback once, as ``admin_graph_failed``.
+    """
+
+    def process_errors(self, errors: list[GraphQLError],
+                       execution_context: Any = None) -> None:
+        del errors, execution_context
+
+
+def _error(message: str, code: str) -> dict[str, Any]:
+    return {"message": message, "extensions": {"code": code}}
+
+
+def formatted(error: GraphQLError) -> dict[str, Any]:
+    """A GraphQL error as the client sees it, with its ``extensions.code``."""
+    body: dict[str, Any] = dict(error.formatted)
+    original = error.original_error
+    if original is None:
+        code = "GRAPHQL_VALIDATION_FAILED"
+    elif isinstance(original, DatabaseError):
+        body["message"], code = "the database is unavailable; retry later", "SERVICE_UNAVAILABLE"
+    elif isinstance(original, CrossdockError):
+        body["message"], code = original.message, "BAD_USER_INPUT"
+    else:
+        log.error("admin_graph_failed", path=error.path, exc_info=original)
+        body["message"], code = "internal error", "INTERNAL_SERVER_ERROR"
+    body["extensions"] = {**(body.get("extensions") or {}), "code": code}
+    return body
+
+
+class SubgraphApp:
+    """The ASGI app of one admin subgraph."""
+
+    def __init__(self, schema: strawberry.federation.Schema, runtime: Runtime) -> None:
+        self.schema = schema
+        self.runtime = runtime
+        self.tokens = TokenStore(runtime.database)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["method"] != "POST":
+            await _answer(send, 405, [_error("POST a GraphQL request as JSON", "BAD_REQUEST")])
+            return
+        token = await self._authenticate(scope, send)
+        if token is None:
+            return
+        request = await _request(receive, send)
+        if request is None:
+            return
+        query, variables, operation = request
+        try:
+            document = parse(query)
+        except GraphQLError as exc:
+            await _answer(send, 400, [{**exc.formatted,
+                                       "extensions": {"code": "GRAPHQL_PARSE_FAILED"}}])
+            return
+        if _writes(document, operation) and token.role is not Role.ADMIN:
+            await _answer(send, 403, [_error(
+                f"token {token.id} has the read role; a mutation needs an admin token",
+                "FORBIDDEN")])
+            return
+        result = await self.schema.execute(
+            query, variable_values=variables, operation_name=operation,
+            context_value=AdminContext(runtime=self.runtime, token=token))
+        await _send_result(send, result)
+
+    async def _authenticate(self, scope: Scope, send: Send) -> AdminToken | None:
+        value = bearer(scope)
+        if value is None:
+            await _answer(send, 401, [_error(
+                "the admin graph needs a token: send Authorization: Bearer <token> (create one"
+                " with crossdock admin token create)", "UNAUTHENTICATED")], _AUTH_HEADER)
+            return None
+        try:
+            token = await self.tokens.authenticate(value)
+        except DatabaseError:
+            await _answer(send, 503, [_error("the database is unavailable; retry later",
+                                             "SERVICE_UNAVAILABLE")])
+            return None
+        if token is None:
+            await _answer(send, 401, [_error("the admin token is unknown or revoked",
+                                             "UNAUTHENTICATED")], _AUTH_HEADER)
+        return token
+
+
+def _writes(document: DocumentNode, operation: str | None) -> bool:
+    chosen = get_operation_ast(document, operation)
+    # No single operation: execution reports it; a document with any mutation is refused.
+    if chosen is None:
+        return any(getattr(node, "operation", None) is OperationType.MUTATION
+                   for node in document.definitions)
+    return chosen.operation is OperationType.MUTATION
+
+
+async def _request(receive: Receive,
+                   send: Send) -> tuple[str, dict[str, Any] | None, str | None] | None:
+    body = await read_body(receive, limit=MAX_BODY)
+    if body is None:
+        await _answer(send, 413, [_error(f"the request passes {MAX_BODY} bytes",
+                                         "BAD_REQUEST")])
+        return None
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        payload = None
+    query = payload.get("query") if isinstance(payload, dict) else None
+    variables = payload.get("variables") if isinstance(payload, dict) else None
+    operation = payload.get("operationName") if isinstance(payload, dict) else None
+    if (not isinstance(query, str) or not isinstance(variables, dict | None)
+            or not isinstance(operation, str | None)):
+        await _answer(send, 400, [_error(
+            "expected a JSON object with a query string (and variables, operationName)",
+            "BAD_REQUEST")])
+        return None
+    return query, variables, operation
+
+
+async def _send_result(send: Send, result: ExecutionResult) -> None:
+    body: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        body["errors"] = [formatted(error) for error in result.errors]
+    # A request that could not run at all (invalid) has no data: 400, as GraphQL over HTTP says.
+    invalid = result.data is None and all(e.original_error is None for e in result.errors or ())
+    status = 400 if invalid and result.errors else 200
+    await send_bytes(send, status, orjson.dumps(body))
+
+
+async def _answer(send: Send, status: int, errors: list[dict[str, Any]],
+                  headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    await send_bytes(send, status, orjson.dumps({"data": None, "errors": errors}),
+                     headers=headers)

@@ -1,0 +1,40 @@
+-- The GitSlice admin subgraph: slices, pages of sync runs, the commit map, linked pull
+-- requests and copied reviews and issues, read in batches for its loaders.
+
+-- name: slices
+SELECT name, upstream_url, upstream_branch, slice_url, slice_branch, mode, upstream_repo,
+       slice_repo, last_upstream_sha, last_slice_sha, pull_interval_seconds, created_at,
+       updated_at
+FROM gitslice_slices WHERE (%(name)s::text IS NULL OR name = %(name)s) ORDER BY name;
+
+-- name: runs_page
+-- Newest first along gitslice_runs_slice_idx (slice_name, id).
+SELECT id, slice_name, kind, state, upstream_ref, slice_ref, upstream_sha, slice_sha, commits,
+       error, started_at, finished_at
+FROM gitslice_runs
+WHERE slice_name = %(slice)s AND (%(after)s::bigint IS NULL OR id < %(after)s)
+ORDER BY id DESC
+LIMIT %(limit)s;
+
+-- name: map_by_upstream
+SELECT slice_name, upstream_sha, slice_sha FROM gitslice_commit_map
+WHERE slice_name = %(slice)s AND upstream_sha = ANY(%(shas)s);
+
+-- name: map_by_slice
+SELECT slice_name, upstream_sha, slice_sha FROM gitslice_commit_map
+WHERE slice_name = %(slice)s AND slice_sha = ANY(%(shas)s);
+
+-- name: links
+SELECT slice_name, upstream_pr, slice_pr, upstream_branch, slice_branch, upstream_url, state,
+       created_at, updated_at
+FROM gitslice_pull_links WHERE slice_name = ANY(%(names)s)
+ORDER BY slice_name, upstream_pr DESC;
+
+-- name: copies
+SELECT slice_name, kind, upstream_id, slice_id, slice_url, created_at
+FROM gitslice_copies WHERE slice_name = ANY(%(names)s)
+ORDER BY slice_name, created_at DESC;
+
+-- name: map_counts
+SELECT slice_name, count(*) AS mapped FROM gitslice_commit_map
+WHERE slice_name = ANY(%(names)s) GROUP BY slice_name;

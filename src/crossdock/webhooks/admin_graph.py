@@ -1,0 +1,259 @@
+"""The webhooks admin subgraph: sources, routes, deliveries with their attempts and bodies.
+
+Reads go through the request's loaders (a page of deliveries asks for their attempts in one
+query); changes go through :mod:`.operations`, as the CLI's and the JSON API's do, so a
+secret is checked and a replay is queued the same way whichever door it came through.
+``Delivery`` is an entity (key ``id``) that other subgraphs may point at.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from crossdock.core.admin_graph.context import AdminContext, context_of
+from crossdock.core.admin_graph.pages import Connection, connection, decode_cursor, page_size
+from crossdock.core.admin_graph.serving import AdminSchema
+from crossdock.core.sql import load_queries
+from crossdock.webhooks import operations
+from crossdock.webhooks.errors import InvalidInput
+from crossdock.webhooks.models import Attempt as AttemptRow
+from crossdock.webhooks.models import Delivery as DeliveryRow
+from crossdock.webhooks.models import DeliveryStatus as Status
+from crossdock.webhooks.routing import filters_to_json
+from crossdock.webhooks.secrets import describe
+
+_queries = load_queries("crossdock.webhooks", "admin_graph.sql")
+
+DeliveryStatus = strawberry.enum(Status, description="Where a delivery stands.")
+
+
+@strawberry.type(description="A routing rule: which handler runs on which of a source's events.")
+class Route:
+    id: strawberry.ID
+    source: str
+    handler: str
+    #: None: any event type.
+    event_type: str | None
+    #: None: any action.
+    action: str | None
+    #: Each filter as ``{"path", "op", "value"}``; all must match.
+    filters: JSON
+    config: JSON
+    position: int
+
+
+@strawberry.type(description="Where deliveries come from: a provider and its secrets.")
+class Source:
+    name: str
+    provider: str
+    #: Each secret as it may be shown: ``env:NAME``, or ``literal:***``.
+    secrets: list[str]
+    max_body_bytes: int
+    retry_max_tries: int
+    created_at: dt.datetime | None
+
+    @strawberry.field(description="The source's routing rules, in the order they are tried.")
+    async def routes(self, info: strawberry.Info) -> list[Route]:
+        return await _routes(context_of(info), self.name)
+
+
+@strawberry.type(description="One run of one handler on one delivery.")
+class Attempt:
+    id: strawberry.ID
+    generation: int
+    try_: int = strawberry.field(name="try")
+    route: str
+    handler: str
+    #: succeeded or failed.
+    status: str
+    duration_ms: float
+    error: str | None
+    started_at: dt.datetime
+
+
+@strawberry.federation.type(keys=["id"], description="A webhook delivery, as it was received.")
+class Delivery:
+    id: strawberry.ID
+    source: str
+    provider: str
+    provider_delivery_id: str | None
+    event_type: str | None
+    action: str | None
+    status: DeliveryStatus  # type: ignore[valid-type]
+    #: Why a rejected delivery was refused.
+    reason: str | None
+    headers: JSON
+    body_size: int
+    received_at: dt.datetime
+    processed_at: dt.datetime | None
+    next_attempt_at: dt.datetime | None
+    tries: int
+    generation: int
+    last_error: str | None
+
+    @strawberry.field(description="The body as text (none: rejected, its body never kept).")
+    async def body(self, info: strawberry.Info) -> str | None:
+        return await _body(context_of(info), int(self.id))
+
+    @strawberry.field(description="The handlers' runs on it, oldest first.")
+    async def attempts(self, info: strawberry.Info) -> list[Attempt]:
+        return await _attempts(context_of(info), int(self.id))
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info,
+                                id: strawberry.ID) -> Delivery | None:  # noqa: A002
+        return await _delivery(context_of(info), id)
+
+
+def _source(source: Any) -> Source:
+    return Source(name=source.name, provider=source.provider,
+                  secrets=[describe(secret) for secret in source.secrets],
+                  max_body_bytes=source.max_body_bytes, retry_max_tries=source.retry.max_tries,
+                  created_at=source.created_at)
+
+
+def _delivery_of(row: dict[str, Any]) -> Delivery:
+    found = DeliveryRow.from_row(row)
+    return Delivery(
+        id=strawberry.ID(str(found.id)), source=found.source, provider=found.provider,
+        provider_delivery_id=found.provider_delivery_id, event_type=found.event_type,
+        action=found.action, status=found.status, reason=found.reason, headers=JSON(found.headers),
+        body_size=found.body_size, received_at=found.received_at,
+        processed_at=found.processed_at, next_attempt_at=found.next_attempt_at,
+        tries=found.tries, generation=found.generation, last_error=found.last_error)
+
+
+def _attempt(row: dict[str, Any]) -> Attempt:
+    found = AttemptRow.from_row(row)
+    return Attempt(id=strawberry.ID(str(found.id)), generation=found.generation,
+                   try_=found.try_, route=found.route, handler=found.handler,
+                   status=str(found.status), duration_ms=found.duration_ms, error=found.error,
+                   started_at=found.started_at)
+
+
+def _route_of(row: dict[str, Any]) -> Route:
+    return Route(id=strawberry.ID(str(row["id"])), source=row["source"], handler=row["handler"],
+                 event_type=row["event_type"], action=row["action"],
+                 filters=JSON(row["filters"]),
+                 config=JSON(row["config"]), position=row["position"])
+
+
+async def _delivery(context: AdminContext, value: str) -> Delivery | None:
+    return await context.by_id("deliveries", _queries["deliveries_by_id"], value, _delivery_of)
+
+
+async def _attempts(context: AdminContext, delivery_id: int) -> list[Attempt]:
+    async def batch(ids: Sequence[int]) -> list[list[Attempt]]:
+        found: dict[int, list[Attempt]] = {key: [] for key in ids}
+        for row in await context.rows(_queries["attempts"], {"ids": list(ids)}):
+            found[row["delivery_id"]].append(_attempt(row))
+        return [found[key] for key in ids]
+
+    return await context.loader("attempts", batch).load(delivery_id)
+
+
+async def _body(context: AdminContext, delivery_id: int) -> str | None:
+    async def batch(ids: Sequence[int]) -> list[str | None]:
+        rows = await context.rows(_queries["bodies"], {"ids": list(ids)})
+        found = {row["id"]: row["body"] for row in rows}
+        return [bytes(found[key]).decode("utf-8", "replace") if found.get(key) is not None
+                else None for key in ids]
+
+    return await context.loader("bodies", batch).load(delivery_id)
+
+
+async def _routes(context: AdminContext, source: str) -> list[Route]:
+    async def batch(names: Sequence[str]) -> list[list[Route]]:
+        found: dict[str, list[Route]] = {name: [] for name in names}
+        for row in await context.rows(_queries["routes"], {"sources": list(names)}):
+            found[row["source"]].append(_route_of(row))
+        return [found[name] for name in names]
+
+    return await context.loader("routes", batch).load(source)
+
+
+def _ids(values: Sequence[str]) -> list[int]:
+    try:
+        return [int(value) for value in values]
+    except ValueError as exc:
+        raise InvalidInput("delivery ids are whole numbers") from exc
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Every source, by name.")
+    async def sources(self, info: strawberry.Info) -> list[Source]:
+        return [_source(s) for s in await operations.list_sources(
+            context_of(info).runtime.database)]
+
+    @strawberry.field(description="Deliveries, newest first; a status or a source narrows them.")
+    async def deliveries(self, info: strawberry.Info, status: DeliveryStatus | None = None,  # type: ignore[valid-type]
+                         source: str | None = None, first: int = 20,
+                         after: str | None = None) -> Connection[Delivery]:
+        size = page_size(first)
+        position = decode_cursor(after, 2)
+        rows = await context_of(info).rows(_queries["deliveries_page"], {
+            "status": str(status) if status else None, "source": source,
+            "after_at": position[0] if position else None,
+            "after_id": position[1] if position else None, "limit": size + 1})
+        return connection(rows, size, _delivery_of,
+                          lambda row: [row["received_at"].isoformat(), row["id"]])
+
+    @strawberry.field(description="A delivery by id.")
+    async def delivery(self, info: strawberry.Info,
+                       id: strawberry.ID) -> Delivery | None:  # noqa: A002
+        return await _delivery(context_of(info), id)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Run the handlers again on deliveries (by id).")
+    async def replay_deliveries(self, info: strawberry.Info,
+                                ids: list[strawberry.ID]) -> list[Delivery]:
+        context = context_of(info)
+        replayed = await operations.replay(context.runtime.database, ids=_ids(ids))
+        found = [await _delivery(context, str(key)) for key in replayed]
+        return [delivery for delivery in found if delivery is not None]
+
+    @strawberry.mutation(description=(
+        "Rotate a source's secrets: add the new one, then (once senders use it) remove the old;"
+        " while both are there, either verifies."))
+    async def update_source_secrets(self, info: strawberry.Info, source: str,
+                                    add: list[str] | None = None,
+                                    remove: list[str] | None = None) -> Source:
+        changed = await operations.update_source(
+            context_of(info).runtime.database, source, add_secrets=add or (),
+            remove_secrets=remove or ())
+        return _source(changed)
+
+    @strawberry.mutation(description="Add a routing rule to a source.")
+    async def add_route(self, info: strawberry.Info, source: str, handler: str,
+                        event_type: str | None = None, action: str | None = None,
+                        filters: list[str] | None = None) -> Route:
+        route = await operations.add_route(
+            context_of(info).runtime.database, source=source, handler=handler,
+            event_type=event_type, action=action, filters=filters or ())
+        return Route(id=strawberry.ID(str(route.id)), source=route.source,
+                     handler=route.handler, event_type=route.event_type, action=route.action,
+                     filters=JSON(filters_to_json(route.filters)),
+                     config=JSON(route.config), position=route.position)
+
+    @strawberry.mutation(description="Delete a routing rule; true once it is gone.")
+    async def remove_route(self, info: strawberry.Info, id: strawberry.ID) -> bool:  # noqa: A002
+        try:
+            route_id = int(id)
+        except ValueError as exc:
+            raise InvalidInput(f"no route with id {id!r}") from exc
+        await operations.remove_route(context_of(info).runtime.database, route_id)
+        return True
+
+
+def build_schema() -> AdminSchema:
+    """The webhooks admin subgraph schema."""
+    return AdminSchema(query=Query, mutation=Mutation, types=[Delivery],
+                       federation_version="2.3")
