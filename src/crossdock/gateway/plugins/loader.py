@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from crossdock.core.errors import ConfigError
+from crossdock.gateway.plugins import response_headers
 from crossdock.gateway.plugins.base import Plugin
 
 #: The entry point group where installed packages offer plugins by name.
@@ -43,7 +44,9 @@ class Section:
 
 
 #: The built-in features, outermost first. A feature adds its Section here.
-SECTIONS: tuple[Section, ...] = ()
+SECTIONS: tuple[Section, ...] = (
+    Section(keys=frozenset({"headers"}), build=response_headers.build),
+)
 
 
 def section_keys() -> frozenset[str]:

@@ -32,7 +32,8 @@ def _overriding(plugins: Sequence[Plugin], hook: str) -> tuple[Plugin, ...]:
 class Pipeline:
     """The gateway's plugins by hook, first configured first."""
 
-    __slots__ = ("operations", "plans", "plugins", "requests", "responses", "subgraphs")
+    __slots__ = ("answer_headers", "operations", "plans", "plugins", "requests", "responses",
+                 "subgraphs")
 
     def __init__(self, plugins: Sequence[Plugin] = ()) -> None:
         self.plugins = tuple(plugins)
@@ -41,6 +42,8 @@ class Pipeline:
         self.plans = _overriding(self.plugins, "on_plan")
         self.subgraphs = _overriding(self.plugins, "on_subgraph")
         self.responses = _overriding(self.plugins, "on_response")
+        #: Whether the subgraph client must report answers' headers (some plugin reads them).
+        self.answer_headers = any(p.reads_answer_headers for p in self.subgraphs)
 
     async def request(self, request: GraphQLRequest) -> GraphQLRequest | Result:
         """The request after every ``on_request``, or the Result one ended it with."""
