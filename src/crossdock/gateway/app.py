@@ -111,6 +111,8 @@ async def serving(settings: GatewaySettings, supergraph: Supergraph | None = Non
         if client is None:
             client = await stack.enter_async_context(make_client(settings))
         app = GatewayApp(Gateway(supergraph, client, config), settings, ops=ops)
+        # Plugins hold connections (a Redis client): closed once, a reload keeps them.
+        stack.push_async_callback(app.gateway.pipeline.aclose)
         if settings.supergraph is not None and settings.reload_interval > 0:
             watcher = asyncio.create_task(watch_supergraph(
                 settings.supergraph, app.graphql, client, interval=settings.reload_interval))

@@ -3,7 +3,8 @@
 Its keys are Apollo Router's ``router.yaml`` keys with the same meaning, so a team moves from
 the router by pointing crossdock at its file. Read so far: ``traffic_shaping`` (``all`` and
 ``subgraphs.<name>``: ``timeout``, ``experimental_retry``), ``include_subgraph_errors``
-(``all``, ``subgraphs``), ``headers`` (:mod:`.headers`), ``cors`` (:mod:`.cors`), and the
+(``all``, ``subgraphs``), ``headers`` (:mod:`.headers`), ``cors`` (:mod:`.cors`),
+``supergraph.introspection``, and the
 keys of the features built as plugins with ``plugins:`` (:mod:`.plugins.loader`). Any
 other key is listed in :attr:`GatewayConfig.unsupported`, which the gateway reports at start,
 one line each; a value of the wrong type or out of range is a
@@ -21,7 +22,7 @@ from crossdock.core.errors import ConfigError
 from crossdock.gateway.cors import CorsPolicy, parse_cors
 from crossdock.gateway.headers import HeaderRules, Rule, parse_rules
 from crossdock.gateway.plugins.loader import load_plugins, section_keys
-from crossdock.gateway.values import boolean, parse_duration
+from crossdock.gateway.values import boolean, parse_duration, supergraph_introspection
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -33,7 +34,8 @@ DEFAULT_TIMEOUT = 30.0
 #: The keys of ``traffic_shaping.all`` / ``.subgraphs.<name>`` read here.
 _TRAFFIC_KEYS = frozenset({"timeout", "experimental_retry"})
 #: The top-level keys read here.
-_KEYS = frozenset({"traffic_shaping", "include_subgraph_errors", "headers", "cors"})
+_KEYS = frozenset({"traffic_shaping", "include_subgraph_errors", "headers", "cors",
+                   "supergraph"})
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +75,9 @@ class GatewayConfig:
         default_factory=dict)
     #: ``cors``; None: no response carries a CORS header.
     cors: CorsPolicy | None = None
+    #: ``supergraph.introspection``: whether ``__schema`` and ``__type`` are answered; None
+    #: when the file does not say (off, as in the router; ``crossdock up`` turns it on).
+    introspection: bool | None = None
     #: The plugins the file configures (built-in features' and ``plugins:``), in order.
     plugins: tuple[Plugin, ...] = ()
     #: Dotted names of the keys crossdock does not support yet.
@@ -134,11 +139,13 @@ def parse_config(document: Any) -> GatewayConfig:
     rules_all, rules_subgraphs = _headers(root.get("headers") or {}, unsupported)
     cors = parse_cors(root["cors"] or {}, unsupported, parse_duration) \
         if "cors" in root else None
+    introspection = supergraph_introspection(root, unsupported)
     plugins = load_plugins(root, unsupported)
     return GatewayConfig(plugins=plugins, traffic=traffic, traffic_subgraphs=subgraphs,
                          include_errors=include, include_errors_subgraphs=include_subgraphs,
                          header_rules_all=rules_all, header_rules_subgraphs=rules_subgraphs,
-                         cors=cors, unsupported=tuple(unsupported))
+                         cors=cors, introspection=introspection,
+                         unsupported=tuple(unsupported))
 
 
 def _headers(value: Any, unsupported: list[str],
@@ -160,8 +167,7 @@ def _headers(value: Any, unsupported: list[str],
 
 def _header_section(value: Any, key: str, unsupported: list[str]) -> tuple[Rule, ...]:
     section = _mapping(value or {}, key)
-    # ``response`` is read by the response headers plugin (plugins/response_headers.py).
-    unsupported.extend(f"{key}.{k}" for k in section if k not in {"request", "response"})
+    unsupported.extend(f"{key}.{k}" for k in section if k != "request")
     return parse_rules(section.get("request"), f"{key}.request", unsupported)
 
 

@@ -37,6 +37,7 @@ from crossdock.gateway.executor import Executor
 from crossdock.gateway.fields import condition_variables
 from crossdock.gateway.planner import INTROSPECTION_FIELDS, Planner
 from crossdock.gateway.planning import OperationPlanner
+from crossdock.gateway.plugins.apq import not_supported
 from crossdock.gateway.plugins.base import GraphQLRequest, Operation
 from crossdock.gateway.plugins.pipeline import Pipeline
 from crossdock.gateway.response import Shaping
@@ -59,6 +60,10 @@ _CACHE_SIZE = 1024
 _INTERNAL = Result(body={"errors": [{"message": "Internal server error",
                                      "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]},
                    status=500)
+
+#: The answer to ``__schema`` or ``__type`` unless ``supergraph.introspection`` is true.
+_INTROSPECTION_DISABLED = request_error("introspection has been disabled",
+                                        code="INTROSPECTION_DISABLED")
 
 
 @dataclasses.dataclass(slots=True, kw_only=True)
@@ -193,6 +198,9 @@ class Gateway:
     async def _run(self, request: GraphQLRequest) -> tuple[Result, str]:
         """The result of ``request`` and its operation's type (``unknown`` when none)."""
         if request.query is None:
+            if "persistedQuery" in request.extensions or request.document_id is not None:
+                # No plugin knew the id: persisted queries are off.
+                return not_supported(), "unknown"
             return request_error("The request has no query string."), "unknown"
         doc = self.document(request.query)
         if doc.document is None:
@@ -228,6 +236,8 @@ class Gateway:
             # malformed request.
             return Result(body={"errors": [{"message": str(exc), "extensions": {
                 "code": "QUERY_PLANNING_FAILED"}}], "data": None})
+        if prepared.introspection_document is not None and not self.config.introspection:
+            return _INTROSPECTION_DISABLED
         if pipeline.plans:
             ended = await pipeline.plan(operation, prepared.plan)
             if ended is not None:

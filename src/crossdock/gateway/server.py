@@ -27,6 +27,7 @@ from crossdock.gateway.result import Result, request_error
 
 _GRAPHQL_RESPONSE = b"application/graphql-response+json"
 _JSON = b"application/json"
+#: The largest request body unless ``limits.http_max_request_bytes`` says otherwise.
 _MAX_BODY = 10 * 1024 * 1024
 #: Where GraphQL is served (the CSRF check guards these).
 GRAPHQL_PATHS = frozenset({"/graphql", "/graphql/", "/"})
@@ -94,7 +95,7 @@ class GraphQLApp:
     async def _get(self, scope: Scope, context: RequestContext) -> Result:
         params = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         query = params.get("query", [None])[0]
-        if not query and "extensions" not in params:
+        if not query and "extensions" not in params and "doc_id" not in params:
             return request_error("Missing the query parameter.")
         variables: Any = None
         raw = params.get("variables", [None])[0]
@@ -112,13 +113,16 @@ class GraphQLApp:
                 return request_error("The extensions parameter is not valid JSON.")
         return await self._run({"query": query, "variables": variables,
                                 "operationName": params.get("operationName", [None])[0],
+                                "doc_id": params.get("doc_id", [None])[0],
                                 "extensions": extensions}, context, method="GET")
 
     async def _post(self, receive: Receive, content_type: bytes,
                     context: RequestContext) -> Result:
-        body = await read_body(receive, limit=_MAX_BODY)
+        body = await read_body(receive, limit=self.gateway.pipeline.max_request_bytes or _MAX_BODY)
         if body is None:
-            return request_error("The request body is too large.", status=413)
+            # Apollo Router's answer, so clients that know it need nothing new.
+            return request_error("Request body payload too large", status=413,
+                                 code="INVALID_GRAPHQL_REQUEST")
         if content_type.startswith(b"application/graphql") and b"json" not in content_type:
             return await self._run({"query": body.decode("utf-8", "replace")}, context)
         try:
@@ -126,10 +130,15 @@ class GraphQLApp:
         except orjson.JSONDecodeError:
             return request_error("The request body is not valid JSON.")
         if not isinstance(payload, dict):
+            if isinstance(payload, list):
+                # Query batching (the router's ``batching`` key) is not supported.
+                return request_error("Batched requests are not supported by this gateway: "
+                                     "send one operation per request.",
+                                     code="BATCHING_NOT_ENABLED")
             return request_error("The request body must be a JSON object.")
         return await self._run(payload, context)
 
-    async def _run(self, payload: dict[str, Any], context: RequestContext, *,
+    async def _run(self, payload: dict[str, Any], context: RequestContext, *,  # noqa: PLR0911 - one answer per malformed field, no loop on the hot path
                    method: str = "POST") -> Result:
         query = payload.get("query")
         if query is not None and not isinstance(query, str):
@@ -137,7 +146,10 @@ class GraphQLApp:
         extensions = payload.get("extensions")
         if extensions is not None and not isinstance(extensions, dict):
             return request_error("The extensions must be a JSON object.")
-        if not (query and query.strip()) and not extensions:
+        document_id = payload.get("doc_id")
+        if document_id is not None and not isinstance(document_id, str):
+            return request_error("The doc_id must be a string.")
+        if not (query and query.strip()) and not extensions and not document_id:
             return request_error("The request has no query string.")
         variables = payload.get("variables")
         if variables is not None and not isinstance(variables, dict):
@@ -147,7 +159,8 @@ class GraphQLApp:
             return request_error("The operationName must be a string.")
         return await self.gateway.handle(GraphQLRequest(
             query=query if query and query.strip() else None, operation_name=name or None,
-            variables=variables, extensions=extensions or {}, method=method, context=context))
+            variables=variables, extensions=extensions or {}, document_id=document_id or None,
+            method=method, context=context))
 
 
 def _with_result_headers(headers: list[tuple[bytes, bytes]],

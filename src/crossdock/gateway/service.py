@@ -25,7 +25,7 @@ async def up(runtime: Runtime) -> AsyncIterator[list[Listener]]:
     A supergraph file is reloaded when it changes, as under ``crossdock gateway serve``.
     """
     from crossdock.gateway import demo
-    from crossdock.gateway.app import serving
+    from crossdock.gateway.app import gateway_config, serving
     from crossdock.gateway.settings import GatewaySettings
     from crossdock.gateway.supergraph import Supergraph, load_supergraph
 
@@ -58,8 +58,13 @@ async def up(runtime: Runtime) -> AsyncIterator[list[Listener]]:
                  reason="no supergraph: set CROSSDOCK_GATEWAY_SUPERGRAPH or use --demo")
         yield []
         return
+    config = gateway_config(settings)
+    if config.introspection is None:
+        # A local platform for developers: GraphiQL needs the schema, so introspection is on
+        # unless the configuration file says otherwise (gateway serve keeps it off).
+        config = dataclasses.replace(config, introspection=True)
     # ``crossdock up`` puts its own /healthz, /readyz and /metrics in front of each listener.
-    async with serving(settings, supergraph, ops=False) as app:
+    async with serving(settings, supergraph, ops=False, config=config) as app:
         listeners.insert(0, Listener(name="gateway", app=app, port=settings.port,
                                      paths=("/graphql",)))
         yield listeners

@@ -4,6 +4,7 @@ gives the value or a :class:`ConfigError` naming its key."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from crossdock.core.errors import ConfigError
@@ -33,3 +34,17 @@ def parse_duration(value: Any, key: str) -> float:
     if seconds <= 0:
         raise ConfigError(f"{key}: the duration must be more than 0")
     return seconds
+
+
+def supergraph_introspection(root: Mapping[str, Any], unsupported: list[str] | None = None,
+                             ) -> bool | None:
+    """``supergraph.introspection`` (None when the file does not say); the other
+    ``supergraph`` keys are appended to ``unsupported``."""
+    section = root.get("supergraph") or {}
+    if not isinstance(section, dict):
+        raise ConfigError("supergraph: expected a mapping of keys")
+    if unsupported is not None:
+        unsupported.extend(f"supergraph.{k}" for k in section if k != "introspection")
+    if "introspection" not in section:
+        return None
+    return boolean(section["introspection"], "supergraph.introspection")

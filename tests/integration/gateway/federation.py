@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from tests.integration.gateway.subgraph import TestSubgraph
 
 SUPERGRAPHS = Path(__file__).parent / "supergraphs"
+#: A gateway that answers introspection (``supergraph.introspection: true``; off by default).
+INTROSPECTION = GatewayConfig(introspection=True)
 
 
 class Servers:

@@ -6,6 +6,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.integration.gateway import shop as shop_subgraphs
+from tests.integration.gateway.federation import INTROSPECTION, running
+
 if TYPE_CHECKING:
     from tests.integration.gateway.federation import Federation
 
@@ -55,8 +58,9 @@ async def test_override_moves_the_field_to_the_overriding_subgraph(shop: Federat
     assert result == {"data": {"users": [{"reviewCount": 2}, {"reviewCount": 1}]}}
 
 
-async def test_inaccessible_field_is_not_in_introspection(shop: Federation) -> None:
-    result = await shop.query('{ __type(name: "Product") { fields { name } } }')
+async def test_inaccessible_field_is_not_in_introspection() -> None:
+    async with running("shop", shop_subgraphs.build(), config=INTROSPECTION) as shop:
+        result = await shop.query('{ __type(name: "Product") { fields { name } } }')
     names = {f["name"] for f in result["data"]["__type"]["fields"]}
     assert "internalCode" not in names
     assert {"upc", "name", "shippingEstimate", "reviews"} <= names
@@ -71,8 +75,9 @@ async def test_inaccessible_field_is_refused_in_an_operation(shop: Federation) -
     assert shop.subgraphs["products"].requests == []
 
 
-async def test_federation_internals_are_not_exposed(shop: Federation) -> None:
-    result = await shop.query("{ __schema { types { name } directives { name } } }")
+async def test_federation_internals_are_not_exposed() -> None:
+    async with running("shop", shop_subgraphs.build(), config=INTROSPECTION) as shop:
+        result = await shop.query("{ __schema { types { name } directives { name } } }")
     types = {t["name"] for t in result["data"]["__schema"]["types"]}
     directives = {d["name"] for d in result["data"]["__schema"]["directives"]}
     assert not any(t.startswith(("join__", "link__", "_")) and not t.startswith("__")

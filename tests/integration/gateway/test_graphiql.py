@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from crossdock.gateway import graphiql
+from tests.integration.gateway import shop as shop_subgraphs
+from tests.integration.gateway.federation import INTROSPECTION, running
 
 if TYPE_CHECKING:
     from playwright.async_api import Route
@@ -60,7 +62,8 @@ async def test_graphiql_assets_are_served_with_their_media_types(shop: Federatio
         assert answer.status_code == 404, missing
 
 
-async def test_graphiql_renders_and_runs_a_query_offline_under_its_csp(shop: Federation) -> None:
+async def test_graphiql_renders_and_runs_a_query_offline_under_its_csp() -> None:
+    """GraphiQL reads the schema by introspection, which the configuration turns on."""
     from playwright.async_api import async_playwright
 
     assert shutil.which(CHROMIUM), "install Chromium (Debian: apt-get install chromium)"
@@ -74,7 +77,8 @@ async def test_graphiql_renders_and_runs_a_query_offline_under_its_csp(shop: Fed
         outside.append(route.request.url)
         await route.abort()
 
-    async with async_playwright() as playwright:
+    async with running("shop", shop_subgraphs.build(), config=INTROSPECTION) as shop, \
+            async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             page = await browser.new_page()

@@ -55,9 +55,10 @@ traffic_shaping:
   all: {compression: gzip, timeout: 1s}
 include_subgraph_errors: {redact_message: true}
 """)
-    assert config.unsupported == ("supergraph", "traffic_shaping.router",
+    assert config.unsupported == ("traffic_shaping.router",
                                   "traffic_shaping.all.compression",
-                                  "include_subgraph_errors.redact_message")
+                                  "include_subgraph_errors.redact_message",
+                                  "supergraph.listen")
     assert config.timeout("x") == 1.0
 
 
@@ -117,3 +118,11 @@ def test_a_fetch_path_stops_at_the_first_list_and_drops_type_conditions() -> Non
     assert fetch_path(("topProducts", "@", "reviews")) == ["topProducts"]
     assert fetch_path(("node", "|Product,Book", "author")) == ["node", "author"]
     assert fetch_path(()) == []
+
+
+def test_introspection_is_off_unless_supergraph_introspection_is_true() -> None:
+    assert parse_config({}).introspection is None
+    assert parsed("supergraph: {introspection: true}").introspection is True
+    assert parsed("supergraph: {introspection: false}").introspection is False
+    with pytest.raises(ConfigError, match=r"supergraph\.introspection"):
+        parsed("supergraph: {introspection: yes please}")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from crossdock.gateway.config import GatewayConfig
 from crossdock.gateway.engine import Gateway
 from crossdock.gateway.supergraph import load_supergraph
 
@@ -15,7 +16,8 @@ QUERY = 'query($x: Boolean!) { product(upc: "1") { name inStock @include(if: $x)
 
 @pytest.fixture(scope="module")
 def gateway() -> Gateway:
-    return Gateway(load_supergraph(SHOP), client=None)  # type: ignore[arg-type]
+    return Gateway(load_supergraph(SHOP), client=None,  # type: ignore[arg-type]
+                   config=GatewayConfig(introspection=True))
 
 
 def test_plans_are_cached_by_text_name_and_condition_values(gateway: Gateway) -> None:
@@ -54,3 +56,24 @@ async def test_introspection_only_needs_no_subgraph(gateway: Gateway) -> None:
     result = await gateway.execute("{ __typename __schema { queryType { name } } }")
     assert result.body == {"data": {"__typename": "Query",
                                     "__schema": {"queryType": {"name": "Query"}}}}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("query", [
+    "{ __schema { queryType { name } } }",
+    '{ __type(name: "Product") { name } }',
+    "query { ...Q } fragment Q on Query { __schema { types { name } } }",
+])
+async def test_introspection_is_refused_unless_the_file_turns_it_on(query: str) -> None:
+    closed = Gateway(load_supergraph(SHOP), client=None)  # type: ignore[arg-type]
+    result = await closed.execute(query)
+    assert result.status == 400
+    assert result.body == {"errors": [{"message": "introspection has been disabled",
+                                       "extensions": {"code": "INTROSPECTION_DISABLED"}}]}
+
+
+@pytest.mark.anyio
+async def test_typename_alone_is_not_introspection_and_is_answered() -> None:
+    closed = Gateway(load_supergraph(SHOP), client=None)  # type: ignore[arg-type]
+    result = await closed.execute("{ __typename }")
+    assert result.body == {"data": {"__typename": "Query"}}

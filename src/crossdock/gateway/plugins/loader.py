@@ -26,8 +26,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from crossdock.core.errors import ConfigError
-from crossdock.gateway.plugins import response_headers
+from crossdock.gateway.plugins.apq import build_apq
 from crossdock.gateway.plugins.base import Plugin
+from crossdock.gateway.plugins.limits import build_limits
 
 #: The entry point group where installed packages offer plugins by name.
 ENTRY_POINTS = "crossdock.gateway.plugins"
@@ -45,7 +46,8 @@ class Section:
 
 #: The built-in features, outermost first. A feature adds its Section here.
 SECTIONS: tuple[Section, ...] = (
-    Section(keys=frozenset({"headers"}), build=response_headers.build),
+    Section(keys=frozenset({"apq"}), build=build_apq),
+    Section(keys=frozenset({"limits"}), build=build_limits),
 )
 
 

@@ -32,7 +32,7 @@ def _overriding(plugins: Sequence[Plugin], hook: str) -> tuple[Plugin, ...]:
 class Pipeline:
     """The gateway's plugins by hook, first configured first."""
 
-    __slots__ = ("answer_headers", "operations", "plans", "plugins", "requests", "responses",
+    __slots__ = ("max_request_bytes", "operations", "plans", "plugins", "requests", "responses",
                  "subgraphs")
 
     def __init__(self, plugins: Sequence[Plugin] = ()) -> None:
@@ -42,8 +42,9 @@ class Pipeline:
         self.plans = _overriding(self.plugins, "on_plan")
         self.subgraphs = _overriding(self.plugins, "on_subgraph")
         self.responses = _overriding(self.plugins, "on_response")
-        #: Whether the subgraph client must report answers' headers (some plugin reads them).
-        self.answer_headers = any(p.reads_answer_headers for p in self.subgraphs)
+        #: The smallest request body bound a plugin sets (None: the server's own).
+        self.max_request_bytes = min((p.max_request_bytes for p in self.plugins
+                                      if p.max_request_bytes is not None), default=None)
 
     async def request(self, request: GraphQLRequest) -> GraphQLRequest | Result:
         """The request after every ``on_request``, or the Result one ended it with."""
