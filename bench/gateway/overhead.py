@@ -140,7 +140,8 @@ def replay_client(answers: Answers) -> Any:
                              for key, (status, _, content) in answers.items()}
 
         async def post(self, url: str, body: bytes, *, headers: object = (),  # noqa: ARG002
-                       time_limit: object = None) -> tuple[int, bytes]:  # noqa: ARG002 - the port
+                       time_limit: object = None,  # noqa: ARG002 - the port
+                       answer_headers: object = None) -> tuple[int, bytes]:  # noqa: ARG002
             found = self.recorded.get((url, body))
             if found is None:
                 raise RuntimeError(f"no recorded answer for {url} {body[:200]!r}")

@@ -167,7 +167,8 @@ def _headers(value: Any, unsupported: list[str],
 
 def _header_section(value: Any, key: str, unsupported: list[str]) -> tuple[Rule, ...]:
     section = _mapping(value or {}, key)
-    unsupported.extend(f"{key}.{k}" for k in section if k != "request")
+    # ``response`` is read by the response headers plugin (plugins/response_headers.py).
+    unsupported.extend(f"{key}.{k}" for k in section if k not in {"request", "response"})
     return parse_rules(section.get("request"), f"{key}.request", unsupported)
 
 

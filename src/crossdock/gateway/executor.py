@@ -57,7 +57,8 @@ class Executor:
                  config: GatewayConfig | None = None, pipeline: Pipeline | None = None) -> None:
         self.client = as_subgraph_client(client)
         #: The plugins' ``on_subgraph`` around the client, when some plugin has one.
-        self.call = pipeline.subgraph_call(self.send) if pipeline is not None else None
+        self.call = None if pipeline is None else pipeline.subgraph_call(
+            self.send_reporting if pipeline.answer_headers else self.send)
         self.urls = {sub.name: sub.url for sub in supergraph.subgraphs.values()}
         self.metrics = {name: FetchMetrics(name) for name in self.urls}
         config = config or GatewayConfig()
@@ -91,10 +92,21 @@ class Executor:
 
     async def send(self, request: SubgraphRequest) -> SubgraphAnswer:
         """Sends ``request`` through the client (the innermost of the plugins' calls)."""
-        status, content = await self.client.post(request.url, orjson.dumps(request.body),
-                                                 headers=request.headers,
+        payload = request.payload if request.payload is not None \
+            else orjson.dumps(request.body)
+        status, content = await self.client.post(request.url, payload, headers=request.headers,
                                                  time_limit=request.time_limit)
         return SubgraphAnswer(status=status, body=content)
+
+    async def send_reporting(self, request: SubgraphRequest) -> SubgraphAnswer:
+        """:meth:`send`, with the answer's headers (some plugin reads them)."""
+        payload = request.payload if request.payload is not None \
+            else orjson.dumps(request.body)
+        found: list[tuple[str, str]] = []
+        status, content = await self.client.post(request.url, payload, headers=request.headers,
+                                                 time_limit=request.time_limit,
+                                                 answer_headers=found)
+        return SubgraphAnswer(status=status, body=content, headers=tuple(found))
 
     async def post(self, fetch: Fetch, variables: dict[str, Any],
                    errors: list[dict[str, Any]], headers: SubgraphHeaders = (),

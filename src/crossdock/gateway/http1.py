@@ -7,9 +7,10 @@ connections are reused newest first. General clients (httpx, aiohttp) spend seve
 more CPU per request on features a subgraph call does not use: redirects, cookies, proxies,
 streaming bodies, middlewares (docs/design/gateway-speed.md has the measurements).
 
-What it does handle: ``Content-Length`` and chunked bodies, bodies ended by the server closing
-the connection, ``Connection: close``, HTTPS, a per-request deadline, at most ``limit``
-connections per host, and one retry on a fresh connection when a reused keep-alive
+What it does handle: ``Content-Length`` and chunked bodies, the answer's headers when the
+caller asks for them (never decoded: a compressed body is returned as it came), bodies ended
+by the server closing the connection, ``Connection: close``, HTTPS, a per-request deadline,
+at most ``limit`` connections per host, and one retry on a fresh connection when a reused keep-alive
 connection turns out closed before any byte of the answer arrived (the server dropped it while
 idle; the request cannot have been processed).
 """
@@ -25,7 +26,7 @@ from urllib.parse import urlsplit
 import httptools
 
 from crossdock.gateway.errors import SubgraphTimeout, SubgraphUnreachable
-from crossdock.gateway.transport import HEADERS, SubgraphHeaders
+from crossdock.gateway.transport import HEADERS, AnswerHeaders, SubgraphHeaders
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -61,8 +62,8 @@ class _Closed(SubgraphUnreachable):
 class _Connection(asyncio.Protocol):
     """One HTTP/1.1 connection; one request at a time."""
 
-    __slots__ = ("_body", "_complete", "_framed", "_future", "_headers_done", "_parser",
-                 "_received", "_status", "keep_alive", "open", "transport")
+    __slots__ = ("_body", "_complete", "_framed", "_future", "_headers", "_headers_done",
+                 "_parser", "_received", "_status", "keep_alive", "open", "transport")
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
@@ -71,6 +72,8 @@ class _Connection(asyncio.Protocol):
         self._parser = httptools.HttpResponseParser(self)
         self._future: asyncio.Future[tuple[int, bytes]] | None = None
         self._body: list[bytes] = []
+        #: Where the answer's headers go, when the caller asked for them.
+        self._headers: AnswerHeaders | None = None
         self._status = 0
         self._received = False
         self._headers_done = False
@@ -102,7 +105,9 @@ class _Connection(asyncio.Protocol):
         self._fail(_Closed(received=self._received))
 
     # httptools callbacks
-    def on_header(self, name: bytes, _value: bytes) -> None:
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self._headers is not None:
+            self._headers.append((name.decode("latin-1").lower(), value.decode("latin-1")))
         if len(name) in {14, 17} and name.lower() in {b"content-length", b"transfer-encoding"}:
             self._framed = True
 
@@ -119,10 +124,12 @@ class _Connection(asyncio.Protocol):
         self._finish()
 
     # the client's side
-    def request(self, data: bytes) -> Awaitable[tuple[int, bytes]]:
+    def request(self, data: bytes,
+                headers: AnswerHeaders | None) -> Awaitable[tuple[int, bytes]]:
         assert self.transport is not None
         future = self._future = asyncio.get_running_loop().create_future()
         self._body = []
+        self._headers = headers
         self._received = self._headers_done = self._complete = self._framed = False
         self.transport.write(data)
         return future
@@ -181,7 +188,8 @@ class Http1SubgraphClient:
         self._hosts: dict[str, _Host] = {}
 
     async def post(self, url: str, body: bytes, *, headers: SubgraphHeaders = (),
-                   time_limit: float | None = None) -> tuple[int, bytes]:
+                   time_limit: float | None = None,
+                   answer_headers: AnswerHeaders | None = None) -> tuple[int, bytes]:
         host = self._hosts.get(url)
         if host is None:
             host = self._hosts[url] = _Host(url, self.limit)
@@ -193,30 +201,32 @@ class Http1SubgraphClient:
         async with host.limit:
             try:
                 async with asyncio.timeout(self.timeout if time_limit is None else time_limit):
-                    return await self._send(host, data)
+                    return await self._send(host, data, answer_headers)
             except TimeoutError as exc:
                 raise SubgraphTimeout from exc
 
-    async def _send(self, host: _Host, data: bytes) -> tuple[int, bytes]:
+    async def _send(self, host: _Host, data: bytes,
+                    headers: AnswerHeaders | None) -> tuple[int, bytes]:
         while host.idle:
             conn = host.idle.pop()
             if not conn.open:
                 continue
             try:
-                return await self._exchange(host, conn, data)
+                return await self._exchange(host, conn, data, headers)
             except _Closed as exc:
                 if exc.received:
                     raise SubgraphUnreachable("the connection closed mid-answer") from exc
                 # A stale keep-alive connection: try the next one, then a new one.
         conn = await self._connect(host)
         try:
-            return await self._exchange(host, conn, data)
+            return await self._exchange(host, conn, data, headers)
         except _Closed as exc:
             raise SubgraphUnreachable("the connection closed before the answer") from exc
 
-    async def _exchange(self, host: _Host, conn: _Connection, data: bytes) -> tuple[int, bytes]:
+    async def _exchange(self, host: _Host, conn: _Connection, data: bytes,
+                        headers: AnswerHeaders | None) -> tuple[int, bytes]:
         try:
-            result = await conn.request(data)
+            result = await conn.request(data, headers)
         except BaseException:
             conn.close()  # a half-read answer (timeout, cancel) leaves it unusable
             raise

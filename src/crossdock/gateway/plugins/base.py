@@ -13,7 +13,10 @@ plugins that override it, so a hook nobody uses costs nothing). The steps, in or
    Result.
 4. ``on_subgraph(request, call)``: around each attempt at a subgraph fetch
    (:class:`SubgraphRequest`); ``await call(request)`` sends it on; gives the
-   :class:`SubgraphAnswer`.
+   :class:`SubgraphAnswer`. The answer's ``headers`` are filled only when some plugin sets
+   :attr:`Plugin.reads_answer_headers` (the subgraph client then reports them; otherwise it
+   does no work for them), and a plugin may send bytes of its own making (a compressed body)
+   as the request's ``payload``.
 5. ``on_response(request, result)``: the Result before it is sent; gives a Result.
 
 A plugin may also bound the request body (:attr:`Plugin.max_request_bytes`), which the HTTP
@@ -113,6 +116,8 @@ class SubgraphRequest:
     url: str
     #: The GraphQL request body (``query``, ``variables``), serialized after the plugins.
     body: Mapping[str, Any]
+    #: The bytes sent instead of ``body`` serialized, when a plugin made them (compressed).
+    payload: bytes | None = None
     headers: SubgraphHeaders = ()
     #: ``query`` or ``mutation`` (an entity fetch is a query).
     kind: str = "query"
@@ -127,7 +132,8 @@ class SubgraphAnswer:
 
     status: int
     body: bytes
-    #: The answer's headers, lower-case names (empty unless the client port reports them).
+    #: The answer's headers, lower-case names, repeats kept (empty unless a plugin sets
+    #: :attr:`Plugin.reads_answer_headers`).
     headers: tuple[tuple[str, str], ...] = ()
 
 
@@ -140,6 +146,9 @@ class Plugin:
 
     #: The plugin's name: its key in the configuration and in the context's ``extensions``.
     name: ClassVar[str] = "plugin"
+    #: Whether its ``on_subgraph`` reads :attr:`SubgraphAnswer.headers` (they are only
+    #: collected when some plugin does).
+    reads_answer_headers: ClassVar[bool] = False
     #: The most bytes a request body may have, when the plugin bounds it (``limits``): the
     #: server answers 413 past the smallest bound any plugin sets (else past its own).
     max_request_bytes: int | None = None

@@ -32,8 +32,8 @@ def _overriding(plugins: Sequence[Plugin], hook: str) -> tuple[Plugin, ...]:
 class Pipeline:
     """The gateway's plugins by hook, first configured first."""
 
-    __slots__ = ("max_request_bytes", "operations", "plans", "plugins", "requests", "responses",
-                 "subgraphs")
+    __slots__ = ("answer_headers", "max_request_bytes", "operations", "plans", "plugins",
+                 "requests", "responses", "subgraphs")
 
     def __init__(self, plugins: Sequence[Plugin] = ()) -> None:
         self.plugins = tuple(plugins)
@@ -42,6 +42,8 @@ class Pipeline:
         self.plans = _overriding(self.plugins, "on_plan")
         self.subgraphs = _overriding(self.plugins, "on_subgraph")
         self.responses = _overriding(self.plugins, "on_response")
+        #: Whether the subgraph client must report answers' headers (some plugin reads them).
+        self.answer_headers = any(p.reads_answer_headers for p in self.subgraphs)
         #: The smallest request body bound a plugin sets (None: the server's own).
         self.max_request_bytes = min((p.max_request_bytes for p in self.plugins
                                       if p.max_request_bytes is not None), default=None)
