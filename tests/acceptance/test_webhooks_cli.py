@@ -124,7 +124,8 @@ def test_prune_deletes_finished_deliveries_past_an_age(crossdock: Run, database_
     assert off.returncode == 2
     assert "retention is off" in off.stderr
     pruned = crossdock("webhooks", "prune", "--older-than-days", "2", "--json", env=env)
-    assert json.loads(pruned.stdout) == {"pruned": 1, "older_than_days": 2.0}
+    assert json.loads(pruned.stdout) == {"pruned": 1, "messages": 0,
+                                           "older_than_days": 2.0}
     left = json.loads(crossdock("webhooks", "deliveries", "--json", env=env).stdout)
     assert [d["provider_delivery_id"] for d in left] == ["waiting"]
 

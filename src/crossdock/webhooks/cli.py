@@ -31,6 +31,7 @@ from crossdock.webhooks import operations
 from crossdock.webhooks.app import serve as serve_app
 from crossdock.webhooks.errors import InvalidInput, InvalidRoute
 from crossdock.webhooks.models import DeliveryStatus
+from crossdock.webhooks.outbound import cli as outbound_cli
 from crossdock.webhooks.providers import PROVIDERS
 from crossdock.webhooks.settings import WebhooksSettings
 
@@ -38,7 +39,8 @@ T = TypeVar("T")
 
 stderr = Console(stderr=True)
 
-app = typer.Typer(no_args_is_help=True, help="Inbound webhooks.", epilog=examples(
+app = typer.Typer(no_args_is_help=True, help="Webhooks: received (sources, routes, deliveries) "
+                  "and sent (applications, endpoints, event types, messages).", epilog=examples(
     "crossdock webhooks source add gh-main --provider github --secret env:GITHUB_WEBHOOK_SECRET",
     "crossdock webhooks deliveries --status dead"))
 source_app = typer.Typer(no_args_is_help=True, help="Webhook sources.", epilog=examples(
@@ -276,17 +278,23 @@ def prune(
         help="Age in days.", show_default="CROSSDOCK_WEBHOOKS_RETENTION_DAYS, 30")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Delete finished deliveries (processed, dead, rejected) older than the retention."""
+    """Delete finished deliveries (processed, dead, rejected) and sent messages (every
+    endpoint's attempts over) older than the retention."""
     days = WebhooksSettings.from_env().retention_days if older_than_days is None \
         else older_than_days
     if older_than_days is None and days == 0:
         raise ConfigError("retention is off (CROSSDOCK_WEBHOOKS_RETENTION_DAYS=0): "
                           "give --older-than-days to prune anyway")
-    pruned = _with_runtime(lambda rt: operations.prune(rt.database, older_than_days=days))
+    async def work(runtime: Runtime) -> tuple[int, int]:
+        return (await operations.prune(runtime.database, older_than_days=days),
+                await operations.prune_messages(runtime.database, older_than_days=days))
+
+    pruned, messages = _with_runtime(work)
     if as_json:
-        print_json({"pruned": pruned, "older_than_days": days})
+        print_json({"pruned": pruned, "messages": messages, "older_than_days": days})
         return
-    stdout.print(f"pruned {pruned} deliveries older than {days:g} days", highlight=False)
+    stdout.print(f"pruned {pruned} deliveries and {messages} sent messages older than "
+                 f"{days:g} days", highlight=False)
 
 
 @app.command("serve", epilog=examples(
@@ -362,3 +370,7 @@ def replay(
         print_json({"replayed": replayed})
         return
     stdout.print(f"replayed {len(replayed)} deliveries", highlight=False)
+
+
+# Sending: applications, endpoints, event types and messages, after the receiving side.
+outbound_cli.register(app)

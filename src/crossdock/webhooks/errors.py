@@ -22,18 +22,18 @@ WebhooksError
 │   └── ForwardingUnavailable  the ``forward`` handler has no outbound sender installed
 ├── AddressRefused         the SSRF guard refuses an endpoint's address (not public, not allowed)
 └── OutboundError          sending webhooks: applications, endpoints, event types, messages
-    ├── InvalidOutbound        a name, URL, limit or filter given is invalid (also InvalidInput)
-    │   ├── UnknownApplication     no application by that name
-    │   ├── UnknownEndpoint        no endpoint with that id
-    │   ├── UnknownEventType       no event type by that name: publishing it is refused
-    │   └── InvalidPayload         a payload does not match its event type's JSON Schema
-    ├── ApplicationExists      an application by that name exists already
-    ├── EventTypeExists        an event type by that name exists already
-    └── MessageNotFound        no message with that id
+    └── InvalidOutbound        what was given is wrong (also InvalidInput: the CLI exits 2)
+        ├── UnknownApplication     no application by that name
+        ├── UnknownEndpoint        no endpoint with that id
+        ├── UnknownEventType       no event type by that name: publishing it is refused
+        ├── MessageNotFound        no message with that id
+        ├── ApplicationExists      an application by that name exists already
+        ├── EventTypeExists        an event type by that name exists already
+        └── InvalidPayload         a payload does not match its event type's JSON Schema
 
 ``InvalidInput`` and its subclasses are also configuration errors: the ``crossdock``
 command exits 2 on them (what the person gave is wrong), and the admin API answers 400
-(404 for the ``Unknown*`` ones: an application, endpoint or event type named but missing).
+(404 for the outbound ``Unknown*`` and ``*NotFound``, 409 for the ``*Exists``).
 """
 
 from __future__ import annotations
@@ -155,13 +155,13 @@ class InvalidPayload(InvalidOutbound):
     """The payload does not match its event type's JSON Schema."""
 
 
-class ApplicationExists(OutboundError):
+class ApplicationExists(InvalidOutbound):
     """An application by that name exists already."""
 
 
-class EventTypeExists(OutboundError):
+class EventTypeExists(InvalidOutbound):
     """An event type by that name exists already."""
 
 
-class MessageNotFound(OutboundError):
+class MessageNotFound(InvalidOutbound):
     """No message with that id."""

@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from crossdock.core.backoff import Backoff
@@ -27,6 +27,7 @@ from crossdock.webhooks.models import (
     Source,
     check_secret,
 )
+from crossdock.webhooks.outbound.store import OutboundStore
 from crossdock.webhooks.providers import make_provider
 from crossdock.webhooks.routing import parse_filter
 from crossdock.webhooks.secrets import describe
@@ -183,14 +184,36 @@ async def prune(database: Database, *, older_than_days: float, batch: int = 5000
     Deliveries still waiting (received, failed) are never pruned. Each batch is its own
     transaction, so a large backlog does not hold locks or one huge transaction.
     """
+    before = _cutoff(older_than_days)
+
+    async def step() -> int:
+        async with database.transaction() as conn:
+            return await store.prune_deliveries(conn, before=before, limit=batch)
+
+    return await _in_batches(step, batch)
+
+
+async def prune_messages(database: Database, *, older_than_days: float,
+                         batch: int = 5000) -> int:
+    """Delete outbound messages sent more than ``older_than_days`` ago whose every
+    destination is final (with their attempts); how many. Batched as :func:`prune`."""
+    before = _cutoff(older_than_days)
+    outbound = OutboundStore(database)
+    return await _in_batches(lambda: outbound.prune(before=before, limit=batch), batch)
+
+
+def _cutoff(older_than_days: float) -> dt.datetime:
     if not 0 <= older_than_days <= MAX_PRUNE_DAYS:  # NaN fails too
         raise InvalidInput(f"the age to prune at must be from 0 to {MAX_PRUNE_DAYS} days, "
                             f"not {older_than_days!r}")
-    before = dt.datetime.now(dt.UTC) - dt.timedelta(days=older_than_days)
+    return dt.datetime.now(dt.UTC) - dt.timedelta(days=older_than_days)
+
+
+async def _in_batches(step: Callable[[], Awaitable[int]], batch: int) -> int:
+    """Run ``step`` (which deletes up to ``batch`` rows) until it deletes fewer; the total."""
     pruned = 0
     while True:
-        async with database.transaction() as conn:
-            deleted = await store.prune_deliveries(conn, before=before, limit=batch)
+        deleted = await step()
         pruned += deleted
         if deleted < batch:
             return pruned

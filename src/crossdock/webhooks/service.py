@@ -30,19 +30,21 @@ PRUNE_TASK = "webhooks.prune"
 
 
 def register(runtime: Runtime) -> None:
-    """The hourly pruning of finished deliveries past ``CROSSDOCK_WEBHOOKS_RETENTION_DAYS``."""
+    """The hourly pruning of finished deliveries and sent messages past
+    ``CROSSDOCK_WEBHOOKS_RETENTION_DAYS``."""
 
     @runtime.jobs.periodic(PRUNE_TASK, cron="17 * * * *")
     async def prune(timestamp: int) -> None:  # noqa: ARG001 (periodic jobs get it)
         from crossdock.core.logging import get_logger
-        from crossdock.webhooks.operations import prune
+        from crossdock.webhooks.operations import prune, prune_messages
         from crossdock.webhooks.settings import WebhooksSettings
 
         days = WebhooksSettings.from_env().retention_days
         if days > 0:
             pruned = await prune(runtime.database, older_than_days=days)
+            messages = await prune_messages(runtime.database, older_than_days=days)
             get_logger("crossdock.webhooks").info("webhooks_pruned", deliveries=pruned,
-                                                  older_than_days=days)
+                                                  messages=messages, older_than_days=days)
 
 
 async def refresh_metrics(runtime: Runtime) -> None:
@@ -151,7 +153,7 @@ def _admin_graph() -> Any:
 
 service = Service(
     name="webhooks",
-    description="Inbound webhooks: verify, store, route, retry and replay.",
+    description="Webhooks: receive (verify, route, retry, replay) and send (signed, retried).",
     migrations="crossdock.webhooks.schema",
     cli=_cli,
     register=register,

@@ -28,8 +28,9 @@ class WebhooksSettings:
     #: GitHub's 10-second deadline. A delivery being written then may still be stored: the
     #: sender's retry gets 200, as a duplicate.
     store_timeout: float = 5.0
-    #: Days a finished delivery (processed, dead, rejected) is kept; 0 keeps them all. The
-    #: worker prunes hourly; ``crossdock webhooks prune`` does it now.
+    #: Days a finished delivery (processed, dead, rejected), and a sent message whose every
+    #: endpoint is done with it, is kept; 0 keeps them all. The worker prunes hourly;
+    #: ``crossdock webhooks prune`` does it now.
     retention_days: float = 30.0
     #: Seconds a source's configuration (secrets included) is cached by the receiver.
     source_cache_seconds: float = 5.0

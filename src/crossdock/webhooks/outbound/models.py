@@ -65,6 +65,11 @@ class Application:
     description: str = ""
     created_at: dt.datetime | None = None
 
+    def public(self) -> dict[str, Any]:
+        """The application as the CLI and the admin API show it."""
+        return {"name": self.name, "description": self.description,
+                "created_at": _iso(self.created_at)}
+
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class EventType:
@@ -74,6 +79,11 @@ class EventType:
     description: str = ""
     schema: dict[str, Any] | None = None
     created_at: dt.datetime | None = None
+
+    def public(self) -> dict[str, Any]:
+        """The event type as the CLI and the admin API show it."""
+        return {"name": self.name, "description": self.description, "schema": self.schema,
+                "created_at": _iso(self.created_at)}
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
