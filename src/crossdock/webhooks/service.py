@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import shlex
@@ -20,10 +21,14 @@ if TYPE_CHECKING:
 
 
 async def work(runtime: Runtime) -> None:
-    """A worker's part: drain the deliveries table (the webhooks queue) until cancelled."""
+    """A worker's part until cancelled: drain the deliveries table (the inbound queue) and
+    send outbound webhooks (the destinations table), each in a loop of its own."""
+    from crossdock.webhooks.outbound.dispatcher import sending
     from crossdock.webhooks.processing import Processor
 
-    await Processor(runtime.database, runtime.bus).run()
+    async with asyncio.TaskGroup() as group:
+        group.create_task(Processor(runtime.database, runtime.bus).run())
+        group.create_task(sending(runtime.database))
 
 
 PRUNE_TASK = "webhooks.prune"

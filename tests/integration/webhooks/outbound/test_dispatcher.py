@@ -1,0 +1,251 @@
+"""The sending worker on a real PostgreSQL with real endpoints on 127.0.0.1 (allow-listed)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import orjson
+import pytest
+from standardwebhooks import Webhook
+
+from crossdock.core.database import Database
+from crossdock.webhooks.outbound import operational
+from crossdock.webhooks.outbound.dispatcher import sending
+from crossdock.webhooks.outbound.models import (
+    Application,
+    Endpoint,
+    EndpointSettings,
+    NewMessage,
+)
+from crossdock.webhooks.outbound.settings import DeliverySettings
+from crossdock.webhooks.outbound.store import OutboundStore
+from tests.integration.webhooks.outbound.endpoints import Answer, Received, serving
+from tests.integration.webhooks.outbound.endpoints import Endpoint as Receiver
+
+pytestmark = pytest.mark.anyio
+
+FAST = DeliverySettings(schedule=(0.05, 0.05), jitter=0.0, allow=("127.0.0.1/32",),
+                        poll_seconds=0.05, lease_seconds=5.0)
+
+
+@pytest.fixture
+async def store(database: Database) -> OutboundStore:
+    outbound = OutboundStore(database)
+    await outbound.add_application(Application(name="acme"))
+    return outbound
+
+
+@contextlib.asynccontextmanager
+async def worker(database: Database, settings: DeliverySettings = FAST) -> AsyncIterator[None]:
+    task = asyncio.create_task(sending(database, settings))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def until(check: Callable[[], Awaitable[bool] | bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if not isinstance(result, bool):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError("the condition did not hold in time")
+        await asyncio.sleep(0.02)
+
+
+async def add(store: OutboundStore, receiver: Receiver, **kw: Any) -> Endpoint:
+    return await store.add_endpoint("acme", EndpointSettings(url=receiver.url + "/hook", **kw))
+
+
+async def publish(store: OutboundStore, n: int = 1, **kw: Any) -> list[str]:
+    uids = []
+    for i in range(n):
+        published = await store.publish(NewMessage(app="acme", event_type="invoice.paid",
+                                                   payload={"n": i}, **kw))
+        uids.append(published.message.uid)
+    return uids
+
+
+def data(received: Received) -> Any:
+    return orjson.loads(received.body)["data"]
+
+
+async def test_each_message_reaches_each_endpoint_signed_with_its_id(
+    database: Database, store: OutboundStore,
+) -> None:
+    async with serving(Receiver()) as one, serving(Receiver()) as two:
+        first, second = await add(store, one), await add(store, two)
+        async with worker(database):
+            uids = await publish(store, 3)
+            await until(lambda: len(one.received) == 3 and len(two.received) == 3)
+    for receiver, endpoint in ((one, first), (two, second)):
+        assert sorted(r.headers["webhook-id"] for r in receiver.received) == sorted(uids)
+        for got in receiver.received:
+            body = Webhook(endpoint.secret).verify(got.body, got.headers)
+            assert body["type"] == "invoice.paid"
+    attempts = await store.attempts((await store.list_messages(app="acme"))[0].id)
+    assert {str(a.status) for a in attempts} == {"succeeded"}
+
+
+async def test_a_failing_endpoint_is_retried_on_the_schedule_then_exhausted_and_announced(
+    database: Database, store: OutboundStore,
+) -> None:
+    async with serving(Receiver(lambda _: Answer(status=500, body=b"boom"))) as failing:
+        endpoint = await add(store, failing)
+        async with worker(database):
+            await publish(store)
+            await until(lambda: len(failing.received) == 3)
+            await until(lambda: _exhausted(store))
+            await asyncio.sleep(0.2)
+    assert len(failing.received) == 3
+    [notice] = await store.list_messages(app=operational.SYSTEM_APP)
+    assert notice.event_type == operational.ATTEMPT_EXHAUSTED
+    assert notice.payload["endpoint_id"] == endpoint.id
+    assert notice.payload["attempts"] == 3
+    assert notice.payload["last_error"] == "HTTP 500"
+    message = (await store.list_messages(app="acme"))[0]
+    [destination] = await store.destinations(message.id)
+    assert destination["status"] == "exhausted"
+
+
+async def _exhausted(store: OutboundStore) -> bool:
+    return bool(await store.list_messages(app=operational.SYSTEM_APP))
+
+
+async def test_a_410_disables_the_endpoint_at_once_and_announces_it(
+    database: Database, store: OutboundStore,
+) -> None:
+    async with serving(Receiver(lambda _: Answer(status=410))) as gone:
+        endpoint = await add(store, gone)
+        async with worker(database):
+            await publish(store)
+            await until(lambda: _exhausted(store))
+            await publish(store, 2)
+            await asyncio.sleep(0.3)
+    assert len(gone.received) == 1
+    stored = await store.get_endpoint(endpoint.id)
+    assert not stored.enabled
+    assert stored.disabled_reason == "the endpoint answered 410 Gone"
+    [notice] = await store.list_messages(app=operational.SYSTEM_APP)
+    assert notice.event_type == operational.ENDPOINT_DISABLED
+    assert notice.payload["reason"] == "the endpoint answered 410 Gone"
+
+
+async def test_an_endpoint_failing_longer_than_the_limit_is_disabled(
+    database: Database, store: OutboundStore,
+) -> None:
+    settings = dataclasses.replace(FAST, schedule=(0.2,) * 20, disable_after_days=0.6 / 86400)
+    async with serving(Receiver(lambda _: Answer(status=502))) as failing:
+        endpoint = await add(store, failing)
+        async with worker(database, settings):
+            await publish(store)
+            await until(lambda: _exhausted(store))
+    stored = await store.get_endpoint(endpoint.id)
+    assert not stored.enabled
+    assert stored.disabled_reason is not None
+    assert stored.disabled_reason.startswith("every attempt failed for")
+    assert 3 <= len(failing.received) <= 6
+
+
+async def test_retry_after_is_honoured(database: Database, store: OutboundStore) -> None:
+    answers = iter([Answer(status=429, headers={"retry-after": "1"})])
+    # Retry-After is kept within 1 s and the schedule's longest wait.
+    settings = dataclasses.replace(FAST, schedule=(0.05, 5.0))
+    async with serving(Receiver(lambda _: next(answers, Answer()))) as limited:
+        await add(store, limited)
+        async with worker(database, settings):
+            await publish(store)
+            await until(lambda: len(limited.received) == 2)
+    first, second = limited.received
+    assert second.at - first.at >= 0.95
+
+
+async def test_a_failing_head_holds_back_its_key_only(
+    database: Database, store: OutboundStore,
+) -> None:
+    fail_first = {"a0": 2}
+
+    def behaviour(request: Received) -> Answer:
+        tag = data(request)["tag"]
+        if fail_first.get(tag, 0) > 0:
+            fail_first[tag] -= 1
+            return Answer(status=500)
+        return Answer()
+
+    settings = dataclasses.replace(FAST, schedule=(0.3, 0.3, 0.3))
+    async with serving(Receiver(behaviour)) as receiver:
+        await add(store, receiver)
+        async with worker(database, settings):
+            for tag, key in (("a0", "a"), ("b0", "b"), ("a1", "a"), ("b1", "b"), ("a2", "a")):
+                await store.publish(NewMessage(app="acme", event_type="t", payload={"tag": tag},
+                                               ordering_key=key))
+            await until(lambda: sum(1 for r in receiver.received if r.headers) >= 7)
+    delivered = [data(r)["tag"] for r in receiver.received]
+    assert [t for t in delivered if t.startswith("a")] == ["a0", "a0", "a0", "a1", "a2"]
+    assert [t for t in delivered if t.startswith("b")] == ["b0", "b1"]
+    # Key b went through while a's head was still failing.
+    assert delivered.index("b1") < delivered.index("a1")
+
+
+async def test_a_slow_endpoint_does_not_delay_the_others(
+    database: Database, store: OutboundStore,
+) -> None:
+    release = asyncio.Event()
+
+    async def stuck(_: Received) -> Answer:
+        await release.wait()
+        return Answer()
+
+    async with serving(Receiver(stuck)) as slow, serving(Receiver()) as fast:
+        await add(store, slow)
+        await add(store, fast)
+        async with worker(database):
+            await publish(store, 20)
+            # Every message reaches the fast endpoint while the slow one answers none.
+            await until(lambda: len(fast.received) == 20)
+            assert len(slow.received) == 20
+            release.set()
+
+
+async def test_an_endpoints_rate_limit_spaces_its_deliveries(
+    database: Database, store: OutboundStore,
+) -> None:
+    async with serving(Receiver()) as limited:
+        await add(store, limited, rate_limit=10.0)
+        async with worker(database):
+            await publish(store, 20)
+            await until(lambda: len(limited.received) == 20)
+    times = [r.at for r in limited.received]
+    # A burst of 10, then 10 a second.
+    assert times[-1] - times[0] >= 0.8
+
+
+async def test_an_endpoints_concurrency_cap_holds(database: Database, store: OutboundStore) -> None:
+    in_flight = 0
+    most = 0
+
+    async def behaviour(_: Received) -> Answer:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.05)
+        in_flight -= 1
+        return Answer()
+
+    async with serving(Receiver(behaviour)) as capped:
+        await add(store, capped, max_concurrency=2)
+        async with worker(database):
+            await publish(store, 12)
+            await until(lambda: len(capped.received) == 12)
+    assert most == 2
