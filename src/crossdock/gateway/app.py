@@ -99,7 +99,8 @@ async def serving(settings: GatewaySettings, supergraph: Supergraph | None = Non
     ``supergraph`` defaults to the file in ``settings.supergraph``; when there is that file
     and ``settings.reload_interval`` is not 0, a change to it replaces the gateway. Without
     ``client``, the pooled HTTP/1.1 client is made from the settings and closed at the end.
-    ``config`` defaults to the file in ``settings.config`` (:func:`gateway_config`).
+    ``config`` defaults to the file in ``settings.config`` (:func:`gateway_config`); its
+    plugins are closed when the block ends.
     """
     async with contextlib.AsyncExitStack() as stack:
         if supergraph is None:
@@ -111,7 +112,8 @@ async def serving(settings: GatewaySettings, supergraph: Supergraph | None = Non
         if client is None:
             client = await stack.enter_async_context(make_client(settings))
         app = GatewayApp(Gateway(supergraph, client, config), settings, ops=ops)
-        # Plugins hold connections (a Redis client): closed once, a reload keeps them.
+        # Plugins hold connections (a Redis client) and queued spans: closed once, when
+        # serving ends (a reload keeps them; telemetry exports what it still holds).
         stack.push_async_callback(app.gateway.pipeline.aclose)
         if settings.supergraph is not None and settings.reload_interval > 0:
             watcher = asyncio.create_task(watch_supergraph(

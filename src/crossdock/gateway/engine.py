@@ -148,7 +148,10 @@ class Gateway:
         key = (query, operation_name, plan_key,
                *(bool(variables.get(v)) for v in doc.conditions))
         found = self._plans.get(key)
-        if found is None:
+        if found is not None:
+            metrics.PLAN_HITS.inc()
+        else:
+            metrics.PLAN_MISSES.inc()
             planned = document if document is not None else doc.document
             planning = OperationPlanner(self.planner, planned, operation_name, variables)
             found = _Prepared(self.schema, planning, planning.run(), planned)
@@ -174,23 +177,31 @@ class Gateway:
         """Run one GraphQL request through the plugins (counted in the gateway's metrics).
 
         An exception out of a plugin or the gateway is logged whole and answered with 500
-        and ``INTERNAL_SERVER_ERROR``: the client never reads a traceback.
+        and ``INTERNAL_SERVER_ERROR``: the client never reads a traceback. The plugins'
+        ``on_response`` still see that answer, and the request as the ``on_request`` hooks
+        that ran left it.
         """
         started = time.perf_counter()
         pipeline = self.pipeline
         kind = "unknown"
         try:
-            found = await pipeline.request(request) if pipeline.requests else request
-            if isinstance(found, Result):
-                result = found
+            if pipeline.requests:
+                request, found = await pipeline.request(request)
+                if found is None:
+                    result, kind = await self._run(request)
+                else:
+                    result = found
             else:
-                request = found
                 result, kind = await self._run(request)
-            if pipeline.responses:
-                result = await pipeline.response(request, result)
         except Exception:
             log.exception("request_failed", operation=request.context.operation_name)
             result = _INTERNAL
+        if pipeline.responses:
+            try:
+                result = await pipeline.response(request, result)
+            except Exception:
+                log.exception("request_failed", operation=request.context.operation_name)
+                result = _INTERNAL
         metrics.observe_request(kind, time.perf_counter() - started,
                                 failed=result.status >= 400 or "errors" in result.body)  # noqa: PLR2004
         return result

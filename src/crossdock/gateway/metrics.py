@@ -1,12 +1,16 @@
 """Prometheus metrics of the gateway (served on ``/metrics`` by the ops wrapper).
 
-Requests by operation type, subgraph fetches by subgraph. A histogram's ``_count`` is the
-number of requests or fetches, so no separate counter is kept for them. Label lookups take a
-lock and hash the labels: the hot path uses children looked up once (per operation type here,
-per subgraph in :class:`FetchMetrics`).
+Requests by operation type, subgraph fetches by subgraph, plans found in the plan cache or
+made; with ``telemetry`` turning Prometheus on, requests by operation name too
+(:class:`OperationMetrics`, made only then, so a gateway without it has no such series).
+A histogram's ``_count`` is the number of requests or fetches, so no separate counter is
+kept for them. Label lookups take a lock and hash the labels: the hot path uses children
+looked up once (per operation type here, per subgraph in :class:`FetchMetrics`).
 """
 
 from __future__ import annotations
+
+import functools
 
 from prometheus_client import Counter, Histogram
 
@@ -25,6 +29,19 @@ FETCH_ERRORS = Counter(
     "crossdock_gateway_subgraph_fetch_errors_total",
     "Subgraph fetches that failed (timeout, unreachable, http, invalid), were sent again "
     "(retried) or answered GraphQL errors (graphql), by subgraph.", ["subgraph", "reason"])
+
+PLAN_CACHE = Counter("crossdock_gateway_plan_cache_total",
+                     "Plans asked of the plan cache: found there (hit) or made (miss).",
+                     ["result"])
+PLAN_HITS = PLAN_CACHE.labels("hit")
+PLAN_MISSES = PLAN_CACHE.labels("miss")
+
+#: Distinct operation names that get series of their own; later ones are counted as
+#: :data:`OTHER`, so a client making up names cannot grow the metrics without bound.
+MAX_OPERATION_NAMES = 100
+OTHER = "other"
+#: The name label of an operation without a name.
+ANONYMOUS = "anonymous"
 
 #: ``unknown``: the request failed before its operation was known (parse, validation).
 OPERATIONS = ("query", "mutation", "subscription", "unknown")
@@ -59,3 +76,56 @@ class FetchMetrics:
         if child is None:
             child = self._errors[reason] = FETCH_ERRORS.labels(self.subgraph, reason)
         child.inc()
+
+
+@functools.cache
+def _operation_families() -> tuple[Histogram, Counter]:
+    """The per-operation-name families, registered on first use (once per process)."""
+    return (
+        Histogram("crossdock_gateway_operation_seconds",
+                  "GraphQL requests and their latency, by operation name and type "
+                  "(telemetry.exporters.metrics.prometheus).",
+                  ["operation_name", "operation"], buckets=_BUCKETS),
+        Counter("crossdock_gateway_operation_errors_total",
+                "GraphQL requests answered with errors, by operation name and type.",
+                ["operation_name", "operation"]),
+    )
+
+
+class OperationMetrics:
+    """Requests by operation name: the first :data:`MAX_OPERATION_NAMES` names seen get
+    series of their own, later ones are counted as :data:`OTHER`."""
+
+    __slots__ = ("_children", "_errors", "_names", "_seconds", "limit")
+
+    def __init__(self, limit: int = MAX_OPERATION_NAMES) -> None:
+        self.limit = limit
+        self._seconds, self._errors = _operation_families()
+        self._names: set[str] = set()
+        #: (name, operation type) -> its children, looked up once per admitted name.
+        self._children: dict[tuple[str, str], tuple[Histogram, Counter]] = {}
+
+    def observe(self, name: str | None, operation: str, seconds: float, *,
+                failed: bool) -> None:
+        """Count one request of the operation ``name`` that took ``seconds``."""
+        key = (ANONYMOUS if name is None else name, operation)
+        children = self._children.get(key)
+        if children is None:
+            children = self._child(key)
+        children[0].observe(seconds)
+        if failed:
+            children[1].inc()
+
+    def _child(self, key: tuple[str, str]) -> tuple[Histogram, Counter]:
+        name, operation = key
+        if name not in self._names:
+            if len(self._names) >= self.limit:
+                # Not kept under its own key: made-up names must not grow this dict either.
+                key = (OTHER, operation)
+                found = self._children.get(key)
+                if found is not None:
+                    return found
+            else:
+                self._names.add(name)
+        found = self._children[key] = (self._seconds.labels(*key), self._errors.labels(*key))
+        return found

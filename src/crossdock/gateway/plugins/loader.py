@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from crossdock.core.errors import ConfigError
-from crossdock.gateway.plugins import response_headers
+from crossdock.gateway.plugins import response_headers, telemetry
 from crossdock.gateway.plugins.apq import build_apq
 from crossdock.gateway.plugins.base import Plugin
 from crossdock.gateway.plugins.limits import build_limits
@@ -47,6 +47,7 @@ class Section:
 
 #: The built-in features, outermost first. A feature adds its Section here.
 SECTIONS: tuple[Section, ...] = (
+    Section(keys=frozenset({"telemetry"}), build=telemetry.build),
     Section(keys=frozenset({"headers"}), build=response_headers.build),
     Section(keys=frozenset({"apq"}), build=build_apq),
     Section(keys=frozenset({"limits"}), build=build_limits),

@@ -48,14 +48,16 @@ class Pipeline:
         self.max_request_bytes = min((p.max_request_bytes for p in self.plugins
                                       if p.max_request_bytes is not None), default=None)
 
-    async def request(self, request: GraphQLRequest) -> GraphQLRequest | Result:
-        """The request after every ``on_request``, or the Result one ended it with."""
+    async def request(self, request: GraphQLRequest) -> tuple[GraphQLRequest, Result | None]:
+        """The request after every ``on_request``, and the Result one ended it with (None
+        when none did): the request as the hooks before that one left it, so that every
+        ``on_response`` sees what the earlier hooks put in its context."""
         for plugin in self.requests:
             found = await plugin.on_request(request)
             if isinstance(found, Result):
-                return found
+                return request, found
             request = found
-        return request
+        return request, None
 
     async def operation(self, operation: Operation) -> Operation | Result:
         """The operation after every ``on_operation``, or the Result one ended it with."""
