@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HOW_TOS = sorted((ROOT / "docs" / "how-to").glob("*.md"))
 #: Guides besides docs/how-to whose shell blocks a reader is meant to run.
 GUIDES = [ROOT / "README.md", ROOT / "docs" / "quickstart.md", ROOT / "docs" / "webhooks.md",
-          *HOW_TOS]
+          ROOT / "docs" / "admin-graph.md", *HOW_TOS]
 SHELLS = {"sh", "bash", "shell"}
 FENCE = re.compile(r"^```(\S*)\s*$")
 NOT_RUN = re.compile(r"^<!--\s*not run:(.*)-->\s*$")

@@ -81,6 +81,14 @@ def test_each_demo_line_that_up_prints_works_in_a_shell(
         query = next(line for line in printed if "curl" in line and "/graphql" in line)
         answer = json.loads(_bash(query.strip(), tmp_path))
         assert answer["data"]["topProducts"][1]["reviews"][1]["body"] == "Comfy."
+
+        # The admin graph, through the same gateway, with the token up made for it.
+        admin = next(line for line in printed if "/graphql" in line and "Bearer" in line)
+        answer = json.loads(_bash(admin.strip(), tmp_path))
+        assert answer.get("errors") is None, answer
+        assert [s["name"] for s in answer["data"]["slices"]] == ["demo"]
+        assert [d["eventType"] for d in answer["data"]["deliveries"]["nodes"]] == ["ping"]
+        assert "gitslice" in {s["name"] for s in answer["data"]["services"]}
     finally:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=60)

@@ -24,7 +24,7 @@ from crossdock.core.errors import ConfigError
 from crossdock.core.logging import get_logger
 from crossdock.core.runtime import Runtime
 from crossdock.core.server import Server, bind, make_server
-from crossdock.core.services import Served
+from crossdock.core.services import DemoNote, Served
 from crossdock.core.settings import CoreSettings
 
 logger = get_logger("crossdock.up")
@@ -186,6 +186,8 @@ async def up(
                     bases[listener.name] = f"http://{host}:{bound}"
                     lines.extend((listener.name, f"http://{host}:{bound}{path}")
                                  for path in listener.paths)
+            if admin is not None and demo:
+                runtime.demo_notes.append(await _admin_graph_note(runtime))
             tasks = [asyncio.create_task(server.serve(sockets=[sock]))
                      for server, sock in servers]
             worker = asyncio.create_task(runtime.jobs.run_worker(concurrency=8))
@@ -230,6 +232,16 @@ def _admin_graphs(runtime: Runtime, host: str,
     server = make_server(OpsApp(graphs, ready=runtime.readiness,
                                 refresh=runtime.refresh_metrics))
     return server, sock
+
+
+async def _admin_graph_note(runtime: Runtime) -> DemoNote:
+    """The admin graph's demo note, with a token of its own (new at each start)."""
+    from crossdock.core.admin_graph.demo import DEMO_TOKEN_NAME, demo_note
+    from crossdock.core.tokens import Role, TokenStore
+
+    _, token = await TokenStore(runtime.database).create(role=Role.ADMIN, name=DEMO_TOKEN_NAME,
+                                                         replace=True)
+    return functools.partial(demo_note, token)
 
 
 def _print_demo_notes(runtime: Runtime, bases: dict[str, str], console: Console) -> None:

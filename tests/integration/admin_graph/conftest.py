@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,6 +16,8 @@ from crossdock.core.admin_graph.mount import AdminGraphs
 from crossdock.core.runtime import Runtime
 from crossdock.core.settings import CoreSettings
 from crossdock.core.tokens import Role, TokenStore
+from crossdock.core.up import _admin_graphs
+from crossdock.gateway.service import up as gateway_up
 from tests.integration.gateway.federation import Servers
 
 
@@ -64,7 +68,10 @@ async def graph(database_url: str) -> AsyncIterator[Graph]:
 
 
 class StatementCounter:
-    """Counts the statements psycopg sends (each ``execute``), to catch N+1 queries."""
+    """Counts the statements psycopg sends (each ``execute``), to catch N+1 queries.
+
+    The pool's health check of a connection (an empty statement) does not count.
+    """
 
     def __init__(self) -> None:
         self.count = 0
@@ -75,9 +82,55 @@ def statements(monkeypatch: pytest.MonkeyPatch) -> StatementCounter:
     counter = StatementCounter()
     execute = psycopg.AsyncCursor.execute
 
-    async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
-        counter.count += 1
-        return await execute(self, *args, **kwargs)
+    async def counted(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        if query != "":
+            counter.count += 1
+        return await execute(self, query, *args, **kwargs)
 
     monkeypatch.setattr(psycopg.AsyncCursor, "execute", counted)
     return counter
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def gateway(database_url: str, monkeypatch: pytest.MonkeyPatch,
+                  ) -> AsyncIterator[tuple[str, Runtime]]:
+    """The gateway's GraphQL URL in front of the admin subgraphs, as ``crossdock up`` wires
+    them: the subgraphs' server from ``up``, the gateway from its service's ``up`` with no
+    configuration of its own (so the packaged one propagates ``Authorization``).
+    """
+    settings = CoreSettings(database_url=database_url, admin_graph_port=0)
+    runtime = Runtime.create(settings, database_url)
+    await runtime.open()
+    port = _free_port()
+    monkeypatch.setenv("CROSSDOCK_GATEWAY_PORT", str(port))
+    admin = _admin_graphs(runtime, "127.0.0.1", settings)
+    assert admin is not None
+    server, sock = admin
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    servers = Servers()
+    try:
+        async with gateway_up(runtime) as listeners:
+            (listener,) = listeners
+            url = await servers.start(listener.app, port=listener.port)
+            while not server.started:
+                await asyncio.sleep(0.01)
+            yield f"{url}/graphql", runtime
+    finally:
+        await servers.stop()
+        server.stop()
+        await serving
+        sock.close()
+        await runtime.close()
+
+
+async def post_gateway(url: str, query: str, token: str | None) -> dict[str, Any]:
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient(timeout=20) as client:
+        response = await client.post(url, json={"query": query}, headers=headers)
+    return dict(response.json())

@@ -1,0 +1,93 @@
+"""The core admin subgraph: jobs with retry and cancel, migrations, the bus and its lag."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.admin_graph.conftest import Graph
+
+pytestmark = pytest.mark.anyio
+
+JOBS = """query($status: JobStatus, $queue: String, $after: String) {
+  jobs(status: $status, queue: $queue, first: 2, after: $after) {
+    nodes { id task queue status lock args }
+    pageInfo { hasNextPage endCursor } } }"""
+
+
+async def defer(graph: Graph, name: str) -> int:
+    return await graph.runtime.jobs.defer("gitslice.pull", lock=f"slice:{name}",
+                                          slice_name=name)
+
+
+async def test_jobs_page_newest_first_and_filter_by_status(graph: Graph) -> None:
+    ids = [await defer(graph, f"s{n}") for n in range(3)]
+    await graph.sql("UPDATE procrastinate_jobs SET status = 'failed' WHERE id = %s", [ids[0]])
+    page = (await graph.data("core", JOBS, {"queue": "gitslice"}))["jobs"]
+    assert [job["id"] for job in page["nodes"]] == [str(ids[2]), str(ids[1])]
+    assert page["nodes"][0] == {"id": str(ids[2]), "task": "gitslice.pull",
+                                "queue": "gitslice", "status": "QUEUED", "lock": "slice:s2",
+                                "args": {"slice_name": "s2"}}
+    rest = (await graph.data("core", JOBS, {"queue": "gitslice",
+                                            "after": page["pageInfo"]["endCursor"]}))["jobs"]
+    assert [job["id"] for job in rest["nodes"]] == [str(ids[0])]
+    assert rest["pageInfo"]["hasNextPage"] is False
+    failed = (await graph.data("core", JOBS, {"status": "FAILED"}))["jobs"]["nodes"]
+    assert [job["id"] for job in failed] == [str(ids[0])]
+
+
+async def test_a_failed_job_is_retried_and_a_queued_one_cancelled(graph: Graph) -> None:
+    failed, queued = await defer(graph, "a"), await defer(graph, "b")
+    await graph.sql("UPDATE procrastinate_jobs SET status = 'failed', attempts = 5"
+                    " WHERE id = %s", [failed])
+    data = await graph.data("core", "mutation($id: ID!) { retryJob(id: $id) "
+                            "{ status attempts } }", {"id": str(failed)})
+    assert data["retryJob"] == {"status": "QUEUED", "attempts": 0}
+    data = await graph.data("core", "mutation($id: ID!) { cancelJob(id: $id) { status } }",
+                            {"id": str(queued)})
+    assert data["cancelJob"] == {"status": "CANCELLED"}
+
+
+async def test_retrying_a_queued_job_says_why_it_cannot(graph: Graph) -> None:
+    queued = await defer(graph, "a")
+    response = await graph.post("core", "mutation($id: ID!) { retryJob(id: $id) { id } }",
+                                {"id": str(queued)})
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["message"] == f"job {queued} is not a failed, cancelled or aborted job"
+
+
+async def test_migrations_and_health_say_the_database_is_current(graph: Graph) -> None:
+    data = await graph.data("core", "{ migrations { component version state } "
+                            "health { name ok } }")
+    assert {m["component"] for m in data["migrations"]} >= {"core", "webhooks", "gitslice"}
+    assert {m["state"] for m in data["migrations"]} == {"applied"}
+    checks = {check["name"]: check["ok"] for check in data["health"]}
+    assert checks["database"] is True
+    assert checks["migrations"] is True
+
+
+async def test_events_show_their_receipts_and_the_bus_its_lag(graph: Graph) -> None:
+    first = await graph.runtime.bus.publish("github.push", {"n": 1}, key="r")
+    second = await graph.runtime.bus.publish("github.issues", {"n": 2})
+    await graph.sql("INSERT INTO crossdock_event_receipts (event_id, handler) VALUES"
+                    " (%s, 'gitslice.push')", [first])
+    data = await graph.data("core", """{
+      events(first: 5) { nodes { id type key payload receipts { handler } } }
+      pushes: events(type: "github.push") { nodes { id } }
+      busLag { pendingEvents oldestPendingSeconds } }""")
+    assert data["events"]["nodes"] == [
+        {"id": str(second), "type": "github.issues", "key": None, "payload": {"n": 2},
+         "receipts": []},
+        {"id": str(first), "type": "github.push", "key": "r", "payload": {"n": 1},
+         "receipts": [{"handler": "gitslice.push"}]}]
+    assert data["pushes"]["nodes"] == [{"id": str(first)}]
+    assert data["busLag"]["pendingEvents"] == 2
+    assert data["busLag"]["oldestPendingSeconds"] >= 0
+
+
+async def test_a_cursor_the_list_never_gave_is_refused(graph: Graph) -> None:
+    response = await graph.post("core", '{ jobs(after: "bm9wZQ") { nodes { id } } }')
+    error = response.json()["errors"][0]
+    assert error["message"] == "the cursor is not one this list gave"
+    response = await graph.post("core", "{ jobs(first: 1000) { nodes { id } } }")
+    assert "between 1 and 100" in response.json()["errors"][0]["message"]

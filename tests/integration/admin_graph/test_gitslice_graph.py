@@ -1,0 +1,89 @@
+"""The GitSlice admin subgraph: slices, sync runs, the commit map, links, and pull as a job."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.admin_graph.conftest import Graph, StatementCounter
+
+pytestmark = pytest.mark.anyio
+
+
+async def seed_slice(graph: Graph, name: str, *, runs: int = 3) -> list[int]:
+    await graph.sql(
+        "INSERT INTO gitslice_slices (name, upstream_url, upstream_branch, slice_url,"
+        " slice_branch, upstream_repo, slice_repo) VALUES (%(name)s, '/up.git', 'main',"
+        " '/slice.git', 'main', 'acme/up', 'acme/' || %(name)s)", {"name": name})
+    rows = await graph.sql(
+        "INSERT INTO gitslice_runs (slice_name, kind, state, commits, finished_at)"
+        " SELECT %(name)s, 'pull', 'succeeded', n, now() FROM generate_series(1, %(runs)s) n"
+        " RETURNING id", {"name": name, "runs": runs})
+    await graph.sql(
+        "INSERT INTO gitslice_commit_map (slice_name, upstream_sha, slice_sha) VALUES"
+        " (%(name)s, repeat('a', 40), repeat('b', 40)), (%(name)s, repeat('c', 40),"
+        " repeat('d', 40))", {"name": name})
+    await graph.sql(
+        "INSERT INTO gitslice_pull_links (slice_name, upstream_pr, slice_pr, upstream_branch,"
+        " slice_branch, upstream_url) VALUES (%(name)s, 7, 3, 'dev/x', 'x',"
+        " 'https://forge.test/acme/up/pull/7')", {"name": name})
+    await graph.sql(
+        "INSERT INTO gitslice_copies (slice_name, kind, upstream_id, slice_id) VALUES"
+        " (%(name)s, 'issue', 11, 21)", {"name": name})
+    return [row["id"] for row in rows]
+
+
+SLICES = """{ slices { name upstreamRepo mappedCommits
+  pullLinks { upstreamPr slicePr state } copies { kind upstreamId sliceId }
+  runs(first: 2) { nodes { id kind state commits } pageInfo { hasNextPage } } } }"""
+
+
+async def test_slices_show_runs_links_copies_and_mapped_commits(graph: Graph) -> None:
+    runs = await seed_slice(graph, "web")
+    (found,) = (await graph.data("gitslice", SLICES, token="read"))["slices"]
+    assert found == {
+        "name": "web", "upstreamRepo": "acme/up", "mappedCommits": 2,
+        "pullLinks": [{"upstreamPr": 7, "slicePr": 3, "state": "open"}],
+        "copies": [{"kind": "issue", "upstreamId": "11", "sliceId": "21"}],
+        "runs": {"nodes": [{"id": str(runs[2]), "kind": "pull", "state": "succeeded",
+                            "commits": 3},
+                           {"id": str(runs[1]), "kind": "pull", "state": "succeeded",
+                            "commits": 2}],
+                 "pageInfo": {"hasNextPage": True}}}
+
+
+async def test_links_and_copies_of_many_slices_are_read_once(
+        graph: Graph, statements: StatementCounter) -> None:
+    for n in range(5):
+        await seed_slice(graph, f"s{n}", runs=0)
+    statements.count = 0
+    data = await graph.data("gitslice", "{ slices { name mappedCommits pullLinks { upstreamPr }"
+                            " copies { kind } } }")
+    assert len(data["slices"]) == 5
+    # The token, the slices, then one query each for counts, links and copies.
+    assert statements.count == 5
+
+
+async def test_the_commit_map_looks_up_both_ways(graph: Graph) -> None:
+    await seed_slice(graph, "web")
+    lookup = """query($up: [String!], $down: [String!]) {
+      commitMap(slice: "web", upstreamShas: $up, sliceShas: $down) { upstreamSha sliceSha } }"""
+    up = await graph.data("gitslice", lookup, {"up": ["a" * 40, "f" * 40]})
+    assert up["commitMap"] == [{"upstreamSha": "a" * 40, "sliceSha": "b" * 40}]
+    down = await graph.data("gitslice", lookup, {"down": ["d" * 40]})
+    assert down["commitMap"] == [{"upstreamSha": "c" * 40, "sliceSha": "d" * 40}]
+    both = await graph.post("gitslice", lookup, {"up": ["a" * 40], "down": ["d" * 40]})
+    assert both.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_pull_slice_queues_one_pull_job_per_slice_and_returns_it(graph: Graph) -> None:
+    await seed_slice(graph, "web")
+    pull = 'mutation { pullSlice(name: "web") { id } }'
+    job_id = (await graph.data("gitslice", pull))["pullSlice"]["id"]
+    (job,) = await graph.sql("SELECT task_name, lock, args, status::text FROM procrastinate_jobs"
+                             " WHERE id = %s", [int(job_id)])
+    assert job == {"task_name": "gitslice.pull", "lock": "slice:web",
+                   "args": {"slice_name": "web"}, "status": "todo"}
+    again = (await graph.post("gitslice", pull)).json()["errors"][0]
+    assert again["message"] == "a pull of slice 'web' is already waiting"
+    unknown = (await graph.post("gitslice", 'mutation { pullSlice(name: "nope") { id } }'))
+    assert unknown.json()["errors"][0]["message"] == "no slice named 'nope'"
