@@ -30,6 +30,7 @@ from crossdock.gateway.plugins import response_headers, telemetry
 from crossdock.gateway.plugins.apq import build_apq
 from crossdock.gateway.plugins.base import Plugin
 from crossdock.gateway.plugins.limits import build_limits
+from crossdock.gateway.plugins.persisted_queries import build_persisted_queries
 
 #: The entry point group where installed packages offer plugins by name.
 ENTRY_POINTS = "crossdock.gateway.plugins"
@@ -49,6 +50,7 @@ class Section:
 SECTIONS: tuple[Section, ...] = (
     Section(keys=frozenset({"telemetry"}), build=telemetry.build),
     Section(keys=frozenset({"headers"}), build=response_headers.build),
+    Section(keys=frozenset({"persisted_queries"}), build=build_persisted_queries),
     Section(keys=frozenset({"apq"}), build=build_apq),
     Section(keys=frozenset({"limits"}), build=build_limits),
 )
