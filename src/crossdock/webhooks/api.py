@@ -2,7 +2,9 @@
 
 Starlette routes it: this is not the hot path. Every error is ``{"error": message}`` with 400
 (bad input), 401 (no valid admin token), 403 (a read token asked to write), 404 (unknown
-source, route or delivery) or 409 (source exists). Every request but the description's
+source, route, delivery, application, endpoint, event type or message) or 409 (a name taken).
+The outbound routes (applications, endpoints, event types, messages) are in
+``outbound/admin.py``. Every request but the description's
 needs ``Authorization: Bearer <token>`` (``crossdock admin token create``): a read token for
 GET, an admin token for the rest.
 """
@@ -25,15 +27,28 @@ from crossdock.core.database import Database
 from crossdock.core.tokens import TokenGuard, TokenStore
 from crossdock.webhooks import operations
 from crossdock.webhooks.errors import (
+    ApplicationExists,
     DeliveryNotFound,
+    EventTypeExists,
+    MessageNotFound,
     RouteNotFound,
     SourceExists,
     StoreError,
     StoreUnavailable,
+    UnknownApplication,
+    UnknownEndpoint,
+    UnknownEventType,
     UnknownSource,
     WebhooksError,
 )
 from crossdock.webhooks.models import DeliveryStatus
+from crossdock.webhooks.outbound import admin as outbound_admin
+from crossdock.webhooks.outbound.service import Outbound
+
+#: Errors that name something missing (404) or taken (409); every other one of ours is 400.
+_NOT_FOUND = (UnknownSource, DeliveryNotFound, RouteNotFound, UnknownApplication,
+              UnknownEndpoint, UnknownEventType, MessageNotFound)
+_TAKEN = (SourceExists, ApplicationExists, EventTypeExists)
 
 
 def openapi_document() -> dict[str, Any]:
@@ -194,15 +209,15 @@ def _routes(database: Database) -> Starlette:  # noqa: C901, PLR0915 - one closu
         return JSONResponse({"replayed": replayed})
 
     async def on_error(request: Request, exc: Exception) -> Response:  # noqa: ARG001
-        if isinstance(exc, SourceExists):
+        if isinstance(exc, _TAKEN):
             return _error(409, str(exc))
-        if isinstance(exc, UnknownSource | DeliveryNotFound | RouteNotFound):
+        if isinstance(exc, _NOT_FOUND):
             return _error(404, str(exc))
         if isinstance(exc, StoreError):  # the database's trouble, not the request's
             return _error(503 if isinstance(exc, StoreUnavailable) else 500, str(exc))
         return _error(400, str(exc))
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route(OPENAPI_PATH, get_openapi),
             Route("/api/sources", list_sources, methods=["GET"]),
@@ -215,6 +230,9 @@ def _routes(database: Database) -> Starlette:  # noqa: C901, PLR0915 - one closu
             Route("/api/deliveries", list_deliveries, methods=["GET"]),
             Route("/api/deliveries/{id}", show_delivery, methods=["GET"]),
             Route("/api/replay", replay, methods=["POST"]),
+            *outbound_admin.ROUTES,
         ],
         exception_handlers={WebhooksError: on_error},
     )
+    app.state.outbound = Outbound(database)
+    return app

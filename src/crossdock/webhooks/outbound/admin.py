@@ -1,0 +1,208 @@
+"""The admin API's outbound routes (``/api/apps``, ``/api/endpoints``, ``/api/event-types``,
+``/api/messages``), described in ``openapi.json`` with the ``outbound`` tag.
+
+Each endpoint is a module-level function; the :class:`Outbound` it works on is the app's
+``state.outbound``. Errors leave as webhooks errors, which the admin app answers: 404 for an
+unknown application, endpoint, event type or message, 409 for a name taken, 400 for the rest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from crossdock.webhooks.errors import InvalidOutbound, MessageNotFound, UnknownEndpoint
+from crossdock.webhooks.outbound.models import ROTATION_OVERLAP, Endpoint, EndpointSettings
+from crossdock.webhooks.outbound.service import ENDPOINT_FIELDS, Outbound
+
+#: What ``PATCH /api/endpoints/{id}`` takes besides the settings.
+_STATE_FIELDS = frozenset({"enabled", "disabled_reason"})
+
+
+def _outbound(request: Request) -> Outbound:
+    outbound: Outbound = request.app.state.outbound
+    return outbound
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    try:
+        data = await request.json()
+    except ValueError as exc:
+        raise InvalidOutbound("the body is not JSON") from exc
+    if not isinstance(data, dict):
+        raise InvalidOutbound("the body must be a JSON object")
+    return data
+
+
+def _id(request: Request, error: type[UnknownEndpoint | MessageNotFound]) -> int:
+    try:
+        return int(request.path_params["id"])
+    except ValueError as exc:
+        raise error(f"no such id {request.path_params['id']!r}: ids are integers") from exc
+
+
+def _tuple(value: Any) -> tuple[Any, ...] | None:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _settings_changes(data: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(data) - ENDPOINT_FIELDS - _STATE_FIELDS
+    if unknown:
+        raise InvalidOutbound(f"unknown fields: {', '.join(sorted(unknown))}")
+    changes = {key: value for key, value in data.items() if key in ENDPOINT_FIELDS}
+    for key in ("event_types", "channels"):
+        if key in changes:
+            changes[key] = _tuple(changes[key])
+    return changes
+
+
+def _with_secret(endpoint: Endpoint) -> dict[str, Any]:
+    return {**endpoint.public(), "secret": endpoint.secret}
+
+
+async def list_apps(request: Request) -> Response:
+    """GET /api/apps."""
+    apps = await _outbound(request).list_applications()
+    return JSONResponse({"apps": [app.public() for app in apps]})
+
+
+async def add_app(request: Request) -> Response:
+    """POST /api/apps."""
+    data = await _body(request)
+    added = await _outbound(request).add_application(data.get("name", ""),
+                                                     data.get("description", ""))
+    return JSONResponse(added.public(), status_code=201)
+
+
+async def remove_app(request: Request) -> Response:
+    """DELETE /api/apps/{name}."""
+    name = request.path_params["name"]
+    await _outbound(request).remove_application(name)
+    return JSONResponse({"removed": name})
+
+
+async def list_endpoints(request: Request) -> Response:
+    """GET /api/apps/{name}/endpoints."""
+    found = await _outbound(request).list_endpoints(request.path_params["name"])
+    return JSONResponse({"endpoints": [endpoint.public() for endpoint in found]})
+
+
+async def add_endpoint(request: Request) -> Response:
+    """POST /api/apps/{name}/endpoints: the answer holds the signing secret, this once."""
+    changes = _settings_changes(await _body(request))
+    if "url" not in changes:
+        raise InvalidOutbound("url is required")
+    added = await _outbound(request).add_endpoint(request.path_params["name"],
+                                                  EndpointSettings(**changes))
+    return JSONResponse(_with_secret(added), status_code=201)
+
+
+async def update_endpoint(request: Request) -> Response:
+    """PATCH /api/endpoints/{id}: settings, and ``enabled`` (with ``disabled_reason``)."""
+    endpoint_id = _id(request, UnknownEndpoint)
+    data = await _body(request)
+    outbound = _outbound(request)
+    changes = _settings_changes(data)
+    endpoint = await outbound.update_endpoint(endpoint_id, changes) if changes \
+        else await outbound.store.get_endpoint(endpoint_id)
+    enabled = data.get("enabled")
+    if enabled is True:
+        endpoint = await outbound.enable_endpoint(endpoint_id)
+    elif enabled is False:
+        endpoint = await outbound.disable_endpoint(endpoint_id,
+                                                   data.get("disabled_reason") or "")
+    elif enabled is not None:
+        raise InvalidOutbound("enabled must be true or false")
+    return JSONResponse(endpoint.public())
+
+
+async def remove_endpoint(request: Request) -> Response:
+    """DELETE /api/endpoints/{id}."""
+    endpoint_id = _id(request, UnknownEndpoint)
+    await _outbound(request).remove_endpoint(endpoint_id)
+    return JSONResponse({"removed": endpoint_id})
+
+
+async def rotate_secret(request: Request) -> Response:
+    """POST /api/endpoints/{id}/rotate-secret: the answer holds the new secret, this once."""
+    endpoint_id = _id(request, UnknownEndpoint)
+    data = await _body(request)
+    hours = data.get("overlap_hours", ROTATION_OVERLAP.total_seconds() / 3600)
+    if isinstance(hours, bool) or not isinstance(hours, int | float):
+        raise InvalidOutbound("overlap_hours must be a number")
+    rotated = await _outbound(request).rotate_secret(endpoint_id,
+                                                     overlap=dt.timedelta(hours=hours))
+    return JSONResponse(_with_secret(rotated))
+
+
+async def recover(request: Request) -> Response:
+    """POST /api/endpoints/{id}/recover."""
+    endpoint_id = _id(request, UnknownEndpoint)
+    since = (await _body(request)).get("since")
+    try:
+        start = dt.datetime.fromisoformat(str(since))
+    except ValueError as exc:
+        raise InvalidOutbound("since must be an ISO 8601 time") from exc
+    start = start if start.tzinfo else start.replace(tzinfo=dt.UTC)
+    recovered = await _outbound(request).recover(endpoint_id, start)
+    return JSONResponse({"recovered": recovered, "since": start.isoformat()})
+
+
+async def list_event_types(request: Request) -> Response:
+    """GET /api/event-types."""
+    found = await _outbound(request).list_event_types()
+    return JSONResponse({"event_types": [event_type.public() for event_type in found]})
+
+
+async def add_event_type(request: Request) -> Response:
+    """POST /api/event-types."""
+    data = await _body(request)
+    added = await _outbound(request).add_event_type(
+        data.get("name", ""), description=data.get("description", ""), schema=data.get("schema"))
+    return JSONResponse(added.public(), status_code=201)
+
+
+async def send(request: Request) -> Response:
+    """POST /api/apps/{name}/messages: 201 when new, 200 for an idempotency key's repeat."""
+    data = await _body(request)
+    if "event_type" not in data or "payload" not in data:
+        raise InvalidOutbound("event_type and payload are required")
+    channels = data.get("channels") or []
+    published = await _outbound(request).send(
+        request.path_params["name"], data["event_type"], data["payload"],
+        key=data.get("key"), ordering_key=data.get("ordering_key"),
+        channels=channels if isinstance(channels, list) else [channels])
+    return JSONResponse({**published.message.public(), "created": published.created,
+                         "destinations": published.destinations},
+                        status_code=201 if published.created else 200)
+
+
+async def show_message(request: Request) -> Response:
+    """GET /api/messages/{id}: the message, where it stands at each endpoint, its attempts."""
+    message_id = _id(request, MessageNotFound)
+    outbound = _outbound(request)
+    message = await outbound.get_message(message_id)
+    return JSONResponse({"message": message.public(),
+                         "destinations": await outbound.destinations(message_id),
+                         "attempts": [a.public() for a in await outbound.attempts(message_id)]})
+
+
+ROUTES = [
+    Route("/api/apps", list_apps, methods=["GET"]),
+    Route("/api/apps", add_app, methods=["POST"]),
+    Route("/api/apps/{name}", remove_app, methods=["DELETE"]),
+    Route("/api/apps/{name}/endpoints", list_endpoints, methods=["GET"]),
+    Route("/api/apps/{name}/endpoints", add_endpoint, methods=["POST"]),
+    Route("/api/apps/{name}/messages", send, methods=["POST"]),
+    Route("/api/endpoints/{id}", update_endpoint, methods=["PATCH"]),
+    Route("/api/endpoints/{id}", remove_endpoint, methods=["DELETE"]),
+    Route("/api/endpoints/{id}/rotate-secret", rotate_secret, methods=["POST"]),
+    Route("/api/endpoints/{id}/recover", recover, methods=["POST"]),
+    Route("/api/event-types", list_event_types, methods=["GET"]),
+    Route("/api/event-types", add_event_type, methods=["POST"]),
+    Route("/api/messages/{id}", show_message, methods=["GET"]),
+]

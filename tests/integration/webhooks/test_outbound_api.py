@@ -1,0 +1,96 @@
+"""The admin API's outbound operations answer what the OpenAPI document says, errors too."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from crossdock.core.tokens import Role
+from tests.integration.webhooks.conftest import Stack
+from tests.integration.webhooks.test_api import check, checked, documented_operations
+
+pytestmark = pytest.mark.anyio
+
+SCHEMA = {"type": "object", "required": ["id"]}
+
+
+async def _endpoints(stack: Stack) -> int:
+    client = stack.api
+    check(await client.post("/api/apps", json={"name": "-bad"}))  # 400
+    check(await client.post("/api/apps", json={"name": "acme", "description": "ACME"}))
+    check(await client.post("/api/apps", json={"name": "acme"}))  # 409
+    assert [a["name"] for a in check(await client.get("/api/apps"))["apps"]] == ["acme"]
+    added = check(await client.post("/api/apps/acme/endpoints", json={
+        "url": "https://hooks.acme.example/a", "event_types": ["invoice.paid"],
+        "rate_limit": 10, "headers": {"X-Team": "billing"}}))
+    assert added["secret"].startswith("whsec_")
+    check(await client.post("/api/apps/acme/endpoints", json={"url": "ftp://x"}))  # 400
+    check(await client.post("/api/apps/ghost/endpoints", json={"url": "https://x.example"}))
+    listed = check(await client.get("/api/apps/acme/endpoints"))["endpoints"]
+    assert [e["id"] for e in listed] == [added["id"]]
+    assert "secret" not in listed[0]
+    check(await client.get("/api/apps/ghost/endpoints"))  # 404
+    changed = check(await client.patch(f"/api/endpoints/{added['id']}", json={
+        "rate_limit": 5, "channels": ["eu"]}))
+    assert (changed["rate_limit"], changed["channels"]) == (5, ["eu"])
+    check(await client.patch(f"/api/endpoints/{added['id']}", json={"secret": "x"}))  # 400
+    check(await client.patch("/api/endpoints/999999", json={"rate_limit": 1}))  # 404
+    rotated = check(await client.post(f"/api/endpoints/{added['id']}/rotate-secret",
+                                      json={"overlap_hours": 1}))
+    assert rotated["secret"] != added["secret"]
+    check(await client.post(f"/api/endpoints/{added['id']}/rotate-secret",
+                            json={"overlap_hours": "x"}))  # 400
+    check(await client.post("/api/endpoints/999999/rotate-secret", json={}))  # 404
+    return int(added["id"])
+
+
+async def _messages(stack: Stack, endpoint_id: int) -> None:
+    client = stack.api
+    check(await client.post("/api/event-types", json={"name": "invoice.paid",
+                                                      "schema": SCHEMA}))
+    check(await client.post("/api/event-types", json={"name": "invoice.paid"}))  # 409
+    check(await client.post("/api/event-types", json={"name": "x", "schema": {"type": 1}}))
+    assert [t["name"] for t in check(await client.get("/api/event-types"))["event_types"]] == [
+        "invoice.paid"]
+    message = {"event_type": "invoice.paid", "payload": {"id": 7}, "key": "inv-7",
+               "channels": ["eu"]}
+    sent = check(await client.post("/api/apps/acme/messages", json=message))
+    assert (sent["created"], sent["destinations"]) == (True, 1)
+    again = check(await client.post("/api/apps/acme/messages", json=message))  # 200
+    assert (again["created"], again["id"]) == (False, sent["id"])
+    refused = check(await client.post("/api/apps/acme/messages", json={
+        "event_type": "invoice.paid", "payload": {}}))  # 400
+    assert "'id' is a required property" in refused["error"]
+    check(await client.post("/api/apps/acme/messages", json={
+        "event_type": "nope", "payload": {}}))  # 404
+    shown = check(await client.get(f"/api/messages/{sent['id']}"))
+    assert [d["status"] for d in shown["destinations"]] == ["pending"]
+    check(await client.get("/api/messages/999999"))  # 404
+
+    since = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()
+    disabled = check(await client.patch(f"/api/endpoints/{endpoint_id}", json={
+        "enabled": False, "disabled_reason": "maintenance"}))
+    assert (disabled["enabled"], disabled["disabled_reason"]) == (False, "maintenance")
+    check(await client.patch(f"/api/endpoints/{endpoint_id}", json={"enabled": True}))
+    recovered = check(await client.post(f"/api/endpoints/{endpoint_id}/recover",
+                                        json={"since": since}))
+    assert recovered["recovered"] == 1
+    check(await client.post(f"/api/endpoints/{endpoint_id}/recover", json={"since": "x"}))
+    check(await client.post("/api/endpoints/999999/recover", json={"since": since}))  # 404
+
+
+async def test_every_outbound_operation_answers_per_the_document(stack: Stack) -> None:
+    endpoint_id = await _endpoints(stack)
+    await _messages(stack, endpoint_id)
+    _, read_token = await stack.token(Role.READ)
+    reader = {"authorization": f"Bearer {read_token}"}
+    check(await stack.client.get("/api/apps"))  # 401
+    for request in (stack.client.post("/api/apps", json={"name": "x"}, headers=reader),
+                    stack.client.delete("/api/endpoints/1", headers=reader)):
+        check(await request)  # 403
+    check(await stack.api.delete(f"/api/endpoints/{endpoint_id}"))
+    check(await stack.api.delete(f"/api/endpoints/{endpoint_id}"))  # 404
+    check(await stack.api.delete("/api/apps/acme"))
+    check(await stack.api.delete("/api/apps/acme"))  # 404
+    assert {(m, p) for m, p, _ in checked} >= documented_operations(outbound=True)
