@@ -216,11 +216,14 @@ def source_list(as_json: JsonFlag = False) -> None:
 @route_app.command("add", epilog=examples(
     "crossdock webhooks route add gh-main --handler bus --event push "
     "--filter 'repository.full_name == acme/app'",
-    "crossdock webhooks route add gh-main --handler log --event issues --action opened"))
+    "crossdock webhooks route add gh-main --handler log --event issues --action opened",
+    "crossdock webhooks route add gh-main --handler forward --event push "
+    "--config '{\"app\": \"acme\", \"ordering_key\": \"repository.full_name\"}'"))
 def route_add(
     source: Annotated[str, typer.Argument(help="The source.")],
     handler: Annotated[str, typer.Option(
-        help="bus, log, or a handler an installed service registers.")],
+        help="bus, log, forward (to an application's endpoints: --config "
+             "'{\"app\": \"NAME\"}'), or a handler an installed service registers.")],
     event: Annotated[str | None, typer.Option(
         help="Event type.", show_default="any")] = None,
     action: Annotated[str | None, typer.Option(help="Action.", show_default="any")] = None,

@@ -27,6 +27,7 @@ from crossdock.webhooks.models import (
     Source,
     check_secret,
 )
+from crossdock.webhooks.outbound.forwarding import check_config as check_forward_config
 from crossdock.webhooks.outbound.store import OutboundStore
 from crossdock.webhooks.providers import make_provider
 from crossdock.webhooks.routing import parse_filter
@@ -256,6 +257,8 @@ async def add_route(
                            f"{', '.join(known)}")
     if config is not None and not isinstance(config, dict):
         raise InvalidRoute("a route's config must be a JSON object")
+    if handler == "forward":
+        check_forward_config(config or {})
     if isinstance(position, bool) or not isinstance(position, int) \
             or not -MAX_INTEGER <= position <= MAX_INTEGER:
         raise InvalidRoute(f"position must be a whole number from {-MAX_INTEGER} to "

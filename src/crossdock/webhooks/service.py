@@ -14,7 +14,10 @@ from crossdock.core.services import Listener, Served, Service
 if TYPE_CHECKING:
     import typer
 
+    from crossdock.core.database import Connection
     from crossdock.core.runtime import Runtime
+    from crossdock.webhooks.handlers import Work
+    from crossdock.webhooks.outbound.forwarding import Forwarder
 
 # Every `crossdock` command discovers this module: the receiver, the admin API and the
 # processor are imported only by the processes that run them.
@@ -35,8 +38,12 @@ PRUNE_TASK = "webhooks.prune"
 
 
 def register(runtime: Runtime) -> None:
-    """The hourly pruning of finished deliveries and sent messages past
+    """The ``forward`` handler (inbound deliveries sent on as outbound messages), and the
+    hourly pruning of finished deliveries and sent messages past
     ``CROSSDOCK_WEBHOOKS_RETENTION_DAYS``."""
+    from crossdock.webhooks.handlers import register_handler
+
+    register_handler("forward", _Forward(runtime))
 
     @runtime.jobs.periodic(PRUNE_TASK, cron="17 * * * *")
     async def prune(timestamp: int) -> None:  # noqa: ARG001 (periodic jobs get it)
@@ -50,6 +57,22 @@ def register(runtime: Runtime) -> None:
             messages = await prune_messages(runtime.database, older_than_days=days)
             get_logger("crossdock.webhooks").info("webhooks_pruned", deliveries=pruned,
                                                   messages=messages, older_than_days=days)
+
+
+class _Forward:
+    """The ``forward`` handler, its module (and the JSON Schema library) imported at its first
+    delivery: every command registers it, few forward anything."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.forwarder: Forwarder | None = None
+
+    async def __call__(self, work: Work, conn: Connection) -> None:
+        if self.forwarder is None:
+            from crossdock.webhooks.outbound.forwarding import Forwarder
+
+            self.forwarder = Forwarder(self.runtime.database)
+        await self.forwarder(work, conn)
 
 
 async def refresh_metrics(runtime: Runtime) -> None:

@@ -269,6 +269,7 @@ async def test_rejected_deliveries_are_never_processed_or_replayed(stack: Stack)
 async def test_the_forward_handler_fails_clearly_until_outbound_is_installed(
     stack: Stack,
 ) -> None:
+    handlers.unregister_handler("forward")  # the webhooks service installs it on a runtime
     await stack.add_source("gh", "github", [SECRET], retry=FAST_RETRY)
     with pytest.raises(InvalidRoute, match="outbound webhooks, which are not installed"):
         await operations.add_route(stack.runtime.database, source="gh", handler="forward")

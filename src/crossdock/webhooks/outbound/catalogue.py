@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import orjson
-from jsonschema.exceptions import SchemaError, ValidationError, best_match
-from jsonschema.protocols import Validator
 
 from crossdock.webhooks.errors import InvalidOutbound, InvalidPayload
 from crossdock.webhooks.outbound.models import EventType
+
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
+
+# jsonschema is imported where a schema is first checked: it costs a third of a second, and
+# every ``crossdock webhooks`` command imports this module.
 
 #: The longest reason an error quotes (an instance can be a whole payload).
 _MAX_REASON_CHARS = 300
@@ -30,6 +33,9 @@ def check_schema(schema: Any) -> dict[str, Any] | None:
         return None
     if not isinstance(schema, dict):
         raise InvalidOutbound("an event type's schema must be a JSON object")
+    import jsonschema
+    from jsonschema.exceptions import SchemaError
+
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     try:
         cls.check_schema(schema)
@@ -40,6 +46,8 @@ def check_schema(schema: Any) -> dict[str, Any] | None:
 
 
 def _validator(schema: dict[str, Any]) -> Validator:
+    import jsonschema
+
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     validator: Validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
     return validator
@@ -52,6 +60,8 @@ def _refuse(name: str, validator: Validator | None, payload: Any) -> None:
         raise InvalidPayload(f"the payload of {name!r} is not JSON: {exc}") from exc
     if validator is None:
         return
+    from jsonschema.exceptions import ValidationError, best_match
+
     error: ValidationError | None = best_match(validator.iter_errors(payload))
     if error is not None:
         raise InvalidPayload(f"the payload does not match the schema of {name!r} at "

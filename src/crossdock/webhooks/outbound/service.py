@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from crossdock.core.database import Database
+from crossdock.core.database import Connection, Database
 from crossdock.webhooks.errors import InvalidOutbound, UnknownEventType
 from crossdock.webhooks.outbound import checks
 from crossdock.webhooks.outbound.catalogue import Catalogue, check_schema
@@ -51,10 +51,12 @@ class Outbound:
         key: str | None = None,
         ordering_key: str | None = None,
         channels: Iterable[str] = (),
+        connection: Connection | None = None,
     ) -> Published:
         """Publish ``payload`` as an ``event_type`` message of ``app``; with ``key``, a second
         send within 24 hours returns the first message (``created`` False) and sends nothing.
-        Messages with one ``ordering_key`` reach each endpoint in the order they were sent."""
+        Messages with one ``ordering_key`` reach each endpoint in the order they were sent.
+        With ``connection``, the message commits with that connection's transaction."""
         message = NewMessage(
             app=checks.check_name(app, "application"),
             event_type=checks.check_name(event_type, "event type"), payload=payload,
@@ -62,7 +64,7 @@ class Outbound:
             idempotency_key=checks.check_key(key, "an idempotency key"),
             ordering_key=checks.check_key(ordering_key, "an ordering key"))
         await self._check_payload(event_type, payload)
-        return await self.store.publish(message)
+        return await self.store.publish(message, connection=connection)
 
     async def _check_payload(self, name: str, payload: Any) -> None:
         if self.catalogue.get(name) is None:

@@ -73,9 +73,15 @@ class OutboundStore:
         self.database = database
 
     @contextlib.asynccontextmanager
-    async def _transaction(self, *, app: str = "") -> AsyncIterator[Connection]:
-        """One transaction; ``app`` names the application a missing one is reported as."""
+    async def _transaction(self, *, app: str = "",
+                           within: Connection | None = None) -> AsyncIterator[Connection]:
+        """One transaction (a savepoint ``within`` a caller's); ``app`` names the application
+        a missing one is reported as."""
         try:
+            if within is not None:
+                async with within.transaction():
+                    yield within
+                return
             async with self.database.pool.connection() as conn, conn.transaction():
                 yield conn
         except psycopg.Error as exc:
@@ -207,18 +213,21 @@ class OutboundStore:
     # Messages
 
     async def publish(self, message: NewMessage, *,
-                      window: dt.timedelta = IDEMPOTENCY_WINDOW) -> Published:
+                      window: dt.timedelta = IDEMPOTENCY_WINDOW,
+                      connection: Connection | None = None) -> Published:
         """Store a message and its destinations in one transaction; a message of the same
         application with the same idempotency key within ``window`` is returned instead.
 
-        Nothing is validated here but the application's existence (see ``outbound.api``).
+        With ``connection`` (an inbound handler's), the message commits with the caller's
+        transaction, or not at all. Nothing is validated here but the application's
+        existence (see ``outbound.service``).
         """
         params = {"app": message.app, "event_type": message.event_type,
                   "payload": Jsonb(message.payload), "channels": list(message.channels),
                   "key": message.idempotency_key, "ordering_key": message.ordering_key}
         key_params = {"app": message.app, "key": message.idempotency_key,
                       "window": window.total_seconds()}
-        async with self._transaction(app=message.app) as conn:
+        async with self._transaction(app=message.app, within=connection) as conn:
             if message.idempotency_key is not None:
                 await _execute(conn, "clear_expired_key", key_params)
             if message.ordering_key is not None:
