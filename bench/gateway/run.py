@@ -60,7 +60,7 @@ PRODUCTION_FEATURES = {
                "@apollo/gateway's own spans on a BasicTracerProvider + BatchSpanProcessor"),
     "hive": ("jwt (plugin-jwt, remote JWKS), @graphql-yoga/plugin-apq, maxDepth/maxTokens, "
              "propagateHeaders, openTelemetrySetup + openTelemetry.traces; dedup on"),
-    "crossdock": ("gateway.yaml: authentication.jwt, authorization.require_authentication, "
+    "crossdock": ("gateway.yaml: authentication.router.jwt, authorization.require_authentication, "
                   "apq, limits, headers, telemetry.exporters.tracing.otlp"),
 }
 
@@ -720,12 +720,13 @@ def crossdock_production_config(collector: str, workdir: Path) -> Path:
     path = workdir / "gateway-production.yaml"
     path.write_text(f"""\
 authentication:
-  jwt:
-    jwks:
-      - url: {collector}/jwks.json
-        issuer: bench
-        audiences: [gateway]
-        algorithms: [RS256]
+  router:
+    jwt:
+      jwks:
+        - url: {collector}/jwks.json
+          issuer: bench
+          audiences: [gateway]
+          algorithms: [RS256]
 authorization:
   require_authentication: true
 apq:

@@ -67,14 +67,19 @@ def test_a_file_that_is_not_a_supergraph_is_refused_with_its_line(
     assert "line 2" in result.stderr
 
 
-def test_a_supergraph_with_unenforced_security_features_is_not_served(crossdock: Run) -> None:
-    """Fail closed: @authenticated fields would otherwise be answered to anyone."""
-    result = crossdock("gateway", "serve", "--supergraph", str(SUPERGRAPHS / "secured.graphql"),
-                       "--port", "0")
+def test_a_supergraph_with_unenforced_security_features_is_not_served(crossdock: Run,
+                                                                       tmp_path: Path) -> None:
+    """Fail closed: fields guarded by a feature the gateway does not know would otherwise be
+    answered to anyone."""
+    unknown = tmp_path / "tenancy.graphql"
+    unknown.write_text((SUPERGRAPHS / "secured.graphql").read_text().replace(
+        "specs.apollo.dev/policy/v0.1", "specs.example.com/tenancy/v0.1"))
+    result = crossdock("gateway", "serve", "--supergraph", str(unknown), "--port", "0")
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "SECURITY features this gateway does not enforce" in result.stderr
+    assert "tenancy/v0.1" in result.stderr
 
 
 def test_serve_answers_health_and_graphql_until_terminated(tmp_path: Path) -> None:

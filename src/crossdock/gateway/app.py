@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from crossdock.core.asgi import OpsApp
 from crossdock.core.logging import get_logger
-from crossdock.gateway.config import GatewayConfig, load_config
+from crossdock.gateway.config import GatewayConfig, load_config, parse_config
 from crossdock.gateway.cors import CorsGuard
 from crossdock.gateway.csrf import CsrfGuard
 from crossdock.gateway.engine import Gateway
@@ -83,7 +83,7 @@ class GatewayApp:
 def gateway_config(settings: GatewaySettings) -> GatewayConfig:
     """The configuration file of ``settings`` (defaults without one); its unsupported keys
     are logged, one line each."""
-    config = load_config(settings.config) if settings.config is not None else GatewayConfig()
+    config = load_config(settings.config) if settings.config is not None else parse_config({})
     for key in config.unsupported:
         log.warning("config_key_unsupported", key=key, file=str(settings.config))
     return dataclasses.replace(config, default_timeout=settings.subgraph_timeout)
@@ -112,14 +112,20 @@ async def serving(settings: GatewaySettings, supergraph: Supergraph | None = Non
         if client is None:
             client = await stack.enter_async_context(make_client(settings))
         app = GatewayApp(Gateway(supergraph, client, config), settings, ops=ops)
-        # Plugins hold connections (a Redis client) and queued spans: closed once, when
-        # serving ends (a reload keeps them; telemetry exports what it still holds).
-        stack.push_async_callback(app.gateway.pipeline.aclose)
+        # Plugins hold connections (a Redis client, a JWKS poller) and queued spans: closed
+        # once, when serving ends, through the pipeline serving then (a reload makes a new
+        # pipeline of the same plugins; telemetry exports what it still holds).
+        stack.push_async_callback(_close_plugins, app)
+        await app.gateway.pipeline.astart()
         if settings.supergraph is not None and settings.reload_interval > 0:
             watcher = asyncio.create_task(watch_supergraph(
                 settings.supergraph, app.graphql, client, interval=settings.reload_interval))
             stack.push_async_callback(_stop, watcher)
         yield app
+
+
+async def _close_plugins(app: GatewayApp) -> None:
+    await app.gateway.pipeline.aclose()
 
 
 async def _stop(task: asyncio.Task[None]) -> None:

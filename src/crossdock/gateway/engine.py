@@ -32,9 +32,9 @@ from crossdock.gateway import metrics
 from crossdock.gateway.api_schema import build_api_schema
 from crossdock.gateway.config import GatewayConfig
 from crossdock.gateway.context import RequestContext
-from crossdock.gateway.errors import PlanningError
+from crossdock.gateway.errors import PlanningError, SupergraphError
 from crossdock.gateway.executor import Executor
-from crossdock.gateway.fields import condition_variables
+from crossdock.gateway.fields import FieldCollector, condition_variables, operation_of
 from crossdock.gateway.planner import INTROSPECTION_FIELDS, Planner
 from crossdock.gateway.planning import OperationPlanner
 from crossdock.gateway.plugins.apq import not_supported
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     import httpx
 
     from crossdock.gateway.plan import Plan
+    from crossdock.gateway.plugins.base import Plugin
     from crossdock.gateway.supergraph import Supergraph
     from crossdock.gateway.transport import SubgraphClient
 
@@ -76,16 +77,27 @@ class _Document:
 
 
 class _Prepared:
-    """A planned operation with the compiled shaping its responses reuse."""
+    """A planned operation with the compiled shaping its responses reuse.
+
+    When a plugin planned a changed document (fields removed), ``original`` is the client's:
+    responses are shaped to it, so what was removed answers null, as Apollo Router does.
+    """
 
     __slots__ = ("introspection_document", "operation", "plan", "shaping")
 
     def __init__(self, schema: GraphQLSchema, planning: OperationPlanner, plan: Plan,
-                 document: DocumentNode) -> None:
+                 document: DocumentNode, original: DocumentNode | None = None) -> None:
         self.plan = plan
         self.operation = planning.operation
-        self.shaping = Shaping(schema, planning.fields.collect)
-        self.introspection_document = _introspection_only(document, self.operation) \
+        fields = planning.fields
+        if original is not None:
+            name = self.operation.name
+            self.operation = operation_of(original, name.value if name else None)
+            fields = FieldCollector(original, fields.variables, types=fields.types,
+                                    possible=fields.possible)
+        self.shaping = Shaping(schema, fields.collect)
+        self.introspection_document = _introspection_only(original or document,
+                                                          self.operation) \
             if plan.introspection else None
 
 
@@ -99,8 +111,9 @@ class Gateway:
         self.config = config or GatewayConfig()
         self.schema: GraphQLSchema = build_api_schema(supergraph)
         self.planner = Planner(supergraph)
-        #: The configured plugins by hook (:mod:`crossdock.gateway.plugins`).
-        self.pipeline = Pipeline(self.config.plugins)
+        #: The configured plugins by hook (:mod:`crossdock.gateway.plugins`), each bound to
+        #: this supergraph (one with nothing to do here is left out).
+        self.pipeline = Pipeline(_bound(supergraph, self.config.plugins))
         self.executor = Executor(supergraph, client, self.config, self.pipeline)
         self._documents: OrderedDict[str, _Document] = OrderedDict()
         self._plans: OrderedDict[tuple[Any, ...], _Prepared] = OrderedDict()
@@ -154,7 +167,8 @@ class Gateway:
             metrics.PLAN_MISSES.inc()
             planned = document if document is not None else doc.document
             planning = OperationPlanner(self.planner, planned, operation_name, variables)
-            found = _Prepared(self.schema, planning, planning.run(), planned)
+            found = _Prepared(self.schema, planning, planning.run(), planned,
+                              doc.document if document is not None else None)
             self._plans[key] = found
             if len(self._plans) > _CACHE_SIZE:
                 self._plans.popitem(last=False)
@@ -287,7 +301,7 @@ class Gateway:
             errors.extend(dict(e.formatted) for e in answered.errors or ())
         if operation.errors:
             errors[:0] = operation.errors
-        definition = operation.definition
+        definition = prepared.operation
         root = self.schema.get_root_type(definition.operation)
         assert isinstance(root, GraphQLObjectType)
         shaped = prepared.shaping.root(root, definition.selection_set, data, errors)
@@ -308,6 +322,19 @@ class Gateway:
             return request_error("Must provide operation name if query contains multiple "
                                  "operations.", code="OPERATION_RESOLUTION_FAILURE")
         return next(iter(doc.operations.values()))
+
+
+def _bound(supergraph: Supergraph, plugins: tuple[Plugin, ...]) -> tuple[Plugin, ...]:
+    """``plugins`` bound to ``supergraph``; refuses it when a SECURITY feature it links is
+    answered for by none of them (its fields would be served to anyone)."""
+    unguarded = supergraph.security.difference(*(p.guards for p in plugins))
+    if unguarded:
+        raise SupergraphError(
+            f"{supergraph.source}: refused: the supergraph links SECURITY features this "
+            f"gateway does not enforce ({', '.join(sorted(unguarded))}); serving it would "
+            "answer the fields they guard to anyone, so it is not loaded (the authorization "
+            "section of the configuration enforces them unless it turns them off)")
+    return tuple(bound for plugin in plugins if (bound := plugin.bind(supergraph)) is not None)
 
 
 def _error(exc: GraphQLError, code: str) -> dict[str, Any]:

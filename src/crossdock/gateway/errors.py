@@ -4,6 +4,8 @@ GatewayError
 ├── SupergraphError        the supergraph file is not a usable supergraph
 ├── PlanningError          an operation cannot be planned against the supergraph
 ├── RequestError           a client request is malformed (bad JSON, bad variables, ...)
+├── KeySetError            a JWKS could not be fetched or read (the last good keys stay)
+├── TokenError             a request's JWT is not valid (401 or 400 with AUTH_ERROR)
 └── SubgraphError          a subgraph fetch failed (the response carries it as an error)
     ├── SubgraphTimeout        the subgraph did not answer in time
     └── SubgraphUnreachable    the subgraph could not be reached (refused, reset, DNS, ...)
@@ -31,6 +33,19 @@ class PlanningError(GatewayError):
 
 class RequestError(GatewayError):
     """The GraphQL request is malformed."""
+
+
+class KeySetError(GatewayError):
+    """A JSON Web Key Set could not be fetched or read."""
+
+
+class TokenError(GatewayError):
+    """The request's JSON Web Token is not valid."""
+
+    def __init__(self, message: str, *, status: int = 401) -> None:
+        super().__init__(message)
+        #: The HTTP status of the answer: 400 for a malformed header, else 401.
+        self.status = status
 
 
 class SubgraphError(GatewayError):

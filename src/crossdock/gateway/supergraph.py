@@ -38,10 +38,12 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 _JOIN_URL = re.compile(r"specs\.apollo\.dev/join/v(\d+)\.(\d+)")
-#: The ``for: SECURITY`` features the gateway enforces. The link spec asks a gateway to refuse
-#: a supergraph with a SECURITY feature it does not support (``@authenticated``,
-#: ``@requiresScopes``, ``@policy`` until they are enforced): fail closed, not open.
-_SUPPORTED_SECURITY = re.compile(r"specs\.apollo\.dev/inaccessible/v\d+\.\d+$")
+#: The ``for: SECURITY`` features the gateway knows. The link spec asks a gateway to refuse a
+#: supergraph with a SECURITY feature it does not support: fail closed, not open. The API
+#: schema enforces ``@inaccessible``; the others are enforced by a plugin, and a gateway
+#: without one that answers for them refuses the supergraph (``Plugin.guards``).
+_SUPPORTED_SECURITY = re.compile(
+    r"specs\.apollo\.dev/(inaccessible|authenticated|requiresScopes|policy)/v\d+\.\d+$")
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -178,6 +180,7 @@ class Supergraph:
                 f"join spec (https://specs.apollo.dev/join/v0.x){where}")
 
     def _refuse_unenforced_security(self) -> None:
+        guarded: set[str] = set()
         unsupported: list[str] = []
         for definition in self.document.definitions:
             if not isinstance(definition, SchemaDefinitionNode | SchemaExtensionNode):
@@ -185,8 +188,15 @@ class Supergraph:
             for directive in definition.directives:
                 args = _args(directive) if directive.name.value in {"link", "core"} else {}
                 url = str(args.get("url") or args.get("feature") or "")
-                if args.get("for") == "SECURITY" and not _SUPPORTED_SECURITY.search(url):
+                if args.get("for") != "SECURITY":
+                    continue
+                known = _SUPPORTED_SECURITY.search(url)
+                if known is None:
                     unsupported.append(url)
+                elif known[1] != "inaccessible":
+                    guarded.add(known[1])
+        #: The SECURITY features a plugin must enforce for this supergraph to be served.
+        self.security = frozenset(guarded)
         if unsupported:
             raise SupergraphError(
                 f"{self.source}: refused: the supergraph links SECURITY features this gateway "

@@ -48,3 +48,19 @@ def supergraph_introspection(root: Mapping[str, Any], unsupported: list[str] | N
     if "introspection" not in section:
         return None
     return boolean(section["introspection"], "supergraph.introspection")
+
+
+def mapping(value: Any, key: str) -> dict[str, Any]:
+    """``value`` when it is a mapping of keys."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key}: expected a mapping of keys, got {type(value).__name__}")
+    return value
+
+
+def strings(value: Any, key: str) -> tuple[str, ...]:
+    """``value`` when it is a list of strings (one string counts as a list of one)."""
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{key}: expected a list of strings")
+    return tuple(value)

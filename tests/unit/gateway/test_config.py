@@ -3,6 +3,7 @@ named; the retry budget it configures."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 import pytest
@@ -100,7 +101,10 @@ def test_a_file_that_is_not_yaml_is_an_error_naming_the_file(tmp_path: Path) -> 
     with pytest.raises(ConfigError, match=r"gateway\.yaml: not valid YAML \(line 1\)"):
         load_config(path)
     path.write_text("")
-    assert load_config(path) == GatewayConfig()
+    empty = load_config(path)
+    # Only the authorization directives are on without a key: they are on by default.
+    assert [plugin.name for plugin in empty.plugins] == ["authorization"]
+    assert dataclasses.replace(empty, plugins=()) == GatewayConfig()
 
 
 def test_the_retry_budget_allows_a_share_of_the_requests_and_a_floor() -> None:

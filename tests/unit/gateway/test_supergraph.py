@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from crossdock.gateway.api_schema import build_api_schema
+from crossdock.gateway.config import parse_config
+from crossdock.gateway.engine import Gateway
 from crossdock.gateway.errors import SupergraphError
 from crossdock.gateway.supergraph import Supergraph, load_supergraph
 
@@ -104,15 +106,28 @@ def test_unreadable_file_is_a_clear_error(tmp_path: Path) -> None:
         load_supergraph(tmp_path / "missing.graphql")
 
 
-def test_a_supergraph_with_security_features_not_enforced_is_refused_at_load() -> None:
-    """Composed from subgraphs using @authenticated, @requiresScopes and @policy."""
+def test_a_supergraph_with_an_unknown_security_feature_is_refused_at_load() -> None:
+    text = (SUPERGRAPHS / "secured.graphql").read_text().replace(
+        "specs.apollo.dev/policy/v0.1", "specs.example.com/tenancy/v0.1")
     with pytest.raises(SupergraphError) as caught:
-        load_supergraph(SUPERGRAPHS / "secured.graphql")
+        Supergraph(text)
     message = str(caught.value)
     assert "\n" not in message
     assert "SECURITY features this gateway does not enforce" in message
-    for feature in ("authenticated/v0.1", "requiresScopes/v0.1", "policy/v0.1"):
-        assert feature in message
+    assert "tenancy/v0.1" in message
+
+
+def test_the_access_directives_are_security_features_a_plugin_must_enforce() -> None:
+    """Composed from subgraphs using @authenticated, @requiresScopes and @policy."""
+    secured = load_supergraph(SUPERGRAPHS / "secured.graphql")
+    assert secured.security == {"authenticated", "requiresScopes", "policy"}
+    with pytest.raises(SupergraphError) as caught:
+        Gateway(secured, None)  # type: ignore[arg-type]
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "SECURITY features this gateway does not enforce" in message
+    assert "authenticated, policy, requiresScopes" in message
+    assert Gateway(secured, None, parse_config({})).pipeline.operations  # type: ignore[arg-type]
 
 
 def test_inaccessible_is_a_security_feature_the_gateway_enforces() -> None:

@@ -22,6 +22,14 @@ plugins that override it, so a hook nobody uses costs nothing). The steps, in or
 A plugin may also bound the request body (:attr:`Plugin.max_request_bytes`), which the HTTP
 server reads before any hook runs.
 
+Around them: ``bind(supergraph)`` once per gateway made (at start and at each hot reload of
+the supergraph) gives the plugin to use with that supergraph, or None when it has nothing to
+do there (authorization on a supergraph without ``@authenticated``: then no request pays for
+it); :attr:`Plugin.guards` names the supergraph's ``for: SECURITY`` features a plugin answers
+for, and a gateway refuses a supergraph with a SECURITY feature no plugin answers for (fail
+closed). ``astart()`` runs once before the first request is served (a JWKS fetch), ``aclose()``
+at shutdown.
+
 Returning a :class:`Result` from the first three ends the request with it (an auth error, a
 limit, a persisted query not found): later plugins and the subgraphs are not reached, but
 every plugin's ``on_response`` still sees it, with the request as the ``on_request`` hooks
@@ -154,6 +162,18 @@ class Plugin:
     #: The most bytes a request body may have, when the plugin bounds it (``limits``): the
     #: server answers 413 past the smallest bound any plugin sets (else past its own).
     max_request_bytes: int | None = None
+    #: The names of the supergraph's ``for: SECURITY`` features (``authenticated``,
+    #: ``requiresScopes``, ``policy``) this plugin enforces, or was told to leave open.
+    guards: frozenset[str] = frozenset()
+
+    def bind(self, supergraph: Supergraph) -> Plugin | None:
+        """The plugin to run with ``supergraph`` (this one), or None when it has nothing to
+        do there; called once each time a gateway is made for a supergraph."""
+        del supergraph
+        return self
+
+    async def astart(self) -> None:
+        """Gets ready before the first request is served (fetches what it needs)."""
 
     async def on_request(self, request: GraphQLRequest) -> GraphQLRequest | Result:
         """The request as it arrived, before its document is parsed."""

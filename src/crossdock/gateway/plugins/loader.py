@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from crossdock.core.errors import ConfigError
-from crossdock.gateway.plugins import response_headers, telemetry
+from crossdock.gateway.plugins import authorization, jwt, response_headers, telemetry
 from crossdock.gateway.plugins.apq import build_apq
 from crossdock.gateway.plugins.base import Plugin
 from crossdock.gateway.plugins.limits import build_limits
@@ -52,7 +52,9 @@ SECTIONS: tuple[Section, ...] = (
     Section(keys=frozenset({"headers"}), build=response_headers.build),
     Section(keys=frozenset({"persisted_queries"}), build=build_persisted_queries),
     Section(keys=frozenset({"apq"}), build=build_apq),
+    Section(keys=frozenset({"authentication"}), build=jwt.build),
     Section(keys=frozenset({"limits"}), build=build_limits),
+    Section(keys=frozenset({"authorization"}), build=authorization.build),
 )
 
 

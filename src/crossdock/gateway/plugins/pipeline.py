@@ -92,6 +92,11 @@ class Pipeline:
             result = await plugin.on_response(request, result)
         return result
 
+    async def astart(self) -> None:
+        """Starts every plugin, first configured first."""
+        for plugin in self.plugins:
+            await plugin.astart()
+
     async def aclose(self) -> None:
         """Closes every plugin; one that fails to close is logged, the others still are."""
         for plugin in self.plugins:
