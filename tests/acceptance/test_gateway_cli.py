@@ -145,5 +145,5 @@ def test_unsupported_config_keys_are_reported_at_start_one_line_each(tmp_path: P
     warned = [json.loads(line) for line in output.splitlines()
               if "config_key_unsupported" in line]
     assert sorted(entry["key"] for entry in warned) == [
-        "cors.policies", "supergraph", "traffic_shaping.all.compression"]
+        "cors.policies", "supergraph.listen", "traffic_shaping.all.compression"]
     assert all(entry["level"] == "warning" for entry in warned)
