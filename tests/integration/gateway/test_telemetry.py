@@ -14,9 +14,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from crossdock.core.logging import configure_logging
 from crossdock.gateway.config import parse_config
+from crossdock.gateway.engine import Gateway
+from crossdock.gateway.supergraph import load_supergraph
 from tests.integration.gateway import shop as shop_subgraphs
 from tests.integration.gateway.collector import Collector
-from tests.integration.gateway.federation import Servers, running
+from tests.integration.gateway.federation import SUPERGRAPHS, Servers, running
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -199,7 +201,10 @@ telemetry:
 
 
 async def test_without_telemetry_the_plugin_is_not_in_the_chain() -> None:
-    assert parse_config({}).plugins == ()
+    shop = load_supergraph(SUPERGRAPHS / "shop.graphql")
+    # The only default plugin, authorization, has nothing to do on a supergraph without
+    # access directives: the chain is empty.
+    assert Gateway(shop, None, parse_config({})).pipeline.plugins == ()  # type: ignore[arg-type]
     off = _config("""
 telemetry:
   exporters:
@@ -208,4 +213,4 @@ telemetry:
     metrics:
       prometheus: {enabled: false}
 """)
-    assert off.plugins == ()
+    assert [plugin.name for plugin in off.plugins] == ["authorization"]

@@ -104,10 +104,12 @@ def test_a_bad_value_is_a_config_error_naming_its_key(text: str, message: str) -
 
 
 def test_the_plugin_is_first_in_the_chain_only_when_something_is_on() -> None:
-    assert parse_config({"telemetry": {"exporters": {}}}).plugins == ()
+    # Authorization is always configured (its directives are on by default).
+    assert [p.name for p in parse_config({"telemetry": {"exporters": {}}}).plugins] == [
+        "authorization"]
     config = parse_config({"telemetry": {"exporters": {"metrics": {
         "prometheus": {"enabled": True}}}}})
-    (plugin,) = config.plugins
+    plugin, _ = config.plugins
     assert isinstance(plugin, Telemetry)
     assert plugin.tracing is None
 
