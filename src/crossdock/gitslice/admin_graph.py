@@ -21,6 +21,7 @@ from crossdock.core.admin_graph.serving import AdminSchema
 from crossdock.core.errors import JobError
 from crossdock.core.sql import load_queries
 from crossdock.gitslice.errors import GitSliceError, UnknownSlice
+from crossdock.gitslice.jobs import REINDEX_TASK
 from crossdock.gitslice.triggers import PULL_TASK
 
 _queries = load_queries("crossdock.gitslice", "admin_graph.sql")
@@ -201,18 +202,30 @@ class Mutation:
         "Queue a pull of the slice (its branch, or upstream ``branch``); the job is returned."))
     async def pull_slice(self, info: strawberry.Info, name: str,
                          branch: str | None = None) -> Job:
-        context = context_of(info)
-        await _one_slice(context, name)
-        arguments: dict[str, Any] = {"slice_name": name}
-        if branch is not None:
-            arguments["branch"] = branch
-        try:
-            job_id = await context.runtime.jobs.defer(
-                PULL_TASK, lock=f"slice:{name}",
-                queueing_lock=f"{PULL_TASK}:{name}" if branch is None else None, **arguments)
-        except JobError as exc:
-            raise GitSliceError(f"a pull of slice {name!r} is already waiting") from exc
-        return Job(id=strawberry.ID(str(job_id)))
+        arguments = {} if branch is None else {"branch": branch}
+        # One waiting pull of a slice's branch is enough (the queue refuses a second).
+        return await _queue(context_of(info), PULL_TASK, name, waiting=branch is None,
+                            **arguments)
+
+    @strawberry.mutation(description=(
+        "Queue a rebuild of the slice's commit map from its commits' trailers."))
+    async def reindex_slice(self, info: strawberry.Info, name: str) -> Job:
+        return await _queue(context_of(info), REINDEX_TASK, name, waiting=True)
+
+
+async def _queue(context: AdminContext, task: str, name: str, *, waiting: bool,
+                 **arguments: Any) -> Job:
+    """Queue ``task`` on slice ``name`` (one job at a time per slice); with ``waiting``, one
+    waiting job of the task per slice at most."""
+    await _one_slice(context, name)
+    try:
+        job_id = await context.runtime.jobs.defer(
+            task, lock=f"slice:{name}", queueing_lock=f"{task}:{name}" if waiting else None,
+            slice_name=name, **arguments)
+    except JobError as exc:
+        what = task.rpartition(".")[2]
+        raise GitSliceError(f"a {what} of slice {name!r} is already waiting") from exc
+    return Job(id=strawberry.ID(str(job_id)))
 
 
 def build_schema() -> AdminSchema:

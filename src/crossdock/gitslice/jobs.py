@@ -42,6 +42,8 @@ logger = get_logger("crossdock.gitslice")
 T = TypeVar("T")
 
 PERIODIC_PULL_TASK = "gitslice.periodic_pull"
+#: Rebuilds a slice's commit map from its trailers (the admin graph's ``reindexSlice``).
+REINDEX_TASK = "gitslice.reindex"
 PULL_RETRY = dataclasses.replace(JOB_RETRY, max_tries=5)
 COMMAND_RETRY = dataclasses.replace(JOB_RETRY, max_tries=5)
 FORGE_RETRY = dataclasses.replace(JOB_RETRY, max_tries=5)
@@ -78,6 +80,17 @@ class SliceJobs:
             retry(exc)
         except GitSliceError as exc:
             logger.warning("slice_pull_refused", slice=slice_name, reason=str(exc))
+
+    async def reindex(self, slice_name: str) -> None:
+        """Rebuild the slice's commit map and tips from its commits' trailers."""
+        try:
+            found = await self.syncer().reindex(slice_name)
+        except RETRIED as exc:
+            retry(exc)
+        except GitSliceError as exc:
+            logger.warning("slice_reindex_refused", slice=slice_name, reason=str(exc))
+        else:
+            logger.info("slice_reindexed", slice=slice_name, mapped=found)
 
     async def command(self, slice_name: str, comment_id: int) -> None:
         """Run a taken ``/git-slice`` comment command."""
@@ -132,6 +145,7 @@ def register(runtime: Runtime) -> None:
     """Register gitslice's tasks and event subscribers; a bad setting stops the process now."""
     jobs = SliceJobs(runtime, GitSliceSettings.from_env())
     runtime.jobs.task(PULL_TASK, queue="gitslice", retry=PULL_RETRY)(jobs.pull)
+    runtime.jobs.task(REINDEX_TASK, queue="gitslice", retry=PULL_RETRY)(jobs.reindex)
     runtime.jobs.task(COMMAND_TASK, queue="gitslice", retry=COMMAND_RETRY)(jobs.command)
     runtime.jobs.task(PULL_REVIEW_TASK, queue="gitslice", retry=FORGE_RETRY)(jobs.pull_review)
     runtime.jobs.task(UPSTREAM_CLOSED_TASK, queue="gitslice", retry=FORGE_RETRY)(

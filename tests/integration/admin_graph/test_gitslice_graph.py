@@ -87,3 +87,15 @@ async def test_pull_slice_queues_one_pull_job_per_slice_and_returns_it(graph: Gr
     assert again["message"] == "a pull of slice 'web' is already waiting"
     unknown = (await graph.post("gitslice", 'mutation { pullSlice(name: "nope") { id } }'))
     assert unknown.json()["errors"][0]["message"] == "no slice named 'nope'"
+
+
+async def test_reindex_slice_queues_a_reindex_job_of_the_slice(graph: Graph) -> None:
+    await seed_slice(graph, "web", runs=0)
+    job_id = (await graph.data("gitslice", 'mutation { reindexSlice(name: "web") { id } }'))[
+        "reindexSlice"]["id"]
+    (job,) = await graph.sql("SELECT task_name, lock, args FROM procrastinate_jobs"
+                             " WHERE id = %s", [int(job_id)])
+    assert job == {"task_name": "gitslice.reindex", "lock": "slice:web",
+                   "args": {"slice_name": "web"}}
+    again = (await graph.post("gitslice", 'mutation { reindexSlice(name: "web") { id } }'))
+    assert again.json()["errors"][0]["message"] == "a reindex of slice 'web' is already waiting"

@@ -168,3 +168,25 @@ async def test_a_slice_pull_request_with_new_commits_pulls(
         "repository": {"clone_url": f"file://{world.slice}"}}})
     rows = await drain(runtime)
     assert len([row for row in rows if row["task_name"] == "gitslice.pull"]) == pulls
+
+
+async def test_a_reindex_job_rebuilds_a_cleared_commit_map_from_the_trailers(
+    world: World, runtime: Runtime
+) -> None:
+    from crossdock.gitslice.jobs import REINDEX_TASK, syncer_for
+    from crossdock.gitslice.store import SliceStore
+
+    world.work.commit("base", {"a.txt": "1"})
+    world.work.commit("more", {"a.txt": "2"})
+    world.work.push()
+    syncer = syncer_for(runtime)
+    await syncer.init(world.config())
+    await syncer.pull("demo")
+    store = SliceStore(runtime.database)
+    mapped = await store.count("demo")
+    assert mapped == 2
+    await store.clear_map("demo")
+    await runtime.jobs.defer(REINDEX_TASK, lock="slice:demo", slice_name="demo")
+    rows = await drain(runtime)
+    assert [row["status"] for row in rows if row["task_name"] == REINDEX_TASK] == ["succeeded"]
+    assert await store.count("demo") == mapped

@@ -1,0 +1,66 @@
+"""Each admin subgraph answers the federation subgraph spec's queries as a gateway sends them.
+
+These are the subgraph-side checks of Apollo's compatibility suite that apply to our schemas
+(its runner needs Apollo Router and rover binaries, downloaded at run time, and a subgraph of
+its own products schema; docs/admin-graph.md): ``_service { sdl }`` with the federation v2
+``@link`` and the keys, ``_entities`` in the order of the representations with null for an
+unknown key, and introspection of the ``_Entity`` union.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.admin_graph.conftest import Graph
+
+pytestmark = pytest.mark.anyio
+
+ENTITIES = """query($representations: [_Any!]!) { _entities(representations: $representations)
+  { __typename ... on %s } }"""
+
+
+@pytest.mark.parametrize(("subgraph", "key"), [
+    ("core", 'type Job @key(fields: "id")'),
+    ("webhooks", 'type Delivery @key(fields: "id")'),
+    ("gitslice", 'type Job @key(fields: "id", resolvable: false)'),
+])
+async def test_service_sdl_links_federation_v2_and_declares_the_keys(
+        graph: Graph, subgraph: str, key: str) -> None:
+    sdl = (await graph.data(subgraph, "{ _service { sdl } }", token="read"))["_service"]["sdl"]
+    assert 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3"' in sdl \
+        or 'schema @link(url: "https://specs.apollo.dev/federation/v2.3"' in sdl
+    assert key in sdl
+    assert "type Query" in sdl
+
+
+async def test_core_resolves_job_representations_in_order_with_null_for_unknown(
+        graph: Graph) -> None:
+    first = await graph.runtime.jobs.defer("gitslice.pull", slice_name="a")
+    second = await graph.runtime.jobs.defer("gitslice.pull", slice_name="b")
+    data = await graph.data("core", ENTITIES % "Job { id task }", {"representations": [
+        {"__typename": "Job", "id": str(second)}, {"__typename": "Job", "id": "999999"},
+        {"__typename": "Job", "id": str(first)}]}, token="read")
+    assert data["_entities"] == [
+        {"__typename": "Job", "id": str(second), "task": "gitslice.pull"}, None,
+        {"__typename": "Job", "id": str(first), "task": "gitslice.pull"}]
+
+
+async def test_webhooks_resolves_delivery_representations(graph: Graph) -> None:
+    await graph.sql("INSERT INTO webhooks_sources (name, provider, secrets) VALUES"
+                    " ('gh', 'github', '{env:X}')")
+    (row,) = await graph.sql("INSERT INTO webhooks_deliveries (source, provider, event_type,"
+                             " status) VALUES ('gh', 'github', 'push', 'received') RETURNING id")
+    representations = [{"__typename": "Delivery", "id": str(row["id"])}]
+    data = await graph.data("webhooks", ENTITIES % "Delivery { id eventType }",
+                            {"representations": representations}, token="read")
+    assert data["_entities"] == [{"__typename": "Delivery", "id": str(row["id"]),
+                                  "eventType": "push"}]
+
+
+@pytest.mark.parametrize(("subgraph", "members"), [
+    ("core", ["Job"]), ("webhooks", ["Delivery"]), ("gitslice", ["Job"])])
+async def test_the_entity_union_holds_the_keyed_types(graph: Graph, subgraph: str,
+                                                      members: list[str]) -> None:
+    data = await graph.data(subgraph, '{ __type(name: "_Entity") { possibleTypes { name } } }',
+                            token="read")
+    assert [t["name"] for t in data["__type"]["possibleTypes"]] == members
