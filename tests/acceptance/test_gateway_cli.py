@@ -127,7 +127,7 @@ def test_unsupported_config_keys_are_reported_at_start_one_line_each(tmp_path: P
         port = sock.getsockname()[1]
     config = tmp_path / "gateway.yaml"
     config.write_text("supergraph:\n  listen: 0.0.0.0:4000\ncors:\n  policies: []\n"
-                      "traffic_shaping:\n  all:\n    timeout: 2s\n    compression: gzip\n",
+                      "traffic_shaping:\n  all:\n    timeout: 2s\n    deduplicate_query: true\n",
                       encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CROSSDOCK_")}
     env["CROSSDOCK_GATEWAY_CONFIG"] = str(config)
@@ -145,5 +145,5 @@ def test_unsupported_config_keys_are_reported_at_start_one_line_each(tmp_path: P
     warned = [json.loads(line) for line in output.splitlines()
               if "config_key_unsupported" in line]
     assert sorted(entry["key"] for entry in warned) == [
-        "cors.policies", "supergraph.listen", "traffic_shaping.all.compression"]
+        "cors.policies", "supergraph.listen", "traffic_shaping.all.deduplicate_query"]
     assert all(entry["level"] == "warning" for entry in warned)

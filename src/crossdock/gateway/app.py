@@ -6,10 +6,12 @@ outermost first:
 
 1. ``OpsApp``: ``/healthz``, ``/readyz``, ``/metrics`` (left out under ``crossdock up``, which
    puts the platform's own in front of every listener);
-2. ``CorsGuard``: CORS, only when the configuration file has a ``cors`` key (closed by
+2. ``ResponseCompression``: brotli or gzip for large responses, only when the file sets
+   ``traffic_shaping.router.compression``;
+3. ``CorsGuard``: CORS, only when the configuration file has a ``cors`` key (closed by
    default: no wrapper, no CORS header);
-3. ``CsrfGuard``: CSRF prevention on the GraphQL paths;
-4. ``GraphQLApp``: GraphQL over HTTP, GraphiQL, the request context; it holds the
+4. ``CsrfGuard``: CSRF prevention on the GraphQL paths;
+5. ``GraphQLApp``: GraphQL over HTTP, GraphiQL, the request context; it holds the
    :class:`Gateway`, which a hot reload replaces whole.
 
 A feature that sees whole HTTP requests (CORS above, limits on the body, a response cache) is a
@@ -32,6 +34,7 @@ from crossdock.gateway.csrf import CsrfGuard
 from crossdock.gateway.engine import Gateway
 from crossdock.gateway.http1 import Http1SubgraphClient
 from crossdock.gateway.reload import watch_supergraph
+from crossdock.gateway.response_compression import ResponseCompression
 from crossdock.gateway.server import GRAPHQL_PATHS, GraphQLApp
 from crossdock.gateway.supergraph import load_supergraph
 
@@ -69,6 +72,8 @@ class GatewayApp:
         app: ASGIApp = CsrfGuard(self.graphql, paths=GRAPHQL_PATHS)
         if gateway.config.cors is not None:
             app = CorsGuard(app, gateway.config.cors)
+        if gateway.config.compress_responses:
+            app = ResponseCompression(app)
         self.app = OpsApp(app) if ops else app
 
     @property

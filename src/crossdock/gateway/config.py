@@ -31,8 +31,9 @@ if TYPE_CHECKING:
 
 #: What a subgraph request may take when no ``timeout`` is set (the router's default).
 DEFAULT_TIMEOUT = 30.0
-#: The keys of ``traffic_shaping.all`` / ``.subgraphs.<name>`` read here.
-_TRAFFIC_KEYS = frozenset({"timeout", "experimental_retry"})
+#: The keys of ``traffic_shaping.all`` / ``.subgraphs.<name>`` read here, and by plugins
+#: (``plugins/compression.py``, ``plugins/circuit_breaker.py``).
+_TRAFFIC_KEYS = frozenset({"timeout", "experimental_retry", "compression", "circuit_breaker"})
 #: The top-level keys read here.
 _KEYS = frozenset({"traffic_shaping", "include_subgraph_errors", "headers", "cors",
                    "supergraph"})
@@ -78,6 +79,9 @@ class GatewayConfig:
     #: ``supergraph.introspection``: whether ``__schema`` and ``__type`` are answered; None
     #: when the file does not say (off, as in the router; ``crossdock up`` turns it on).
     introspection: bool | None = None
+    #: ``traffic_shaping.router.compression`` (crossdock's own): large responses compressed
+    #: for clients that accept it.
+    compress_responses: bool = False
     #: The plugins the file configures (built-in features' and ``plugins:``), in order.
     plugins: tuple[Plugin, ...] = ()
     #: Dotted names of the keys crossdock does not support yet.
@@ -133,7 +137,9 @@ def parse_config(document: Any) -> GatewayConfig:
     root = _mapping(document, "the configuration")
     known = _KEYS | section_keys()
     unsupported = [key for key in root if key not in known]
-    traffic, subgraphs = _traffic_shaping(root.get("traffic_shaping") or {}, unsupported)
+    shaping = root.get("traffic_shaping") or {}
+    traffic, subgraphs = _traffic_shaping(shaping, unsupported)
+    compress = _router_compression(shaping, unsupported)
     include, include_subgraphs = _error_inclusion(root.get("include_subgraph_errors") or {},
                                                   unsupported)
     rules_all, rules_subgraphs = _headers(root.get("headers") or {}, unsupported)
@@ -145,6 +151,7 @@ def parse_config(document: Any) -> GatewayConfig:
                          include_errors=include, include_errors_subgraphs=include_subgraphs,
                          header_rules_all=rules_all, header_rules_subgraphs=rules_subgraphs,
                          cors=cors, introspection=introspection,
+                         compress_responses=compress,
                          unsupported=tuple(unsupported))
 
 
@@ -181,9 +188,16 @@ def _traffic_shaping(value: Any, unsupported: list[str]) -> tuple[Traffic, dict[
             for name, own in _mapping(section or {}, "traffic_shaping.subgraphs").items():
                 subgraphs[str(name)] = _traffic(own, f"traffic_shaping.subgraphs.{name}",
                                                 unsupported)
-        else:
+        elif key != "router":  # read by _router_compression
             unsupported.append(f"traffic_shaping.{key}")
     return traffic, subgraphs
+
+
+def _router_compression(value: dict[str, Any], unsupported: list[str]) -> bool:
+    """``traffic_shaping.router``: only ``compression`` (crossdock's own key) is read."""
+    router = _mapping(value.get("router") or {}, "traffic_shaping.router")
+    unsupported.extend(f"traffic_shaping.router.{k}" for k in router if k != "compression")
+    return boolean(router.get("compression", False), "traffic_shaping.router.compression")
 
 
 def _error_inclusion(value: Any, unsupported: list[str]) -> tuple[bool, dict[str, bool]]:

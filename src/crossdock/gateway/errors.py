@@ -9,6 +9,7 @@ GatewayError
 └── SubgraphError          a subgraph fetch failed (the response carries it as an error)
     ├── SubgraphTimeout        the subgraph did not answer in time
     └── SubgraphUnreachable    the subgraph could not be reached (refused, reset, DNS, ...)
+        └── DecodingError          its compressed answer could not be decoded
 
 Two private signals derive from these too: ``response._Bubble`` (a null on its way to a
 nullable parent, a GatewayError) and ``http1._Closed`` (a SubgraphUnreachable).
@@ -58,3 +59,7 @@ class SubgraphTimeout(SubgraphError):
 
 class SubgraphUnreachable(SubgraphError):
     """The subgraph could not be reached (refused, reset, DNS, protocol error)."""
+
+
+class DecodingError(SubgraphUnreachable):
+    """A compressed body could not be decoded."""

@@ -4,7 +4,7 @@ gives the value or a :class:`ConfigError` naming its key."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from crossdock.core.errors import ConfigError
@@ -64,3 +64,19 @@ def strings(value: Any, key: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{key}: expected a list of strings")
     return tuple(value)
+
+
+def per_subgraph(root: Mapping[str, Any], key: str) -> Iterator[tuple[str, str | None, Any]]:
+    """Each ``traffic_shaping.all.<key>`` and ``traffic_shaping.subgraphs.<name>.<key>`` the
+    file sets: (its dotted name, the subgraph or None for ``all``, its value). Sections of
+    the wrong type are left to the configuration's own reader, which reports them."""
+    shaping = root.get("traffic_shaping")
+    if not isinstance(shaping, dict):
+        return
+    section = shaping.get("all")
+    if isinstance(section, dict) and key in section:
+        yield f"traffic_shaping.all.{key}", None, section[key]
+    subgraphs = shaping.get("subgraphs")
+    for name, own in (subgraphs.items() if isinstance(subgraphs, dict) else ()):
+        if isinstance(own, dict) and key in own:
+            yield f"traffic_shaping.subgraphs.{name}.{key}", str(name), own[key]

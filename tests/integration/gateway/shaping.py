@@ -30,6 +30,8 @@ class Shaped:
         self.headers = headers
         self.encoding = encoding
         self.failing = False
+        #: Answer with a body that is not in the coding the answer names.
+        self.corrupt = False
         #: Per request: its Content-Encoding, Accept-Encoding and the body's size on the wire.
         self.seen: list[dict[str, Any]] = []
 
@@ -67,7 +69,7 @@ class Shaped:
             headers = [(n, v) for n, v in start["headers"] if n != b"content-length"]
             headers += [(n.encode(), v.encode()) for n, v in self.headers]
             if compress:
-                content = ENCODERS[compress](content)
+                content = b"garbled" if self.corrupt else ENCODERS[compress](content)
                 headers.append((b"content-encoding", compress.encode()))
             headers.append((b"content-length", str(len(content)).encode()))
             await send({**start, "headers": headers})

@@ -53,11 +53,11 @@ def test_unsupported_keys_are_listed_by_their_dotted_name() -> None:
 supergraph: {listen: 0.0.0.0:4000}
 traffic_shaping:
   router: {timeout: 60s}
-  all: {compression: gzip, timeout: 1s}
+  all: {deduplicate_query: true, timeout: 1s}
 include_subgraph_errors: {redact_message: true}
 """)
-    assert config.unsupported == ("traffic_shaping.router",
-                                  "traffic_shaping.all.compression",
+    assert config.unsupported == ("traffic_shaping.all.deduplicate_query",
+                                  "traffic_shaping.router.timeout",
                                   "include_subgraph_errors.redact_message",
                                   "supergraph.listen")
     assert config.timeout("x") == 1.0

@@ -26,7 +26,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from crossdock.core.errors import ConfigError
-from crossdock.gateway.plugins import authorization, jwt, response_headers, telemetry
+from crossdock.gateway.plugins import (
+    authorization,
+    circuit_breaker,
+    compression,
+    jwt,
+    response_headers,
+    telemetry,
+)
 from crossdock.gateway.plugins.apq import build_apq
 from crossdock.gateway.plugins.base import Plugin
 from crossdock.gateway.plugins.limits import build_limits
@@ -49,12 +56,14 @@ class Section:
 #: The built-in features, outermost first. A feature adds its Section here.
 SECTIONS: tuple[Section, ...] = (
     Section(keys=frozenset({"telemetry"}), build=telemetry.build),
-    Section(keys=frozenset({"headers"}), build=response_headers.build),
     Section(keys=frozenset({"persisted_queries"}), build=build_persisted_queries),
     Section(keys=frozenset({"apq"}), build=build_apq),
     Section(keys=frozenset({"authentication"}), build=jwt.build),
     Section(keys=frozenset({"limits"}), build=build_limits),
     Section(keys=frozenset({"authorization"}), build=authorization.build),
+    Section(keys=frozenset({"traffic_shaping"}), build=circuit_breaker.build),
+    Section(keys=frozenset({"traffic_shaping"}), build=compression.build),
+    Section(keys=frozenset({"headers"}), build=response_headers.build),
 )
 
 
