@@ -195,3 +195,19 @@ def test_a_bad_jwt_setting_is_a_config_error_naming_its_key(jwt: dict[str, Any],
     with pytest.raises(ConfigError, match=None) as caught:
         parse_config({"authentication": {"router": {"jwt": jwt}}})
     assert named in str(caught.value)
+
+
+async def test_a_token_verified_before_is_checked_again_once_the_keys_change() -> None:
+    key = SigningKey("RS256", "k1")
+    jwks = JwksServer(key)
+    async with gateway(jwks, poll="100ms") as (federation, _):
+        token = key.token()
+        first, _ = await ask(federation, token)
+        again, _ = await ask(federation, token)
+        jwks.keys = []  # the provider withdraws the key
+        fetched = jwks.fetches
+        while jwks.fetches < fetched + 2:
+            await asyncio.sleep(0.05)
+        withdrawn, body = await ask(federation, token)
+    assert (first, again, withdrawn) == (200, 200, 401)
+    assert "Cannot find kid: 'k1'" in body["errors"][0]["message"]

@@ -147,6 +147,9 @@ class KeyRing:
         self._forced: asyncio.Task[None] | None = None
         self._forced_at = float("-inf")
         self._started = False
+        #: Grows at each fetch that succeeds: what was verified with older keys is checked
+        #: again (a key taken out of a set stops a token it signed within one poll).
+        self.generation = 0
 
     @property
     def started(self) -> bool:
@@ -225,6 +228,7 @@ class KeyRing:
             return
         key_set.keys = keys
         key_set.fetched_at = time.monotonic()
+        self.generation += 1
         log.info("jwks_fetched", url=source.url, keys=len(keys))
 
     async def _download(self, source: KeySource) -> bytes:

@@ -14,6 +14,7 @@ router's answer: HTTP 401 (400 for a malformed header), one error with ``extensi
 from __future__ import annotations
 
 import dataclasses
+import time
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
@@ -41,6 +42,9 @@ if TYPE_CHECKING:
 
 #: Seconds a token's ``exp`` and ``nbf`` may be off by (clocks drift).
 LEEWAY = 60
+#: Tokens whose verified claims are kept: a client sends the same token with every request,
+#: and looking it up costs a dictionary read where checking it costs a signature.
+_VERIFIED_SIZE = 10_000
 _JWT_KEYS = frozenset({"jwks", "header_name", "header_value_prefix", "ignore_other_prefixes",
                        "sources", "on_error"})
 _JWKS_KEYS = frozenset({"url", "issuer", "issuers", "audiences", "poll_interval",
@@ -92,6 +96,8 @@ class JwtAuthentication(Plugin):
         self.sources = sources
         self.ignore_other_prefixes = ignore_other_prefixes
         self.continue_on_error = continue_on_error
+        #: token -> (key ring generation, not before, not after, claims), by wall clock.
+        self._verified: dict[str, tuple[int, float, float, Mapping[str, Any]]] = {}
 
     async def astart(self) -> None:
         await self.ring.start()
@@ -104,15 +110,36 @@ class JwtAuthentication(Plugin):
             token = self.token(request.context.headers)
             if token is None:
                 return request
-            claims = await self.verify(token)
+            claims = self._known(token) or await self._verify_and_keep(token)
         except TokenError as exc:
             if self.continue_on_error:
                 return request
             return Result(body={"errors": [{"message": str(exc),
                                             "extensions": {"code": "AUTH_ERROR"}}]},
                           status=exc.status)
-        return request.with_context(dataclasses.replace(
-            request.context, claims=MappingProxyType(claims)))
+        return request.with_context(dataclasses.replace(request.context, claims=claims))
+
+    def _known(self, token: str) -> Mapping[str, Any] | None:
+        """The claims of a token verified with the current keys, while still in its time."""
+        found = self._verified.get(token)
+        if found is None:
+            return None
+        generation, not_before, not_after, claims = found
+        if generation == self.ring.generation and not_before <= time.time() < not_after:
+            return claims
+        del self._verified[token]
+        return None
+
+    async def _verify_and_keep(self, token: str) -> Mapping[str, Any]:
+        claims = MappingProxyType(await self.verify(token))
+        nbf, exp = claims.get("nbf"), claims.get("exp")
+        if len(self._verified) >= _VERIFIED_SIZE:
+            self._verified.clear()
+        self._verified[token] = (
+            self.ring.generation,
+            float(nbf) - LEEWAY if isinstance(nbf, int | float) else float("-inf"),
+            float(exp) + LEEWAY if isinstance(exp, int | float) else float("-inf"), claims)
+        return claims
 
     def token(self, headers: Mapping[str, str]) -> str | None:
         """The request's token from the first source that has one."""
