@@ -221,5 +221,5 @@ persisted_queries:
   local_manifests: [MANIFEST]
   experimental_prewarm_query_plan_cache: {on_startup: true}
 """, manifest)
-    assert off.plugins == ()
+    assert [plugin.name for plugin in off.plugins] == ["authorization"]  # on by default
     assert on.unsupported == ("persisted_queries.experimental_prewarm_query_plan_cache",)
