@@ -24,13 +24,19 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-admin_app = typer.Typer(help="Administration: tokens for the admin APIs.",
+admin_app = typer.Typer(help="Administration: tokens for the admin APIs, the admin graph.",
                         no_args_is_help=True)
 token_app = typer.Typer(
     help="Admin API tokens (Authorization: Bearer <token>).", no_args_is_help=True,
     epilog=examples("crossdock admin token create --role admin --name ci",
                     "crossdock admin token list"))
 admin_app.add_typer(token_app, name="token")
+graph_app = typer.Typer(
+    help="The admin graph: each service's admin data as a federation subgraph.",
+    no_args_is_help=True,
+    epilog=examples("crossdock admin graph serve --port 4010",
+                    "crossdock admin graph supergraph --base-url http://admin-graph:4010"))
+admin_app.add_typer(graph_app, name="graph")
 
 _stdout = Console()
 
@@ -103,3 +109,47 @@ def revoke(
     """Revoke a token: requests that carry it are refused from now on."""
     _with_tokens(lambda tokens: tokens.revoke(token_id))
     typer.echo(f"revoked admin token {token_id}")
+
+
+@graph_app.command("serve", epilog=examples("crossdock admin graph serve --port 4010"))
+def serve_graph(
+    host: Annotated[str, typer.Option(envvar="CROSSDOCK_ADMIN_GRAPH_HOST",
+                                      help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(
+        envvar="CROSSDOCK_ADMIN_GRAPH_PORT", min=0, max=65535, show_default=True,
+        help="Port of /core/graphql, /webhooks/graphql and /gitslice/graphql.")] = 4010,
+) -> None:
+    """Serve the installed services' admin subgraphs (each request needs a token)."""
+    _need_admin_extra()
+    from crossdock.core.admin_graph.process import serve
+
+    settings = CoreSettings.from_env()
+    configure_logging(settings.log_level, settings.log_format)
+    with database_url(settings) as url:
+        run(serve(settings, url, host=host, port=port))
+
+
+@graph_app.command("supergraph", epilog=examples(
+    "crossdock admin graph supergraph --base-url http://admin-graph:4010 > admin.graphql"))
+def print_supergraph(
+    base_url: Annotated[str, typer.Option(
+        envvar="CROSSDOCK_ADMIN_GRAPH_URL", show_default=False,
+        help="Where admin graph serve is reached (each subgraph at <url>/<name>/graphql).")],
+) -> None:
+    """Print the admin supergraph for a gateway, its subgraph URLs under --base-url."""
+    from crossdock.core.admin_graph.supergraph import SUBGRAPHS, AdminSupergraph
+    from crossdock.core.errors import ConfigError
+
+    base = base_url.rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise ConfigError(f"--base-url must be an http:// or https:// URL, not {base_url!r}")
+    urls = {name: f"{base}/{name}/graphql" for name in SUBGRAPHS}
+    typer.echo(AdminSupergraph(urls=urls).text(), nl=False)
+
+
+def _need_admin_extra() -> None:
+    from crossdock.core.admin_graph.mount import installed
+    from crossdock.core.errors import ConfigError
+
+    if not installed():
+        raise ConfigError("the admin graph needs the admin extra: install crossdock[admin]")

@@ -36,7 +36,8 @@ _MAX_PORT = 65535
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
-async def _wait_for_signal() -> None:
+async def wait_for_signal() -> None:
+    """Return on the first of :data:`STOP_SIGNALS`."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in STOP_SIGNALS:
@@ -116,7 +117,7 @@ async def run_worker(settings: CoreSettings, url: str, options: WorkerOptions) -
             serving = asyncio.create_task(ops.serve(sockets=[ops_socket]))
         logger.info("worker_started", concurrency=options.concurrency, queues=queues,
                     ops_port=ops_socket.getsockname()[1] if ops_socket else None)
-        waiter = asyncio.create_task(_wait_for_signal())
+        waiter = asyncio.create_task(wait_for_signal())
         await asyncio.wait({task, waiter, *own}, return_when=asyncio.FIRST_COMPLETED)
         if ops is not None and serving is not None:
             ops.stop()
@@ -197,7 +198,7 @@ async def up(
             _print_demo_notes(runtime, bases, console)
             console.print("crossdock is up; press Ctrl-C to stop.")
             logger.info("crossdock_up", endpoints=dict(lines))
-            await _wait_for_signal()
+            await wait_for_signal()
             console.print("stopping...")
             for server, _ in servers:
                 server.stop()
