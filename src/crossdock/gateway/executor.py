@@ -245,7 +245,8 @@ class _Run:
             return self.headers
         found = self.ruled.get(graph)
         if found is None:
-            found = self.ruled[graph] = self.headers + rules.apply(self.context.headers)
+            found = self.ruled[graph] = self.headers + rules.apply(self.context.headers,
+                                                                   self.context.claims)
         return found
 
     async def chains(self, fetches: list[Fetch]) -> None:

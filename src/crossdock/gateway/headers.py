@@ -7,7 +7,9 @@ applied in order to the headers being built for the subgraph request:
 - ``propagate``: ``named`` copies one client header (``rename`` sends it under another name;
   ``default`` is sent when the client sent none), ``matching`` copies every client header
   whose lower-case name the regular expression matches (anywhere in the name);
-- ``insert``: ``name`` and ``value``, a static header;
+- ``insert``: ``name`` and ``value``, a static header; or ``name`` and ``from_claim``
+  (crossdock's own key), the request's claim of that name (a string as it is, another value
+  as JSON; nothing when the request has no such claim);
 - ``remove``: ``named`` or ``matching`` takes headers out of those built so far.
 
 Hop-by-hop and content headers are never propagated, whatever a rule says: they describe the
@@ -24,6 +26,8 @@ import dataclasses
 import re
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from crossdock.core.errors import ConfigError
 from crossdock.gateway.values import HEADER_NAME
 
@@ -35,6 +39,10 @@ RESERVED = frozenset({
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
     "transfer-encoding", "upgrade", "host", "content-length", "content-type",
     "content-encoding", "accept", "accept-encoding", "traceparent", "tracestate"})
+
+
+#: What a header value built from a claim may hold: visible ASCII and spaces, no line break.
+_SAFE_VALUE = re.compile(r"[\x20-\x7e]*")
 
 
 def _reserved(name: str) -> bool:
@@ -81,6 +89,23 @@ class Insert:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class InsertClaim:
+    """Send the request's claim ``claim`` as the header ``name``."""
+
+    name: str
+    claim: str
+
+    def insert(self, claims: Mapping[str, Any], out: dict[str, str]) -> None:
+        """Set the header in ``out`` when the claim is there and fits in a header."""
+        value = claims.get(self.claim)
+        if value is None:
+            return
+        text = value if isinstance(value, str) else orjson.dumps(value).decode()
+        if _SAFE_VALUE.fullmatch(text):
+            out[self.name] = text
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Remove:
     """Take out of the headers built so far the one ``named``, or those ``pattern`` matches."""
 
@@ -96,7 +121,7 @@ class Remove:
                 del out[name]
 
 
-Rule = Propagate | PropagateMatching | Insert | Remove
+Rule = Propagate | PropagateMatching | Insert | InsertClaim | Remove
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,11 +130,16 @@ class HeaderRules:
 
     rules: tuple[Rule, ...] = ()
 
-    def apply(self, client: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-        """The headers a subgraph request carries for a client that sent ``client``."""
+    def apply(self, client: Mapping[str, str], claims: Mapping[str, Any] | None = None,
+              ) -> tuple[tuple[str, str], ...]:
+        """The headers a subgraph request carries for a client that sent ``client``, whose
+        token gave ``claims``."""
         out: dict[str, str] = {}
         for rule in self.rules:
-            rule.apply(client, out)
+            if isinstance(rule, InsertClaim):
+                rule.insert(claims or {}, out)
+            else:
+                rule.apply(client, out)
         return tuple(out.items())
 
 
@@ -136,6 +166,10 @@ def parse_rules(value: Any, key: str, unsupported: list[str]) -> tuple[Rule, ...
 
 
 def _rule(kind: str, body: dict[str, Any], key: str, unsupported: list[str]) -> Rule | None:
+    if kind == "insert" and "from_claim" in body:
+        _only(body, {"name", "from_claim"}, key, unsupported)
+        return InsertClaim(name=_name(body.get("name"), f"{key}.name"),
+                           claim=_text(body["from_claim"], f"{key}.from_claim"))
     if kind == "insert":
         if "name" not in body or "value" not in body:
             # The router's ``from_context`` and ``path`` inserts are not read yet.

@@ -211,3 +211,33 @@ async def test_a_token_verified_before_is_checked_again_once_the_keys_change() -
         withdrawn, body = await ask(federation, token)
     assert (first, again, withdrawn) == (200, 200, 401)
     assert "Cannot find kid: 'k1'" in body["errors"][0]["message"]
+
+
+async def test_a_header_rule_sends_a_claim_of_the_token_to_the_subgraphs(tmp_path: Path) -> None:
+    key = SigningKey("HS256", "k1")
+    config = secured.file_jwks_config(tmp_path, key, more="""
+headers:
+  all:
+    request:
+      - insert: {name: x-user-id, from_claim: sub}
+      - insert: {name: x-roles, from_claim: roles}
+      - insert: {name: x-note, from_claim: note}
+      - insert: {name: x-absent, from_claim: nothing}
+""")
+    async with running("secured", secured.build(), http1=True, config=config) as federation:
+        token = key.token(roles=["reader", "editor"], note="two\nlines")
+        status, _ = await ask(federation, token)
+        anonymous, _ = await ask(federation, None, "{ me { name } __typename }")
+        sent = federation.subgraphs["accounts"].headers  # type: ignore[attr-defined]
+    assert (status, anonymous) == (200, 200)
+    [signed_in] = sent  # the anonymous request left nothing for the subgraph
+    assert signed_in["x-user-id"] == "u1"
+    assert signed_in["x-roles"] == '["reader","editor"]'
+    assert "x-note" not in signed_in  # a line break never goes into a header
+    assert "x-absent" not in signed_in
+
+
+def test_a_claim_cannot_be_a_response_header() -> None:
+    with pytest.raises(ConfigError, match="from_claim is for request rules"):
+        parse_config({"headers": {"all": {"response": [
+            {"insert": {"name": "x-user", "from_claim": "sub"}}]}}})

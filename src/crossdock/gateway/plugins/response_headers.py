@@ -24,7 +24,14 @@ import dataclasses
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from crossdock.core.errors import ConfigError
-from crossdock.gateway.headers import RESERVED, Insert, Propagate, PropagateMatching, Remove
+from crossdock.gateway.headers import (
+    RESERVED,
+    Insert,
+    InsertClaim,
+    Propagate,
+    PropagateMatching,
+    Remove,
+)
 from crossdock.gateway.headers import parse_rules as parse_header_rules
 from crossdock.gateway.plugins.base import Plugin
 from crossdock.gateway.plugins.cache_control import CachePolicy
@@ -150,6 +157,9 @@ def _rules(section: Any, key: str, unsupported: list[str]) -> tuple[Rule, ...]:
         return ()
     rules = parse_header_rules(section.get("response"), f"{key}.response", unsupported)
     for rule in rules:
+        if isinstance(rule, InsertClaim):
+            raise ConfigError(f"{key}.response: insert from_claim is for request rules "
+                              "(a subgraph answer has no claims)")
         if (isinstance(rule, Insert) and rule.name == CACHE_CONTROL) or (isinstance(
                 rule, Propagate) and rule.named == CACHE_CONTROL and (
                 rule.rename is not None or rule.default is not None)):
