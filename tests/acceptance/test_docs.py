@@ -88,8 +88,11 @@ def markdown_line(stderr: str, origin: dict[int, int]) -> str:
     return f"{origin.get(int(failed[1]), '?')} ({failed[2]})"
 
 
-def follow(path: Path, tmp_path: Path, database_url: str, *, timeout: float = 240) -> str | None:
-    """Run the guide as a reader would; what went wrong, or None."""
+def follow(path: Path, tmp_path: Path, database_url: str, *, timeout: float = 360) -> str | None:
+    """Run the guide as a reader would; what went wrong, or None.
+
+    The longest guide (docs/webhooks.md: receiving, then sending) runs some 40 commands, each
+    a new process: about 4 minutes on 2 busy cores."""
     home = tmp_path / "home"
     home.mkdir()
     folder = tmp_path / "work"
