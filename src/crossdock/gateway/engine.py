@@ -192,8 +192,8 @@ class Gateway:
 
         An exception out of a plugin or the gateway is logged whole and answered with 500
         and ``INTERNAL_SERVER_ERROR``: the client never reads a traceback. The plugins'
-        ``on_response`` still see that answer, and the request as the ``on_request`` hooks
-        that ran left it.
+        ``on_response`` still see that answer, and the request as the hooks that ran left it
+        (the last ``on_operation``'s when the request got that far).
         """
         started = time.perf_counter()
         pipeline = self.pipeline
@@ -202,11 +202,11 @@ class Gateway:
             if pipeline.requests:
                 request, found = await pipeline.request(request)
                 if found is None:
-                    result, kind = await self._run(request)
+                    result, kind, request = await self._run(request)
                 else:
                     result = found
             else:
-                result, kind = await self._run(request)
+                result, kind, request = await self._run(request)
         except Exception:
             log.exception("request_failed", operation=request.context.operation_name)
             result = _INTERNAL
@@ -220,35 +220,36 @@ class Gateway:
                                 failed=result.status >= 400 or "errors" in result.body)  # noqa: PLR2004
         return result
 
-    async def _run(self, request: GraphQLRequest) -> tuple[Result, str]:
-        """The result of ``request`` and its operation's type (``unknown`` when none)."""
+    async def _run(self, request: GraphQLRequest) -> tuple[Result, str, GraphQLRequest]:
+        """The result of ``request``, its operation's type (``unknown`` when none) and the
+        request as the ``on_operation`` hooks left it (the one ``on_response`` sees)."""
         if request.query is None:
             if "persistedQuery" in request.extensions or request.document_id is not None:
                 # No plugin knew the id: persisted queries are off.
-                return not_supported(), "unknown"
-            return request_error("The request has no query string."), "unknown"
+                return not_supported(), "unknown", request
+            return request_error("The request has no query string."), "unknown", request
         doc = self.document(request.query)
         if doc.document is None:
-            return Result(body={"errors": doc.errors}, status=400), "unknown"
+            return Result(body={"errors": doc.errors}, status=400), "unknown", request
         definition = self.select(doc, request.operation_name)
         if isinstance(definition, Result):
-            return definition, "unknown"
+            return definition, "unknown", request
         context = request.context.named(definition.name.value if definition.name else None)
         if context is not request.context:
             request = request.with_context(context)
-        return await self._execute(request, doc.document, definition), \
-            definition.operation.value
+        result, request = await self._execute(request, doc.document, definition)
+        return result, definition.operation.value, request
 
     async def _execute(self, request: GraphQLRequest, document: DocumentNode,
-                       definition: OperationDefinitionNode) -> Result:
+                       definition: OperationDefinitionNode) -> tuple[Result, GraphQLRequest]:
         operation = self._operation(request, document, definition)
         if isinstance(operation, Result):
-            return operation
+            return operation, request
         pipeline = self.pipeline
         if pipeline.operations:
             found = await pipeline.operation(operation)
             if isinstance(found, Result):
-                return found
+                return found, request
             operation = found
         context = operation.context
         try:
@@ -260,14 +261,14 @@ class Gateway:
             # A valid operation the supergraph cannot serve: an execution error, not a
             # malformed request.
             return Result(body={"errors": [{"message": str(exc), "extensions": {
-                "code": "QUERY_PLANNING_FAILED"}}], "data": None})
+                "code": "QUERY_PLANNING_FAILED"}}], "data": None}), operation.request
         if prepared.introspection_document is not None and not self.config.introspection:
-            return _INTROSPECTION_DISABLED
+            return _INTROSPECTION_DISABLED, operation.request
         if pipeline.plans:
             ended = await pipeline.plan(operation, prepared.plan)
             if ended is not None:
-                return ended
-        return await self._respond(operation, prepared)
+                return ended, operation.request
+        return await self._respond(operation, prepared), operation.request
 
     def _operation(self, request: GraphQLRequest, document: DocumentNode,
                    definition: OperationDefinitionNode) -> Operation | Result:

@@ -4,6 +4,7 @@ GatewayError
 ├── SupergraphError        the supergraph file is not a usable supergraph
 ├── PlanningError          an operation cannot be planned against the supergraph
 ├── RequestError           a client request is malformed (bad JSON, bad variables, ...)
+│   └── OperationCostError     an operation's cost cannot be estimated (@listSize arguments)
 ├── KeySetError            a JWKS could not be fetched or read (the last good keys stay)
 ├── TokenError             a request's JWT is not valid (401 or 400 with AUTH_ERROR)
 └── SubgraphError          a subgraph fetch failed (the response carries it as an error)
@@ -47,6 +48,10 @@ class TokenError(GatewayError):
         super().__init__(message)
         #: The HTTP status of the answer: 400 for a malformed header, else 401.
         self.status = status
+
+
+class OperationCostError(RequestError):
+    """The operation's cost cannot be estimated."""
 
 
 class SubgraphError(GatewayError):

@@ -17,7 +17,9 @@ plugins that override it, so a hook nobody uses costs nothing). The steps, in or
    :attr:`Plugin.reads_answer_headers` (the subgraph client then reports them; otherwise it
    does no work for them), and a plugin may send bytes of its own making (a compressed body)
    as the request's ``payload``.
-5. ``on_response(request, result)``: the Result before it is sent; gives a Result.
+5. ``on_response(request, result)``: the Result before it is sent; gives a Result. The
+   request is the one the last ``on_operation`` left (its context included), so a value an
+   earlier hook put in the context's ``extensions`` is there.
 
 A plugin may also bound the request body (:attr:`Plugin.max_request_bytes`), which the HTTP
 server reads before any hook runs.
@@ -32,8 +34,8 @@ at shutdown.
 
 Returning a :class:`Result` from the first three ends the request with it (an auth error, a
 limit, a persisted query not found): later plugins and the subgraphs are not reached, but
-every plugin's ``on_response`` still sees it, with the request as the ``on_request`` hooks
-before it left it; so does the 500 answered when a hook or the gateway raised. Values are
+every plugin's ``on_response`` still sees it, with the request as the hooks before it left
+it (the last ``on_operation``'s, once the request got that far); so does the 500 answered when a hook or the gateway raised. Values are
 immutable: a hook that learns something returns a new value (``dataclasses.replace``, or
 :meth:`GraphQLRequest.with_context`), so no request sees another's state; per-request values
 a plugin keeps for its later hooks go in the context's ``extensions`` under its
