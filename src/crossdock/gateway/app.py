@@ -10,7 +10,8 @@ outermost first:
    ``traffic_shaping.router.compression``;
 3. ``CorsGuard``: CORS, only when the configuration file has a ``cors`` key (closed by
    default: no wrapper, no CORS header);
-4. ``CsrfGuard``: CSRF prevention on the GraphQL paths;
+4. ``CsrfGuard``: CSRF prevention on the GraphQL paths (left out when the file's
+   ``csrf.unsafe_disabled`` is true);
 5. ``GraphQLApp``: GraphQL over HTTP, GraphiQL, the request context; it holds the
    :class:`Gateway`, which a hot reload replaces whole.
 
@@ -69,7 +70,10 @@ class GatewayApp:
 
     def __init__(self, gateway: Gateway, settings: GatewaySettings, *, ops: bool = True) -> None:
         self.graphql = GraphQLApp(gateway, graphiql=settings.graphiql)
-        app: ASGIApp = CsrfGuard(self.graphql, paths=GRAPHQL_PATHS)
+        app: ASGIApp = self.graphql
+        csrf = gateway.config.csrf
+        if not csrf.unsafe_disabled:
+            app = CsrfGuard(app, paths=GRAPHQL_PATHS, required_headers=csrf.required_headers)
         if gateway.config.cors is not None:
             app = CorsGuard(app, gateway.config.cors)
         if gateway.config.compress_responses:

@@ -3,11 +3,11 @@
 Its keys are Apollo Router's ``router.yaml`` keys with the same meaning, so a team moves from
 the router by pointing crossdock at its file. Read so far: ``traffic_shaping`` (``all`` and
 ``subgraphs.<name>``: ``timeout``, ``experimental_retry``), ``include_subgraph_errors``
-(``all``, ``subgraphs``), ``headers`` (:mod:`.headers`), ``cors`` (:mod:`.cors`),
-``supergraph.introspection``, and the
-keys of the features built as plugins with ``plugins:`` (:mod:`.plugins.loader`). Any
-other key is listed in :attr:`GatewayConfig.unsupported`, which the gateway reports at start,
-one line each; a value of the wrong type or out of range is a
+(``all``, ``subgraphs``), ``headers`` (:mod:`.headers`), ``cors`` (:mod:`.cors`), ``csrf``
+(:mod:`.csrf`), ``supergraph.introspection``, and the keys of the features built as plugins
+with ``plugins:`` (:mod:`.plugins.loader`). Any other key is listed in
+:attr:`GatewayConfig.unsupported`, which the gateway reports at start, one line each; a value
+of the wrong type or out of range is a
 :class:`ConfigError` naming the key.
 """
 
@@ -20,6 +20,7 @@ import yaml
 
 from crossdock.core.errors import ConfigError
 from crossdock.gateway.cors import CorsPolicy, parse_cors
+from crossdock.gateway.csrf import CsrfPolicy, parse_csrf
 from crossdock.gateway.headers import HeaderRules, Rule, parse_rules
 from crossdock.gateway.plugins.loader import load_plugins, section_keys
 from crossdock.gateway.values import boolean, parse_duration, supergraph_introspection
@@ -35,7 +36,7 @@ DEFAULT_TIMEOUT = 30.0
 #: (``plugins/compression.py``, ``plugins/circuit_breaker.py``).
 _TRAFFIC_KEYS = frozenset({"timeout", "experimental_retry", "compression", "circuit_breaker"})
 #: The top-level keys read here.
-_KEYS = frozenset({"traffic_shaping", "include_subgraph_errors", "headers", "cors",
+_KEYS = frozenset({"traffic_shaping", "include_subgraph_errors", "headers", "cors", "csrf",
                    "supergraph"})
 
 
@@ -82,6 +83,8 @@ class GatewayConfig:
     #: ``traffic_shaping.router.compression`` (crossdock's own): large responses compressed
     #: for clients that accept it.
     compress_responses: bool = False
+    #: ``csrf``: on, with the router's two header names, unless the file says otherwise.
+    csrf: CsrfPolicy = dataclasses.field(default_factory=CsrfPolicy)
     #: The plugins the file configures (built-in features' and ``plugins:``), in order.
     plugins: tuple[Plugin, ...] = ()
     #: Dotted names of the keys crossdock does not support yet.
@@ -146,8 +149,10 @@ def parse_config(document: Any) -> GatewayConfig:
     cors = parse_cors(root["cors"] or {}, unsupported, parse_duration) \
         if "cors" in root else None
     introspection = supergraph_introspection(root, unsupported)
+    csrf = parse_csrf(root["csrf"] or {}, unsupported) if "csrf" in root else CsrfPolicy()
     plugins = load_plugins(root, unsupported)
-    return GatewayConfig(plugins=plugins, traffic=traffic, traffic_subgraphs=subgraphs,
+    return GatewayConfig(plugins=plugins, csrf=csrf, traffic=traffic,
+                         traffic_subgraphs=subgraphs,
                          include_errors=include, include_errors_subgraphs=include_subgraphs,
                          header_rules_all=rules_all, header_rules_subgraphs=rules_subgraphs,
                          cors=cors, introspection=introspection,

@@ -16,16 +16,24 @@ headers are trusted.
 
 Only the GraphQL paths are checked, and not the GraphiQL page there (a GET that accepts HTML
 and carries no query): it runs no operation.
+
+Configured by the file's ``csrf`` key, with the router's keys: ``required_headers`` replaces
+the two header names (the content type check stays), ``unsafe_disabled: true`` turns the
+check off (for a graph of public data without mutations, or one no browser reaches).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Collection
+from typing import Any
 
 import orjson
 
 from crossdock.core.asgi import ASGIApp, Receive, Scope, Send, send_bytes
+from crossdock.core.errors import ConfigError
+from crossdock.gateway.values import HEADER_NAME, boolean
 
 #: The content types a form or ``fetch`` in ``no-cors`` mode may send without a preflight.
 SIMPLE_CONTENT_TYPES = frozenset({
@@ -41,7 +49,32 @@ MESSAGE = (
     "This operation has been blocked as a potential Cross-Site Request Forgery (CSRF). "
     "Send a Content-Type header with a media type other than "
     "application/x-www-form-urlencoded, multipart/form-data and text/plain (such as "
-    "application/json), or one of these headers: {headers}.")
+    "application/json){headers}.")
+_KEYS = frozenset({"unsafe_disabled", "required_headers"})
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CsrfPolicy:
+    """The ``csrf`` section: on by default, with the router's two header names."""
+
+    unsafe_disabled: bool = False
+    required_headers: tuple[str, ...] = REQUIRED_HEADERS
+
+
+def parse_csrf(value: Any, unsupported: list[str]) -> CsrfPolicy:
+    """The ``csrf`` section of the configuration file."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"csrf: expected a mapping of keys, got {type(value).__name__}")
+    unsupported.extend(f"csrf.{key}" for key in value if key not in _KEYS)
+    disabled = boolean(value.get("unsafe_disabled", False), "csrf.unsafe_disabled")
+    names = value.get("required_headers", list(REQUIRED_HEADERS))
+    if not isinstance(names, list):
+        raise ConfigError("csrf.required_headers: expected a list of header names")
+    for index, name in enumerate(names):
+        if not isinstance(name, str) or not HEADER_NAME.fullmatch(name):
+            raise ConfigError(f"csrf.required_headers[{index}]: {name!r} is not a header name")
+    return CsrfPolicy(unsafe_disabled=disabled,
+                      required_headers=tuple(name.lower() for name in names))
 
 
 def content_type_forces_preflight(values: list[bytes]) -> bool:
@@ -68,7 +101,8 @@ class CsrfGuard:
         self.paths = frozenset(paths)
         self.required = frozenset(name.lower().encode() for name in required_headers)
         self.refusal = orjson.dumps({"errors": [{
-            "message": MESSAGE.format(headers=", ".join(sorted(required_headers))),
+            "message": MESSAGE.format(headers=", or one of these headers: " + ", ".join(
+                sorted(required_headers)) if required_headers else ""),
             "extensions": {"code": "CSRF_ERROR"}}]})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -35,8 +35,9 @@ at shutdown.
 Returning a :class:`Result` from the first three ends the request with it (an auth error, a
 limit, a persisted query not found): later plugins and the subgraphs are not reached, but
 every plugin's ``on_response`` still sees it, with the request as the hooks before it left
-it (the last ``on_operation``'s, once the request got that far); so does the 500 answered when a hook or the gateway raised. Values are
-immutable: a hook that learns something returns a new value (``dataclasses.replace``, or
+it (the last ``on_operation``'s, once the request got that far); so does the 500 answered
+when a hook or the gateway raised. Values are immutable: a hook that learns something returns
+a new value (``dataclasses.replace``, or
 :meth:`GraphQLRequest.with_context`), so no request sees another's state; per-request values
 a plugin keeps for its later hooks go in the context's ``extensions`` under its
 :attr:`Plugin.name`.
