@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 from typing import TYPE_CHECKING
 
 from crossdock.core.asgi import OpsApp
@@ -34,7 +35,7 @@ from crossdock.gateway.cors import CorsGuard
 from crossdock.gateway.csrf import CsrfGuard
 from crossdock.gateway.engine import Gateway
 from crossdock.gateway.http1 import Http1SubgraphClient
-from crossdock.gateway.reload import watch_supergraph
+from crossdock.gateway.reload import watch_config, watch_supergraph
 from crossdock.gateway.response_compression import ResponseCompression
 from crossdock.gateway.server import GRAPHQL_PATHS, GraphQLApp
 from crossdock.gateway.supergraph import load_supergraph
@@ -66,10 +67,15 @@ async def make_client(settings: GatewaySettings) -> AsyncIterator[SubgraphClient
 class GatewayApp:
     """The gateway's GraphQL app inside its wrappers (see the module's docstring)."""
 
-    __slots__ = ("app", "graphql")
+    __slots__ = ("app", "graphql", "ops")
 
     def __init__(self, gateway: Gateway, settings: GatewaySettings, *, ops: bool = True) -> None:
         self.graphql = GraphQLApp(gateway, graphiql=settings.graphiql)
+        self.ops = ops
+        self.app = self._wrapped(gateway)
+
+    def _wrapped(self, gateway: Gateway) -> ASGIApp:
+        """The GraphQL app inside the wrappers ``gateway``'s configuration asks for."""
         app: ASGIApp = self.graphql
         csrf = gateway.config.csrf
         if not csrf.unsafe_disabled:
@@ -78,12 +84,20 @@ class GatewayApp:
             app = CorsGuard(app, gateway.config.cors)
         if gateway.config.compress_responses:
             app = ResponseCompression(app)
-        self.app = OpsApp(app) if ops else app
+        return OpsApp(app) if self.ops else app
 
     @property
     def gateway(self) -> Gateway:
         """The gateway serving now (a hot reload replaces it)."""
         return self.graphql.gateway
+
+    @gateway.setter
+    def gateway(self, gateway: Gateway) -> None:
+        """Serve ``gateway`` from now on; its configuration may change the wrappers."""
+        config = self.graphql.gateway.config
+        self.graphql.gateway = gateway
+        if gateway.config is not config:
+            self.app = self._wrapped(gateway)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
@@ -106,7 +120,8 @@ async def serving(settings: GatewaySettings, supergraph: Supergraph | None = Non
     """The gateway app, its subgraph client and its hot reload, for as long as the block runs.
 
     ``supergraph`` defaults to the file in ``settings.supergraph``; when there is that file
-    and ``settings.reload_interval`` is not 0, a change to it replaces the gateway. Without
+    and ``settings.reload_interval`` is not 0, a change to it replaces the gateway; so does a
+    change to ``settings.config`` (with the new configuration and plugins). Without
     ``client``, the pooled HTTP/1.1 client is made from the settings and closed at the end.
     ``config`` defaults to the file in ``settings.config`` (:func:`gateway_config`); its
     plugins are closed when the block ends.
@@ -129,6 +144,11 @@ async def serving(settings: GatewaySettings, supergraph: Supergraph | None = Non
         if settings.supergraph is not None and settings.reload_interval > 0:
             watcher = asyncio.create_task(watch_supergraph(
                 settings.supergraph, app.graphql, client, interval=settings.reload_interval))
+            stack.push_async_callback(_stop, watcher)
+        if settings.config is not None and settings.reload_interval > 0:
+            watcher = asyncio.create_task(watch_config(
+                settings.config, app, client, functools.partial(gateway_config, settings),
+                interval=settings.reload_interval))
             stack.push_async_callback(_stop, watcher)
         yield app
 

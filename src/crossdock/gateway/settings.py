@@ -23,7 +23,8 @@ class GatewaySettings:
     subgraph_timeout: float = bounded(30.0, low=0.1)
     #: Keep-alive connections kept open per subgraph host.
     max_connections: int = bounded(100, low=1)
-    #: Seconds between checks of the supergraph file for a change (0: no hot reload).
+    #: Seconds between checks of the supergraph and configuration files for a change (0: no
+    #: hot reload).
     reload_interval: float = bounded(2.0, low=0)
     #: Whether a browser asking ``/graphql`` for HTML gets GraphiQL.
     graphiql: bool = True
