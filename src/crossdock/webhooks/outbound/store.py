@@ -285,25 +285,19 @@ class OutboundStore:
 
     async def record_attempt(self, record: AttemptRecord) -> Recorded:
         """Store an attempt and move its destination on as ``record.next`` says."""
-        if record.next is Next.RETRY and record.retry_in is None:
-            raise InvalidOutbound("a retry needs retry_in")
-        body = record.response_body
+        [recorded] = await self.record_attempts([record])
+        return recorded
+
+    async def record_attempts(self, records: Sequence[AttemptRecord]) -> list[Recorded]:
+        """:meth:`record_attempt` for several attempts in one transaction (one commit), in
+        the order of their destinations, so that two batches take their locks alike."""
+        for record in records:
+            if record.next is Next.RETRY and record.retry_in is None:
+                raise InvalidOutbound("a retry needs retry_in")
+        ordered = sorted(records, key=lambda r: r.destination_id)
         async with self._transaction() as conn:
-            row = await _one(conn, "record_attempt", {
-                "id": record.destination_id, "next": str(record.next),
-                "status": str(record.status), "retry_in": record.retry_in,
-                "response_code": record.response_code,
-                "response_body": body[:BODY_EXCERPT_CHARS] if body is not None else None,
-                "duration_ms": record.duration_ms, "error": record.error,
-                "started_at": record.started_at})
-            if row is None:
-                raise UnknownEndpoint(f"no destination with id {record.destination_id}")
-            if record.next is not Next.RETRY and row["ordering_key"] is not None:
-                key = {"app": row["app"], "key": row["ordering_key"]}
-                await _execute(conn, "lock_ordering_key", key)
-                await _execute(conn, "promote_next", {"endpoint_id": row["endpoint_id"],
-                                                      "key": row["ordering_key"]})
-        return Recorded(endpoint_id=row["endpoint_id"], failing_since=row["failing_since"])
+            done = {record.destination_id: await _record(conn, record) for record in ordered}
+        return [done[record.destination_id] for record in records]
 
     async def reschedule(self, destination_ids: Sequence[int], *, delay: float) -> None:
         """Give claimed destinations back untried, due in ``delay`` seconds."""
@@ -343,6 +337,25 @@ class OutboundStore:
         all final, with their attempts; how many."""
         async with self._transaction() as conn:
             return await _execute(conn, "prune_messages", {"before": before, "limit": limit})
+
+
+async def _record(conn: Connection, record: AttemptRecord) -> Recorded:
+    body = record.response_body
+    row = await _one(conn, "record_attempt", {
+        "id": record.destination_id, "next": str(record.next),
+        "status": str(record.status), "retry_in": record.retry_in,
+        "response_code": record.response_code,
+        "response_body": body[:BODY_EXCERPT_CHARS] if body is not None else None,
+        "duration_ms": record.duration_ms, "error": record.error,
+        "started_at": record.started_at})
+    if row is None:
+        raise UnknownEndpoint(f"no destination with id {record.destination_id}")
+    if record.next is not Next.RETRY and row["ordering_key"] is not None:
+        key = {"app": row["app"], "key": row["ordering_key"]}
+        await _execute(conn, "lock_ordering_key", key)
+        await _execute(conn, "promote_next", {"endpoint_id": row["endpoint_id"],
+                                              "key": row["ordering_key"]})
+    return Recorded(endpoint_id=row["endpoint_id"], failing_since=row["failing_since"])
 
 
 def _event_type_params(value: EventType) -> dict[str, Any]:
