@@ -8,12 +8,9 @@ An endpoint's gate (rate limit, cap) that is shut gives the destination back to 
 due when it opens. A commit of new destinations wakes the worker (LISTEN), and so does every
 finished attempt (it may have made the next message of its key due); a poll finds retries.
 
-Each outcome is recorded in one statement: success, a retry after the schedule's wait (or
-the endpoint's ``Retry-After``), exhausted after the last try, or stopped by a 410, which
-also disables the endpoint at once. An endpoint whose every attempt failed for
-``disable_after`` is disabled too. ``endpoint.disabled`` and ``message.attempt.exhausted``
-are published as messages of the system application. A worker that dies leaves its claims
-to expire: they are sent again, with the same ``webhook-id``.
+Outcomes go to the :class:`Recorder` (batched records, retries, disabling, operational
+events). A worker that dies leaves its claims to expire: they are sent again, with the same
+``webhook-id``.
 """
 
 from __future__ import annotations
@@ -30,15 +27,9 @@ from crossdock.core.logging import get_logger
 from crossdock.webhooks.errors import StoreError
 from crossdock.webhooks.outbound import operational
 from crossdock.webhooks.outbound.limits import Gates
-from crossdock.webhooks.outbound.models import (
-    AttemptRecord,
-    AttemptStatus,
-    Claim,
-    NewMessage,
-    Next,
-)
-from crossdock.webhooks.outbound.outcome import Delivered, Gone, Outcome, RetryAfter
-from crossdock.webhooks.outbound.sender import Request, Sender, build_client
+from crossdock.webhooks.outbound.models import Claim, Endpoint
+from crossdock.webhooks.outbound.recorder import Recorder
+from crossdock.webhooks.outbound.sender import Clients, Request, Sender
 from crossdock.webhooks.outbound.settings import DeliverySettings
 from crossdock.webhooks.outbound.ssrf import AddressPolicy
 from crossdock.webhooks.outbound.store import OutboundStore
@@ -48,7 +39,6 @@ logger = get_logger("crossdock.webhooks.outbound")
 _DB_ERRORS = (StoreError, DatabaseUnreachable)
 #: Seconds a worker waits after a claim for the commits right behind the one that woke it.
 _GATHER_SECONDS = 0.005
-GONE = "the endpoint answered 410 Gone"
 
 
 class Dispatcher:
@@ -63,11 +53,13 @@ class Dispatcher:
         self.backoff = settings.backoff
         self.reconnect_seconds = reconnect_seconds
         self.gates = Gates()
+        self.recorder = Recorder(store, settings)
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
 
     async def run(self) -> None:
         """Claim and send until cancelled; in-flight claims go back to the queue on the way out."""
+        recording = asyncio.create_task(self.recorder.run())
         try:
             while True:
                 try:
@@ -78,7 +70,7 @@ class Dispatcher:
                     logger.warning("outbound_sending_interrupted", error=str(exc))
                     await asyncio.sleep(self.reconnect_seconds)
         finally:
-            await self._give_back()
+            await self._give_back(recording)
 
     async def _serve(self, listener: object) -> None:
         notified = asyncio.create_task(self._listen(listener))
@@ -121,22 +113,24 @@ class Dispatcher:
         self._tasks.discard(task)
         self._wake.set()
 
-    async def _give_back(self) -> None:
-        """On the way out: let attempts in flight finish for a while, then stop the rest."""
+    async def _give_back(self, recording: asyncio.Task[None]) -> None:
+        """On the way out: let attempts in flight finish for a while, then stop the rest;
+        then record what finished."""
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=self.stop_grace_seconds)
         pending = list(self._tasks)
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+        await self.recorder.stop(recording, within=self.stop_grace_seconds)
 
     async def _deliver(self, claim: Claim) -> None:
         endpoint = claim.endpoint
         settings = endpoint.settings
         gate = self.gates.get(endpoint.id, rate=settings.rate_limit,
-                              cap=settings.max_concurrency)
+                              cap=self._cap(endpoint))
         try:
-            wait = gate.enter()
+            wait = await gate.enter()
             if wait:
                 await self.store.reschedule([claim.destination_id], delay=wait)
                 return
@@ -152,7 +146,7 @@ class Dispatcher:
                 raise
             finally:
                 gate.leave()
-            await self._settle(claim, outcome, started_at)
+            self.recorder.add(claim, outcome, started_at)
         except _DB_ERRORS as exc:
             # Its claim expires and it is sent again.
             logger.warning("outbound_attempt_not_recorded", destination=claim.destination_id,
@@ -168,67 +162,18 @@ class Dispatcher:
         timeout = min(endpoint.settings.timeout_seconds, self.settings.lease_seconds * 0.8)
         return Request(url=endpoint.url, message_id=message.uid, body=body,
                        secrets=endpoint.signing_secrets(dt.datetime.now(dt.UTC)),
-                       headers=endpoint.settings.headers, timeout=timeout)
+                       headers=endpoint.settings.headers, timeout=timeout,
+                       endpoint_id=endpoint.id, connections=self._cap(endpoint))
 
-    def _next(self, claim: Claim, outcome: Outcome) -> tuple[Next, float | None, str | None]:
-        """What the destination does after ``outcome``: next state, retry wait, error."""
-        if isinstance(outcome, Delivered):
-            return Next.DONE, None, None
-        if isinstance(outcome, Gone):
-            return Next.STOP, None, GONE
-        if isinstance(outcome, RetryAfter):
-            error = f"HTTP {outcome.response.status}: Retry-After {outcome.seconds:g} s"
-        else:
-            error = outcome.reason
-        wait = self.backoff.delay(claim.attempt)
-        if wait is None:
-            return Next.EXHAUSTED, None, error
-        return Next.RETRY, outcome.seconds if isinstance(outcome, RetryAfter) else wait, error
-
-    async def _settle(self, claim: Claim, outcome: Outcome, started_at: dt.datetime) -> None:
-        following, retry_in, error = self._next(claim, outcome)
-        response = outcome.response
-        recorded = await self.store.record_attempt(AttemptRecord(
-            destination_id=claim.destination_id,
-            status=AttemptStatus.SUCCEEDED if following is Next.DONE else AttemptStatus.FAILED,
-            next=following, retry_in=retry_in, duration_ms=response.duration_ms,
-            response_code=response.status, response_body=response.body, error=error,
-            started_at=started_at))
-        if error is None:
-            return
-        logger.info("outbound_attempt_failed", destination=claim.destination_id,
-                    endpoint=claim.endpoint.id, attempt=claim.attempt, error=error,
-                    next=str(following))
-        if following is Next.EXHAUSTED:
-            await self._publish(operational.attempt_exhausted(claim, error))
-        if isinstance(outcome, Gone):
-            await self._disable(claim, GONE, None)
-        elif recorded.failing_since is not None:
-            failing_for = dt.datetime.now(dt.UTC) - recorded.failing_since
-            if failing_for >= self.settings.disable_after:
-                days = failing_for.total_seconds() / 86400
-                await self._disable(claim, f"every attempt failed for {days:.1f} days",
-                                    recorded.failing_since)
-
-    async def _disable(self, claim: Claim, reason: str,
-                       failing_since: dt.datetime | None) -> None:
-        if await self.store.disable_endpoint(claim.endpoint.id, reason):
-            logger.warning("outbound_endpoint_disabled", endpoint=claim.endpoint.id,
-                           app=claim.endpoint.app, reason=reason)
-            await self._publish(operational.endpoint_disabled(claim.endpoint, reason,
-                                                              failing_since))
-
-    async def _publish(self, message: NewMessage | None) -> None:
-        if message is not None:
-            await self.store.publish(message)
-
+    def _cap(self, endpoint: Endpoint) -> int:
+        """Attempts at ``endpoint`` in flight at once in this worker."""
+        return endpoint.settings.max_concurrency or self.settings.endpoint_concurrency
 
 
 async def sending(database: Database, settings: DeliverySettings | None = None) -> None:
     """A worker's outbound part: a dispatcher with its own pooled client, until cancelled."""
     settings = settings or DeliverySettings.from_env()
     policy = AddressPolicy.parse(settings.allow)
-    async with build_client(policy, max_connections=settings.concurrency,
-                            follow_redirects=settings.follow_redirects) as client:
-        sender = Sender(client, max_retry_after=settings.backoff.max_seconds)
+    async with Clients(policy, follow_redirects=settings.follow_redirects) as clients:
+        sender = Sender(clients, max_retry_after=settings.backoff.max_seconds)
         await Dispatcher(OutboundStore(database), sender, settings).run()

@@ -2,15 +2,20 @@
 
 The store's claim already keeps an endpoint's destinations in flight within its concurrency
 cap across workers (give or take one claim's batch); the gate here holds the exact cap
-within a worker, and the rate. A destination that finds its endpoint's gate shut is not
-waited on (a waiting attempt would hold a slot that other endpoints' messages could use):
-the worker gives it back to the queue, due when the gate opens.
+within a worker (a default one for endpoints without their own), and the rate. A
+destination the rate turns away, or that finds too many waiting already, is not waited on
+(it would hold a slot other endpoints' messages could use): the worker gives it back to the
+queue, due when the gate opens.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
+
+#: Seconds until an attempt turned away by a full gate is due again.
+FULL_RETRY_SECONDS = 0.1
 
 
 class TokenBucket:
@@ -39,43 +44,52 @@ class TokenBucket:
 
 
 class Gate:
-    """One endpoint's rate limit and concurrency cap in this worker."""
+    """One endpoint's rate limit and concurrency cap in this worker.
 
-    def __init__(self, *, rate: float | None, cap: int | None,
+    An attempt over the cap waits for a place, as long as no more than ``cap`` others wait
+    already: so an endpoint holds at most twice its cap of the worker's slots, and what is
+    beyond that goes back to the queue.
+    """
+
+    def __init__(self, *, rate: float | None, cap: int,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.bucket = TokenBucket(rate, clock=clock) if rate else None
         self.rate = rate
         self.cap = cap
-        self.in_flight = 0
+        self.waiting = 0
+        self._places = asyncio.Semaphore(cap)
 
-    def enter(self) -> float:
+    async def enter(self) -> float:
         """Take a place: 0.0; or the seconds to wait before trying again (nothing taken)."""
-        if self.cap is not None and self.in_flight >= self.cap:
-            return 0.05
+        if self._places.locked() and self.waiting >= self.cap:
+            return FULL_RETRY_SECONDS
+        self.waiting += 1
+        try:
+            await self._places.acquire()
+        finally:
+            self.waiting -= 1
         wait = self.bucket.take() if self.bucket is not None else 0.0
         if wait:
-            return wait
-        self.in_flight += 1
-        return 0.0
+            self._places.release()
+        return wait
 
     def leave(self) -> None:
         """Give the place back."""
-        self.in_flight -= 1
+        self._places.release()
 
 
 class Gates:
-    """The gates of the endpoints a worker sends to, rebuilt when an endpoint's limits change."""
+    """The gates of the endpoints a worker sends to, rebuilt when an endpoint's limits change
+    (attempts in flight leave the gate they entered)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self._gates: dict[int, Gate] = {}
 
-    def get(self, endpoint_id: int, *, rate: float | None, cap: int | None) -> Gate:
+    def get(self, endpoint_id: int, *, rate: float | None, cap: int) -> Gate:
         """The endpoint's gate for these limits."""
         gate = self._gates.get(endpoint_id)
         if gate is None or gate.rate != rate or gate.cap != cap:
             gate = Gate(rate=rate, cap=cap, clock=self.clock)
-            if endpoint_id in self._gates:
-                gate.in_flight = self._gates[endpoint_id].in_flight
             self._gates[endpoint_id] = gate
         return gate

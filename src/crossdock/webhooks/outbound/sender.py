@@ -1,7 +1,7 @@
 """One delivery attempt: a signed POST of a message to an endpoint, and what it came to.
 
-The worker shares one :class:`httpx.AsyncClient` among all its attempts: connections to an
-endpoint are pooled and kept alive, and every connection goes through the SSRF guard. Each
+The worker keeps an :class:`httpx.AsyncClient` per endpoint (:class:`Clients`): connections
+to an endpoint are pooled and kept alive, and every connection goes through the SSRF guard. Each
 attempt has a deadline of its own (the endpoint's timeout) over the whole exchange, so a
 server that trickles its answer cannot hold a slot longer. Only the first bytes of the
 response body are read and kept.
@@ -15,6 +15,7 @@ import email.utils
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import Self
 
 import httpx
 
@@ -53,29 +54,59 @@ class Request:
     #: The endpoint's own headers; the signature headers win over them.
     headers: Mapping[str, str] = dataclasses.field(default_factory=dict)
     timeout: float = DEFAULT_TIMEOUT
+    #: Whose connection pool carries it, and how many connections that pool may open.
+    endpoint_id: int = 0
+    connections: int = 16
 
 
-def build_client(
-    policy: AddressPolicy, *, max_connections: int = 1000, follow_redirects: bool = False,
-    max_redirects: int = 3,
-) -> httpx.AsyncClient:
-    """The pooled client attempts share, every connection checked by the SSRF guard."""
-    limits = httpx.Limits(max_connections=max_connections,
-                          max_keepalive_connections=max_connections, keepalive_expiry=30.0)
-    return httpx.AsyncClient(transport=GuardedTransport(policy, limits=limits),
-                             follow_redirects=follow_redirects, max_redirects=max_redirects,
-                             trust_env=False, headers={"user-agent": USER_AGENT})
+class Clients:
+    """A pooled client per endpoint, every connection checked by the SSRF guard.
+
+    One pool per endpoint rather than one for all: an endpoint's slow answers hold its own
+    connections only, and httpx's pool, which scans its connections for each request, stays
+    small (one shared pool of hundreds of connections cost more CPU than the requests).
+    """
+
+    def __init__(self, policy: AddressPolicy, *, follow_redirects: bool = False,
+                 max_redirects: int = 3) -> None:
+        self.policy = policy
+        self.follow_redirects = follow_redirects
+        self.max_redirects = max_redirects
+        self.ssl_context = httpx.create_ssl_context(trust_env=False)
+        self._clients: dict[int, httpx.AsyncClient] = {}
+
+    def get(self, endpoint_id: int, *, connections: int = 16) -> httpx.AsyncClient:
+        """The endpoint's client (made on first use with up to ``connections`` open)."""
+        client = self._clients.get(endpoint_id)
+        if client is None:
+            limits = httpx.Limits(max_connections=connections,
+                                  max_keepalive_connections=connections, keepalive_expiry=30.0)
+            client = httpx.AsyncClient(
+                transport=GuardedTransport(self.policy, limits=limits,
+                                           ssl_context=self.ssl_context),
+                follow_redirects=self.follow_redirects, max_redirects=self.max_redirects,
+                trust_env=False, headers={"user-agent": USER_AGENT})
+            self._clients[endpoint_id] = client
+        return client
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
 
 
 class Sender:
     """Makes attempts with a shared client."""
 
     def __init__(
-        self, client: httpx.AsyncClient, *, max_retry_after: float,
+        self, clients: Clients, *, max_retry_after: float,
         min_retry_after: float = 1.0, body_limit: int = BODY_LIMIT,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.client = client
+        self.clients = clients
         self.min_retry_after = min_retry_after
         self.max_retry_after = max_retry_after
         self.body_limit = body_limit
@@ -109,7 +140,8 @@ class Sender:
     async def _exchange(
         self, request: Request, headers: dict[str, str]
     ) -> tuple[int, str, str | None, str | None]:
-        async with self.client.stream("POST", request.url, content=request.body,
+        client = self.clients.get(request.endpoint_id, connections=request.connections)
+        async with client.stream("POST", request.url, content=request.body,
                                       headers=headers,
                                       timeout=httpx.Timeout(request.timeout)) as answer:
             kept = bytearray()

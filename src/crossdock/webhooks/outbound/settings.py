@@ -28,6 +28,8 @@ class DeliverySettings:
     disable_after_days: float = bounded(5.0, low=0.0)
     #: Attempts one worker process has in flight at once, all endpoints together.
     concurrency: int = bounded(256, low=1)
+    #: Attempts one worker process has in flight at one endpoint without a cap of its own.
+    endpoint_concurrency: int = bounded(16, low=1)
     #: Follow redirects (each target checked by the SSRF guard); off: a 3xx is a failure.
     follow_redirects: bool = False
     #: Seconds a claimed destination stays a worker's before another may take it.

@@ -22,6 +22,7 @@ import asyncio
 import dataclasses
 import ipaddress
 import socket
+import ssl
 from collections.abc import Iterable
 
 import httpcore
@@ -163,12 +164,15 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport over a :class:`GuardedBackend` (no proxy, no environment settings)."""
 
-    def __init__(self, policy: AddressPolicy, *, limits: httpx.Limits) -> None:
-        super().__init__(trust_env=False, limits=limits)
+    def __init__(self, policy: AddressPolicy, *, limits: httpx.Limits,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
+        # Loading the CA certificates takes milliseconds: a context is made once and shared.
+        context = ssl_context or httpx.create_ssl_context(trust_env=False)
+        super().__init__(verify=context, trust_env=False, limits=limits)
         # httpx builds its pool without a way to hand it a network backend; the pool it
         # made is replaced by the same one over the guarded backend.
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,

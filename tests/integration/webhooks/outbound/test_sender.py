@@ -12,7 +12,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from crossdock.webhooks.outbound.outcome import Delivered, Failed, Gone, RetryAfter
-from crossdock.webhooks.outbound.sender import Request, Sender, build_client
+from crossdock.webhooks.outbound.sender import Clients, Request, Sender
 from crossdock.webhooks.outbound.ssrf import AddressPolicy
 from tests.integration.webhooks.outbound.endpoints import Answer, Endpoint, serving
 
@@ -24,8 +24,8 @@ BODY = b'{"type":"slice.pulled","data":{"n":1}}'
 
 @pytest.fixture
 async def sender() -> AsyncIterator[Sender]:
-    async with build_client(AddressPolicy.parse(["127.0.0.1/32"])) as client:
-        yield Sender(client, max_retry_after=300.0, body_limit=64)
+    async with Clients(AddressPolicy.parse(["127.0.0.1/32"])) as clients:
+        yield Sender(clients, max_retry_after=300.0, body_limit=64)
 
 
 def _request(url: str, **kw: object) -> Request:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crossdock.webhooks.outbound.outcome import Delivered, Failed
-from crossdock.webhooks.outbound.sender import Request, Sender, build_client
+from crossdock.webhooks.outbound.sender import Clients, Request, Sender
 from crossdock.webhooks.outbound.ssrf import AddressPolicy
 from tests.integration.webhooks.outbound.endpoints import Answer, Endpoint, serving
 
@@ -19,8 +19,8 @@ def _request(url: str) -> Request:
 
 
 async def _send(policy: AddressPolicy, url: str, *, follow_redirects: bool = False) -> object:
-    async with build_client(policy, follow_redirects=follow_redirects) as client:
-        return await Sender(client, max_retry_after=60).send(_request(url))
+    async with Clients(policy, follow_redirects=follow_redirects) as clients:
+        return await Sender(clients, max_retry_after=60).send(_request(url))
 
 
 async def test_loopback_is_refused_when_not_allow_listed_and_nothing_is_sent() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from crossdock.core.errors import ConfigError
@@ -33,22 +35,33 @@ def test_a_bucket_saves_no_more_than_its_burst() -> None:
     assert [bucket.take() for _ in range(4)][-1] == pytest.approx(1.0)
 
 
-def test_a_gate_holds_its_cap_and_opens_when_one_leaves() -> None:
-    gate = Gate(rate=None, cap=2)
-    assert [gate.enter(), gate.enter()] == [0.0, 0.0]
-    assert gate.enter() > 0
+@pytest.mark.anyio
+async def test_a_gate_holds_its_cap_lets_as_many_wait_and_turns_away_the_rest() -> None:
+    gate = Gate(rate=None, cap=1)
+    assert await gate.enter() == 0.0
+    waiting = asyncio.create_task(gate.enter())
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    assert await gate.enter() > 0  # one waits already: turned away
     gate.leave()
-    assert gate.enter() == 0.0
+    assert await waiting == 0.0
 
 
-def test_changed_limits_give_a_new_gate_that_keeps_the_count_in_flight() -> None:
+@pytest.mark.anyio
+async def test_a_gate_over_its_rate_says_how_long_and_keeps_no_place() -> None:
+    clock = Clock()
+    gate = Gate(rate=1.0, cap=5, clock=clock)
+    assert await gate.enter() == 0.0
+    assert await gate.enter() == pytest.approx(1.0)
+    clock.now = 1.0
+    assert await gate.enter() == 0.0
+
+
+def test_changed_limits_give_a_new_gate() -> None:
     gates = Gates()
     first = gates.get(1, rate=None, cap=1)
-    assert first.enter() == 0.0
     assert gates.get(1, rate=None, cap=1) is first
-    second = gates.get(1, rate=5.0, cap=1)
-    assert second is not first
-    assert second.enter() > 0
+    assert gates.get(1, rate=5.0, cap=1) is not first
 
 
 def test_the_schedule_and_allow_list_are_read_from_the_environment() -> None:
