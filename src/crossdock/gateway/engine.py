@@ -162,9 +162,9 @@ class Gateway:
                *(bool(variables.get(v)) for v in doc.conditions))
         found = self._plans.get(key)
         if found is not None:
-            metrics.PLAN_HITS.inc()
+            metrics.PLAN_CACHE.hits += 1
         else:
-            metrics.PLAN_MISSES.inc()
+            metrics.PLAN_CACHE.misses += 1
             planned = document if document is not None else doc.document
             planning = OperationPlanner(self.planner, planned, operation_name, variables)
             found = _Prepared(self.schema, planning, planning.run(), planned,

@@ -11,8 +11,13 @@ looked up once (per operation type here, per subgraph in :class:`FetchMetrics`).
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
@@ -30,11 +35,33 @@ FETCH_ERRORS = Counter(
     "Subgraph fetches that failed (timeout, unreachable, http, invalid), were sent again "
     "(retried) or answered GraphQL errors (graphql), by subgraph.", ["subgraph", "reason"])
 
-PLAN_CACHE = Counter("crossdock_gateway_plan_cache_total",
-                     "Plans asked of the plan cache: found there (hit) or made (miss).",
-                     ["result"])
-PLAN_HITS = PLAN_CACHE.labels("hit")
-PLAN_MISSES = PLAN_CACHE.labels("miss")
+
+class PlanCacheCounts:
+    """Plans asked of the plan cache: found there (``hits``) or made (``misses``).
+
+    Plain integers the engine adds to (about 0.05 us; a Counter's increment takes a lock, some
+    ten times that), read when Prometheus scrapes: every request asks the cache once.
+    """
+
+    __slots__ = ("hits", "misses")
+
+    def __init__(self) -> None:
+        self.hits = 0
+        self.misses = 0
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        """The counts as ``crossdock_gateway_plan_cache_total{result}``."""
+        family = CounterMetricFamily(
+            "crossdock_gateway_plan_cache",
+            "Plans asked of the plan cache: found there (hit) or made (miss).",
+            labels=["result"])
+        family.add_metric(["hit"], self.hits)
+        family.add_metric(["miss"], self.misses)
+        yield family
+
+
+PLAN_CACHE = PlanCacheCounts()
+REGISTRY.register(PLAN_CACHE)
 
 #: Distinct operation names that get series of their own; later ones are counted as
 #: :data:`OTHER`, so a client making up names cannot grow the metrics without bound.

@@ -38,16 +38,17 @@ def _config(text: str) -> GatewayConfig:
 
 
 @contextlib.asynccontextmanager
-async def _traced(tracing: str) -> AsyncIterator[tuple[Collector, Federation]]:
+async def _traced(tracing: str, more: str = "") -> AsyncIterator[tuple[Collector, Federation]]:
     """The shop federation whose gateway sends spans to a collector over HTTP. ``tracing``
-    is the YAML under ``telemetry.exporters.tracing``, ``URL`` standing for the collector's.
-    The spans are all there once the block has ended (closing the gateway exports them)."""
+    is the YAML under ``telemetry.exporters.tracing``, ``URL`` standing for the collector's;
+    ``more`` follows it (indented from the file's top). The spans are all there once the
+    block has ended (closing the gateway exports them)."""
     servers = Servers()
     collector = Collector()
     try:
         url = await servers.start(collector)
         config = _config("telemetry:\n  exporters:\n    tracing:\n"
-                         + textwrap.indent(tracing.replace("URL", url), "      "))
+                         + textwrap.indent(tracing.replace("URL", url), "      ") + more)
         async with running("shop", shop_subgraphs.build(), http1=True, config=config) as shop:
             yield collector, shop
     finally:
@@ -198,6 +199,31 @@ telemetry:
     assert first["duration_ms"] > 0
     assert (second["operation_type"], second["status"], second["errors"],
             second["subgraph_fetches"]) == ("unknown", 400, 1, 0)
+
+
+async def test_a_request_a_plugin_breaks_still_has_its_spans_and_access_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """on_response sees the 500 answered for another plugin's exception."""
+    configure_logging("info", "json")
+    async with _traced("""
+otlp: {enabled: true, endpoint: URL}
+""", more="""
+  instrumentation: {events: {router: {response: error}}}
+plugins:
+  "tests.integration.gateway.example_plugins:Broken": {}
+""") as (collector, shop):
+        capsys.readouterr()
+        assert (await shop.post(QUERY)).status_code == 500
+        lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    (access,) = [line for line in lines if line["event"] == "graphql_request"]
+    assert (access["status"], access["level"], access["operation_name"]) == (
+        500, "error", "Product")
+    (router,) = collector.named("router")
+    assert router.attributes["http.response.status_code"] == 500
+    assert router.status == 2
+    assert len(collector.named("supergraph")) == 1
+    assert collector.named("subgraph") == []
 
 
 async def test_without_telemetry_the_plugin_is_not_in_the_chain() -> None:

@@ -102,6 +102,11 @@ class Tracing:
             return (*kept, parent, ("tracestate", state))
         return (*kept, parent)
 
+    def flush(self) -> None:
+        """Exports the spans queued now, blocking until the collector has them."""
+        if self._provider is not None:
+            self._provider.force_flush()
+
     async def aclose(self) -> None:
         """Exports the spans still queued, then stops the exporter's thread."""
         if self._provider is not None:
