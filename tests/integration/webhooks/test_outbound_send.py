@@ -97,3 +97,6 @@ async def test_endpoint_settings_are_checked_and_updated_field_by_field(
         await outbound.recover(endpoint.id, dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
     with pytest.raises(UnknownApplication):
         await outbound.list_endpoints("ghost")
+    await outbound.disable_endpoint(endpoint.id, "maintenance")
+    with pytest.raises(InvalidOutbound, match=r"disabled \(maintenance\): enable it first"):
+        await outbound.recover(endpoint.id, dt.datetime.now(dt.UTC))

@@ -156,6 +156,12 @@ class Outbound:
         """Queue again what failed at an endpoint since ``since``; how many."""
         if since > dt.datetime.now(dt.UTC):
             raise InvalidOutbound("--since is in the future: nothing was sent after it")
+        endpoint = await self.store.get_endpoint(endpoint_id)
+        if not endpoint.enabled:
+            # Its destinations would wait unclaimed: a disabled endpoint is never sent to.
+            raise InvalidOutbound(f"endpoint {endpoint_id} is disabled "
+                                  f"({endpoint.disabled_reason}): enable it first "
+                                  f"(endpoint update {endpoint_id} --enable)")
         return await self.store.recover(endpoint_id, since)
 
     # Messages
