@@ -112,7 +112,8 @@ class TokenStore:
         return AdminToken.from_row(row), value
 
     async def authenticate(self, value: str) -> AdminToken | None:
-        """The token ``value`` is, its last use now; None when it is unknown or revoked.
+        """The token ``value`` is, its last use now (to the minute); None when it is unknown
+        or revoked.
 
         Looking up by hash compares no secret byte by byte: a near miss tells nothing.
         """

@@ -42,3 +42,21 @@ async def test_a_replacing_token_revokes_the_tokens_of_its_name_only(database: D
     assert (await tokens.authenticate(second)) is not None
     assert (await tokens.authenticate(other)) is not None
     assert sorted(t.name for t in await tokens.list()) == ["ci", "demo"]
+
+
+async def test_a_tokens_last_use_is_written_at_most_once_a_minute(database: Database) -> None:
+    tokens = TokenStore(database)
+    _, value = await tokens.create(role=Role.READ, name="dash")
+    first = await tokens.authenticate(value)
+    assert first is not None
+    assert first.last_used_at is not None
+    again = await tokens.authenticate(value)
+    assert again is not None
+    assert again.last_used_at == first.last_used_at
+    async with database.transaction() as conn:
+        await conn.execute("UPDATE crossdock_admin_tokens"
+                           " SET last_used_at = last_used_at - interval '2 minutes'")
+    later = await tokens.authenticate(value)
+    assert later is not None
+    assert later.last_used_at is not None
+    assert later.last_used_at > first.last_used_at
