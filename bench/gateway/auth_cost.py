@@ -15,18 +15,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
-import time
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from graphql import parse
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bench.gateway.timing import figures, timed  # noqa: E402
 from tests.integration.gateway.secured import AUDIENCE, ISSUER, SigningKey  # noqa: E402
 
 from crossdock.gateway.api_schema import build_api_schema  # noqa: E402
@@ -41,27 +40,7 @@ from crossdock.gateway.plugins.jwks import KeyRing, KeySet, KeySource, parse_jwk
 from crossdock.gateway.plugins.jwt import JwtAuthentication, TokenSource  # noqa: E402
 from crossdock.gateway.supergraph import load_supergraph  # noqa: E402
 
-if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
-
 ALGORITHMS = ["RS256", "PS256", "ES256", "ES384", "EdDSA", "HS256"]
-
-
-def figures(samples: list[float]) -> str:
-    ordered = sorted(samples)
-    p95 = ordered[int(len(ordered) * 0.95)]
-    return f"median {statistics.median(ordered) * 1e6:7.1f} us   p95 {p95 * 1e6:7.1f} us"
-
-
-async def timed(call: Callable[[], Awaitable[Any]], requests: int) -> list[float]:
-    for _ in range(min(200, requests)):
-        await call()
-    samples = []
-    for _ in range(requests):
-        started = time.perf_counter()
-        await call()
-        samples.append(time.perf_counter() - started)
-    return samples
 
 
 def request(headers: dict[str, str], claims: dict[str, Any] | None = None) -> GraphQLRequest:

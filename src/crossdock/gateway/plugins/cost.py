@@ -20,6 +20,7 @@ field count once. The estimate and the actual cost differ only by the lists' rea
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -62,7 +63,7 @@ _NO_SIZING: tuple[int | None, SizedTree] = (None, {})
 class CostCalculator:
     """Estimates and measures operation costs for one supergraph's API schema."""
 
-    __slots__ = ("directives", "list_size", "schema")
+    __slots__ = ("_fields", "directives", "list_size", "schema")
 
     def __init__(self, schema: GraphQLSchema, directives: CostDirectives, *,
                  list_size: int) -> None:
@@ -70,6 +71,7 @@ class CostCalculator:
         self.directives = directives
         #: The length taken for a list without a ``@listSize`` that says otherwise.
         self.list_size = list_size
+        self._fields: dict[tuple[str, str], _Field | None] = {}
 
     def estimated(self, document: DocumentNode, operation: OperationDefinitionNode,
                   variables: Mapping[str, Any]) -> float:
@@ -114,15 +116,15 @@ class CostCalculator:
         name = node.name.value
         if name.startswith("__") or walk.skipped(node):
             return 0.0
-        definition = self._definition(parent, name)
-        if definition is None:
+        field = self._field_of(parent, name)
+        if field is None:
             return 0.0
-        named = get_named_type(definition.type)
+        definition = field.definition
         own = self.directives.list_sizes.get((parent, name))
         own_sizing = _resolve(own, definition, node, walk.variables) if own else None
         below = sizing[1].get(name)
         count = 1
-        if _is_list(definition.type):
+        if field.is_list:
             if below is not None and not below and sizing[0] is not None:
                 count = sizing[0]  # a parent's @listSize names this list in sizedFields
             elif own_sizing is not None and own_sizing[0] is not None:
@@ -131,9 +133,9 @@ class CostCalculator:
                 count = self.list_size
         inner = own_sizing if own_sizing is not None else \
             (sizing[0], below) if below else _NO_SIZING
-        weight = self._weight(parent, name, named)
+        weight = field.weight
         if node.selection_set is not None:
-            weight += self._selections(walk, node.selection_set, named.name, inner)
+            weight += self._selections(walk, node.selection_set, field.type_name, inner)
         cost = count * weight + self._arguments(walk, node, parent, definition)
         required = self.directives.requires.get((parent, name))
         if required is not None:
@@ -155,42 +157,48 @@ class CostCalculator:
 
     def _response_field(self, walk: _Walk, node: FieldNode, parent: str, value: Any, *,
                         arguments: bool) -> float:
-        name = node.name.value
-        definition = None if name.startswith("__") else self._definition(parent, name)
-        if definition is None:
+        field = self._field_of(parent, node.name.value)
+        if field is None:
             return 0.0
-        named = get_named_type(definition.type)
         cost = 0.0
         if isinstance(value, list):
             for item in value:
                 cost += self._response_field(walk, node, parent, item, arguments=False)
-        elif isinstance(value, dict) and is_composite_type(named) \
-                and node.selection_set is not None:
-            cost += self._weight(parent, name, named)
-            cost += self._response_object(walk, node.selection_set, named.name, value)
+        elif isinstance(value, dict) and field.composite and node.selection_set is not None:
+            cost += field.weight
+            cost += self._response_object(walk, node.selection_set, field.type_name, value)
         else:
-            cost += self._declared(parent, name, named) or 0.0
-        if arguments:
-            cost += self._arguments(walk, node, parent, definition)
+            cost += field.declared or 0.0
+        if arguments and node.arguments:
+            cost += self._arguments(walk, node, parent, field.definition)
         return cost
 
     # -- shared --------------------------------------------------------------------------
 
-    def _definition(self, parent: str, name: str) -> GraphQLField | None:
-        found = self.schema.type_map.get(parent)
-        fields = getattr(found, "fields", None)
-        return fields.get(name) if fields is not None else None
-
-    def _declared(self, parent: str, name: str, named: GraphQLNamedType) -> float | None:
-        """The field's ``@cost``, else its type's (None: neither has one)."""
-        weight = self.directives.fields.get((parent, name))
-        return weight if weight is not None else self.directives.types.get(named.name)
-
-    def _weight(self, parent: str, name: str, named: GraphQLNamedType) -> float:
-        declared = self._declared(parent, name, named)
-        if declared is not None:
-            return declared
-        return 1.0 if is_composite_type(named) else 0.0
+    def _field_of(self, parent: str, name: str) -> _Field | None:
+        """What costing ``parent.name`` needs (None: an introspection or unknown field)."""
+        key = (parent, name)
+        try:
+            return self._fields[key]
+        except KeyError:
+            pass
+        found = None
+        fields = getattr(self.schema.type_map.get(parent), "fields", None)
+        definition = fields.get(name) if fields is not None and not name.startswith("__") \
+            else None
+        if definition is not None:
+            named = get_named_type(definition.type)
+            # The field's @cost, else its type's.
+            declared = self.directives.fields.get(key)
+            if declared is None:
+                declared = self.directives.types.get(named.name)
+            composite = is_composite_type(named)
+            found = _Field(definition=definition, type_name=named.name,
+                           is_list=_is_list(definition.type), composite=composite,
+                           declared=declared, weight=declared if declared is not None
+                           else 1.0 if composite else 0.0)
+        self._fields[key] = found
+        return found
 
     def _arguments(self, walk: _Walk, node: FieldNode, parent: str,
                    definition: GraphQLField) -> float:
@@ -228,15 +236,32 @@ class CostCalculator:
         return weight or 0.0
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _Field:
+    """A field of the schema as costing sees it, worked out once per calculator."""
+
+    definition: GraphQLField
+    #: The named type it returns.
+    type_name: str
+    is_list: bool
+    composite: bool
+    #: Its ``@cost``, else its type's (None: neither has one).
+    declared: float | None
+    #: ``declared``, else 1 for an object, interface or union and 0 for a scalar or enum.
+    weight: float
+
+
 class _Walk:
     """One operation's fragments and variables, as a walk over it needs them."""
 
-    __slots__ = ("fragments", "variables")
+    __slots__ = ("collected", "fragments", "variables")
 
     def __init__(self, document: DocumentNode, variables: Mapping[str, Any]) -> None:
         self.fragments = {d.name.value: d for d in document.definitions
                           if isinstance(d, FragmentDefinitionNode)}
         self.variables = dict(variables)
+        # Each item of a list is collected the same way: once per selection set and type.
+        self.collected: dict[tuple[int, str, str | None], dict[str, tuple[FieldNode, str]]] = {}
 
     def skipped(self, node: FieldNode | InlineFragmentNode | FragmentSpreadNode) -> bool:
         """Whether ``@skip``/``@include`` leave ``node`` out."""
@@ -254,9 +279,12 @@ class _Walk:
         """The fields of a response object by response key, each with the type it was
         selected on. Fragments whose type the object may have apply; without its
         ``__typename`` every fragment may, and the first field of a key wins."""
-        found: dict[str, tuple[FieldNode, str]] = {}
-        self._collect(schema, selection_set, parent,
-                      runtime if isinstance(runtime, str) else None, found)
+        runtime = runtime if isinstance(runtime, str) else None
+        key = (id(selection_set), parent, runtime)
+        found = self.collected.get(key)
+        if found is None:
+            found = self.collected[key] = {}
+            self._collect(schema, selection_set, parent, runtime, found)
         return found
 
     def _collect(self, schema: GraphQLSchema, selection_set: SelectionSetNode, parent: str,

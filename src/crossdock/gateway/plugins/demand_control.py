@@ -62,6 +62,10 @@ DELTA = Histogram("crossdock_gateway_cost_delta",
                   "Estimated minus actual cost of operations.", buckets=_BUCKETS)
 OPERATIONS = Counter("crossdock_gateway_demand_control_operations_total",
                      "Operations seen by demand control, by result.", ["result"])
+# Label lookups take a lock: each result's children are looked up once.
+_ESTIMATED = {result: ESTIMATED.labels(result) for result in (OK, TOO_EXPENSIVE, PARSE_FAILURE)}
+_OPERATIONS = {result: OPERATIONS.labels(result)
+               for result in (OK, TOO_EXPENSIVE, PARSE_FAILURE)}
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,7 +114,7 @@ class DemandControl(Plugin):
             estimated = calculator.estimated(operation.document, operation.definition,
                                              operation.variables)
         except OperationCostError as exc:
-            OPERATIONS.labels(PARSE_FAILURE).inc()
+            _OPERATIONS[PARSE_FAILURE].inc()
             log.info("operation_cost", operation=operation.context.operation_name,
                      result=PARSE_FAILURE, reason=str(exc))
             if self.policy.enforce:
@@ -122,8 +126,8 @@ class DemandControl(Plugin):
                      result=result, estimated=estimated, max=self.policy.max,
                      enforced=self.policy.enforce)
         if result != OK and self.policy.enforce:
-            ESTIMATED.labels(result).observe(estimated)
-            OPERATIONS.labels(result).inc()
+            _ESTIMATED[result].observe(estimated)
+            _OPERATIONS[result].inc()
             return _refusal(
                 f"query estimated cost {_number(estimated)} exceeded configured maximum "
                 f"{_number(self.policy.max)}", result,
@@ -140,8 +144,8 @@ class DemandControl(Plugin):
         if isinstance(measured, _Measured):
             actual = measured.calculator.actual(measured.document, measured.definition,
                                                 measured.variables, result.body.get("data"))
-            ESTIMATED.labels(measured.result).observe(measured.estimated)
-            OPERATIONS.labels(measured.result).inc()
+            _ESTIMATED[measured.result].observe(measured.estimated)
+            _OPERATIONS[measured.result].inc()
             ACTUAL.observe(actual)
             DELTA.observe(measured.estimated - actual)
         return result
