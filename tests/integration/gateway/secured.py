@@ -99,10 +99,13 @@ class JwksServer:
         self.keys = list(keys)
         self.fetches = 0
         self.failing = False
+        #: The headers of the last fetch, lower-case names.
+        self.headers: dict[str, str] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert scope["type"] == "http"
         self.fetches += 1
+        self.headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         if self.failing:
             await send_bytes(send, 500, b"down", content_type=b"text/plain")
             return

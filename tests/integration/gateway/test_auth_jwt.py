@@ -6,6 +6,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import textwrap
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -28,9 +29,10 @@ ME = "{ me { name email } }"
 
 
 @contextlib.asynccontextmanager
-async def gateway(jwks: JwksServer, extra: str = "", *, poll: str = "60s",
-                  ) -> AsyncIterator[tuple[Federation, str]]:
-    """The secured federation behind a gateway that checks tokens against ``jwks``."""
+async def gateway(jwks: JwksServer, extra: str = "", *, poll: str = "60s", jwt: str = "",
+                  source: str = "") -> AsyncIterator[tuple[Federation, str]]:
+    """The secured federation behind a gateway that checks tokens against ``jwks``; ``jwt``
+    and ``source`` are more lines under ``jwt:`` and under the key set's entry."""
     servers = Servers()
     try:
         url = await servers.start(jwks) + "/jwks.json"
@@ -43,6 +45,8 @@ authentication:
           issuer: {ISSUER}
           audiences: [{AUDIENCE}]
           poll_interval: {poll}
+{textwrap.indent(source, "          ")}
+{textwrap.indent(jwt, "      ")}
 {extra}
 """))
         async with running("secured", secured.build(), http1=True, config=config) as federation:
@@ -241,3 +245,25 @@ def test_a_claim_cannot_be_a_response_header() -> None:
     with pytest.raises(ConfigError, match="from_claim is for request rules"):
         parse_config({"headers": {"all": {"response": [
             {"insert": {"name": "x-user", "from_claim": "sub"}}]}}})
+
+
+async def test_on_error_continue_serves_a_bad_token_as_if_there_were_none() -> None:
+    key = SigningKey("ES256", "k1")
+    jwks = JwksServer(key)
+    settings = "on_error: Continue\n"
+    async with gateway(jwks, jwt=settings) as (federation, _):
+        status, body = await ask(federation, key.token(expires_in=-600),
+                                 "{ me { name } __typename }")
+    assert status == 200
+    assert body["data"] == {"me": None, "__typename": "Query"}
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHORIZED_FIELD_OR_TYPE"
+
+
+async def test_the_key_set_is_fetched_with_the_configured_headers() -> None:
+    key = SigningKey("RS256", "k1")
+    jwks = JwksServer(key)
+    source = "headers:\n  - {name: x-api-key, value: s3cret}\n"
+    async with gateway(jwks, source=source) as (federation, _):
+        status, _ = await ask(federation, key.token())
+    assert status == 200
+    assert jwks.headers["x-api-key"] == "s3cret"
