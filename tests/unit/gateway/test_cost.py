@@ -185,3 +185,35 @@ def test_actual_cost_of_nulls_fragments_and_arguments() -> None:
 def test_actual_cost_of_a_mutation_counts_its_input_once() -> None:
     mutation = 'mutation { addBook(input: {title: "T", isbn: "I"}) { title } }'
     assert actual(mutation, {"addBook": {"title": "T"}}) == 1 + (1 + 3)
+
+
+#: The media supergraph (an interface, a union; no cost spec linked) with a @cost defined
+#: and used by name, as a supergraph that does not link the spec may carry it.
+MEDIA = (Path(__file__).parents[2] / "integration" / "gateway" / "supergraphs"
+         / "media.graphql").read_text(encoding="utf-8").replace(
+    "interface Media\n", "directive @cost(weight: Int!) on FIELD_DEFINITION | OBJECT\n\n"
+                         "interface Media\n").replace(
+    "  minutes: Int!\n", "  minutes: Int! @cost(weight: 4)\n")
+
+
+def test_abstract_types_count_their_fragments_on_each_possible_type() -> None:
+    query = "{ feed { ... on Book { title } ... on Movie { minutes } } }"
+    assert estimate(query, sdl=MEDIA) == 10 * (1 + 0 + 4)
+    assert estimate("{ media { title ... on Movie { minutes } } }", sdl=MEDIA) == 10 * 5
+
+
+def test_actual_cost_applies_the_fragments_of_each_items_type() -> None:
+    query = "{ feed { __typename ... on Book { title } ... on Movie { minutes } } }"
+    document = parse(query)
+    operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+    calculator = _calculator(MEDIA)
+    data = {"feed": [{"__typename": "Movie", "minutes": 90},
+                     {"__typename": "Book", "title": "Dune"}]}
+    assert calculator.actual(document, operation, {}, data) == 2 + 4
+    on_interface = parse("{ feed { ... on Media { title } } }")
+    definition = next(d for d in on_interface.definitions
+                      if isinstance(d, OperationDefinitionNode))
+    assert calculator.actual(on_interface, definition, {},
+                             {"feed": [{"__typename": "Book", "title": "Dune"}]}) == 1
+    # Without __typename every fragment may apply: the keys the item has are counted.
+    assert calculator.actual(document, operation, {}, {"feed": [{"minutes": 90}]}) == 1 + 4
