@@ -159,10 +159,13 @@ def report(args: argparse.Namespace, cpu: dict[str, list[float]], stats: dict[st
         print(f"{name:<12} {median:>34.3f} {extra:>10}   rounds: "
               + " ".join(f"{r:.3f}" for r in rounds))
     spans = stats["spans"] - warmup_spans
-    traced = 2 * args.rounds * args.requests  # every trace of tracing and all
-    print(f"collector: {spans} spans from the measured rounds ({spans / traced:.2f} a request "
-          f"of tracing and all, one trace in ten of tracing 10% on top), "
-          f"{stats['exports']} exports, {stats['bytes'] / 1e6:.1f} MB in all")
+    per_trace = 3 + round(fetches)  # router, supergraph, query_planning, a subgraph a fetch
+    full = 2 * args.rounds * args.requests * per_trace  # every request of tracing and all
+    kept = (spans - full) / per_trace
+    print(f"collector: {spans} spans from the measured rounds: {full} from tracing and all "
+          f"({per_trace} a request), {spans - full} from the {kept:.0f} traces of "
+          f"{args.rounds * args.requests} that tracing 10% kept; {stats['exports']} exports, "
+          f"{stats['bytes'] / 1e6:.1f} MB in all")
     print(f"off adds one plan cache counter increment a request: {counter_us:.3f} us "
           f"({counter_us / 1000 / off:.3%} of off's CPU)")
 

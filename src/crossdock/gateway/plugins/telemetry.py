@@ -11,7 +11,9 @@ client's ``traceparent`` when it sent one), under it ``supergraph`` (the operati
 ``graphql.operation.name``, ``graphql.operation.type``), under that ``query_planning`` (to
 the plan chosen) and one ``subgraph`` per attempt at a fetch (``subgraph.name``, the fetch's
 type and document). The subgraph request carries its ``subgraph`` span's ``traceparent``, in
-place of the client's.
+place of the client's. A trace the sampler leaves out has only its ``router`` span, never
+recorded, whose ``traceparent`` (sampled flag off) its subgraph requests carry: no child span
+is started for nothing.
 """
 
 from __future__ import annotations
@@ -99,7 +101,9 @@ class Telemetry(Plugin):
         state.name = operation.context.operation_name
         state.kind = operation.kind
         tracing = self.tracing
-        if tracing is not None:
+        # An unsampled trace gets no child spans: none would be recorded, and its subgraphs
+        # are told by the router span's traceparent (see on_subgraph).
+        if tracing is not None and state.router is not None and state.router.is_recording():
             state.supergraph = tracing.start("supergraph", state.router, attributes={
                 "graphql.operation.name": state.name or "",
                 "graphql.operation.type": state.kind})
@@ -122,9 +126,12 @@ class Telemetry(Plugin):
             return await call(request)
         state.fetches += 1
         tracing = self.tracing
-        if tracing is None:
+        if tracing is None or state.router is None:
             return await call(request)
-        span = tracing.start("subgraph", state.supergraph or state.router, kind="client",
+        if state.supergraph is None:  # unsampled, or before the operation was known
+            return await call(dataclasses.replace(
+                request, headers=tracing.headers(state.router, request.headers)))
+        span = tracing.start("subgraph", state.supergraph, kind="client",
                              attributes=_fetch_attributes(request, state))
         try:
             answer = await call(dataclasses.replace(
