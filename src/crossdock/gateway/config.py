@@ -33,8 +33,9 @@ if TYPE_CHECKING:
 #: What a subgraph request may take when no ``timeout`` is set (the router's default).
 DEFAULT_TIMEOUT = 30.0
 #: The keys of ``traffic_shaping.all`` / ``.subgraphs.<name>`` read here, and by plugins
-#: (``plugins/compression.py``, ``plugins/circuit_breaker.py``).
-_TRAFFIC_KEYS = frozenset({"timeout", "experimental_retry", "compression", "circuit_breaker"})
+#: (``plugins/compression.py``, ``plugins/circuit_breaker.py``, ``plugins/rate_limit.py``).
+_TRAFFIC_KEYS = frozenset({"timeout", "experimental_retry", "compression", "circuit_breaker",
+                           "global_rate_limit"})
 #: The top-level keys read here.
 _KEYS = frozenset({"traffic_shaping", "include_subgraph_errors", "headers", "cors", "csrf",
                    "supergraph"})

@@ -192,3 +192,34 @@ def test_router_compression_is_read_and_the_router_s_other_keys_are_reported() -
     assert read.unsupported == ("traffic_shaping.router.timeout",)
     with pytest.raises(ConfigError, match=r"traffic_shaping\.router\.compression: 'yes'"):
         config("traffic_shaping: {router: {compression: 'yes'}}")
+
+
+async def test_fetches_past_a_subgraph_s_rate_fail_fast_and_the_others_are_served() -> None:
+    limited = config("""
+traffic_shaping:
+  subgraphs:
+    reviews:
+      global_rate_limit: {capacity: 2, interval: 1m}
+""")
+    subgraphs = shaped()
+    async with running("shop", subgraphs, http1=True, config=limited) as shop:
+        served = [await shop.query(QUERY) for _ in range(2)]
+        refused = await shop.query(QUERY)
+        other = await shop.query('{ product(upc: "1") { name } }')
+    assert served == [{"data": EXPECTED}] * 2
+    (error,) = refused["errors"]
+    assert error["extensions"]["code"] == HTTP_ERROR
+    assert error["extensions"]["service"] == "reviews"
+    assert error["extensions"]["reason"].endswith("rate limited")
+    assert len(subgraphs["reviews"].seen) == 2
+    assert other == {"data": {"product": {"name": "Table"}}}
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("{all: {global_rate_limit: {capacity: 0, interval: 1s}}}", "capacity: 0 is not"),
+    ("{all: {global_rate_limit: {capacity: 5}}}", "global_rate_limit.interval: required"),
+    ("{subgraphs: {a: {global_rate_limit: 5}}}", "a.global_rate_limit: expected a mapping"),
+], ids=["capacity", "interval", "type"])
+def test_a_bad_rate_limit_is_refused_naming_the_key(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config(f"traffic_shaping: {text}")

@@ -1,8 +1,10 @@
-"""A subgraph's circuit: when it opens, how long it stays open, the half-open probe."""
+"""A subgraph's circuit (when it opens, how long it stays open, the half-open probe) and rate
+window."""
 
 from __future__ import annotations
 
 from crossdock.gateway.plugins.circuit_breaker import BreakerPolicy, Circuit
+from crossdock.gateway.plugins.rate_limit import Window
 
 POLICY = BreakerPolicy(failure_ratio=0.5, min_requests=4, window=10.0, open_for=5.0)
 
@@ -55,3 +57,9 @@ def test_answers_sent_before_the_circuit_opened_do_not_change_it() -> None:
     run(circuit, 100.0, "xxxx")
     circuit.record(100.5, failed=False, probe=False)
     assert circuit.admit(101.0) is None
+
+
+def test_a_rate_window_admits_its_capacity_then_refuses_until_the_next_window() -> None:
+    window = Window(2, 10.0)
+    assert [window.take(100.0), window.take(101.0), window.take(109.9)] == [True, True, False]
+    assert window.take(110.0)

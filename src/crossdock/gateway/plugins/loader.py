@@ -32,6 +32,7 @@ from crossdock.gateway.plugins import (
     compression,
     demand_control,
     jwt,
+    rate_limit,
     response_headers,
     telemetry,
 )
@@ -63,6 +64,7 @@ SECTIONS: tuple[Section, ...] = (
     Section(keys=frozenset({"limits"}), build=build_limits),
     Section(keys=frozenset({"authorization"}), build=authorization.build),
     Section(keys=frozenset({"demand_control"}), build=demand_control.build),
+    Section(keys=frozenset({"traffic_shaping"}), build=rate_limit.build),
     Section(keys=frozenset({"traffic_shaping"}), build=circuit_breaker.build),
     Section(keys=frozenset({"traffic_shaping"}), build=compression.build),
     Section(keys=frozenset({"headers"}), build=response_headers.build),
