@@ -131,6 +131,9 @@ async def _watch_config(watch: _ConfigWatch, seen: tuple[int, int] | None) -> No
             if stamp is None or stamp == seen:
                 continue
             seen = stamp
-            await watch.reload()
+            try:
+                await watch.reload()
+            except Exception:  # a plugin's bind or the like: the watch must outlive one file
+                log.exception("config_reload_failed", path=str(watch.path))
     finally:
         await watch.close_retired(everything=True)
