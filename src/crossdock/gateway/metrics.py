@@ -105,6 +105,10 @@ class FetchMetrics:
         child.inc()
 
 
+#: The operation names that have series of their own in this process.
+_ADMITTED: set[str] = set()
+
+
 @functools.cache
 def _operation_families() -> tuple[Histogram, Counter]:
     """The per-operation-name families, registered on first use (once per process)."""
@@ -125,10 +129,12 @@ class OperationMetrics:
 
     __slots__ = ("_children", "_errors", "_names", "_seconds", "limit")
 
-    def __init__(self, limit: int = MAX_OPERATION_NAMES) -> None:
+    def __init__(self, limit: int = MAX_OPERATION_NAMES, names: set[str] | None = None) -> None:
         self.limit = limit
         self._seconds, self._errors = _operation_families()
-        self._names: set[str] = set()
+        #: The names with series of their own: the process's, so that a configuration
+        #: reload (a new plugin) does not admit another ``limit`` of them.
+        self._names = _ADMITTED if names is None else names
         #: (name, operation type) -> its children, looked up once per admitted name.
         self._children: dict[tuple[str, str], tuple[Histogram, Counter]] = {}
 

@@ -115,7 +115,7 @@ def test_the_plugin_is_first_in_the_chain_only_when_something_is_on() -> None:
 
 
 def test_operation_names_past_the_limit_are_counted_as_other() -> None:
-    metrics = OperationMetrics(limit=2)
+    metrics = OperationMetrics(limit=2, names=set())
     for name in ["CapA", "CapB", "CapC", "CapD", "CapA", "CapC"]:
         metrics.observe(name, "query", 0.01, failed=name == "CapD")
 
@@ -129,3 +129,13 @@ def test_operation_names_past_the_limit_are_counted_as_other() -> None:
     assert count(OTHER) - before_other == 1
     assert REGISTRY.get_sample_value("crossdock_gateway_operation_errors_total", {
         "operation_name": OTHER, "operation": "query"}) >= 1
+
+
+def test_a_new_plugin_does_not_admit_more_operation_names_than_the_limit() -> None:
+    """A configuration reload makes a new plugin: the names admitted stay the process's."""
+    names: set[str] = set()
+    OperationMetrics(limit=1, names=names).observe("ReloadA", "query", 0.01, failed=False)
+    OperationMetrics(limit=1, names=names).observe("ReloadB", "query", 0.01, failed=False)
+    assert names == {"ReloadA"}
+    assert REGISTRY.get_sample_value("crossdock_gateway_operation_seconds_count", {
+        "operation_name": "ReloadB", "operation": "query"}) is None
