@@ -287,3 +287,35 @@ async def test_bad_names_and_missing_applications_are_refused(store: OutboundSto
         await store.publish(NewMessage(app="ghost", event_type="x", payload={}))
     with pytest.raises(InvalidOutbound, match="positive"):
         await store.add_endpoint("acme", _endpoint(timeout_seconds=0))
+
+
+async def test_a_capped_endpoints_backlog_does_not_hide_the_other_endpoints(
+    store: OutboundStore,
+) -> None:
+    capped = await store.add_endpoint("acme", _endpoint(max_concurrency=1,
+                                                        event_types=("to.capped",)))
+    other = await store.add_endpoint("acme", _endpoint(event_types=("to.other",)))
+    for _ in range(10):
+        await store.publish(_message("to.capped"))
+    await store.publish(_message("to.other"))
+    assert [c.endpoint.id for c in await store.claim_due(2)] == [capped.id]
+    # The capped endpoint is at its cap: its nine due messages are not what the scan sees.
+    assert [c.endpoint.id for c in await store.claim_due(2)] == [other.id]
+
+
+async def test_recovered_messages_of_a_key_are_sent_again_in_order(
+    store: OutboundStore,
+) -> None:
+    endpoint = await store.add_endpoint("acme", _endpoint())
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    sent = [await store.publish(_message(ordering_key="k")) for _ in range(3)]
+    for _ in sent:
+        [claim] = await store.claim_due(10)
+        await _done(store, claim, Next.EXHAUSTED)
+    assert await store.recover(endpoint.id, since) == 3
+    order = []
+    while claims := await store.claim_due(10):
+        assert len(claims) == 1  # one at a time: the head of the key
+        order.append(claims[0].message.id)
+        await _done(store, claims[0])
+    assert order == [p.message.id for p in sent]

@@ -151,10 +151,19 @@ LIMIT %(limit)s
 -- the head (its endpoint's oldest unfinished destination of the key) is claimed, so a
 -- failing head holds back its key and nothing else. An endpoint with a concurrency cap gets
 -- no more than the cap less what is in flight (workers claiming at the same instant may
--- together pass it by a batch). Each is counted a try and leased until claimed_until.
-WITH due AS (
+-- together pass it by a batch), and the due rows of an endpoint at its cap are skipped by the
+-- scan, so that its backlog never hides the others'. Each is counted a try and leased until
+-- claimed_until.
+WITH saturated AS (
+    SELECT e.id FROM webhooks_out_endpoints e
+    WHERE e.max_concurrency IS NOT NULL
+      AND (SELECT count(*) FROM webhooks_out_destinations s
+           WHERE s.endpoint_id = e.id AND s.status = 'sending' AND s.claimed_until > now())
+          >= e.max_concurrency
+), due AS (
     SELECT id FROM webhooks_out_destinations
     WHERE status = 'pending' AND next_attempt_at <= now()
+      AND endpoint_id <> ALL (ARRAY(SELECT id FROM saturated))
     ORDER BY next_attempt_at, id
     LIMIT %(scan)s
 ), expired AS (
@@ -252,13 +261,19 @@ WHERE id = ANY(%(ids)s::bigint[]) AND status = 'sending'
 
 -- name: recover
 -- An endpoint's stopped and exhausted destinations of messages since a time, queued again
--- from the first try.
+-- from the first try; those of an ordering key wait for their turn (promote_next).
 UPDATE webhooks_out_destinations d
-SET status = 'pending', attempts = 0, next_attempt_at = now(), finished_at = NULL,
-    last_error = NULL
+SET status = 'pending', attempts = 0, finished_at = NULL, last_error = NULL,
+    next_attempt_at = CASE WHEN d.ordering_key IS NULL THEN now() END
 WHERE d.endpoint_id = %(id)s AND d.status IN ('failed', 'exhausted')
   AND d.created_at >= %(since)s
-RETURNING d.id
+RETURNING d.id, d.ordering_key
+
+-- name: recovered_keys
+-- The applications of the ordering keys recover queued again, to hand each key its turn.
+SELECT DISTINCT m.app, d.ordering_key FROM webhooks_out_destinations d
+JOIN webhooks_out_messages m ON m.id = d.message_id
+WHERE d.id = ANY(%(ids)s::bigint[]) AND d.ordering_key IS NOT NULL
 
 -- name: wake_workers
 SELECT pg_notify('crossdock_webhooks_out', '')

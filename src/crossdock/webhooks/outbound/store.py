@@ -312,6 +312,12 @@ class OutboundStore:
         await self.get_endpoint(endpoint_id)
         async with self._transaction() as conn:
             recovered = await _all(conn, "recover", {"id": endpoint_id, "since": since})
+            keyed = [row["id"] for row in recovered if row["ordering_key"] is not None]
+            for row in await _all(conn, "recovered_keys", {"ids": keyed}) if keyed else []:
+                await _execute(conn, "lock_ordering_key",
+                               {"app": row["app"], "key": row["ordering_key"]})
+                await _execute(conn, "promote_next", {"endpoint_id": endpoint_id,
+                                                      "key": row["ordering_key"]})
             if recovered:
                 await _execute(conn, "wake_workers", {})
         return len(recovered)
