@@ -51,9 +51,9 @@ FORGE_RETRY = dataclasses.replace(JOB_RETRY, max_tries=5)
 
 def syncer_for(runtime: Runtime, settings: GitSliceSettings | None = None) -> Syncer:
     """A syncer on the runtime's database, with the service's settings (read now if not
-    given).
+    given); its store publishes GitSlice's events on the runtime's bus.
     """
-    return Syncer.from_settings(SliceStore(runtime.database),
+    return Syncer.from_settings(SliceStore(runtime.database, events=runtime.bus),
                                 settings or GitSliceSettings.from_env(),
                                 core_data_dir=runtime.settings.data_dir)
 

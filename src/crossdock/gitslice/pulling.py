@@ -98,8 +98,9 @@ class Puller:
             reporter.step("recording the commit map")
             await self.store.record_pull(PullRecord(
                 name=name, run_id=run_id, upstream_ref=pull.upstream_branch,
-                upstream_sha=result.upstream_head, slice_sha=result.slice_head,
-                mapped=tuple(result.mapped), synced=pull.kind is RunKind.PULL,
+                upstream_sha=result.upstream_head, slice_ref=pull.slice_branch,
+                slice_sha=result.slice_head, mapped=tuple(result.mapped),
+                synced=pull.kind is RunKind.PULL,
             ))
         outcome = PullOutcome(upstream_head=result.upstream_head, slice_head=result.slice_head,
                               commits=len(result.mapped), slice_branch=pull.slice_branch)

@@ -1,7 +1,9 @@
 """Push: a slice branch's work applied onto upstream, end to end (the commit itself is built
 by :mod:`crossdock.gitslice.pushing`).
 
-Nothing is written to the map: a push records only its run, after upstream took the commit.
+Nothing is written to the map: a push records only its run, after upstream took the commit,
+with its ``gitslice.push.completed`` event (a failed one publishes ``gitslice.push.refused``,
+see :meth:`Workspace.run`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pygit2
 from crossdock.core.logging import get_logger
 from crossdock.gitslice.config import SliceConfig
 from crossdock.gitslice.errors import NotSynced, UnknownBranch
+from crossdock.gitslice.events import SliceEvent, push_completed
 from crossdock.gitslice.history import HistorySlicer, Mapped
 from crossdock.gitslice.pushing import PushBuilder, PushPlan, PushRequest, target_branch
 from crossdock.gitslice.records import RunEnd, RunKind, RunState
@@ -28,7 +31,8 @@ class PushStore(Protocol):
 
     async def by_slice_sha(self, name: str, shas: list[str]) -> dict[str, Mapped]: ...
 
-    async def finish_run(self, run_id: int, end: RunEnd) -> None: ...
+    async def finish_run(self, run_id: int, end: RunEnd, *,
+                         event: SliceEvent | None = None) -> None: ...
 
 
 class Pusher:
@@ -59,7 +63,10 @@ class Pusher:
                 state=RunState.SUCCEEDED, upstream_sha=plan.commit,
                 slice_sha=plan.slice_commits[-1] if plan.slice_commits else None,
                 commits=len(plan.slice_commits),
-            ))
+            ), event=push_completed(name, branch=request.branch,
+                                    upstream_branch=plan.target_branch,
+                                    upstream_commit=plan.commit,
+                                    commits=len(plan.slice_commits)))
         logger.info("slice_pushed", slice=name, branch=request.branch, target=plan.target_branch,
                     commit=plan.commit, merged=plan.merged)
         return plan

@@ -18,6 +18,7 @@ import pygit2
 from crossdock.core.logging import get_logger
 from crossdock.gitslice.config import SliceConfig
 from crossdock.gitslice.errors import NotPushed, UnknownBranch, WrongPullRequest
+from crossdock.gitslice.events import SliceEvent, upstream_pr_opened
 from crossdock.gitslice.forge.errors import (
     ForgeAuthError,
     ForgeNotFound,
@@ -46,7 +47,8 @@ class LinkStore(Protocol):
     async def set_link_state(self, name: str, upstream_pr: int,
                              state: LinkState) -> PullLink | None: ...
 
-    async def finish_run(self, run_id: int, end: RunEnd) -> None: ...
+    async def finish_run(self, run_id: int, end: RunEnd, *,
+                         event: SliceEvent | None = None) -> None: ...
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,8 +135,11 @@ class PullRequestRaiser:
                 if missing:
                     await forges.upstream.add_labels(forges.upstream_repo, pull.number, missing)
                 await self._assign(name, forges, pull)
+            opened = upstream_pr_opened(name, branch=branch, slice_pr=source.slice_pr,
+                                        upstream_pr=pull.number, upstream_url=pull.html_url)
             await self.store.finish_run(run_id, RunEnd(state=RunState.SUCCEEDED,
-                                                       upstream_sha=pull.head_sha))
+                                                       upstream_sha=pull.head_sha),
+                                        event=opened if created else None)
         logger.info("upstream_pr_raised", slice=name, branch=branch, number=pull.number,
                     created=created, slice_pr=source.slice_pr)
         return RaisedPr(number=pull.number, html_url=pull.html_url, created=created,

@@ -62,6 +62,8 @@ class PullRecord:
     #: The upstream branch sliced, and the head it was sliced at.
     upstream_ref: str
     upstream_sha: str
+    #: The slice branch it was sliced onto.
+    slice_ref: str
     #: The slice branch's new head (none when nothing was ever sliced).
     slice_sha: str | None
     mapped: tuple[Mapped, ...]

@@ -4,6 +4,8 @@ The service's one adapter to the driver: database errors leave it as GitSlice's 
 a slice that is gone as :class:`UnknownSlice`, anything else as :class:`StoreError`). Each
 method takes a pooled connection of its own, and what must happen together (a pull's map
 entries, tip and run end) is one method and one transaction: callers never hold a connection.
+Given an event sink (the core bus), the methods that record a change GitSlice reports
+(:mod:`crossdock.gitslice.events`) publish its event in that same transaction.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from crossdock.core.sql import load_queries
 from crossdock.gitslice.config import SliceConfig
 from crossdock.gitslice.credentials import Side, StoredCredential
 from crossdock.gitslice.errors import GitSliceError, SliceExists, StoreError, UnknownSlice
+from crossdock.gitslice.events import EventSink, SliceEvent, slice_pulled
 from crossdock.gitslice.history import Mapped
 from crossdock.gitslice.records import (
     CommandRecord,
@@ -66,8 +69,9 @@ def _mapped(row: dict[str, Any]) -> Mapped:
 class SliceStore:
     """Reads and writes gitslice's tables, each method on a pooled connection of its own."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, events: EventSink | None = None) -> None:
         self.database = database
+        self.events = events
 
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
@@ -139,10 +143,21 @@ class SliceStore:
         assert row is not None
         return int(row["id"])
 
-    async def finish_run(self, run_id: int, end: RunEnd) -> None:
-        """Record how a run ended."""
+    async def finish_run(self, run_id: int, end: RunEnd, *,
+                         event: SliceEvent | None = None) -> None:
+        """Record how a run ended (and publish ``event`` with it)."""
         async with self.transaction() as conn:
             await _finish_run(conn, run_id, end)
+            await self._publish(conn, event)
+
+    async def _publish(self, conn: Connection, event: SliceEvent | None) -> None:
+        if event is None or self.events is None:
+            return
+        try:
+            await self.events.publish(event.type, event.payload, key=event.slice,
+                                      connection=conn)
+        except psycopg.Error as exc:
+            raise translated(exc) from exc
 
     async def runs(self, name: str, limit: int = 20) -> list[dict[str, Any]]:
         """The slice's latest runs, newest first."""
@@ -159,7 +174,8 @@ class SliceStore:
         return str(row["slice_sha"]) if row else None
 
     async def record_pull(self, record: PullRecord) -> None:
-        """A pull's map entries, its branch's tip (and the last sync) and its run's end."""
+        """A pull's map entries, its branch's tip (and the last sync), its run's end and its
+        ``gitslice.slice.pulled`` event."""
         async with self.transaction() as conn:
             await _add_mappings(conn, record.name, record.mapped)
             if record.slice_sha is not None:
@@ -171,6 +187,10 @@ class SliceStore:
             await _finish_run(conn, record.run_id, RunEnd(
                 state=RunState.SUCCEEDED, upstream_sha=record.upstream_sha,
                 slice_sha=record.slice_sha, commits=len(record.mapped)))
+            await self._publish(conn, slice_pulled(
+                record.name, upstream_branch=record.upstream_ref,
+                upstream_head=record.upstream_sha, slice_branch=record.slice_ref,
+                slice_head=record.slice_sha, commits=len(record.mapped)))
 
     async def record_reindex(
         self, run_id: int, *, name: str, mapped: Iterable[Mapped], tips: Iterable[Tip],

@@ -21,7 +21,8 @@ import pygit2
 from crossdock.core.logging import get_logger
 from crossdock.gitslice.config import Credentials, SliceConfig, checked
 from crossdock.gitslice.credentials import Side, StoredCredential
-from crossdock.gitslice.errors import GitCommandError, SliceConfigError
+from crossdock.gitslice.errors import GitCommandError, GitSliceError, SliceConfigError
+from crossdock.gitslice.events import SliceEvent, push_refused
 from crossdock.gitslice.forges import CredentialVault
 from crossdock.gitslice.records import RunEnd, RunKind, RunState
 from crossdock.gitslice.remote import Git, Remote, probe, redact
@@ -67,7 +68,8 @@ class SliceRecords(Protocol):
     async def start_run(self, name: str, kind: RunKind, *, upstream_ref: str | None,
                         slice_ref: str | None) -> int: ...
 
-    async def finish_run(self, run_id: int, end: RunEnd) -> None: ...
+    async def finish_run(self, run_id: int, end: RunEnd, *,
+                         event: SliceEvent | None = None) -> None: ...
 
 
 def check_name(name: str) -> str:
@@ -149,6 +151,7 @@ class Workspace:
         """Record a run of ``kind`` (its id is yielded); the block raising records it failed.
 
         Recording success is the caller's, after the block: it goes with what the run wrote.
+        A push that fails with a GitSlice error publishes ``gitslice.push.refused`` with it.
         """
         run_id = await self.store.start_run(config.name, kind, upstream_ref=upstream_ref,
                                             slice_ref=slice_ref)
@@ -158,7 +161,11 @@ class Workspace:
             upstream, slice_remote = self.remotes(config)
             message = redact(str(exc) or type(exc).__name__,
                              upstream.secrets() + slice_remote.secrets())
-            await self.store.finish_run(run_id, RunEnd(state=RunState.FAILED, error=message))
+            refused = None
+            if kind is RunKind.PUSH and isinstance(exc, GitSliceError):
+                refused = push_refused(config.name, branch=slice_ref, reason=message)
+            await self.store.finish_run(run_id, RunEnd(state=RunState.FAILED, error=message),
+                                        event=refused)
             raise
 
     async def init(self, config: SliceConfig, *, update: bool = False) -> None:

@@ -14,10 +14,12 @@ from crossdock.core.services import Listener, Served, Service
 if TYPE_CHECKING:
     import typer
 
+    from crossdock.core.bus import Event
     from crossdock.core.database import Connection
     from crossdock.core.runtime import Runtime
     from crossdock.webhooks.handlers import Work
     from crossdock.webhooks.outbound.forwarding import Forwarder
+    from crossdock.webhooks.outbound.relay import Relay
 
 # Every `crossdock` command discovers this module: the receiver, the admin API and the
 # processor are imported only by the processes that run them.
@@ -38,12 +40,18 @@ PRUNE_TASK = "webhooks.prune"
 
 
 def register(runtime: Runtime) -> None:
-    """The ``forward`` handler (inbound deliveries sent on as outbound messages), and the
-    hourly pruning of finished deliveries and sent messages past
+    """The ``forward`` handler (inbound deliveries sent on as outbound messages), the relay of
+    the platform's bus events (``gitslice.*``) to the system application ``crossdock``, and
+    the hourly pruning of finished deliveries and sent messages past
     ``CROSSDOCK_WEBHOOKS_RETENTION_DAYS``."""
     from crossdock.webhooks.handlers import register_handler
 
     register_handler("forward", _Forward(runtime))
+    from crossdock.webhooks.outbound.platform_events import RELAYED
+
+    relay = _Relay(runtime)
+    for event_type in RELAYED:
+        runtime.bus.subscribe(event_type, name=f"webhooks.relay.{event_type}")(relay)
 
     @runtime.jobs.periodic(PRUNE_TASK, cron="17 * * * *")
     async def prune(timestamp: int) -> None:  # noqa: ARG001 (periodic jobs get it)
@@ -73,6 +81,22 @@ class _Forward:
 
             self.forwarder = Forwarder(self.runtime.database)
         await self.forwarder(work, conn)
+
+
+class _Relay:
+    """The bus handler that sends platform events on as outbound messages, its module
+    imported at its first event (as :class:`_Forward`)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.relay: Relay | None = None
+
+    async def __call__(self, event: Event, conn: Connection) -> None:
+        if self.relay is None:
+            from crossdock.webhooks.outbound.relay import Relay
+
+            self.relay = Relay(self.runtime.database)
+        await self.relay(event, conn)
 
 
 async def refresh_metrics(runtime: Runtime) -> None:

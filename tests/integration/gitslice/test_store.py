@@ -71,7 +71,8 @@ async def test_a_recorded_pull_stores_map_tip_last_sync_and_run_end(database: Da
     await _slice(store)
     run_id = await store.start_run("web", RunKind.PULL, upstream_ref="main", slice_ref="main")
     await store.record_pull(PullRecord(
-        name="web", run_id=run_id, upstream_ref="main", upstream_sha=_A, slice_sha=_B,
+        name="web", run_id=run_id, upstream_ref="main", upstream_sha=_A, slice_ref="main",
+        slice_sha=_B,
         mapped=(Mapped(upstream=_A, slice=_B), Mapped(upstream=_C, slice=_D)), synced=True))
     assert set(await store.by_upstream_sha("web", [_A, _C])) == {_A, _C}
     assert await store.tips("web") == [Tip(upstream_ref="main", upstream_sha=_A, slice_sha=_B)]
@@ -90,7 +91,8 @@ async def test_a_recorded_pull_branch_moves_its_tip_but_not_the_last_sync(
     run_id = await store.start_run("web", RunKind.PULL_BRANCH, upstream_ref="topic",
                                    slice_ref="upstream-topic")
     await store.record_pull(PullRecord(
-        name="web", run_id=run_id, upstream_ref="topic", upstream_sha=_C, slice_sha=_D,
+        name="web", run_id=run_id, upstream_ref="topic", upstream_sha=_C,
+        slice_ref="upstream-topic", slice_sha=_D,
         mapped=(Mapped(upstream=_C, slice=_D),), synced=False))
     assert await store.tips("web") == [Tip(upstream_ref="topic", upstream_sha=_C, slice_sha=_D)]
     assert (await store.get("web"))["last_upstream_sha"] is None
@@ -104,7 +106,8 @@ async def test_a_pull_record_is_written_whole_or_not_at_all(database: Database) 
     with pytest.raises(StoreError):
         await store.record_pull(PullRecord(
             name="web", run_id=run_id, upstream_ref=None,  # type: ignore[arg-type]
-            upstream_sha=_A, slice_sha=_B, mapped=(Mapped(upstream=_A, slice=_B),),
+            upstream_sha=_A, slice_ref="main", slice_sha=_B,
+            mapped=(Mapped(upstream=_A, slice=_B),),
             synced=True))
     assert await store.count("web") == 0
     assert (await store.runs("web"))[0]["state"] == RunState.RUNNING

@@ -3,7 +3,8 @@
 They belong to the system application ``crossdock``; a team that wants to hear when one of
 its endpoints is disabled or a message ran out of tries adds an endpoint there with an
 event-type filter. Events about the system application's own endpoints are not sent, so a
-failing operational endpoint cannot feed itself.
+failing operational endpoint cannot feed itself. The platform's events from the bus
+(:mod:`platform_events`, sent on by :mod:`relay`) are messages of the same application.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from crossdock.webhooks.outbound.models import (
     EventType,
     NewMessage,
 )
+from crossdock.webhooks.outbound.platform_events import EVENT_TYPES as PLATFORM_EVENT_TYPES
 from crossdock.webhooks.outbound.store import OutboundStore
 
 SYSTEM_APP = "crossdock"
@@ -43,6 +45,7 @@ EVENT_TYPES = (
                                      "event_type": {"type": "string"},
                                      "attempts": {"type": "integer"},
                                      "last_error": {"type": ["string", "null"]}}}),
+    *PLATFORM_EVENT_TYPES,
 )
 
 
