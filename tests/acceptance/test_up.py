@@ -26,6 +26,7 @@ def _start(tmp_path: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], 
     # Every service on a free port, so tests can run side by side.
     full_env.update({"CROSSDOCK_PORT": "0", "CROSSDOCK_GATEWAY_PORT": "0",
                      "CROSSDOCK_WEBHOOKS_PORT": "0", "CROSSDOCK_ADMIN_GRAPH_PORT": "0",
+                     "CROSSDOCK_DASHBOARD_PORT": "0",
                      "CROSSDOCK_DEMO": "false",
                      "COLUMNS": "200", **env})
     process = subprocess.Popen(

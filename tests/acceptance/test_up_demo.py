@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.acceptance.conftest import Run
@@ -89,6 +90,16 @@ def test_each_demo_line_that_up_prints_works_in_a_shell(
         assert [s["name"] for s in answer["data"]["slices"]] == ["demo"]
         assert [d["eventType"] for d in answer["data"]["deliveries"]["nodes"]] == ["ping"]
         assert "gitslice" in {s["name"] for s in answer["data"]["services"]}
+
+        # The dashboard, at the address up printed, logs in with the token printed beside it.
+        login = next(line for line in printed if line.startswith("dashboard: open "))
+        address, token = login.split()[2], login.split()[-1]
+        page = httpx.get(address, timeout=30)
+        assert page.status_code == 200
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        answer = httpx.post(f"{address}graphql", json={"query": "{ services { name } }"},
+                            headers={"authorization": f"Bearer {token}"}, timeout=30).json()
+        assert "webhooks" in {s["name"] for s in answer["data"]["services"]}
     finally:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=60)

@@ -1,4 +1,4 @@
-"""The wheel carries the package data the services serve: GraphiQL's assets and licenses."""
+"""The wheel carries the package data the services serve: GraphiQL's and the dashboard's."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 GRAPHIQL = "crossdock/gateway/static/graphiql/"
+DASHBOARD = "crossdock/core/dashboard/static/"
 
 
-def test_the_wheel_carries_graphiql_and_its_licenses(tmp_path: Path) -> None:
+def test_the_wheel_carries_graphiql_its_licenses_and_the_dashboard(tmp_path: Path) -> None:
     uv = os.environ.get("UV") or shutil.which("uv")
     assert uv, "the wheel is built with uv, as in the image; run the tests with uv"
     subprocess.run([uv, "build", "--wheel", "--out-dir", str(tmp_path), str(ROOT)],
@@ -23,3 +24,5 @@ def test_the_wheel_carries_graphiql_and_its_licenses(tmp_path: Path) -> None:
                  "react-dom.production.min.js", "start.js", "page.css",
                  "LICENSE.graphiql", "LICENSE.react", "LICENSE.react-dom"):
         assert GRAPHIQL + name in names, name
+    for name in ("index.html", "dashboard.js", "dashboard.css"):
+        assert DASHBOARD + name in names, name

@@ -248,6 +248,9 @@ class CoreSettings:
     #: Where ``crossdock up`` serves the admin subgraphs (``/<service>/graphql``) that the
     #: gateway federates (0: any free port).
     admin_graph_port: int = bounded(4010, low=0)
+    #: Where ``crossdock up`` serves the dashboard, the admin graph's web pages (0: any free
+    #: port).
+    dashboard_port: int = bounded(4020, low=0)
 
     @classmethod
     def from_env(

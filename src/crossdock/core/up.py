@@ -171,9 +171,9 @@ async def up(
             bases: dict[str, str] = {}
             admin = _admin_graphs(runtime, host, settings)
             if admin is not None:
-                servers.append(admin)
                 bases["admin-graph"] = f"http://{host}:{admin[1].getsockname()[1]}"
                 lines.append(("admin-graph", f"{bases['admin-graph']}/core/graphql"))
+                servers.extend((admin, _dashboard(host, settings, lines, bases)))
             for service in sorted(runtime.services, key=lambda s: (s.up_order, s.name)):
                 if service.up is None:
                     continue
@@ -233,6 +233,25 @@ def _admin_graphs(runtime: Runtime, host: str,
     server = make_server(OpsApp(graphs, ready=runtime.readiness,
                                 refresh=runtime.refresh_metrics))
     return server, sock
+
+
+def _dashboard(host: str, settings: CoreSettings, lines: list[tuple[str, str]],
+               bases: dict[str, str]) -> tuple[Server, socket.socket]:
+    """The dashboard's server, announced in ``lines`` and ``bases``.
+
+    It forwards GraphQL to the gateway, whose address ``bases`` has once the services are up.
+    """
+    from crossdock.core.dashboard.app import DashboardApp
+
+    sock = bind(host, settings.dashboard_port, option="CROSSDOCK_DASHBOARD_PORT")
+    bases["dashboard"] = f"http://{host}:{sock.getsockname()[1]}"
+    lines.append(("dashboard", f"{bases['dashboard']}/"))
+
+    def gateway() -> str | None:
+        found = bases.get("gateway")
+        return None if found is None else f"{found}/graphql"
+
+    return make_server(OpsApp(DashboardApp(gateway))), sock
 
 
 async def _admin_graph_note(runtime: Runtime) -> DemoNote:

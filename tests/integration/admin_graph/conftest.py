@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -98,13 +99,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-async def gateway(database_url: str, monkeypatch: pytest.MonkeyPatch,
+async def gateway(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                   ) -> AsyncIterator[tuple[str, Runtime]]:
     """The gateway's GraphQL URL in front of the admin subgraphs, as ``crossdock up`` wires
     them: the subgraphs' server from ``up``, the gateway from its service's ``up`` with no
-    configuration of its own (so the packaged one propagates ``Authorization``).
+    configuration of its own (so the packaged one propagates ``Authorization``). Data (a
+    slice's clones) goes under ``tmp_path``.
     """
-    settings = CoreSettings(database_url=database_url, admin_graph_port=0)
+    monkeypatch.setenv("CROSSDOCK_GITSLICE_DATA_DIR", str(tmp_path / "gitslice"))
+    settings = CoreSettings(database_url=database_url, admin_graph_port=0,
+                            data_dir=tmp_path / "data")
     runtime = Runtime.create(settings, database_url)
     await runtime.open()
     port = _free_port()

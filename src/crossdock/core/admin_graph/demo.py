@@ -18,14 +18,18 @@ DEMO_QUERY = ("{ services { name } slices { name lastUpstreamSha } "
 
 
 def demo_note(token: str, served: Served) -> list[str]:
-    """The admin graph's URL (the gateway's, when it runs) and a line that queries it."""
+    """Where the admin graph is (the gateway, when it runs), a query line, the dashboard's login."""
     gateway = served.urls.get("gateway")
     url = f"{gateway}/graphql" if gateway else f"{served.urls['admin-graph']}/core/graphql"
     header = shlex.quote(f"Authorization: Bearer {token}")
     body = shlex.quote(orjson.dumps({"query": DEMO_QUERY}).decode())
-    return [
+    lines = [
         (f"admin graph: the platform's own data at {url}, with an admin token made for this "
          "run (make your own with crossdock admin token create --role read|admin):"),
         (f"  curl -sS {shlex.quote(url)} -H {header} -H 'Content-Type: application/json' "
          f"--data-binary {body}"),
     ]
+    dashboard = served.urls.get("dashboard")
+    if dashboard:
+        lines.append(f"dashboard: open {dashboard}/ and log in with the token {token}")
+    return lines

@@ -1,0 +1,212 @@
+"""The dashboard in headless Chromium, against the gateway and admin subgraphs of ``crossdock up``.
+
+A seeded database (a source with a failed delivery, a slice), a job worker and the webhooks
+worker running, as under ``crossdock up``. The browser (Debian's ``chromium``, driven by
+Playwright) may reach nothing but 127.0.0.1, and any console error or failed request fails
+the test. With ``CROSSDOCK_DASHBOARD_SCREENSHOTS=<folder>`` each page's screenshot is written
+there (``docs/images`` holds the committed ones).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import pytest
+
+from crossdock.core.dashboard.app import DashboardApp
+from crossdock.core.runtime import Runtime
+from crossdock.core.tokens import Role, TokenStore
+from crossdock.core.up import service_workers
+from crossdock.gitslice.config import SliceConfig
+from crossdock.gitslice.jobs import syncer_for
+from crossdock.webhooks import operations
+from tests.integration.gateway.federation import Servers
+from tests.integration.gateway.test_graphiql import ARGS, CHROMIUM
+from tests.integration.gitslice.gitrepos import WorkRepo, bare
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page, Route
+
+pytestmark = pytest.mark.anyio
+
+SHOTS = os.environ.get("CROSSDOCK_DASHBOARD_SCREENSHOTS")
+WAIT = 20_000
+
+
+async def _seed(runtime: Runtime, tmp_path: Path) -> int:
+    """Source ``demo`` with one failed delivery (headers, body, an attempt); slice ``web`` of
+    an upstream repository with one commit."""
+    await operations.add_source(runtime.database, operations.build_source(
+        "demo", "github", ["a-secret-of-more-than-16-bytes"]))
+    async with runtime.database.transaction() as conn:
+        cursor = await conn.execute(
+            "INSERT INTO webhooks_deliveries (source, provider, provider_delivery_id, event_type,"
+            " action, status, headers, body, body_size, last_error, tries)"
+            " VALUES ('demo', 'github', 'gh-1', 'issues', 'opened', 'failed',"
+            " '{\"x-github-event\": \"issues\", \"user-agent\": \"GitHub-Hookshot\"}',"
+            " convert_to('{\"action\": \"opened\", \"issue\": {\"number\": 7}}', 'UTF8'), 45,"
+            " 'handler bus: boom', 1) RETURNING id")
+        row = await cursor.fetchone()
+        assert row is not None
+        await conn.execute(
+            "INSERT INTO webhooks_attempts (delivery_id, generation, try, route, handler,"
+            " status, duration_ms, error) VALUES (%s, 0, 1, 'default:bus', 'bus', 'failed',"
+            " 2.5, 'boom')", [row["id"]])
+    upstream, slice_repo = bare(tmp_path / "upstream.git"), bare(tmp_path / "slice.git")
+    work = WorkRepo(tmp_path / "work", upstream)
+    work.commit("first", {"README.md": "hello"})
+    work.push()
+    await syncer_for(runtime).init(SliceConfig(
+        name="web", upstream_url=str(upstream), upstream_branch="main",
+        slice_url=str(slice_repo), slice_branch="main"))
+    return int(row["id"])
+
+
+@contextlib.asynccontextmanager
+async def _workers(runtime: Runtime) -> AsyncIterator[None]:
+    """The job worker and the services' own loops, as ``crossdock up`` runs them."""
+    running = [asyncio.create_task(runtime.jobs.run_worker(concurrency=2)),
+               *service_workers(runtime, None)]
+    try:
+        yield
+    finally:
+        for task in running:
+            task.cancel()
+        for task in running:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def _shot(page: Page, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(Path(SHOTS) / f"dashboard-{name}.png"), full_page=True)
+
+
+async def _log_in(page: Page, url: str, token: str) -> None:
+    await page.goto(url + "/")
+    await page.locator("#token").fill(token)
+    await page.locator("#login button[type=submit]").click()
+
+
+@dataclasses.dataclass
+class Browser:
+    """A page that may reach only 127.0.0.1, and what went wrong in it."""
+
+    page: Page
+    outside: list[str] = dataclasses.field(default_factory=list)
+    problems: list[str] = dataclasses.field(default_factory=list)
+
+
+@contextlib.asynccontextmanager
+async def _browser() -> AsyncIterator[Browser]:
+    from playwright.async_api import async_playwright
+
+    assert shutil.which(CHROMIUM), "install Chromium (Debian: apt-get install chromium)"
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = await chromium.new_page(viewport={"width": 1280, "height": 800})
+            browser = Browser(page=page)
+
+            async def only_local(route: Route) -> None:
+                if urlsplit(route.request.url).hostname == "127.0.0.1":
+                    await route.continue_()
+                    return
+                browser.outside.append(route.request.url)
+                await route.abort()
+
+            await page.route("**/*", only_local)
+            page.on("console", lambda message: browser.problems.append(message.text)
+                    if message.type == "error" else None)
+            page.on("pageerror", lambda error: browser.problems.append(str(error)))
+            page.on("requestfailed", lambda request: browser.problems.append(request.url))
+            yield browser
+        finally:
+            await chromium.close()
+
+
+async def _see_the_overview(page: Page) -> None:
+    services = page.locator("#services")
+    await services.get_by_text("webhooks", exact=True).wait_for(timeout=WAIT)
+    await services.get_by_text("gitslice", exact=True).wait_for(timeout=WAIT)
+    await page.locator("#failed-deliveries").get_by_text("handler bus: boom").wait_for(
+        timeout=WAIT)
+    await _shot(page, "overview")
+
+
+async def _replay(page: Page, delivery: int) -> None:
+    """Filter the deliveries, open one, read it, replay it and wait until it settles."""
+    await page.locator("nav a[data-page=webhooks]").click()
+    await page.locator("#filter-status").select_option("FAILED")
+    await page.locator("#filters button[type=submit]").click()
+    await page.wait_for_url("**#/webhooks?status=FAILED")
+    row = page.locator(f"#deliveries tr[data-delivery='{delivery}']")
+    await row.wait_for(timeout=WAIT)
+    await _shot(page, "webhooks")
+    await row.get_by_role("link").click()
+    await page.locator("#headers").get_by_text("GitHub-Hookshot").wait_for(timeout=WAIT)
+    assert '"number": 7' in await page.locator("#body").inner_text()
+    assert "boom" in await page.locator("#attempts").inner_text()
+    await page.locator("#replay").click()
+    notice = page.locator("#replay-notice")
+    await notice.get_by_text("Replay settled").wait_for(timeout=WAIT)
+    # A failed delivery resumes: its handler runs again, and now succeeds.
+    assert "PROCESSED" in await notice.inner_text()
+    await page.locator("#delivery-status [data-status=PROCESSED]").wait_for(timeout=WAIT)
+    await _shot(page, "delivery")
+
+
+async def _pull(page: Page) -> None:
+    """Start a slice pull: its job appears and is followed until it ends."""
+    await page.locator("nav a[data-page=gitslice]").click()
+    await page.locator("button.pull[data-slice=web]").click()
+    job = page.locator("#jobs tr[data-job]")
+    await job.get_by_text("gitslice.pull").wait_for(timeout=WAIT)
+    await job.locator("[data-status=SUCCEEDED]").wait_for(timeout=WAIT)
+    await _shot(page, "gitslice")
+
+
+async def test_a_person_logs_in_replays_a_delivery_and_starts_a_slice_pull(
+        gateway: tuple[str, Runtime], tmp_path: Path) -> None:
+    graphql, runtime = gateway
+    delivery = await _seed(runtime, tmp_path)
+    tokens = TokenStore(runtime.database)
+    _, admin = await tokens.create(role=Role.ADMIN, name="dashboard")
+    _, read = await tokens.create(role=Role.READ, name="viewer")
+    servers = Servers()
+    try:
+        url = await servers.start(DashboardApp(lambda: graphql))
+        async with _workers(runtime), _browser() as browser:
+            page = browser.page
+            # A wrong token keeps the login form, with a message.
+            await _log_in(page, url, "cdx_not-a-token")
+            await page.get_by_text("That token is unknown").wait_for(timeout=WAIT)
+            browser.problems.clear()  # Chromium logs the 401 itself as a console error
+            await _shot(page, "login")
+            await page.locator("#token").fill(admin)
+            await page.locator("#login button[type=submit]").click()
+            await _see_the_overview(page)
+            await _replay(page, delivery)
+            await _pull(page)
+            # A read token sees the same pages, and its replay is refused, clearly.
+            await page.locator("#logout").click()
+            await _log_in(page, url, read)
+            await page.locator("#services").wait_for(timeout=WAIT)
+            await page.goto(f"{url}/#/webhooks/{delivery}")
+            await page.locator("#replay").click()
+            refused = page.locator("#replay-result [role=alert]")
+            await refused.wait_for(timeout=WAIT)
+            assert "read role" in await refused.inner_text()
+            assert browser.outside == []
+            assert browser.problems == []
+    finally:
+        await servers.stop()

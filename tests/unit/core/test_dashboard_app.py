@@ -1,0 +1,64 @@
+"""The dashboard's page and assets: from the wheel, under a CSP of its own origin only."""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+import httpx
+import pytest
+
+from crossdock.core.dashboard import app as dashboard
+
+pytestmark = pytest.mark.anyio
+
+PAGE = resources.files("crossdock.core.dashboard").joinpath("static", "index.html")
+
+
+def test_the_page_loads_nothing_from_elsewhere_and_has_no_inline_script_or_style() -> None:
+    page = PAGE.read_text(encoding="utf-8")
+    assert "://" not in page
+    scripts = re.findall(r'<script type="module" src="([^"]+)"></script>', page)
+    assert scripts == ["static/dashboard.js"]
+    assert page.count("<script") == 1
+    assert "<style" not in page
+    assert " style=" not in page
+    assert re.search(r"\son\w+=", page) is None
+
+
+def test_the_script_never_parses_text_as_html_nor_calls_another_origin() -> None:
+    script = dashboard.asset("dashboard.js")
+    assert script is not None
+    text = script[0].decode()
+    assert "innerHTML" not in text
+    assert "://" not in text
+    assert "eval(" not in text
+
+
+async def test_each_asset_is_served_with_its_media_type_and_the_csp() -> None:
+    app = dashboard.DashboardApp(lambda: None)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://dashboard") as client:
+        page = await client.get("/")
+        assert page.headers["content-security-policy"] == dashboard.CSP.decode()
+        assert page.headers["content-type"].startswith("text/html")
+        for src in re.findall(r'(?:src|href)="(static/[^"]+)"', page.text):
+            asset = await client.get(f"/{src}")
+            assert asset.status_code == 200, src
+            assert asset.headers["content-security-policy"] == dashboard.CSP.decode()
+            assert asset.headers["content-type"].startswith(
+                "text/css" if src.endswith(".css") else "text/javascript"), src
+        for missing in ("nope.js", "../app.py", "..%2Fapp.py", "app.py", ".hidden.js"):
+            answer = await client.get(f"{dashboard.PREFIX}{missing}")
+            assert answer.status_code == 404, missing
+        assert (await client.delete("/")).status_code == 405
+
+
+async def test_graphql_without_a_gateway_is_a_503_with_a_graphql_error() -> None:
+    app = dashboard.DashboardApp(lambda: None)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://dashboard") as client:
+        answer = await client.post("/graphql", json={"query": "{ services { name } }"})
+    assert answer.status_code == 503
+    assert answer.json()["errors"][0]["message"] == "the dashboard knows no gateway yet"
+
