@@ -6,6 +6,7 @@ import json
 import socket
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from tests.acceptance.conftest import Run
@@ -57,6 +58,12 @@ def test_slice_commands_from_init_to_push(crossdock: Run, database_url: str,
     missing = crossdock("slice", "pull", "nope", env=env)
     assert missing.returncode == 1
     assert "no slice named 'nope'" in missing.stderr
+    with psycopg.connect(database_url) as conn:
+        published = [row[0] for row in conn.execute(
+            "SELECT event_type FROM crossdock_events WHERE event_type LIKE 'gitslice.%'"
+            " ORDER BY id")]
+    assert published == ["gitslice.slice.pulled", "gitslice.push.refused",
+                         "gitslice.push.completed"]
 
 
 def test_a_git_slice_tools_env_file_is_enough(crossdock: Run, database_url: str,

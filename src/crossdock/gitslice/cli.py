@@ -75,9 +75,16 @@ async def _syncer(url: str, core: CoreSettings, env: Mapping[str, str],
     own = GitSliceSettings.from_env(env)
     config, compat = from_git_slice_env(name or "", env)
     credentials = merge_credentials(own.credentials(), compat)
+    # Imported here: the job queue's library is only needed once a command reaches the store.
+    from crossdock.core.bus import EventBus
+    from crossdock.core.jobs import JobQueue
+
     async with Database(url, min_size=1, max_size=4) as database:
-        syncer = Syncer.from_settings(SliceStore(database), own, core_data_dir=core.data_dir,
-                                      credentials=credentials)
+        # The slice's events go on the bus in the store's transactions (the queue's INSERT
+        # runs on that connection: its own pool is never opened); a worker sends them on.
+        events = EventBus(database, JobQueue(url))
+        syncer = Syncer.from_settings(SliceStore(database, events=events), own,
+                                      core_data_dir=core.data_dir, credentials=credentials)
         if name is not None and config is not None:
             try:
                 await syncer.config(name)
