@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-admin_app = typer.Typer(help="Administration: tokens for the admin APIs, the admin graph.",
+admin_app = typer.Typer(help=("Administration: tokens for the admin APIs, the admin graph, the"
+                              " dashboard."),
                         no_args_is_help=True)
 token_app = typer.Typer(
     help="Admin API tokens (Authorization: Bearer <token>).", no_args_is_help=True,
@@ -37,6 +38,11 @@ graph_app = typer.Typer(
     epilog=examples("crossdock admin graph serve --port 4010",
                     "crossdock admin graph supergraph --base-url http://admin-graph:4010"))
 admin_app.add_typer(graph_app, name="graph")
+dashboard_app = typer.Typer(
+    help="The dashboard: web pages over the admin graph, through a gateway.",
+    no_args_is_help=True,
+    epilog=examples("crossdock admin dashboard serve --graphql-url http://gateway:4000/graphql"))
+admin_app.add_typer(dashboard_app, name="dashboard")
 
 _stdout = Console()
 
@@ -145,6 +151,27 @@ def print_supergraph(
         raise ConfigError(f"--base-url must be an http:// or https:// URL, not {base_url!r}")
     urls = {name: f"{base}/{name}/graphql" for name in SUBGRAPHS}
     typer.echo(AdminSupergraph(urls=urls).text(), nl=False)
+
+
+@dashboard_app.command("serve", epilog=examples(
+    "crossdock admin dashboard serve --graphql-url http://gateway:4000/graphql --port 4020"))
+def serve_dashboard(
+    graphql_url: Annotated[str, typer.Option(
+        envvar="CROSSDOCK_DASHBOARD_GRAPHQL_URL", show_default=False,
+        help="The gateway's GraphQL URL, which federates the admin graph.")],
+    host: Annotated[str, typer.Option(envvar="CROSSDOCK_DASHBOARD_HOST",
+                                      help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(
+        envvar="CROSSDOCK_DASHBOARD_PORT", min=0, max=65535, show_default=True,
+        help="Port of the dashboard's pages.")] = 4020,
+) -> None:
+    """Serve the dashboard; it forwards its pages' requests (and tokens) to the gateway."""
+    from crossdock.core.dashboard.process import check_graphql_url, serve
+
+    check_graphql_url(graphql_url)
+    settings = CoreSettings.from_env()
+    configure_logging(settings.log_level, settings.log_format)
+    run(serve(host=host, port=port, graphql_url=graphql_url))
 
 
 def _need_admin_extra() -> None:

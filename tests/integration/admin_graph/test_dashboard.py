@@ -30,7 +30,7 @@ from crossdock.gitslice.jobs import syncer_for
 from crossdock.webhooks import operations
 from tests.integration.gateway.federation import Servers
 from tests.integration.gateway.test_graphiql import ARGS, CHROMIUM
-from tests.integration.gitslice.gitrepos import WorkRepo, bare
+from tests.integration.gitslice.gitrepos import WorkRepo, bare, git
 
 if TYPE_CHECKING:
     from playwright.async_api import Page, Route
@@ -41,9 +41,9 @@ SHOTS = os.environ.get("CROSSDOCK_DASHBOARD_SCREENSHOTS")
 WAIT = 20_000
 
 
-async def _seed(runtime: Runtime, tmp_path: Path) -> int:
+async def _seed(runtime: Runtime, tmp_path: Path) -> tuple[int, str]:
     """Source ``demo`` with one failed delivery (headers, body, an attempt); slice ``web`` of
-    an upstream repository with one commit."""
+    an upstream repository with one commit. Returns the delivery's id and that commit."""
     await operations.add_source(runtime.database, operations.build_source(
         "demo", "github", ["a-secret-of-more-than-16-bytes"]))
     async with runtime.database.transaction() as conn:
@@ -67,7 +67,7 @@ async def _seed(runtime: Runtime, tmp_path: Path) -> int:
     await syncer_for(runtime).init(SliceConfig(
         name="web", upstream_url=str(upstream), upstream_branch="main",
         slice_url=str(slice_repo), slice_branch="main"))
-    return int(row["id"])
+    return int(row["id"]), git(upstream, "rev-parse", "main")
 
 
 @contextlib.asynccontextmanager
@@ -165,20 +165,23 @@ async def _replay(page: Page, delivery: int) -> None:
     await _shot(page, "delivery")
 
 
-async def _pull(page: Page) -> None:
+async def _pull(page: Page, head: str) -> None:
     """Start a slice pull: its job appears and is followed until it ends."""
     await page.locator("nav a[data-page=gitslice]").click()
     await page.locator("button.pull[data-slice=web]").click()
     job = page.locator("#jobs tr[data-job]")
     await job.get_by_text("gitslice.pull").wait_for(timeout=WAIT)
     await job.locator("[data-status=SUCCEEDED]").wait_for(timeout=WAIT)
+    # The slice's row then shows the upstream commit the pull reached.
+    upstream = page.locator("tr[data-slice=web] td.last-upstream")
+    await upstream.get_by_text(head[:12], exact=True).wait_for(timeout=WAIT)
     await _shot(page, "gitslice")
 
 
 async def test_a_person_logs_in_replays_a_delivery_and_starts_a_slice_pull(
         gateway: tuple[str, Runtime], tmp_path: Path) -> None:
     graphql, runtime = gateway
-    delivery = await _seed(runtime, tmp_path)
+    delivery, head = await _seed(runtime, tmp_path)
     tokens = TokenStore(runtime.database)
     _, admin = await tokens.create(role=Role.ADMIN, name="dashboard")
     _, read = await tokens.create(role=Role.READ, name="viewer")
@@ -196,7 +199,7 @@ async def test_a_person_logs_in_replays_a_delivery_and_starts_a_slice_pull(
             await page.locator("#login button[type=submit]").click()
             await _see_the_overview(page)
             await _replay(page, delivery)
-            await _pull(page)
+            await _pull(page, head)
             # A read token sees the same pages, and its replay is refused, clearly.
             await page.locator("#logout").click()
             await _log_in(page, url, read)

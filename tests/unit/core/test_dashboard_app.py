@@ -9,6 +9,8 @@ import httpx
 import pytest
 
 from crossdock.core.dashboard import app as dashboard
+from crossdock.core.dashboard.process import check_graphql_url
+from crossdock.core.errors import ConfigError
 
 pytestmark = pytest.mark.anyio
 
@@ -62,3 +64,10 @@ async def test_graphql_without_a_gateway_is_a_503_with_a_graphql_error() -> None
     assert answer.status_code == 503
     assert answer.json()["errors"][0]["message"] == "the dashboard knows no gateway yet"
 
+
+
+@pytest.mark.parametrize("url", ["ftp://gateway/graphql", "gateway:4000/graphql",
+                                 "http://gateway/graphql\nX-Evil: 1"])
+def test_a_gateway_url_that_is_not_http_is_refused_before_serving(url: str) -> None:
+    with pytest.raises(ConfigError, match="--graphql-url must be an http"):
+        check_graphql_url(url)

@@ -330,6 +330,15 @@ async function gitslice() {
   const jobTable = h("table", {id: "jobs"}, h("thead", {}, h("tr", {},
     ["job", "task", "status", "tries", "finished"].map((text) => h("th", {}, text)))), jobs);
   const result = h("div", {id: "pull-result", "aria-live": "polite"});
+  const cells = new Map();
+  // After a pull ends, the slice's row shows where it now stands.
+  const refresh = async (name) => {
+    const {slice} = await graph(
+      "query ($name: String!) { slice(name: $name) { lastUpstreamSha mappedCommits } }", {name});
+    const [upstream, mapped] = cells.get(name);
+    upstream.textContent = (slice.lastUpstreamSha || "").slice(0, 12);
+    mapped.textContent = slice.mappedCommits;
+  };
   const pull = async (name, button) => {
     button.disabled = true;
     result.replaceChildren();
@@ -351,6 +360,9 @@ async function gitslice() {
       row = fresh;
       if (!SETTLED_JOB.has(answer.job.status)) return false;
       button.disabled = false;
+      refresh(name).catch((error) => {
+        if (!(error instanceof LoggedOut)) result.replaceChildren(problem(error));
+      });
       return true;
     });
   };
@@ -362,12 +374,14 @@ async function gitslice() {
           const button = h("button", {type: "button", class: "pull", "data-slice": slice.name},
             "Pull");
           button.addEventListener("click", () => pull(slice.name, button));
+          const upstream = h("td", {class: "mono last-upstream"},
+            (slice.lastUpstreamSha || "").slice(0, 12));
+          const mapped = h("td", {class: "mapped"}, slice.mappedCommits);
+          cells.set(slice.name, [upstream, mapped]);
           return h("tr", {"data-slice": slice.name}, h("td", {}, slice.name),
             h("td", {class: "mono"}, `${slice.upstreamUrl} ${slice.upstreamBranch}`),
             h("td", {class: "mono"}, `${slice.sliceUrl} ${slice.sliceBranch}`),
-            h("td", {}, slice.mode),
-            h("td", {class: "mono"}, (slice.lastUpstreamSha || "").slice(0, 12)),
-            h("td", {}, slice.mappedCommits), h("td", {}, button));
+            h("td", {}, slice.mode), upstream, mapped, h("td", {}, button));
         }), {id: "slices"}),
       result),
     h("section", {class: "card"}, h("h2", {}, "Jobs started here"), jobTable),
