@@ -40,6 +40,8 @@ logger = get_logger("crossdock.webhooks.outbound")
 _DB_ERRORS = (StoreError, DatabaseUnreachable)
 #: Most outcomes recorded in one transaction.
 BATCH = 200
+#: Seconds the recorder waits, once an outcome comes, for the ones right behind it.
+GATHER_SECONDS = 0.01
 GONE = "the endpoint answered 410 Gone"
 
 
@@ -92,6 +94,8 @@ class Recorder:
             first = await self._queue.get()
             if first is None:
                 return
+            # The outcomes right behind this one share its commit.
+            await asyncio.sleep(GATHER_SECONDS)
             batch = [first]
             while len(batch) < BATCH and not self._queue.empty():
                 item = self._queue.get_nowait()
