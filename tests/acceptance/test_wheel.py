@@ -24,5 +24,5 @@ def test_the_wheel_carries_graphiql_its_licenses_and_the_dashboard(tmp_path: Pat
                  "react-dom.production.min.js", "start.js", "page.css",
                  "LICENSE.graphiql", "LICENSE.react", "LICENSE.react-dom"):
         assert GRAPHIQL + name in names, name
-    for name in ("index.html", "dashboard.js", "dashboard.css"):
+    for name in ("index.html", "dashboard.js", "common.js", "jobs.js", "dashboard.css"):
         assert DASHBOARD + name in names, name

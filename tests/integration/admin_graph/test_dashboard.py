@@ -148,7 +148,7 @@ async def _replay(page: Page, delivery: int) -> None:
     await page.locator("nav a[data-page=webhooks]").click()
     await page.locator("#filter-status").select_option("FAILED")
     await page.locator("#filters button[type=submit]").click()
-    await page.wait_for_url("**#/webhooks?status=FAILED")
+    await page.locator("main[data-route='#/webhooks?status=FAILED']").wait_for(timeout=WAIT)
     row = page.locator(f"#deliveries tr[data-delivery='{delivery}']")
     await row.wait_for(timeout=WAIT)
     await _shot(page, "webhooks")
@@ -178,7 +178,24 @@ async def _pull(page: Page, head: str) -> None:
     await _shot(page, "gitslice")
 
 
-async def test_a_person_logs_in_replays_a_delivery_and_starts_a_slice_pull(
+async def _retry(page: Page, runtime: Runtime) -> None:
+    """The pull's job, marked failed, is retried from the jobs page and runs again."""
+    async with runtime.database.transaction() as conn:
+        await conn.execute("UPDATE procrastinate_jobs SET status = 'failed'"
+                           " WHERE task_name = 'gitslice.pull'")
+    await page.locator("nav a[data-page=jobs]").click()
+    await page.locator("#filter-job-status").select_option("FAILED")
+    await page.locator("#job-filters button[type=submit]").click()
+    await page.locator("main[data-route='#/jobs?status=FAILED']").wait_for(timeout=WAIT)
+    row = page.locator("#all-jobs tr[data-job]", has_text="gitslice.pull")
+    await row.locator("button.retry").click()
+    await page.locator("#job-result").get_by_text("retry asked").wait_for(timeout=WAIT)
+    await row.locator("[data-status=SUCCEEDED]").wait_for(timeout=WAIT)
+    await page.locator("#job-result").get_by_text("it ended SUCCEEDED").wait_for(timeout=WAIT)
+    await _shot(page, "jobs")
+
+
+async def test_a_person_logs_in_replays_a_delivery_pulls_a_slice_and_retries_its_job(
         gateway: tuple[str, Runtime], tmp_path: Path) -> None:
     graphql, runtime = gateway
     delivery, head = await _seed(runtime, tmp_path)
@@ -200,6 +217,7 @@ async def test_a_person_logs_in_replays_a_delivery_and_starts_a_slice_pull(
             await _see_the_overview(page)
             await _replay(page, delivery)
             await _pull(page, head)
+            await _retry(page, runtime)
             # A read token sees the same pages, and its replay is refused, clearly.
             await page.locator("#logout").click()
             await _log_in(page, url, read)

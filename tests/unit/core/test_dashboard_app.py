@@ -15,6 +15,7 @@ from crossdock.core.errors import ConfigError
 pytestmark = pytest.mark.anyio
 
 PAGE = resources.files("crossdock.core.dashboard").joinpath("static", "index.html")
+SCRIPTS = ("dashboard.js", "common.js", "jobs.js")
 
 
 def test_the_page_loads_nothing_from_elsewhere_and_has_no_inline_script_or_style() -> None:
@@ -28,13 +29,17 @@ def test_the_page_loads_nothing_from_elsewhere_and_has_no_inline_script_or_style
     assert re.search(r"\son\w+=", page) is None
 
 
-def test_the_script_never_parses_text_as_html_nor_calls_another_origin() -> None:
-    script = dashboard.asset("dashboard.js")
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_a_script_never_parses_text_as_html_nor_calls_another_origin(name: str) -> None:
+    script = dashboard.asset(name)
     assert script is not None
     text = script[0].decode()
     assert "innerHTML" not in text
     assert "://" not in text
     assert "eval(" not in text
+    # Its imports are modules of the same folder, served like it.
+    for imported in re.findall(r'from "\./([^"]+)"', text):
+        assert imported in SCRIPTS, imported
 
 
 async def test_each_asset_is_served_with_its_media_type_and_the_csp() -> None:

@@ -1,118 +1,21 @@
 // The crossdock dashboard: plain DOM, no build step, no library. It talks to the admin graph
 // through the dashboard's own /graphql (forwarded to the gateway) with the admin token the
 // person pasted, kept in sessionStorage (gone with the tab, never in a URL or a cookie).
-// Text from the graph is only ever set as textContent, never parsed as HTML.
+// This module logs in, routes and draws the overview, webhooks and GitSlice pages.
 
-const TOKEN_KEY = "crossdock.dashboard.token";
-const POLL_MS = 1000;
+import {
+  LoggedOut, SETTLED_JOB, TOKEN_KEY, graph, h, poll, problem, status, table, view, when,
+} from "./common.js";
+import {jobs} from "./jobs.js";
+
 const SETTLED_DELIVERY = new Set(["PROCESSED", "FAILED", "DEAD", "REJECTED"]);
-const SETTLED_JOB = new Set(["SUCCEEDED", "FAILED", "CANCELLED", "ABORTED"]);
 const DELIVERY_STATUSES = ["RECEIVED", "PROCESSED", "FAILED", "DEAD", "REJECTED"];
 
 const main = document.getElementById("main");
 const bar = document.getElementById("top");
-// Each render bumps this; a poll started by an older render stops.
-let renderCount = 0;
-
-class LoggedOut extends Error {}
-
-class GraphError extends Error {
-  constructor(message, code) {
-    super(message);
-    this.code = code;
-  }
-}
-
-// One element: h("td", {class: "mono"}, "text", child, ...).
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === false || value === null || value === undefined) continue;
-    if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
-    else node.setAttribute(name, value === true ? "" : String(value));
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
-
-function status(value) {
-  return h("span", {class: `status status-${value}`, "data-status": value}, value);
-}
-
-function when(value) {
-  return value ? new Date(value).toLocaleString() : "";
-}
-
-function table(headings, rows, attrs = {}) {
-  return h("table", attrs,
-    h("thead", {}, h("tr", {}, headings.map((text) => h("th", {}, text)))),
-    h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", {colspan: headings.length,
-      class: "muted"}, "nothing here"))));
-}
-
-function problem(error) {
-  if (error instanceof GraphError && error.code === "FORBIDDEN") {
-    return h("p", {class: "error", role: "alert"},
-      `Refused: your token has the read role; this needs an admin token (${error.message}).`);
-  }
-  return h("p", {class: "error", role: "alert"}, error.message);
-}
-
-async function graph(query, variables = {}) {
-  const token = sessionStorage.getItem(TOKEN_KEY);
-  if (!token) throw new LoggedOut();
-  let response;
-  try {
-    response = await fetch("graphql", {
-      method: "POST",
-      headers: {"content-type": "application/json", authorization: `Bearer ${token}`},
-      body: JSON.stringify({query, variables}),
-    });
-  } catch (error) {
-    throw new GraphError(`the dashboard did not answer (${error.message})`, "NETWORK");
-  }
-  let body;
-  try {
-    body = await response.json();
-  } catch {
-    throw new GraphError(`the graph answered HTTP ${response.status} without JSON`, "HTTP");
-  }
-  const errors = body.errors || [];
-  const codes = errors.map((error) => (error.extensions || {}).code);
-  if (response.status === 401 || codes.includes("UNAUTHENTICATED")) {
-    sessionStorage.removeItem(TOKEN_KEY);
-    showLogin("That token is unknown, revoked or expired: paste a valid one.");
-    throw new LoggedOut();
-  }
-  if (codes.includes("FORBIDDEN")) {
-    const refused = errors[codes.indexOf("FORBIDDEN")];
-    throw new GraphError(refused.message, "FORBIDDEN");
-  }
-  if (errors.length) throw new GraphError(errors[0].message, codes[0] || "ERROR");
-  return body.data;
-}
-
-// Calls check(data) every second until it returns true or the page is left.
-function poll(query, variables, check) {
-  const mine = renderCount;
-  const step = async () => {
-    if (mine !== renderCount) return;
-    try {
-      if (check(await graph(query, variables))) return;
-    } catch (error) {
-      if (error instanceof LoggedOut) return;
-      throw error;
-    }
-    setTimeout(step, POLL_MS);
-  };
-  setTimeout(step, POLL_MS);
-}
 
 function showLogin(message) {
-  renderCount += 1;
+  view.count += 1;
   bar.hidden = true;
   const input = h("input", {type: "password", name: "token", id: "token", required: true,
     autocomplete: "off", placeholder: "cdx_..."});
@@ -389,8 +292,8 @@ async function gitslice() {
 }
 
 async function render() {
-  renderCount += 1;
-  const mine = renderCount;
+  view.count += 1;
+  const mine = view.count;
   if (!sessionStorage.getItem(TOKEN_KEY)) {
     showLogin();
     return;
@@ -407,19 +310,23 @@ async function render() {
     if (parts[0] === "webhooks" && parts[1]) content = await delivery(parts[1]);
     else if (parts[0] === "webhooks") content = await webhooks(params);
     else if (parts[0] === "gitslice") content = await gitslice();
+    else if (parts[0] === "jobs") content = await jobs(params);
     else content = await overview();
   } catch (error) {
     if (error instanceof LoggedOut) return;
     content = [problem(error)];
   }
-  if (mine !== renderCount) return;
+  if (mine !== view.count) return;
   main.replaceChildren(...content);
   main.dataset.page = parts[0] || "overview";
+  // What is drawn, for whoever waits for it (the browser tests).
+  main.dataset.route = location.hash;
 }
 
 document.getElementById("logout").addEventListener("click", () => {
   sessionStorage.removeItem(TOKEN_KEY);
   showLogin("Logged out.");
 });
+view.loggedOut = showLogin;
 window.addEventListener("hashchange", render);
 render();
