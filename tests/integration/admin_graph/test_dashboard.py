@@ -146,6 +146,8 @@ async def _see_the_overview(page: Page) -> None:
 async def _replay(page: Page, delivery: int) -> None:
     """Filter the deliveries, open one, read it, replay it and wait until it settles."""
     await page.locator("nav a[data-page=webhooks]").click()
+    await page.locator("#sources tr[data-source=demo]").get_by_text("github").wait_for(
+        timeout=WAIT)
     await page.locator("#filter-status").select_option("FAILED")
     await page.locator("#filters button[type=submit]").click()
     await page.locator("main[data-route='#/webhooks?status=FAILED']").wait_for(timeout=WAIT)

@@ -80,7 +80,7 @@ async function webhooks(params) {
   const state = params.get("status") || null;
   const after = params.get("after") || null;
   const data = await graph(`query ($source: String, $status: DeliveryStatus, $after: String) {
-    sources { name }
+    sources { name provider retryMaxTries routes { handler eventType action } }
     deliveries(source: $source, status: $status, first: 25, after: $after) {
       nodes { id source eventType action status receivedAt tries generation }
       pageInfo { hasNextPage endCursor }
@@ -110,9 +110,19 @@ async function webhooks(params) {
     next.set("after", page.pageInfo.endCursor);
     older = h("a", {href: `#/webhooks?${next}`}, "Older deliveries");
   }
+  const routes = (item) => item.routes.map((route) =>
+    `${[route.eventType || "*", route.action].filter(Boolean).join(".")} → ${route.handler}`);
   return [
-    h("h1", {}, "Webhook deliveries"),
-    h("section", {class: "card"}, filters,
+    h("h1", {}, "Webhooks"),
+    h("section", {class: "card"}, h("h2", {}, "Sources"),
+      table(["source", "provider", "tries before dead", "routes"], data.sources.map((item) =>
+        h("tr", {"data-source": item.name}, h("td", {}, item.name), h("td", {}, item.provider),
+          h("td", {}, item.retryMaxTries),
+          h("td", {class: "mono"}, routes(item).join(", ") || "none"))), {id: "sources"}),
+      h("p", {}, h("a", {href: "#/webhooks?status=DEAD", id: "dead-letters"},
+        "Dead letters"), h("span", {class: "muted"},
+        ": deliveries that used up their tries, to replay once the handler is fixed."))),
+    h("section", {class: "card"}, h("h2", {}, "Deliveries"), filters,
       table(["delivery", "source", "event", "status", "tries", "received"],
         page.nodes.map((delivery) => h("tr", {"data-delivery": delivery.id},
           h("td", {}, h("a", {href: `#/webhooks/${delivery.id}`}, `#${delivery.id}`)),
