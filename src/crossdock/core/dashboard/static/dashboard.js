@@ -298,7 +298,40 @@ async function gitslice() {
         }), {id: "slices"}),
       result),
     h("section", {class: "card"}, h("h2", {}, "Jobs started here"), jobTable),
+    commitLookup(data.slices.map((slice) => slice.name)),
   ];
+}
+
+// Where a commit went: an upstream sha to the slice's, or a slice sha back to upstream's.
+function commitLookup(names) {
+  const slice = h("select", {name: "slice", id: "lookup-slice"},
+    names.map((name) => h("option", {value: name}, name)));
+  const sha = h("input", {name: "sha", id: "lookup-sha", required: true, size: 42,
+    placeholder: "a full commit sha, upstream or slice"});
+  const answer = h("div", {id: "lookup-result", "aria-live": "polite"});
+  const form = h("form", {class: "filters", id: "lookup"},
+    h("label", {}, "Slice", slice), h("label", {}, "Commit", sha),
+    h("button", {type: "submit"}, "Look up"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const value = sha.value.trim();
+    let found;
+    try {
+      found = await graph(`query ($slice: String!, $sha: [String!]) {
+        upstream: commitMap(slice: $slice, upstreamShas: $sha) { upstreamSha sliceSha }
+        slice: commitMap(slice: $slice, sliceShas: $sha) { upstreamSha sliceSha }
+      }`, {slice: slice.value, sha: [value]});
+    } catch (error) {
+      if (!(error instanceof LoggedOut)) answer.replaceChildren(problem(error));
+      return;
+    }
+    const rows = [...found.upstream, ...found.slice].map((pair) => h("tr", {},
+      h("td", {class: "mono"}, pair.upstreamSha), h("td", {class: "mono"}, pair.sliceSha)));
+    answer.replaceChildren(rows.length
+      ? table(["upstream commit", "slice commit"], rows, {id: "lookup-table"})
+      : h("p", {class: "muted"}, `${value} is in neither side of ${slice.value}'s commit map.`));
+  });
+  return h("section", {class: "card"}, h("h2", {}, "Commit map"), form, answer);
 }
 
 async function render() {
