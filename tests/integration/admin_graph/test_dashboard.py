@@ -177,6 +177,8 @@ async def _pull(page: Page, head: str) -> None:
     # The slice's row then shows the upstream commit the pull reached.
     upstream = page.locator("tr[data-slice=web] td.last-upstream")
     await upstream.get_by_text(head[:12], exact=True).wait_for(timeout=WAIT)
+    # The pull's sync run is listed, with the commit it brought.
+    await page.locator("#runs tr[data-run]", has_text="pull").wait_for(timeout=WAIT)
     # The commit map says where that commit went in the slice.
     await page.locator("#lookup-sha").fill(head)
     await page.locator("#lookup button[type=submit]").click()

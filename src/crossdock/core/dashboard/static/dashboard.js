@@ -237,8 +237,9 @@ function jobRow(job) {
 async function gitslice() {
   const data = await graph(`{
     slices { name upstreamUrl upstreamBranch sliceUrl sliceBranch mode lastUpstreamSha
-             mappedCommits updatedAt }
+             mappedCommits updatedAt runs(first: 5) { nodes { ${RUN} } } }
   }`);
+  const runs = h("tbody", {}, runRows(data.slices.map((slice) => slice.runs.nodes).flat()));
   const jobs = h("tbody", {});
   const jobTable = h("table", {id: "jobs"}, h("thead", {}, h("tr", {},
     ["job", "task", "status", "tries", "finished"].map((text) => h("th", {}, text)))), jobs);
@@ -246,8 +247,11 @@ async function gitslice() {
   const cells = new Map();
   // After a pull ends, the slice's row shows where it now stands.
   const refresh = async (name) => {
-    const {slice} = await graph(
-      "query ($name: String!) { slice(name: $name) { lastUpstreamSha mappedCommits } }", {name});
+    const {slice, syncRuns} = await graph(`query ($name: String!) {
+      slice(name: $name) { lastUpstreamSha mappedCommits }
+      syncRuns(slice: $name, first: 5) { nodes { ${RUN} } }
+    }`, {name});
+    runs.replaceChildren(...runRows(syncRuns.nodes));
     const [upstream, mapped] = cells.get(name);
     upstream.textContent = (slice.lastUpstreamSha || "").slice(0, 12);
     mapped.textContent = slice.mappedCommits;
@@ -298,8 +302,24 @@ async function gitslice() {
         }), {id: "slices"}),
       result),
     h("section", {class: "card"}, h("h2", {}, "Jobs started here"), jobTable),
+    h("section", {class: "card"}, h("h2", {}, "Recent sync runs"),
+      h("table", {id: "runs"}, h("thead", {}, h("tr", {},
+        ["run", "slice", "kind", "state", "commits", "started", "took", "error"].map((text) =>
+          h("th", {}, text)))), runs)),
     commitLookup(data.slices.map((slice) => slice.name)),
   ];
+}
+
+const RUN = "id sliceName kind state commits startedAt finishedAt error";
+
+function runRows(runs) {
+  return runs.sort((a, b) => b.startedAt.localeCompare(a.startedAt)).map((run) => h("tr",
+    {"data-run": run.id}, h("td", {}, `#${run.id}`), h("td", {}, run.sliceName),
+    h("td", {}, run.kind), h("td", {}, status(run.state)), h("td", {}, run.commits),
+    h("td", {}, when(run.startedAt)),
+    h("td", {}, run.finishedAt
+      ? `${((new Date(run.finishedAt) - new Date(run.startedAt)) / 1000).toFixed(1)} s` : ""),
+    h("td", {class: "mono"}, run.error || "")));
 }
 
 // Where a commit went: an upstream sha to the slice's, or a slice sha back to upstream's.
