@@ -52,7 +52,10 @@ async def connect(url: str, *, autocommit: bool = False) -> Connection:
 class Database:
     """A pool of async connections to one database."""
 
-    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10) -> None:
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10,
+                 timeout: float = 30.0) -> None:
+        """``timeout``: the seconds a caller waits for a connection before PoolTimeout (while
+        PostgreSQL is unreachable, each caller waits this long)."""
         self.url = url
         self.pool: psycopg_pool.AsyncConnectionPool[Connection] = psycopg_pool.AsyncConnectionPool(
             url,
@@ -61,6 +64,7 @@ class Database:
             open=False,
             kwargs={"row_factory": dict_row},
             check=psycopg_pool.AsyncConnectionPool.check_connection,
+            timeout=timeout,
             name="crossdock",
         )
 

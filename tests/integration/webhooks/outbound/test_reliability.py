@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import os
 import signal
 import subprocess
@@ -11,10 +12,14 @@ import sys
 import time
 
 import orjson
+import psycopg
 import pytest
 
 from crossdock.core.database import Database
+from crossdock.webhooks.errors import WebhooksError
+from crossdock.webhooks.outbound.dispatcher import sending
 from crossdock.webhooks.outbound.models import Application, EndpointSettings, NewMessage
+from crossdock.webhooks.outbound.settings import DeliverySettings
 from crossdock.webhooks.outbound.store import OutboundStore
 from tests.integration.webhooks.outbound.endpoints import (
     Answer,
@@ -119,3 +124,73 @@ async def test_a_worker_killed_mid_send_loses_nothing_and_repeats_carry_one_webh
 
 def _numbers(receiver: Endpoint) -> set[int]:
     return {orjson.loads(got.body)["data"]["n"] for got in receiver.received}
+
+
+async def test_postgresql_refusing_mid_run_loses_no_acknowledged_message(
+    database_url: str, postgres_server: str,
+) -> None:
+    """PostgreSQL refuses every connection for a while (its backends killed, new ones not
+    allowed): a publish then fails (not acknowledged: the sender tries again), and every
+    message that was acknowledged, before or after, still reaches the endpoint."""
+    # A caller waits 2 s for a connection, not the pool's 30 s, so a refused publish fails
+    # as fast as a service would want it to while PostgreSQL is down.
+    async with Database(database_url, max_size=4, timeout=2.0) as database:
+        await _refusing_mid_run(database, database_url, postgres_server)
+
+
+async def _refusing_mid_run(database: Database, database_url: str,
+                            postgres_server: str) -> None:
+    store = OutboundStore(database)
+    await store.add_application(Application(name="acme"))
+
+    async def slowish(_: Received) -> Answer:
+        await asyncio.sleep(0.1)
+        return Answer()
+
+    settings = DeliverySettings(schedule=(0.2,) * 30, jitter=0.0, allow=("127.0.0.1/32",),
+                                poll_seconds=0.1, lease_seconds=3.0)
+    acknowledged: list[str] = []
+
+    async def publish(n: int) -> None:
+        published = await store.publish(NewMessage(app="acme", event_type="invoice.paid",
+                                                   payload={"n": n}))
+        acknowledged.append(published.message.uid)
+
+    async with serving(Endpoint(slowish)) as receiver:
+        await store.add_endpoint("acme", EndpointSettings(url=receiver.url + "/hook"))
+        worker = asyncio.create_task(sending(database, settings))
+        try:
+            for n in range(30):
+                await publish(n)
+            await _until(lambda: len(receiver.received) >= 5, 30)
+            name = psycopg.conninfo.conninfo_to_dict(database_url)["dbname"]
+            with psycopg.connect(postgres_server, autocommit=True) as admin:
+                admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+                refused = 0
+                try:
+                    for n in range(30, 35):
+                        try:
+                            await publish(n)
+                        except WebhooksError:
+                            refused += 1  # not acknowledged: the sender knows to try again
+                    await asyncio.sleep(1.0)
+                finally:
+                    admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+            assert refused == 5
+            for n in range(35, 45):
+                for _ in range(100):
+                    try:
+                        await asyncio.wait_for(publish(n), 1.0)
+                        break
+                    except (WebhooksError, TimeoutError):
+                        await asyncio.sleep(0.1)
+            await _until_all_succeeded(database, len(acknowledged), 60)
+        finally:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+    arrived = {got.headers["webhook-id"] for got in receiver.received}
+    assert set(acknowledged) <= arrived
+    assert len(acknowledged) == 40
