@@ -68,11 +68,14 @@ async def test_a_row_whose_request_gave_up_before_a_writer_took_it_is_not_writte
     database: Database, database_url: str,
 ) -> None:
     await operations.add_source(database, operations.build_source("gh", "github", [SECRET]))
-    writer = DeliveryWriter(database, timeout=2, commit_timeout=0.3, writers=1, linger=0)
+    # Time enough for the one writer to take the first row on a busy machine.
+    writer = DeliveryWriter(database, timeout=2, commit_timeout=2.0, writers=1, linger=0)
     async with await psycopg.AsyncConnection.connect(database_url) as blocker:
         await blocker.execute("LOCK TABLE webhooks_deliveries IN ACCESS EXCLUSIVE MODE")
         taken = asyncio.create_task(writer.store(_row("taken")))
-        await asyncio.sleep(0.1)  # the one writer has taken it and waits on the lock
+        async with asyncio.timeout(10):  # the one writer has taken it and waits on the lock
+            while not await _waits_on_a_lock(blocker):
+                await asyncio.sleep(0.02)
         waiting = asyncio.create_task(writer.store(_row("waiting")))
         async with asyncio.timeout(10):  # without a deadline, both would wait for the lock
             results = await asyncio.gather(taken, waiting, return_exceptions=True)
@@ -86,3 +89,12 @@ async def test_a_row_whose_request_gave_up_before_a_writer_took_it_is_not_writte
         stored = [row["provider_delivery_id"] for row in await cursor.fetchall()]
     # The taken row's INSERT went through once the lock was gone; the other was dropped.
     assert stored == ["taken"]
+
+
+async def _waits_on_a_lock(conn: psycopg.AsyncConnection[Any]) -> bool:
+    """Whether another session of this database waits on a lock."""
+    cursor = await conn.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+    row = await cursor.fetchone()
+    return row is not None and row[0] > 0
