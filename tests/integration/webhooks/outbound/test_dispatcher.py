@@ -188,7 +188,9 @@ async def test_a_failing_head_holds_back_its_key_only(
             return Answer(status=500)
         return Answer()
 
-    settings = dataclasses.replace(FAST, schedule=(0.3, 0.3, 0.3))
+    # a0 fails for 2 s (two retries 1 s apart): time enough, on a busy machine, for key b's
+    # second message to go through after its first.
+    settings = dataclasses.replace(FAST, schedule=(1.0, 1.0, 1.0))
     async with serving(Receiver(behaviour)) as receiver:
         await add(store, receiver)
         async with worker(database, settings):
