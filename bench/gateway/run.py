@@ -642,6 +642,15 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if b else "n/a"
 
 
+def erring(result: Result) -> str:
+    """A warning when more than 1% of a row's answers were errors: its RPS counts fast
+    failures, so its ratio compares nothing."""
+    failed = result.bad + result.socket_errors
+    if failed * 100 <= result.requests:
+        return ""
+    return f" (NOT COMPARABLE: {failed} of its {result.requests} answers were errors)"
+
+
 def print_table(results: list[Result], mismatched: set[tuple[str, str]]) -> list[str]:
     header = (f"{'profile':<10} {'query':<7} {'procs':>5} {'gateway':<14} {'RPS':>9} "
               f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'RSS MB':>8} {'bad':>5}  correct")
@@ -662,7 +671,7 @@ def print_table(results: list[Result], mismatched: set[tuple[str, str]]) -> list
             continue
         parts = [
             f"crossdock/{peer} RPS {ratio(cd.rps, by[peer].rps)}, "
-            f"p95 {cd.p95_ms:.2f} vs {by[peer].p95_ms:.2f} ms"
+            f"p95 {cd.p95_ms:.2f} vs {by[peer].p95_ms:.2f} ms{erring(by[peer])}"
             for peer in ("apollo", "hive", "hive-nodedupe") if peer in by
         ]
         lines.append(f"{profile}, {query}, {processes} proc: " + "; ".join(parts))
