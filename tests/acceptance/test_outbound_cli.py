@@ -85,3 +85,45 @@ def test_bad_input_is_one_line_and_exit_code_2(crossdock: Run, database_url: str
     _one_line(crossdock("webhooks", "event-type", "add", "t", "--schema", '{"type": 5}',
                         env=env), "invalid JSON Schema")
     _one_line(crossdock("webhooks", "attempts", "999", env=env), "no message with id 999")
+
+
+def test_an_ed25519_endpoint_shows_only_its_public_key_and_event_types_in_use_stay(
+    crossdock: Run, database_url: str,
+) -> None:
+    from crossdock.webhooks.signatures import public_key
+
+    env = {"DATABASE_URL": database_url}
+    assert crossdock("webhooks", "app", "add", "acme", env=env).returncode == 0
+    added = crossdock("webhooks", "endpoint", "add", "acme", "https://hooks.acme.example/h",
+                      "--signing", "ed25519", "--event-type", "invoice.paid", env=env)
+    assert added.returncode == 0, added.stderr
+    assert "the receiver needs only this to verify v1a signatures" in added.stdout
+    shown = added.stdout.split()[-1]
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT secret FROM webhooks_out_endpoints").fetchone()
+    assert row is not None
+    assert row[0].startswith("whsk_")
+    assert shown == public_key(row[0])
+    assert row[0] not in added.stdout
+    by_env = json.loads(crossdock("webhooks", "endpoint", "add", "acme", "https://x.example/h",
+                                  "--json", env={**env, "CROSSDOCK_WEBHOOKS_SIGNING": "ed25519"}
+                                  ).stdout)
+    assert (by_env["signing"], by_env["secret"]) == ("ed25519", None)
+    rotated = json.loads(crossdock("webhooks", "endpoint", "rotate-secret", str(by_env["id"]),
+                                   "--signing", "hmac", "--json", env=env).stdout)
+    assert (rotated["signing"], rotated["public_key"]) == ("hmac", None)
+    assert rotated["secret"].startswith("whsec_")
+    refused = crossdock("webhooks", "endpoint", "add", "acme", "https://x.example/h",
+                        "--signing", "rsa", env=env)
+    assert refused.returncode == 2
+    assert "Traceback" not in refused.stderr
+
+    assert crossdock("webhooks", "event-type", "add", "invoice.paid", env=env).returncode == 0
+    _one_line(crossdock("webhooks", "event-type", "remove", "invoice.paid", env=env),
+              "still used by 1 endpoint(s) and 0 undelivered message(s)")
+    assert crossdock("webhooks", "endpoint", "update", "1", "--every-event-type",
+                     env=env).returncode == 0
+    removed = crossdock("webhooks", "event-type", "remove", "invoice.paid", env=env)
+    assert (removed.returncode, removed.stdout.strip()) == (0, "removed event type invoice.paid")
+    _one_line(crossdock("webhooks", "event-type", "remove", "invoice.paid", env=env),
+              "no event type named 'invoice.paid'")

@@ -30,6 +30,7 @@ from crossdock.webhooks.errors import (
     ApplicationExists,
     DeliveryNotFound,
     EventTypeExists,
+    EventTypeInUse,
     MessageNotFound,
     RouteNotFound,
     SourceExists,
@@ -45,10 +46,11 @@ from crossdock.webhooks.models import DeliveryStatus
 from crossdock.webhooks.outbound import admin as outbound_admin
 from crossdock.webhooks.outbound.service import Outbound
 
-#: Errors that name something missing (404) or taken (409); every other one of ours is 400.
+#: Errors that name something missing (404), or taken or in use (409); others of ours: 400.
 _NOT_FOUND = (UnknownSource, DeliveryNotFound, RouteNotFound, UnknownApplication,
               UnknownEndpoint, UnknownEventType, MessageNotFound)
-_TAKEN = (SourceExists, ApplicationExists, EventTypeExists)
+_TAKEN = (SourceExists, ApplicationExists, EventTypeExists,
+          EventTypeInUse)
 
 
 def openapi_document() -> dict[str, Any]:

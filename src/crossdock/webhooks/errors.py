@@ -29,11 +29,13 @@ WebhooksError
         ├── MessageNotFound        no message with that id
         ├── ApplicationExists      an application by that name exists already
         ├── EventTypeExists        an event type by that name exists already
+        ├── EventTypeInUse         endpoints or undelivered messages still use an event type
         └── InvalidPayload         a payload does not match its event type's JSON Schema
 
 ``InvalidInput`` and its subclasses are also configuration errors: the ``crossdock``
 command exits 2 on them (what the person gave is wrong), and the admin API answers 400
-(404 for the outbound ``Unknown*`` and ``*NotFound``, 409 for the ``*Exists``).
+(404 for the outbound ``Unknown*`` and ``*NotFound``, 409 for the ``*Exists`` and
+``EventTypeInUse``).
 """
 
 from __future__ import annotations
@@ -161,6 +163,10 @@ class ApplicationExists(InvalidOutbound):
 
 class EventTypeExists(InvalidOutbound):
     """An event type by that name exists already."""
+
+
+class EventTypeInUse(InvalidOutbound):
+    """Endpoints or undelivered messages still use the event type: it cannot be removed."""
 
 
 class MessageNotFound(InvalidOutbound):

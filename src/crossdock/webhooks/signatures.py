@@ -56,8 +56,17 @@ def signature_entry(secret: str, content: bytes) -> str:
 
 def new_key_pair() -> tuple[str, str]:
     """A fresh ``(whsk_..., whpk_...)`` ed25519 pair."""
-    private = Ed25519PrivateKey.generate()
-    seed = private.private_bytes_raw()
-    public = private.public_key().public_bytes_raw()
-    return (PRIVATE_KEY_PREFIX + base64.b64encode(seed).decode(),
-            PUBLIC_KEY_PREFIX + base64.b64encode(public).decode())
+    seed = Ed25519PrivateKey.generate().private_bytes_raw()
+    private = PRIVATE_KEY_PREFIX + base64.b64encode(seed).decode()
+    public = public_key(private)
+    assert public is not None
+    return private, public
+
+
+def public_key(secret: str) -> str | None:
+    """The ``whpk_`` public key of a ``whsk_`` private key; None for an HMAC secret."""
+    if not secret.startswith(PRIVATE_KEY_PREFIX):
+        return None
+    seed = key_bytes(secret, PRIVATE_KEY_PREFIX)[:_ED25519_SEED_BYTES]
+    public = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
+    return PUBLIC_KEY_PREFIX + base64.b64encode(public).decode()

@@ -42,6 +42,16 @@ async def _endpoints(stack: Stack) -> int:
     check(await client.post(f"/api/endpoints/{added['id']}/rotate-secret",
                             json={"overlap_hours": "x"}))  # 400
     check(await client.post("/api/endpoints/999999/rotate-secret", json={}))  # 404
+    signed = check(await client.post("/api/apps/acme/endpoints", json={
+        "url": "https://hooks.acme.example/b", "signing": "ed25519"}))
+    assert (signed["signing"], signed["secret"]) == ("ed25519", None)
+    assert signed["public_key"].startswith("whpk_")
+    assert check(await client.post(f"/api/endpoints/{added['id']}/rotate-secret", json={
+        "signing": "ed25519"}))["public_key"].startswith("whpk_")
+    bad = check(await client.post("/api/apps/acme/endpoints", json={
+        "url": "https://x.example", "signing": "rsa"}))  # 400
+    assert "signing must be one of hmac, ed25519" in bad["error"]
+    check(await client.delete(f"/api/endpoints/{signed['id']}"))
     return int(added["id"])
 
 
@@ -67,6 +77,11 @@ async def _messages(stack: Stack, endpoint_id: int) -> None:
     shown = check(await client.get(f"/api/messages/{sent['id']}"))
     assert [d["status"] for d in shown["destinations"]] == ["pending"]
     check(await client.get("/api/messages/999999"))  # 404
+    in_use = check(await client.delete("/api/event-types/invoice.paid"))  # 409
+    assert "still used by 1 endpoint(s) and 1 undelivered message(s)" in in_use["error"]
+    check(await client.post("/api/event-types", json={"name": "spare"}))
+    assert check(await client.delete("/api/event-types/spare")) == {"removed": "spare"}
+    check(await client.delete("/api/event-types/spare"))  # 404
 
     since = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()
     disabled = check(await client.patch(f"/api/endpoints/{endpoint_id}", json={

@@ -16,7 +16,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from crossdock.webhooks.errors import InvalidOutbound, MessageNotFound, UnknownEndpoint
-from crossdock.webhooks.outbound.models import ROTATION_OVERLAP, Endpoint, EndpointSettings
+from crossdock.webhooks.outbound.models import (
+    ROTATION_OVERLAP,
+    Endpoint,
+    EndpointSettings,
+    SigningScheme,
+)
 from crossdock.webhooks.outbound.service import ENDPOINT_FIELDS, Outbound
 
 #: What ``PATCH /api/endpoints/{id}`` takes besides the settings.
@@ -61,7 +66,13 @@ def _settings_changes(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _with_secret(endpoint: Endpoint) -> dict[str, Any]:
-    return {**endpoint.public(), "secret": endpoint.secret}
+    return {**endpoint.public(), **endpoint.receiver_key()}
+
+
+def _signing(data: dict[str, Any]) -> SigningScheme | None:
+    """The ``signing`` field, taken out of ``data`` (None when absent)."""
+    value = data.pop("signing", None)
+    return None if value is None else SigningScheme.parse(value)
 
 
 async def list_apps(request: Request) -> Response:
@@ -92,12 +103,15 @@ async def list_endpoints(request: Request) -> Response:
 
 
 async def add_endpoint(request: Request) -> Response:
-    """POST /api/apps/{name}/endpoints: the answer holds the signing secret, this once."""
-    changes = _settings_changes(await _body(request))
+    """POST /api/apps/{name}/endpoints: the answer holds the signing secret (or the ed25519
+    public key), this once."""
+    data = await _body(request)
+    signing = _signing(data) or SigningScheme.HMAC
+    changes = _settings_changes(data)
     if "url" not in changes:
         raise InvalidOutbound("url is required")
     added = await _outbound(request).add_endpoint(request.path_params["name"],
-                                                  EndpointSettings(**changes))
+                                                  EndpointSettings(**changes), signing=signing)
     return JSONResponse(_with_secret(added), status_code=201)
 
 
@@ -131,11 +145,12 @@ async def rotate_secret(request: Request) -> Response:
     """POST /api/endpoints/{id}/rotate-secret: the answer holds the new secret, this once."""
     endpoint_id = _id(request, UnknownEndpoint)
     data = await _body(request)
+    signing = _signing(data)
     hours = data.get("overlap_hours", ROTATION_OVERLAP.total_seconds() / 3600)
     if isinstance(hours, bool) or not isinstance(hours, int | float):
         raise InvalidOutbound("overlap_hours must be a number")
-    rotated = await _outbound(request).rotate_secret(endpoint_id,
-                                                     overlap=dt.timedelta(hours=hours))
+    rotated = await _outbound(request).rotate_secret(
+        endpoint_id, overlap=dt.timedelta(hours=hours), signing=signing)
     return JSONResponse(_with_secret(rotated))
 
 
@@ -164,6 +179,13 @@ async def add_event_type(request: Request) -> Response:
     added = await _outbound(request).add_event_type(
         data.get("name", ""), description=data.get("description", ""), schema=data.get("schema"))
     return JSONResponse(added.public(), status_code=201)
+
+
+async def remove_event_type(request: Request) -> Response:
+    """DELETE /api/event-types/{name}: 409 while endpoints or undelivered messages use it."""
+    name = request.path_params["name"]
+    await _outbound(request).remove_event_type(name)
+    return JSONResponse({"removed": name})
 
 
 async def send(request: Request) -> Response:
@@ -204,5 +226,6 @@ ROUTES = [
     Route("/api/endpoints/{id}/recover", recover, methods=["POST"]),
     Route("/api/event-types", list_event_types, methods=["GET"]),
     Route("/api/event-types", add_event_type, methods=["POST"]),
+    Route("/api/event-types/{name}", remove_event_type, methods=["DELETE"]),
     Route("/api/messages/{id}", show_message, methods=["GET"]),
 ]

@@ -105,6 +105,10 @@ class Catalogue:
         self._cached[event_type.name] = _Cached(
             event_type=event_type, validator=validator, until=time.monotonic() + self.seconds)
 
+    def forget(self, name: str) -> None:
+        """Drop a removed event type."""
+        self._cached.pop(name, None)
+
     def check(self, name: str, payload: Any) -> None:
         """Refuse a payload that is not JSON or breaks the schema of a type :meth:`put` kept."""
         _refuse(name, self._cached[name].validator, payload)

@@ -136,6 +136,14 @@ def event_type_list(as_json: JsonFlag = False) -> None:
     stdout.print(table)
 
 
+@event_type_group.command("remove", epilog=examples(
+    "crossdock webhooks event-type remove invoice.paid"))
+def event_type_remove(
+    name: Annotated[str, typer.Argument(help="The event type to delete.")],
+) -> None:
+    """Delete an event type; refused while endpoints or undelivered messages use it."""
+    with_outbound(lambda out: out.remove_event_type(name))
+    stdout.print(f"removed event type {name}", highlight=False)
 
 
 # Messages

@@ -1,8 +1,10 @@
 """``crossdock webhooks endpoint ...``: where an application's webhooks go.
 
-``endpoint add`` makes the endpoint's signing key and prints it once; ``rotate-secret`` makes
-a new one and keeps signing with the old one too for an overlap (24 hours unless told), so a
-receiver can switch keys without losing a message.
+``endpoint add`` makes the endpoint's signing key and prints what the receiver verifies with,
+once: the ``whsec_`` secret for HMAC (``v1``), the ``whpk_`` public key for ed25519 (``v1a``;
+the private key stays here). ``rotate-secret`` makes a new key and keeps signing with the old
+one too for an overlap (24 hours unless told), so a receiver can switch keys without losing
+a message.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from rich.table import Table
 from crossdock.core.cli import JsonFlag, print_json, stdout
 from crossdock.core.clihelp import examples
 from crossdock.webhooks.outbound.clitools import parse_headers, with_outbound
-from crossdock.webhooks.outbound.models import Endpoint, EndpointSettings
+from crossdock.webhooks.outbound.models import Endpoint, EndpointSettings, SigningScheme
 from crossdock.webhooks.outbound.service import Outbound
 
 endpoint_group = typer.Typer(no_args_is_help=True, help="An application's endpoints.",
@@ -33,17 +35,27 @@ def _show_endpoint(endpoint: Endpoint, as_json: bool, verb: str) -> None:
 
 
 def _show_secret(endpoint: Endpoint, as_json: bool, verb: str) -> None:
-    """The key, once: a receiver verifies with it."""
+    """The key a receiver verifies with, once."""
+    key = endpoint.receiver_key()
     if as_json:
-        print_json({**endpoint.public(), "secret": endpoint.secret})
+        print_json({**endpoint.public(), **key})
         return
     _show_endpoint(endpoint, as_json, verb)
-    stdout.print(f"signing secret (shown once, keep it for the receiver): {endpoint.secret}",
+    if key["public_key"] is not None:
+        stdout.print(f"ed25519 public key (shown once; the receiver needs only this to verify "
+                     f"v1a signatures): {key['public_key']}", highlight=False, soft_wrap=True)
+        return
+    stdout.print(f"signing secret (shown once, keep it for the receiver): {key['secret']}",
                  highlight=False, soft_wrap=True)
+
+
+_SIGNING_HELP = ("hmac signs v1 with a whsec_ secret the receiver shares; ed25519 signs v1a "
+                 "with a private key kept here, the receiver gets only the whpk_ public key.")
 
 
 @endpoint_group.command("add", epilog=examples(
     "crossdock webhooks endpoint add acme https://hooks.acme.example/crossdock",
+    "crossdock webhooks endpoint add acme https://hooks.acme.example/signed --signing ed25519",
     "crossdock webhooks endpoint add acme https://hooks.acme.example/billing "
     "--event-type invoice.paid --channel eu --rate-limit 20 --header 'X-Team: billing'"))
 def endpoint_add(
@@ -62,16 +74,18 @@ def endpoint_add(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for an answer.")] = 15.0,
     header: Annotated[list[str] | None, typer.Option(
         help="'Name: value' sent with every request; repeatable.")] = None,
+    signing: Annotated[SigningScheme, typer.Option(
+        envvar="CROSSDOCK_WEBHOOKS_SIGNING", help=_SIGNING_HELP)] = SigningScheme.HMAC,
     as_json: JsonFlag = False,
 ) -> None:
-    """Add an endpoint; prints its signing secret, once."""
+    """Add an endpoint; prints its signing secret (or ed25519 public key), once."""
     settings = EndpointSettings(
         url=url, description=description,
         event_types=tuple(event_type) if event_type else None,
         channels=tuple(channel) if channel else None, rate_limit=rate_limit,
         max_concurrency=max_concurrency, timeout_seconds=timeout,
         headers=parse_headers(header) or {})
-    added = with_outbound(lambda out: out.add_endpoint(app, settings))
+    added = with_outbound(lambda out: out.add_endpoint(app, settings, signing=signing))
     _show_secret(added, as_json, "added")
 
 
@@ -130,16 +144,21 @@ def endpoint_update(
 
 @endpoint_group.command("rotate-secret", epilog=examples(
     "crossdock webhooks endpoint rotate-secret 3",
-    "crossdock webhooks endpoint rotate-secret 3 --overlap-hours 72"))
+    "crossdock webhooks endpoint rotate-secret 3 --overlap-hours 72",
+    "crossdock webhooks endpoint rotate-secret 3 --signing ed25519"))
 def endpoint_rotate_secret(
     endpoint_id: Annotated[int, typer.Argument(min=1, help="The endpoint's id.")],
     overlap_hours: Annotated[float, typer.Option(
         min=0, help="Hours the old secret still signs (both signatures are sent).")] = 24.0,
+    signing: Annotated[SigningScheme | None, typer.Option(
+        envvar="CROSSDOCK_WEBHOOKS_SIGNING", help=_SIGNING_HELP,
+        show_default="the endpoint's current scheme")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Make a new signing secret; prints it, once."""
+    """Make a new signing key; prints the secret (or ed25519 public key), once."""
     overlap = dt.timedelta(hours=overlap_hours)
-    rotated = with_outbound(lambda out: out.rotate_secret(endpoint_id, overlap=overlap))
+    rotated = with_outbound(lambda out: out.rotate_secret(endpoint_id, overlap=overlap,
+                                                          signing=signing))
     _show_secret(rotated, as_json, "rotated the secret of")
 
 

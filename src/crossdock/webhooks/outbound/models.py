@@ -11,7 +11,8 @@ import secrets
 from enum import StrEnum
 from typing import Any
 
-from crossdock.webhooks.signatures import HMAC_PREFIX
+from crossdock.webhooks.errors import InvalidOutbound
+from crossdock.webhooks.signatures import HMAC_PREFIX, PRIVATE_KEY_PREFIX, new_key_pair, public_key
 
 #: An application's or event type's name, as the tables' name checks have it.
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -29,6 +30,26 @@ BODY_EXCERPT_CHARS = 4096
 def generate_secret() -> str:
     """A new ``whsec_`` key for an endpoint."""
     return HMAC_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
+
+
+class SigningScheme(StrEnum):
+    """How an endpoint's messages are signed: ``v1`` HMAC-SHA256 or ``v1a`` ed25519."""
+
+    HMAC = "hmac"
+    ED25519 = "ed25519"
+
+    @classmethod
+    def parse(cls, value: Any) -> SigningScheme:
+        """``value`` as a scheme; :class:`InvalidOutbound` for anything else."""
+        try:
+            return cls(value)
+        except ValueError:
+            raise InvalidOutbound(f"signing must be one of {', '.join(cls)}, not {value!r}"
+                                  ) from None
+
+    def new_key(self) -> str:
+        """A new signing key: a ``whsec_`` secret, or an ed25519 ``whsk_`` private key."""
+        return generate_secret() if self is SigningScheme.HMAC else new_key_pair()[0]
 
 
 class DestinationStatus(StrEnum):
@@ -133,11 +154,24 @@ class Endpoint:
             return (self.secret, self.previous_secret)
         return (self.secret,)
 
+    @property
+    def signing(self) -> SigningScheme:
+        """The scheme of the key in use."""
+        return SigningScheme.ED25519 if self.secret.startswith(PRIVATE_KEY_PREFIX) \
+            else SigningScheme.HMAC
+
+    def receiver_key(self) -> dict[str, str | None]:
+        """What a receiver verifies with, shown once: the ``whsec_`` secret for HMAC, the
+        ``whpk_`` public key for ed25519 (the private key never leaves)."""
+        if self.signing is SigningScheme.ED25519:
+            return {"secret": None, "public_key": public_key(self.secret)}
+        return {"secret": self.secret, "public_key": None}
+
     def public(self) -> dict[str, Any]:
         """The endpoint as the CLI and the admin API show it: no key."""
         settings = self.settings
         return {
-            "id": self.id, "app": self.app, "url": settings.url,
+            "id": self.id, "app": self.app, "url": settings.url, "signing": str(self.signing),
             "description": settings.description,
             "event_types": list(settings.event_types) if settings.event_types is not None
             else None,

@@ -31,6 +31,15 @@ SELECT * FROM webhooks_out_event_types WHERE name = %(name)s
 -- name: list_event_types
 SELECT * FROM webhooks_out_event_types ORDER BY name
 
+-- name: event_type_usage
+-- What still uses an event type: endpoints filtering on it, messages of it not yet delivered.
+SELECT
+    (SELECT count(*) FROM webhooks_out_endpoints WHERE %(name)s = ANY (event_types))
+        AS endpoints,
+    (SELECT count(DISTINCT m.id) FROM webhooks_out_messages m
+     JOIN webhooks_out_destinations d ON d.message_id = m.id
+     WHERE m.event_type = %(name)s AND d.status IN ('pending', 'sending')) AS undelivered
+
 -- name: delete_event_type
 DELETE FROM webhooks_out_event_types WHERE name = %(name)s RETURNING name
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from crossdock.core.database import Connection, Database
-from crossdock.webhooks.errors import InvalidOutbound, UnknownEventType
+from crossdock.webhooks.errors import EventTypeInUse, InvalidOutbound, UnknownEventType
 from crossdock.webhooks.outbound import checks
 from crossdock.webhooks.outbound.catalogue import Catalogue, check_schema
 from crossdock.webhooks.outbound.models import (
@@ -26,6 +26,7 @@ from crossdock.webhooks.outbound.models import (
     Message,
     NewMessage,
     Published,
+    SigningScheme,
 )
 from crossdock.webhooks.outbound.store import OutboundStore
 
@@ -111,11 +112,23 @@ class Outbound:
         """The catalogue."""
         return await self.store.list_event_types()
 
+    async def remove_event_type(self, name: str) -> None:
+        """Delete an event type no endpoint filters on and no undelivered message has."""
+        endpoints, undelivered = await self.store.event_type_usage(name)
+        if endpoints or undelivered:
+            raise EventTypeInUse(f"event type {name!r} is still used by {endpoints} "
+                                 f"endpoint(s) and {undelivered} undelivered message(s)")
+        await self.store.remove_event_type(name)
+        self.catalogue.forget(name)
+
     # Endpoints
 
-    async def add_endpoint(self, app: str, settings: EndpointSettings) -> Endpoint:
-        """Add an endpoint with a new ``whsec_`` key (``endpoint.secret``, to show once)."""
-        return await self.store.add_endpoint(app, checks.check_settings(settings))
+    async def add_endpoint(self, app: str, settings: EndpointSettings, *,
+                           signing: SigningScheme = SigningScheme.HMAC) -> Endpoint:
+        """Add an endpoint with a new key of ``signing`` (``endpoint.receiver_key()`` is
+        what to show, once)."""
+        return await self.store.add_endpoint(app, checks.check_settings(settings),
+                                             secret=signing.new_key())
 
     async def update_endpoint(self, endpoint_id: int, changes: Mapping[str, Any]) -> Endpoint:
         """Change some of an endpoint's settings (``ENDPOINT_FIELDS``)."""
@@ -136,12 +149,16 @@ class Outbound:
             await self.store.get_application(app)
         return await self.store.list_endpoints(app)
 
-    async def rotate_secret(self, endpoint_id: int, *,
-                            overlap: dt.timedelta = ROTATION_OVERLAP) -> Endpoint:
-        """A new key for an endpoint; the old one still signs for ``overlap``."""
+    async def rotate_secret(self, endpoint_id: int, *, overlap: dt.timedelta = ROTATION_OVERLAP,
+                            signing: SigningScheme | None = None) -> Endpoint:
+        """A new key for an endpoint, of ``signing`` (the current key's scheme if None); the
+        old one still signs for ``overlap``."""
         if not dt.timedelta(0) <= overlap <= MAX_OVERLAP:
             raise InvalidOutbound(f"the overlap must be from 0 to {MAX_OVERLAP.days} days")
-        return await self.store.rotate_secret(endpoint_id, overlap=overlap)
+        if signing is None:
+            signing = (await self.store.get_endpoint(endpoint_id)).signing
+        return await self.store.rotate_secret(endpoint_id, secret=signing.new_key(),
+                                              overlap=overlap)
 
     async def enable_endpoint(self, endpoint_id: int) -> Endpoint:
         """Enable a disabled endpoint (``recover`` queues what it missed)."""

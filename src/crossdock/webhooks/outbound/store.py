@@ -146,6 +146,12 @@ class OutboundStore:
         """The catalogue, by name."""
         return [rows.event_type(row) for row in await self._all("list_event_types", {})]
 
+    async def event_type_usage(self, name: str) -> tuple[int, int]:
+        """``(endpoints filtering on it, messages of it not yet delivered)``."""
+        row = await self._one("event_type_usage", {"name": name})
+        assert row is not None
+        return int(row["endpoints"]), int(row["undelivered"])
+
     async def remove_event_type(self, name: str) -> None:
         """Delete an event type (messages of it stay)."""
         if await self._one("delete_event_type", {"name": name}) is None:
@@ -155,7 +161,8 @@ class OutboundStore:
 
     async def add_endpoint(self, app: str, settings: EndpointSettings, *,
                            secret: str | None = None) -> Endpoint:
-        """Store an endpoint of ``app`` with ``secret`` (a new ``whsec_`` key if None)."""
+        """Store an endpoint of ``app`` with ``secret`` (a new ``whsec_`` key if None; a
+        ``whsk_`` ed25519 private key signs ``v1a``)."""
         async with self._transaction(app=app) as conn:
             row = await _one(conn, "insert_endpoint", {
                 **_endpoint_params(settings), "app": app,
