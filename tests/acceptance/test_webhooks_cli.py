@@ -178,7 +178,7 @@ def test_route_add_refuses_a_handler_no_installed_service_registers(
     crossdock("webhooks", "source", "add", "gh", "--provider", "github", "--secret", SECRET,
               env=env)
     result = crossdock("webhooks", "route", "add", "gh", "--handler", "slack", env=env)
-    _one_line(result, 2, "no handler named 'slack'", "register bus, log")
+    _one_line(result, 2, "no handler named 'slack'", "register bus, forward, log")
     assert json.loads(crossdock("webhooks", "route", "list", "gh", "--json",
                                 env=env).stdout) == []
 
