@@ -42,6 +42,7 @@ from crossdock.webhooks.errors import (
     UnknownSource,
     WebhooksError,
 )
+from crossdock.webhooks.json_body import json_object
 from crossdock.webhooks.models import DeliveryStatus
 from crossdock.webhooks.outbound import admin as outbound_admin
 from crossdock.webhooks.outbound.service import Outbound
@@ -84,13 +85,7 @@ def _time(value: Any, name: str) -> dt.datetime | None:
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
-    try:
-        data = await request.json()
-    except ValueError as exc:
-        raise WebhooksError("the body is not JSON") from exc
-    if not isinstance(data, dict):
-        raise WebhooksError("the body must be a JSON object")
-    return data
+    return await json_object(request, WebhooksError)
 
 
 def _source_changes(data: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from crossdock.webhooks.errors import InvalidOutbound, MessageNotFound, UnknownEndpoint
+from crossdock.webhooks.json_body import json_object
 from crossdock.webhooks.outbound.models import (
     ROTATION_OVERLAP,
     Endpoint,
@@ -34,13 +35,7 @@ def _outbound(request: Request) -> Outbound:
 
 
 async def _body(request: Request) -> dict[str, Any]:
-    try:
-        data = await request.json()
-    except ValueError as exc:
-        raise InvalidOutbound("the body is not JSON") from exc
-    if not isinstance(data, dict):
-        raise InvalidOutbound("the body must be a JSON object")
-    return data
+    return await json_object(request, InvalidOutbound)
 
 
 def _id(request: Request, error: type[UnknownEndpoint | MessageNotFound]) -> int:
