@@ -97,24 +97,18 @@ class GraphQLApp:
         query = params.get("query", [None])[0]
         if not query and "extensions" not in params and "doc_id" not in params:
             return request_error("Missing the query parameter.")
-        variables: Any = None
-        raw = params.get("variables", [None])[0]
-        if raw:
-            try:
-                variables = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                return request_error("The variables parameter is not valid JSON.")
-        extensions: Any = None
-        raw = params.get("extensions", [None])[0]
-        if raw:
-            try:
-                extensions = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                return request_error("The extensions parameter is not valid JSON.")
-        return await self._run({"query": query, "variables": variables,
+        decoded: dict[str, Any] = {}
+        for name in ("variables", "extensions"):
+            raw = params.get(name, [None])[0]
+            if raw:
+                try:
+                    decoded[name] = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    return request_error(f"The {name} parameter is not valid JSON.")
+        return await self._run({"query": query, "variables": decoded.get("variables"),
                                 "operationName": params.get("operationName", [None])[0],
                                 "doc_id": params.get("doc_id", [None])[0],
-                                "extensions": extensions}, context, method="GET")
+                                "extensions": decoded.get("extensions")}, context, method="GET")
 
     async def _post(self, receive: Receive, content_type: bytes,
                     context: RequestContext) -> Result:
