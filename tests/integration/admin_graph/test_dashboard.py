@@ -1,44 +1,28 @@
 """The dashboard in headless Chromium, against the gateway and admin subgraphs of ``crossdock up``.
 
 A seeded database (a source with a failed delivery, a slice), a job worker and the webhooks
-worker running, as under ``crossdock up``. The browser (Debian's ``chromium``, driven by
-Playwright) may reach nothing but 127.0.0.1, and any console error or failed request fails
-the test. With ``CROSSDOCK_DASHBOARD_SCREENSHOTS=<folder>`` each page's screenshot is written
-there (``docs/images`` holds the committed ones).
+worker running, as under ``crossdock up``; the browser and what it may reach are
+``browser.py``'s, shared with the other pages' tests.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import dataclasses
-import os
-import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import pytest
 
-from crossdock.core.dashboard.app import DashboardApp
 from crossdock.core.runtime import Runtime
-from crossdock.core.tokens import Role, TokenStore
-from crossdock.core.up import service_workers
 from crossdock.gitslice.config import SliceConfig
 from crossdock.gitslice.jobs import syncer_for
 from crossdock.webhooks import operations
-from tests.integration.gateway.federation import Servers
-from tests.integration.gateway.test_graphiql import ARGS, CHROMIUM
+from tests.integration.admin_graph.browser import WAIT, dashboard, log_in, shot
 from tests.integration.gitslice.gitrepos import WorkRepo, bare, git
 
 if TYPE_CHECKING:
-    from playwright.async_api import Page, Route
+    from playwright.async_api import Page
 
 pytestmark = pytest.mark.anyio
-
-SHOTS = os.environ.get("CROSSDOCK_DASHBOARD_SCREENSHOTS")
-WAIT = 20_000
 
 
 async def _seed(runtime: Runtime, tmp_path: Path) -> tuple[int, str]:
@@ -70,77 +54,13 @@ async def _seed(runtime: Runtime, tmp_path: Path) -> tuple[int, str]:
     return int(row["id"]), git(upstream, "rev-parse", "main")
 
 
-@contextlib.asynccontextmanager
-async def _workers(runtime: Runtime) -> AsyncIterator[None]:
-    """The job worker and the services' own loops, as ``crossdock up`` runs them."""
-    running = [asyncio.create_task(runtime.jobs.run_worker(concurrency=2)),
-               *service_workers(runtime, None)]
-    try:
-        yield
-    finally:
-        for task in running:
-            task.cancel()
-        for task in running:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-
-async def _shot(page: Page, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        await page.screenshot(path=str(Path(SHOTS) / f"dashboard-{name}.png"), full_page=True)
-
-
-async def _log_in(page: Page, url: str, token: str) -> None:
-    await page.goto(url + "/")
-    await page.locator("#token").fill(token)
-    await page.locator("#login button[type=submit]").click()
-
-
-@dataclasses.dataclass
-class Browser:
-    """A page that may reach only 127.0.0.1, and what went wrong in it."""
-
-    page: Page
-    outside: list[str] = dataclasses.field(default_factory=list)
-    problems: list[str] = dataclasses.field(default_factory=list)
-
-
-@contextlib.asynccontextmanager
-async def _browser() -> AsyncIterator[Browser]:
-    from playwright.async_api import async_playwright
-
-    assert shutil.which(CHROMIUM), "install Chromium (Debian: apt-get install chromium)"
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = await chromium.new_page(viewport={"width": 1280, "height": 800})
-            browser = Browser(page=page)
-
-            async def only_local(route: Route) -> None:
-                if urlsplit(route.request.url).hostname == "127.0.0.1":
-                    await route.continue_()
-                    return
-                browser.outside.append(route.request.url)
-                await route.abort()
-
-            await page.route("**/*", only_local)
-            page.on("console", lambda message: browser.problems.append(message.text)
-                    if message.type == "error" else None)
-            page.on("pageerror", lambda error: browser.problems.append(str(error)))
-            page.on("requestfailed", lambda request: browser.problems.append(request.url))
-            yield browser
-        finally:
-            await chromium.close()
-
-
 async def _see_the_overview(page: Page) -> None:
     services = page.locator("#services")
     await services.get_by_text("webhooks", exact=True).wait_for(timeout=WAIT)
     await services.get_by_text("gitslice", exact=True).wait_for(timeout=WAIT)
     await page.locator("#failed-deliveries").get_by_text("handler bus: boom").wait_for(
         timeout=WAIT)
-    await _shot(page, "overview")
+    await shot(page, "overview")
 
 
 async def _replay(page: Page, delivery: int) -> None:
@@ -153,7 +73,7 @@ async def _replay(page: Page, delivery: int) -> None:
     await page.locator("main[data-route='#/webhooks?status=FAILED']").wait_for(timeout=WAIT)
     row = page.locator(f"#deliveries tr[data-delivery='{delivery}']")
     await row.wait_for(timeout=WAIT)
-    await _shot(page, "webhooks")
+    await shot(page, "webhooks")
     await row.get_by_role("link").click()
     await page.locator("#headers").get_by_text("GitHub-Hookshot").wait_for(timeout=WAIT)
     assert '"number": 7' in await page.locator("#body").inner_text()
@@ -164,7 +84,7 @@ async def _replay(page: Page, delivery: int) -> None:
     # A failed delivery resumes: its handler runs again, and now succeeds.
     assert "PROCESSED" in await notice.inner_text()
     await page.locator("#delivery-status [data-status=PROCESSED]").wait_for(timeout=WAIT)
-    await _shot(page, "delivery")
+    await shot(page, "delivery")
 
 
 async def _pull(page: Page, head: str) -> None:
@@ -183,7 +103,7 @@ async def _pull(page: Page, head: str) -> None:
     await page.locator("#lookup-sha").fill(head)
     await page.locator("#lookup button[type=submit]").click()
     await page.locator("#lookup-table").get_by_text(head, exact=True).wait_for(timeout=WAIT)
-    await _shot(page, "gitslice")
+    await shot(page, "gitslice")
 
 
 async def _retry(page: Page, runtime: Runtime) -> None:
@@ -200,42 +120,32 @@ async def _retry(page: Page, runtime: Runtime) -> None:
     await page.locator("#job-result").get_by_text("retry asked").wait_for(timeout=WAIT)
     await row.locator("[data-status=SUCCEEDED]").wait_for(timeout=WAIT)
     await page.locator("#job-result").get_by_text("it ended SUCCEEDED").wait_for(timeout=WAIT)
-    await _shot(page, "jobs")
+    await shot(page, "jobs")
 
 
 async def test_a_person_logs_in_replays_a_delivery_pulls_a_slice_and_retries_its_job(
         gateway: tuple[str, Runtime], tmp_path: Path) -> None:
     graphql, runtime = gateway
     delivery, head = await _seed(runtime, tmp_path)
-    tokens = TokenStore(runtime.database)
-    _, admin = await tokens.create(role=Role.ADMIN, name="dashboard")
-    _, read = await tokens.create(role=Role.READ, name="viewer")
-    servers = Servers()
-    try:
-        url = await servers.start(DashboardApp(lambda: graphql))
-        async with _workers(runtime), _browser() as browser:
-            page = browser.page
-            # A wrong token keeps the login form, with a message.
-            await _log_in(page, url, "cdx_not-a-token")
-            await page.get_by_text("That token is unknown").wait_for(timeout=WAIT)
-            browser.problems.clear()  # Chromium logs the 401 itself as a console error
-            await _shot(page, "login")
-            await page.locator("#token").fill(admin)
-            await page.locator("#login button[type=submit]").click()
-            await _see_the_overview(page)
-            await _replay(page, delivery)
-            await _pull(page, head)
-            await _retry(page, runtime)
-            # A read token sees the same pages, and its replay is refused, clearly.
-            await page.locator("#logout").click()
-            await _log_in(page, url, read)
-            await page.locator("#services").wait_for(timeout=WAIT)
-            await page.goto(f"{url}/#/webhooks/{delivery}")
-            await page.locator("#replay").click()
-            refused = page.locator("#replay-result [role=alert]")
-            await refused.wait_for(timeout=WAIT)
-            assert "read role" in await refused.inner_text()
-            assert browser.outside == []
-            assert browser.problems == []
-    finally:
-        await servers.stop()
+    async with dashboard(graphql, runtime, logged_in=False) as session:
+        page, url = session.page, session.url
+        # A wrong token keeps the login form, with a message.
+        await log_in(page, url, "cdx_not-a-token")
+        await page.get_by_text("That token is unknown").wait_for(timeout=WAIT)
+        session.browser.problems.clear()  # Chromium logs the 401 itself as a console error
+        await shot(page, "login")
+        await page.locator("#token").fill(session.admin)
+        await page.locator("#login button[type=submit]").click()
+        await _see_the_overview(page)
+        await _replay(page, delivery)
+        await _pull(page, head)
+        await _retry(page, runtime)
+        # A read token sees the same pages, and its replay is refused, clearly.
+        await page.locator("#logout").click()
+        await log_in(page, url, session.read)
+        await page.locator("#services").wait_for(timeout=WAIT)
+        await page.goto(f"{url}/#/webhooks/{delivery}")
+        await page.locator("#replay").click()
+        refused = page.locator("#replay-result [role=alert]")
+        await refused.wait_for(timeout=WAIT)
+        assert "read role" in await refused.inner_text()
