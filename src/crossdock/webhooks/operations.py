@@ -95,6 +95,22 @@ def demo_source() -> Source:
     return build_source("demo", "github", [DEMO_SECRET])
 
 
+#: The body of the demo's first delivery: the ping GitHub sends when a webhook is created.
+DEMO_PING = b'{"zen":"Keep it logically awesome.","hook_id":1,"hook":{"type":"Repository"}}'
+
+
+def demo_delivery() -> dict[str, Any]:
+    """The demo source's first delivery, as the receiver stores a verified one: a ping, so that
+    the dashboard has a delivery to open and replay before anyone sends one."""
+    return {
+        "source": "demo", "provider": "github", "provider_delivery_id": "crossdock-up-demo-ping",
+        "event_type": "ping", "action": None, "body": DEMO_PING, "body_size": len(DEMO_PING),
+        "headers": {"content-type": "application/json", "user-agent": "crossdock up (demo)",
+                    "x-github-event": "ping", "x-github-delivery": "crossdock-up-demo-ping",
+                    "x-hub-signature-256": "***"},
+    }
+
+
 def build_source(
     name: str,
     provider: str,

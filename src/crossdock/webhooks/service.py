@@ -125,7 +125,7 @@ async def up(runtime: Runtime) -> AsyncIterator[list[Listener]]:
     from crossdock.core.tokens import Role, TokenStore
     from crossdock.webhooks import store
     from crossdock.webhooks.app import build_admin_app, build_app
-    from crossdock.webhooks.operations import demo_source
+    from crossdock.webhooks.operations import demo_delivery, demo_source
     from crossdock.webhooks.settings import WebhooksSettings
 
     settings = WebhooksSettings.from_env()
@@ -133,6 +133,7 @@ async def up(runtime: Runtime) -> AsyncIterator[list[Listener]]:
         async with store.transaction(runtime.database) as conn:
             if await store.find_source(conn, "demo") is None:
                 await store.add_source(conn, demo_source())
+                await store.insert_deliveries(conn, [demo_delivery()])
         runtime.demo_notes.append(demo_note)
         # The admin API stays closed: the demo gets a token of its own, new at each start.
         _, token = await TokenStore(runtime.database).create(
@@ -155,7 +156,8 @@ def demo_note(served: Served) -> list[str]:
     url = f"{served.urls['webhooks']}/webhooks/demo"
     return [
         f"webhooks demo: source 'demo' (github) at {url}, secret {DEMO_SECRET}",
-        "  send it a signed delivery (prints 202):",
+        "  it holds a first delivery (a ping) to open and replay from the dashboard;",
+        "  send it a signed delivery of your own (prints 202):",
         "  " + signed_curl(url, DEMO_SECRET),
         "  then list what arrived: crossdock webhooks deliveries --source demo",
     ]
