@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -20,7 +20,9 @@ from crossdock.core.admin_graph.pages import Connection, connection, decode_curs
 from crossdock.core.admin_graph.serving import AdminSchema
 from crossdock.core.sql import load_queries
 from crossdock.webhooks import operations
+from crossdock.webhooks.delivery_filters import DeliveryFilter, delivery_rows
 from crossdock.webhooks.errors import InvalidInput
+from crossdock.webhooks.handlers import handler_names
 from crossdock.webhooks.models import Attempt as AttemptRow
 from crossdock.webhooks.models import Delivery as DeliveryRow
 from crossdock.webhooks.models import DeliveryStatus as Status
@@ -191,18 +193,27 @@ class Query:
         return [_source(s) for s in await operations.list_sources(
             context_of(info).runtime.database)]
 
-    @strawberry.field(description="Deliveries, newest first; a status or a source narrows them.")
+    @strawberry.field(description=(
+        "Deliveries, newest first. A status, a source, an event type and a time range"
+        " [receivedAfter, receivedBefore) narrow them; search finds one by our id (#123 or"
+        " 123) or the provider's delivery id, exactly (bodies are not searched)."))
     async def deliveries(self, info: strawberry.Info, status: DeliveryStatus | None = None,  # type: ignore[valid-type]
                          source: str | None = None, first: int = 20,
-                         after: str | None = None) -> Connection[Delivery]:
+                         after: str | None = None, event_type: str | None = None,
+                         received_after: dt.datetime | None = None,
+                         received_before: dt.datetime | None = None,
+                         search: str | None = None) -> Connection[Delivery]:
         size = page_size(first)
-        position = decode_cursor(after, 2)
-        rows = await context_of(info).rows(_queries["deliveries_page"], {
-            "status": str(status) if status else None, "source": source,
-            "after_at": position[0] if position else None,
-            "after_id": position[1] if position else None, "limit": size + 1})
+        rows = await delivery_rows(context_of(info), DeliveryFilter(
+            status=str(status) if status else None, source=source, event_type=event_type,
+            received_after=received_after, received_before=received_before, search=search),
+            limit=size + 1, position=decode_cursor(after, 2))
         return connection(rows, size, _delivery_of,
                           lambda row: [row["received_at"].isoformat(), row["id"]])
+
+    @strawberry.field(description="The handlers a route can name (those this service knows).")
+    def handlers(self) -> list[str]:
+        return handler_names()
 
     @strawberry.field(description="A delivery by id.")
     async def delivery(self, info: strawberry.Info,
@@ -231,13 +242,17 @@ class Mutation:
             remove_secrets=remove or ())
         return _source(changed)
 
-    @strawberry.mutation(description="Add a routing rule to a source.")
+    @strawberry.mutation(description=(
+        "Add a routing rule to a source; config is its handler's (forward: {\"app\": NAME})."))
     async def add_route(self, info: strawberry.Info, source: str, handler: str,
                         event_type: str | None = None, action: str | None = None,
-                        filters: list[str] | None = None) -> Route:
+                        filters: list[str] | None = None,
+                        config: JSON | None = None) -> Route:
         route = await operations.add_route(
             context_of(info).runtime.database, source=source, handler=handler,
-            event_type=event_type, action=action, filters=filters or ())
+            event_type=event_type, action=action, filters=filters or (),
+            # Any JSON value: add_route refuses what is not an object.
+            config=cast("dict[str, Any] | None", config))
         return Route(id=strawberry.ID(str(route.id)), source=route.source,
                      handler=route.handler, event_type=route.event_type, action=route.action,
                      filters=JSON(filters_to_json(route.filters)),

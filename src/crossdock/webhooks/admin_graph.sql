@@ -1,18 +1,37 @@
 -- The webhooks admin subgraph: pages of deliveries, and batches for its loaders.
 
 -- name: deliveries_page
--- Newest first by (received_at, id): with a status or a source, the (status, received_at) or
--- (source, received_at) index gives the rows in order; NULL filters are folded away.
+-- Newest first by (received_at, id): a status, a source or an event type picks its index
+-- ((status, received_at), (source, received_at), (event_type, received_at, id)), and none the
+-- (received_at, id) one; a time range and the cursor bound the same scan. NULL filters are
+-- folded away. A search's ids (deliveries_search) make it a lookup by primary key.
 SELECT id, source, provider, provider_delivery_id, event_type, action, status, reason,
        headers, body_size, received_at, processed_at, next_attempt_at, tries, generation,
        last_error
 FROM webhooks_deliveries
-WHERE (%(status)s::text IS NULL OR status = %(status)s)
+WHERE (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))
+  AND (%(status)s::text IS NULL OR status = %(status)s)
   AND (%(source)s::text IS NULL OR source = %(source)s)
+  AND (%(event_type)s::text IS NULL OR event_type = %(event_type)s)
+  AND (%(received_after)s::timestamptz IS NULL OR received_at >= %(received_after)s)
+  AND (%(received_before)s::timestamptz IS NULL OR received_at < %(received_before)s)
   AND (%(after_at)s::timestamptz IS NULL
        OR (received_at, id) < (%(after_at)s::timestamptz, %(after_id)s::bigint))
 ORDER BY received_at DESC, id DESC
 LIMIT %(limit)s;
+
+-- name: deliveries_search
+-- The deliveries a search names: by our id, or by the provider's delivery id, accepted (the
+-- unique (source, provider_delivery_id) index, probed once per source) or refused (their own
+-- partial index). Bodies are never searched.
+SELECT id FROM webhooks_deliveries WHERE id = %(id)s::bigint
+UNION
+SELECT id FROM webhooks_deliveries
+WHERE source = ANY(ARRAY(SELECT name FROM webhooks_sources))
+  AND provider_delivery_id = %(provider_id)s::text AND status <> 'rejected'
+UNION
+SELECT id FROM webhooks_deliveries
+WHERE provider_delivery_id = %(provider_id)s::text AND status = 'rejected';
 
 -- name: deliveries_by_id
 SELECT id, source, provider, provider_delivery_id, event_type, action, status, reason,

@@ -66,6 +66,9 @@ def formatted(error: GraphQLError) -> dict[str, Any]:
         body["message"], code = "the database is unavailable; retry later", "SERVICE_UNAVAILABLE"
     elif isinstance(original, CrossdockError):
         body["message"], code = original.message, "BAD_USER_INPUT"
+    elif isinstance(original, GraphQLError):
+        # A variable no scalar can read (a DateTime of "yesterday"): the message says which.
+        code = "BAD_USER_INPUT"
     else:
         log.error("admin_graph_failed", path=error.path, exc_info=original)
         body["message"], code = "internal error", "INTERNAL_SERVER_ERROR"

@@ -63,6 +63,13 @@ CREATE UNIQUE INDEX webhooks_deliveries_provider_id_idx
     ON webhooks_deliveries (source, provider_delivery_id) WHERE status <> 'rejected';
 CREATE INDEX webhooks_deliveries_status_idx ON webhooks_deliveries (status, received_at);
 CREATE INDEX webhooks_deliveries_source_idx ON webhooks_deliveries (source, received_at);
+-- The admin graph's list: newest first, by event type, and a search by a provider's delivery
+-- id that finds refused requests too (accepted ones through the unique index above).
+CREATE INDEX webhooks_deliveries_received_at_idx ON webhooks_deliveries (received_at, id);
+CREATE INDEX webhooks_deliveries_event_type_idx
+    ON webhooks_deliveries (event_type, received_at, id);
+CREATE INDEX webhooks_deliveries_rejected_id_idx ON webhooks_deliveries (provider_delivery_id)
+    WHERE status = 'rejected';
 -- The queue: what a worker may claim (received, or failed and waiting for its next try).
 -- New deliveries are claimed oldest first; failed ones when their next try is due. Two indexes,
 -- so that thousands of failures waiting for a later try (an endpoint down for hours) are never
