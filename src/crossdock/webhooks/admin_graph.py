@@ -20,6 +20,14 @@ from crossdock.core.admin_graph.pages import Connection, connection, decode_curs
 from crossdock.core.admin_graph.serving import AdminSchema
 from crossdock.core.sql import load_queries
 from crossdock.webhooks import operations
+from crossdock.webhooks.admin_throughput import (
+    DeliveryBacklog,
+    DeliveryMinute,
+    OutboundMinute,
+    deliveries_per_minute,
+    delivery_backlog,
+    outbound_per_minute,
+)
 from crossdock.webhooks.delivery_filters import DeliveryFilter, delivery_rows
 from crossdock.webhooks.errors import InvalidInput
 from crossdock.webhooks.handlers import handler_names
@@ -188,6 +196,17 @@ def _ids(values: Sequence[str]) -> list[int]:
 
 @strawberry.type
 class Query:
+    deliveries_per_minute: list[DeliveryMinute] = strawberry.field(
+        resolver=deliveries_per_minute, description=(
+            "Deliveries received in each of the last ``minutes`` minutes (1 to 1440), by the"
+            " status they have now, oldest first, the current minute last."))
+    delivery_backlog: DeliveryBacklog = strawberry.field(
+        resolver=delivery_backlog, description="The deliveries waiting now.")
+    outbound_per_minute: list[OutboundMinute] = strawberry.field(
+        resolver=outbound_per_minute, description=(
+            "Outbound messages created in each of the last ``minutes`` minutes (1 to 1440), one"
+            " per endpoint, by where their sending stands now, oldest first."))
+
     @strawberry.field(description="Every source, by name.")
     async def sources(self, info: strawberry.Info) -> list[Source]:
         return [_source(s) for s in await operations.list_sources(

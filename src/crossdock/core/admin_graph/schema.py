@@ -20,6 +20,14 @@ from crossdock.core.admin_graph.jobs import (
 )
 from crossdock.core.admin_graph.pages import Connection, connection, decode_cursor, page_size
 from crossdock.core.admin_graph.serving import AdminSchema
+from crossdock.core.admin_graph.throughput import (
+    EventMinute,
+    JobBacklog,
+    JobMinute,
+    events_per_minute,
+    job_backlog,
+    jobs_per_minute,
+)
 from crossdock.core.sql import load_queries
 
 _queries = load_queries("crossdock.core.admin_graph")
@@ -93,6 +101,16 @@ async def _receipts(context: AdminContext, event_id: int) -> list[Receipt]:
 @strawberry.type
 class Query:
     jobs: Connection[Job] = strawberry.field(resolver=jobs_page)
+    jobs_per_minute: list[JobMinute] = strawberry.field(
+        resolver=jobs_per_minute, description=(
+            "Jobs that succeeded and failed in each of the last ``minutes`` minutes (1 to"
+            " 1440), oldest first, the current minute last."))
+    job_backlog: JobBacklog = strawberry.field(
+        resolver=job_backlog, description="The jobs queued and running now.")
+    events_per_minute: list[EventMinute] = strawberry.field(
+        resolver=events_per_minute, description=(
+            "Events published on the bus in each of the last ``minutes`` minutes (1 to 1440),"
+            " oldest first, the current minute last."))
 
     @strawberry.field(description="The installed services.")
     def services(self, info: strawberry.Info) -> list[Service]:
