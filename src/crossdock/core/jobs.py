@@ -41,11 +41,17 @@ JOB_RETRY = Backoff(max_tries=8, base_seconds=2.0, max_seconds=3600.0, jitter=0.
 
 
 _try: contextvars.ContextVar[int] = contextvars.ContextVar("crossdock_job_try", default=1)
+_job: contextvars.ContextVar[int | None] = contextvars.ContextVar("crossdock_job", default=None)
 
 
 def current_try() -> int:
     """The try the running job is on: 1 for its first (also outside any job)."""
     return _try.get()
+
+
+def current_job() -> int | None:
+    """The running job's id (None outside any job)."""
+    return _job.get()
 
 
 def retry_strategy(backoff: Backoff) -> procrastinate.BaseRetryStrategy:
@@ -79,7 +85,7 @@ def _logged(name: str, func: Task) -> Task:
         job = context.job
         # Every line the job writes, its handlers' included, says which job wrote it.
         with structlog.contextvars.bound_contextvars(job_id=job.id, task=name):
-            token = _try.set(job.attempts + 1)
+            token, running = _try.set(job.attempts + 1), _job.set(job.id)
             started = time.perf_counter()
             try:
                 result = await func(**arguments)
@@ -90,6 +96,7 @@ def _logged(name: str, func: Task) -> Task:
                 raise
             finally:
                 _try.reset(token)
+                _job.reset(running)
             logger.info("job_done", attempts=job.attempts + 1,
                         duration_ms=round((time.perf_counter() - started) * 1000, 3))
             return result

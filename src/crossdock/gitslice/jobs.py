@@ -1,5 +1,5 @@
-"""GitSlice's jobs: pulls, comment commands, copied reviews, closed upstream pull requests, and
-the periodic pull; the event handlers that defer them live in :mod:`triggers`.
+"""GitSlice's jobs: pulls, pushes, comment commands, copied reviews, closed upstream pull
+requests, and the periodic pull; the event handlers that defer them live in :mod:`triggers`.
 
 Every job on a slice is deferred with ``lock=f"slice:{name}"`` so the queue runs them one at a
 time, and each operation also takes the slice's advisory lock, so a CLI run never overlaps a
@@ -21,6 +21,7 @@ from crossdock.core.jobs import JOB_RETRY, current_try
 from crossdock.core.logging import get_logger
 from crossdock.gitslice.command_run import RETRIED, CommandRunner, retry
 from crossdock.gitslice.errors import GitSliceError, UnknownSlice
+from crossdock.gitslice.pushing import PushRequest
 from crossdock.gitslice.settings import GitSliceSettings
 from crossdock.gitslice.store import SliceStore
 from crossdock.gitslice.syncer import Syncer
@@ -42,6 +43,8 @@ logger = get_logger("crossdock.gitslice")
 T = TypeVar("T")
 
 PERIODIC_PULL_TASK = "gitslice.periodic_pull"
+#: Pushes a slice branch upstream (the admin graph's ``pushSlice``).
+PUSH_TASK = "gitslice.push"
 #: Rebuilds a slice's commit map from its trailers (the admin graph's ``reindexSlice``).
 REINDEX_TASK = "gitslice.reindex"
 PULL_RETRY = dataclasses.replace(JOB_RETRY, max_tries=5)
@@ -68,18 +71,39 @@ class SliceJobs:
     def syncer(self) -> Syncer:
         return syncer_for(self.runtime, self.settings)
 
-    async def pull(self, slice_name: str, branch: str | None = None) -> None:
-        """Pull the default branch (or slice upstream ``branch``)."""
+    async def pull(self, slice_name: str, branch: str | None = None,
+                   delivery_id: int | None = None) -> None:
+        """Pull the default branch (or slice upstream ``branch``); ``delivery_id``: the webhook
+        delivery whose event asked for it."""
         syncer = self.syncer()
         try:
             if branch is None:
-                await syncer.pull(slice_name)
+                await syncer.pull(slice_name, delivery_id=delivery_id)
             else:
                 await syncer.pull_branch(slice_name, branch)
         except RETRIED as exc:
             retry(exc)
         except GitSliceError as exc:
             logger.warning("slice_pull_refused", slice=slice_name, reason=str(exc))
+
+    async def push(self, slice_name: str, branch: str, message: str | None = None,
+                   force: bool = False, raise_pr: bool = False) -> None:
+        """Push slice ``branch`` upstream (and, with ``raise_pr``, open its upstream pull
+        request); a refusal is recorded on the push's run and logged."""
+        syncer = self.syncer()
+        try:
+            plan = await syncer.push(slice_name, PushRequest(branch=branch, message=message,
+                                                             force=force))
+            if raise_pr:
+                await syncer.raise_pr(slice_name, branch)
+        except RETRIED as exc:
+            retry(exc)
+        except GitSliceError as exc:
+            logger.warning("slice_push_refused", slice=slice_name, branch=branch,
+                           reason=str(exc))
+        else:
+            logger.info("slice_push_done", slice=slice_name, branch=branch,
+                        target=plan.target_branch, commit=plan.commit)
 
     async def reindex(self, slice_name: str) -> None:
         """Rebuild the slice's commit map and tips from its commits' trailers."""
@@ -146,6 +170,7 @@ def register(runtime: Runtime) -> None:
     jobs = SliceJobs(runtime, GitSliceSettings.from_env())
     runtime.jobs.task(PULL_TASK, queue="gitslice", retry=PULL_RETRY)(jobs.pull)
     runtime.jobs.task(REINDEX_TASK, queue="gitslice", retry=PULL_RETRY)(jobs.reindex)
+    runtime.jobs.task(PUSH_TASK, queue="gitslice", retry=PULL_RETRY)(jobs.push)
     runtime.jobs.task(COMMAND_TASK, queue="gitslice", retry=COMMAND_RETRY)(jobs.command)
     runtime.jobs.task(PULL_REVIEW_TASK, queue="gitslice", retry=FORGE_RETRY)(jobs.pull_review)
     runtime.jobs.task(UPSTREAM_CLOSED_TASK, queue="gitslice", retry=FORGE_RETRY)(

@@ -62,6 +62,8 @@ class _Pull:
     upstream_branch: str
     slice_branch: str
     kind: RunKind
+    #: The webhook delivery whose event queued the pull, if one did.
+    delivery_id: int | None = None
 
 
 class Puller:
@@ -71,11 +73,13 @@ class Puller:
         self.workspace = workspace
         self.store = store
 
-    async def pull(self, name: str, reporter: Reporter | None = None) -> PullOutcome:
+    async def pull(self, name: str, reporter: Reporter | None = None, *,
+                   delivery_id: int | None = None) -> PullOutcome:
         """Bring the upstream default branch's new commits into the slice default branch."""
         config = await self.workspace.config(name)
         return await self._pull(_Pull(config=config, upstream_branch=config.upstream_branch,
-                                      slice_branch=config.slice_branch, kind=RunKind.PULL),
+                                      slice_branch=config.slice_branch, kind=RunKind.PULL,
+                                      delivery_id=delivery_id),
                                 reporter or Silent())
 
     async def pull_branch(
@@ -93,7 +97,8 @@ class Puller:
         async with self.workspace.store.locked(name):
             async with self.workspace.run(pull.config, pull.kind,
                                           upstream_ref=pull.upstream_branch,
-                                          slice_ref=pull.slice_branch) as run_id:
+                                          slice_ref=pull.slice_branch,
+                                          delivery_id=pull.delivery_id) as run_id:
                 result = await self._pull_locked(pull, reporter)
             reporter.step("recording the commit map")
             await self.store.record_pull(PullRecord(

@@ -42,8 +42,8 @@ UPDATE gitslice_runs SET state = 'interrupted', finished_at = now(),
 WHERE slice_name = %(name)s AND state = 'running'
 
 -- name: insert_run
-INSERT INTO gitslice_runs (slice_name, kind, upstream_ref, slice_ref)
-VALUES (%(name)s, %(kind)s, %(upstream_ref)s, %(slice_ref)s)
+INSERT INTO gitslice_runs (slice_name, kind, upstream_ref, slice_ref, job_id, delivery_id)
+VALUES (%(name)s, %(kind)s, %(upstream_ref)s, %(slice_ref)s, %(job_id)s, %(delivery_id)s)
 RETURNING id
 
 -- name: finish_run
@@ -61,12 +61,13 @@ ORDER BY id DESC LIMIT 1
 SELECT * FROM gitslice_runs WHERE slice_name = %(name)s ORDER BY id DESC LIMIT %(limit)s
 
 -- name: insert_mappings
-INSERT INTO gitslice_commit_map (slice_name, upstream_sha, slice_sha, rules_digest)
-SELECT %(name)s, m.upstream_sha, m.slice_sha, m.rules_digest
+INSERT INTO gitslice_commit_map (slice_name, upstream_sha, slice_sha, rules_digest, run_id)
+SELECT %(name)s, m.upstream_sha, m.slice_sha, m.rules_digest, %(run_id)s
 FROM unnest(%(upstream)s::text[], %(slice)s::text[], %(digests)s::text[])
     AS m (upstream_sha, slice_sha, rules_digest)
 ON CONFLICT (slice_name, upstream_sha) DO UPDATE
-    SET slice_sha = EXCLUDED.slice_sha, rules_digest = EXCLUDED.rules_digest
+    SET slice_sha = EXCLUDED.slice_sha, rules_digest = EXCLUDED.rules_digest,
+        run_id = coalesce(EXCLUDED.run_id, gitslice_commit_map.run_id)
 
 -- name: select_by_upstream
 SELECT upstream_sha, slice_sha, rules_digest FROM gitslice_commit_map

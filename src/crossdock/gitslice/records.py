@@ -43,6 +43,14 @@ class Tip:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RunCause:
+    """What started a run: the job running it, and the webhook delivery that queued the job."""
+
+    job_id: int | None = None
+    delivery_id: int | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class RunEnd:
     """How a run ended: its state, the commits it left each side at, and why it failed."""
 

@@ -31,6 +31,7 @@ from crossdock.gitslice.records import (
     LinkState,
     PullLink,
     PullRecord,
+    RunCause,
     RunEnd,
     RunKind,
     RunState,
@@ -132,12 +133,15 @@ class SliceStore:
 
     async def start_run(
         self, name: str, kind: RunKind, *, upstream_ref: str | None, slice_ref: str | None,
+        cause: RunCause | None = None,
     ) -> int:
-        """Record that a run started; returns its id."""
+        """Record that a run started (and what started it); returns its id."""
+        cause = cause or RunCause()
         async with self.transaction() as conn:
             cursor = await _execute(conn, "insert_run", {
                 "name": name, "kind": kind.value, "upstream_ref": upstream_ref,
-                "slice_ref": slice_ref,
+                "slice_ref": slice_ref, "job_id": cause.job_id,
+                "delivery_id": cause.delivery_id,
             })
             row = await cursor.fetchone()
         assert row is not None
@@ -177,7 +181,7 @@ class SliceStore:
         """A pull's map entries, its branch's tip (and the last sync), its run's end and its
         ``gitslice.slice.pulled`` event."""
         async with self.transaction() as conn:
-            await _add_mappings(conn, record.name, record.mapped)
+            await _add_mappings(conn, record.name, record.mapped, run_id=record.run_id)
             if record.slice_sha is not None:
                 await _set_tip(conn, record.name, Tip(
                     upstream_ref=record.upstream_ref, upstream_sha=record.upstream_sha,
@@ -202,7 +206,7 @@ class SliceStore:
         entries = list(mapped)
         async with self.transaction() as conn:
             await _clear_map(conn, name)
-            await _add_mappings(conn, name, entries)
+            await _add_mappings(conn, name, entries, run_id=run_id)
             for tip in tips:
                 await _set_tip(conn, name, tip)
                 if tip.upstream_ref == synced_ref:
@@ -397,13 +401,14 @@ async def _finish_run(conn: Connection, run_id: int, end: RunEnd) -> None:
     })
 
 
-async def _add_mappings(conn: Connection, name: str, mapped: Iterable[Mapped]) -> None:
+async def _add_mappings(conn: Connection, name: str, mapped: Iterable[Mapped], *,
+                        run_id: int | None = None) -> None:
     rows = list(mapped)
     if not rows:
         return
     try:
         await _execute(conn, "insert_mappings", {
-            "name": name,
+            "name": name, "run_id": run_id,
             "upstream": [m.upstream for m in rows],
             "slice": [m.slice for m in rows],
             "digests": [m.rules_digest for m in rows],

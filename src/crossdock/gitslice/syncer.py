@@ -99,9 +99,11 @@ class Syncer:
         """Fetch both repositories into the cache; returns both default heads."""
         return dict(await self.workspace.checkout(name, reporter))
 
-    async def pull(self, name: str, reporter: Reporter | None = None) -> PullOutcome:
-        """Bring the upstream default branch's new commits into the slice default branch."""
-        return await self._puller.pull(name, reporter)
+    async def pull(self, name: str, reporter: Reporter | None = None, *,
+                   delivery_id: int | None = None) -> PullOutcome:
+        """Bring the upstream default branch's new commits into the slice default branch
+        (``delivery_id``: the webhook delivery that asked for it, recorded on the run)."""
+        return await self._puller.pull(name, reporter, delivery_id=delivery_id)
 
     async def pull_branch(
         self, name: str, branch: str, reporter: Reporter | None = None, *,

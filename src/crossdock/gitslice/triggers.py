@@ -12,7 +12,8 @@
 A payload belongs to the slices whose forge repository has its ``repository.full_name`` (any
 case), or, for a slice without forge repositories, whose repository URL it names. Every job is
 deferred in the handler's transaction with ``lock=f"slice:{name}"``, so jobs on one slice run
-one at a time; a pull already waiting takes the place of a new one.
+one at a time; a pull already waiting takes the place of a new one. A pull carries the id of
+the webhook delivery whose event queued it, and its sync run records it.
 """
 
 from __future__ import annotations
@@ -96,6 +97,12 @@ def _number(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _cause(event: Event) -> dict[str, int]:
+    """The pull job's argument naming the delivery the event came from, if it names one."""
+    delivery = _number(event.payload.get("delivery_id"))
+    return {} if delivery is None else {"delivery_id": delivery}
+
+
 class Triggers:
     """The bus handlers of GitSlice."""
 
@@ -114,7 +121,7 @@ class Triggers:
         ref = str(payload.get("ref") or "")
         for config in await self._slices(conn, payload, "upstream"):
             if ref == f"refs/heads/{config.upstream_branch}":
-                await defer(self.runtime, conn, PULL_TASK, config.name)
+                await defer(self.runtime, conn, PULL_TASK, config.name, **_cause(event))
 
     async def on_pull_request(self, event: Event, conn: Connection) -> None:
         """A slice pull request got commits: pull; a linked upstream one closed: tell it."""
@@ -124,7 +131,7 @@ class Triggers:
         number = _number(pull.get("number"))
         if action in _PULL_ACTIONS:
             for config in await self._slices(conn, payload, "slice"):
-                await defer(self.runtime, conn, PULL_TASK, config.name)
+                await defer(self.runtime, conn, PULL_TASK, config.name, **_cause(event))
         if action != "closed" or number is None:
             return
         for config in await self._slices(conn, payload, "upstream"):

@@ -18,13 +18,14 @@ from typing import Protocol
 
 import pygit2
 
+from crossdock.core.jobs import current_job
 from crossdock.core.logging import get_logger
 from crossdock.gitslice.config import Credentials, SliceConfig, checked
 from crossdock.gitslice.credentials import Side, StoredCredential
 from crossdock.gitslice.errors import GitCommandError, GitSliceError, SliceConfigError
 from crossdock.gitslice.events import SliceEvent, push_refused
 from crossdock.gitslice.forges import CredentialVault
-from crossdock.gitslice.records import RunEnd, RunKind, RunState
+from crossdock.gitslice.records import RunCause, RunEnd, RunKind, RunState
 from crossdock.gitslice.remote import Git, Remote, probe, redact
 from crossdock.gitslice.settings import DEFAULT_PROBE_TIMEOUT
 
@@ -66,7 +67,7 @@ class SliceRecords(Protocol):
     def locked(self, name: str) -> AbstractAsyncContextManager[None]: ...
 
     async def start_run(self, name: str, kind: RunKind, *, upstream_ref: str | None,
-                        slice_ref: str | None) -> int: ...
+                        slice_ref: str | None, cause: RunCause | None = None) -> int: ...
 
     async def finish_run(self, run_id: int, end: RunEnd, *,
                          event: SliceEvent | None = None) -> None: ...
@@ -146,15 +147,18 @@ class Workspace:
     @contextlib.asynccontextmanager
     async def run(
         self, config: SliceConfig, kind: RunKind, *, upstream_ref: str | None,
-        slice_ref: str | None,
+        slice_ref: str | None, delivery_id: int | None = None,
     ) -> AsyncIterator[int]:
         """Record a run of ``kind`` (its id is yielded); the block raising records it failed.
+        The run records the job running it, if one is, and ``delivery_id``, the webhook
+        delivery that queued that job.
 
         Recording success is the caller's, after the block: it goes with what the run wrote.
         A push that fails with a GitSlice error publishes ``gitslice.push.refused`` with it.
         """
-        run_id = await self.store.start_run(config.name, kind, upstream_ref=upstream_ref,
-                                            slice_ref=slice_ref)
+        run_id = await self.store.start_run(
+            config.name, kind, upstream_ref=upstream_ref, slice_ref=slice_ref,
+            cause=RunCause(job_id=current_job(), delivery_id=delivery_id))
         try:
             yield run_id
         except BaseException as exc:

@@ -47,18 +47,28 @@ CREATE TABLE gitslice_runs (
     commits integer NOT NULL DEFAULT 0,
     error text,
     started_at timestamptz NOT NULL DEFAULT now(),
-    finished_at timestamptz
+    finished_at timestamptz,
+    -- The job that ran it, and the webhook delivery whose event queued that job (if any).
+    job_id bigint,
+    delivery_id bigint
 );
 CREATE INDEX gitslice_runs_slice_idx ON gitslice_runs (slice_name, id);
+CREATE INDEX gitslice_runs_job_idx ON gitslice_runs (job_id) WHERE job_id IS NOT NULL;
+CREATE INDEX gitslice_runs_delivery_idx ON gitslice_runs (delivery_id)
+    WHERE delivery_id IS NOT NULL;
 
 CREATE TABLE gitslice_commit_map (
     slice_name text NOT NULL REFERENCES gitslice_slices (name) ON DELETE CASCADE,
     upstream_sha text NOT NULL,
     slice_sha text NOT NULL,
     rules_digest text,
+    -- The run that wrote the entry last (a reindex rewrites them all).
+    run_id bigint REFERENCES gitslice_runs (id) ON DELETE SET NULL,
     PRIMARY KEY (slice_name, upstream_sha)
 );
 CREATE INDEX gitslice_commit_map_slice_sha_idx ON gitslice_commit_map (slice_name, slice_sha);
+CREATE INDEX gitslice_commit_map_run_idx ON gitslice_commit_map (run_id)
+    WHERE run_id IS NOT NULL;
 
 -- Upstream tips already sliced, per branch: a pull walks from the new head down to these.
 CREATE TABLE gitslice_tips (
