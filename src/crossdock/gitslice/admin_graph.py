@@ -1,8 +1,9 @@
 """The GitSlice admin subgraph: slices, sync runs, the commit map, linked pull requests.
 
-``pullSlice`` queues the same job an upstream push queues and returns it as a ``Job``, known
-here by its key only: the gateway asks the core's subgraph for its status, so this service
-never reads the queue's tables.
+``pullSlice`` queues the same job an upstream push queues (``pushSlice`` and ``reindexSlice``
+theirs) and returns it as a ``Job``, known here by its key and the sync runs it ran: the
+gateway asks the core's subgraph for its status, so this service never reads the queue's
+tables. The types are :mod:`.admin_types`'.
 """
 
 from __future__ import annotations
@@ -18,14 +19,17 @@ from crossdock.core.errors import JobError
 from crossdock.core.sql import load_queries
 from crossdock.gitslice.admin_types import (
     CommitMapping,
+    Delivery,
     Job,
+    Repository,
     Slice,
     SyncRun,
+    repository,
     runs_page,
     slice_of,
 )
 from crossdock.gitslice.errors import GitSliceError, UnknownSlice
-from crossdock.gitslice.jobs import REINDEX_TASK
+from crossdock.gitslice.jobs import PUSH_TASK, REINDEX_TASK
 from crossdock.gitslice.triggers import PULL_TASK
 
 _queries = load_queries("crossdock.gitslice", "admin_graph.sql")
@@ -55,6 +59,16 @@ class Query:
                         after: str | None = None) -> Connection[SyncRun]:
         return await runs_page(context_of(info), slice, first, after)
 
+    @strawberry.field(description="Every slice's sync runs, newest first.")
+    async def recent_sync_runs(self, info: strawberry.Info, first: int = 50,
+                               after: str | None = None) -> Connection[SyncRun]:
+        return await runs_page(context_of(info), None, first, after)
+
+    @strawberry.field(description=(
+        "A repository by URL (any spelling: https, ssh, with or without ``.git``)."))
+    def repository(self, url: str) -> Repository:
+        return repository(url)
+
     @strawberry.field(description=(
         "Look commits up in a slice's commit map: upstream shas to slice shas, or back."))
     async def commit_map(self, info: strawberry.Info, slice: str,  # noqa: A002
@@ -81,6 +95,25 @@ class Mutation:
                             **arguments)
 
     @strawberry.mutation(description=(
+        "Queue a push of slice ``branch`` upstream (onto the branch the slice's template "
+        "names; ``force`` replaces it) and, with ``raisePr``, the opening of its upstream pull "
+        "request; the job is returned, and its sync runs say what the push did."))
+    # The GraphQL field's arguments, one parameter each (strawberry reads them off the
+    # signature), rather than a value object: a client writes pushSlice(name:, branch:, ...).
+    async def push_slice(self, info: strawberry.Info, name: str, branch: str,
+                         message: str | None = None, force: bool = False,
+                         raise_pr: bool = False) -> Job:
+        context = context_of(info)
+        found = await _one_slice(context, name)
+        if not branch.strip():
+            raise GitSliceError("give the slice branch to push")
+        if raise_pr and found.forge is None:
+            raise GitSliceError(f"slice {name!r} has no forge repositories to raise a pull "
+                                "request on (set them with `crossdock slice init --forge`)")
+        return await _queue(context, PUSH_TASK, name, waiting=False, branch=branch.strip(),
+                            message=message or None, force=force, raise_pr=raise_pr)
+
+    @strawberry.mutation(description=(
         "Queue a rebuild of the slice's commit map from its commits' trailers."))
     async def reindex_slice(self, info: strawberry.Info, name: str) -> Job:
         return await _queue(context_of(info), REINDEX_TASK, name, waiting=True)
@@ -103,4 +136,5 @@ async def _queue(context: AdminContext, task: str, name: str, *, waiting: bool,
 
 def build_schema() -> AdminSchema:
     """The GitSlice admin subgraph schema."""
-    return AdminSchema(query=Query, mutation=Mutation, federation_version="2.3")
+    return AdminSchema(query=Query, mutation=Mutation, types=[Delivery, Job, Repository],
+                       federation_version="2.3")

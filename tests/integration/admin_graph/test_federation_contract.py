@@ -22,7 +22,9 @@ ENTITIES = """query($representations: [_Any!]!) { _entities(representations: $re
 @pytest.mark.parametrize(("subgraph", "key"), [
     ("core", 'type Job @key(fields: "id")'),
     ("webhooks", 'type Delivery @key(fields: "id")'),
-    ("gitslice", 'type Job @key(fields: "id", resolvable: false)'),
+    ("gitslice", 'type Job @key(fields: "id")'),
+    ("gitslice", 'type Delivery @key(fields: "id")'),
+    ("gitslice", 'type Repository @key(fields: "url")'),
 ])
 async def test_service_sdl_links_federation_v2_and_declares_the_keys(
         graph: Graph, subgraph: str, key: str) -> None:
@@ -57,8 +59,33 @@ async def test_webhooks_resolves_delivery_representations(graph: Graph) -> None:
                                   "eventType": "push"}]
 
 
+async def test_gitslice_resolves_job_delivery_and_repository_representations(
+        graph: Graph) -> None:
+    """Each with the sync runs or slices GitSlice knows of it; a repository by any spelling."""
+    await graph.sql(
+        "INSERT INTO gitslice_slices (name, upstream_url, upstream_branch, slice_url,"
+        " slice_branch) VALUES ('web', 'https://github.com/Acme/Up.git', 'main',"
+        " 'git@github.com:acme/web.git', 'main')")
+    (run,) = await graph.sql("INSERT INTO gitslice_runs (slice_name, kind, job_id, delivery_id)"
+                             " VALUES ('web', 'pull', 41, 42) RETURNING id")
+    data = await graph.data("gitslice", ENTITIES % (
+        "Job { id syncRuns { id } } ... on Delivery { id syncRuns { kind } }"
+        " ... on Repository { url slices { name } }"), {"representations": [
+            {"__typename": "Repository", "url": "github.com/acme/up"},
+            {"__typename": "Job", "id": "41"}, {"__typename": "Delivery", "id": "42"},
+            {"__typename": "Job", "id": "7"},
+            {"__typename": "Repository", "url": "github.com/acme/other"}]}, token="read")
+    assert data["_entities"] == [
+        {"__typename": "Repository", "url": "github.com/acme/up", "slices": [{"name": "web"}]},
+        {"__typename": "Job", "id": "41", "syncRuns": [{"id": str(run["id"])}]},
+        {"__typename": "Delivery", "id": "42", "syncRuns": [{"kind": "pull"}]},
+        {"__typename": "Job", "id": "7", "syncRuns": []},
+        {"__typename": "Repository", "url": "github.com/acme/other", "slices": []}]
+
+
 @pytest.mark.parametrize(("subgraph", "members"), [
-    ("core", ["Job"]), ("webhooks", ["Delivery"]), ("gitslice", ["Job"])])
+    ("core", ["Job"]), ("webhooks", ["Delivery"]),
+    ("gitslice", ["Delivery", "Job", "Repository"])])
 async def test_the_entity_union_holds_the_keyed_types(graph: Graph, subgraph: str,
                                                       members: list[str]) -> None:
     data = await graph.data(subgraph, '{ __type(name: "_Entity") { possibleTypes { name } } }',
