@@ -99,3 +99,19 @@ async def test_reindex_slice_queues_a_reindex_job_of_the_slice(graph: Graph) -> 
                    "args": {"slice_name": "web"}}
     again = (await graph.post("gitslice", 'mutation { reindexSlice(name: "web") { id } }'))
     assert again.json()["errors"][0]["message"] == "a reindex of slice 'web' is already waiting"
+
+
+async def test_a_push_run_shows_the_upstream_pull_request_of_the_branch_it_pushed(
+        graph: Graph) -> None:
+    await seed_slice(graph, "web", runs=0)
+    await graph.sql("INSERT INTO gitslice_runs (slice_name, kind, state, upstream_ref, slice_ref)"
+                    " VALUES ('web', 'push', 'succeeded', 'dev/x', 'x'),"
+                    " ('web', 'push', 'succeeded', 'dev/y', 'y'),"
+                    " ('web', 'pull', 'succeeded', 'dev/x', 'x')")
+    runs = (await graph.data("gitslice", '{ syncRuns(slice: "web") { nodes { kind upstreamRef'
+                             " pullLink { upstreamPr upstreamUrl } } } }"))["syncRuns"]["nodes"]
+    assert runs == [
+        {"kind": "pull", "upstreamRef": "dev/x", "pullLink": None},
+        {"kind": "push", "upstreamRef": "dev/y", "pullLink": None},
+        {"kind": "push", "upstreamRef": "dev/x", "pullLink": {
+            "upstreamPr": 7, "upstreamUrl": "https://forge.test/acme/up/pull/7"}}]
