@@ -123,7 +123,8 @@ def serve_graph(
                                       help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(
         envvar="CROSSDOCK_ADMIN_GRAPH_PORT", min=0, max=65535, show_default=True,
-        help="Port of /core/graphql, /webhooks/graphql and /gitslice/graphql.")] = 4010,
+        help="Port of /core/graphql, /webhooks/graphql, /gitslice/graphql and "
+             "/gateway/graphql.")] = 4010,
 ) -> None:
     """Serve the installed services' admin subgraphs (each request needs a token)."""
     _need_admin_extra()

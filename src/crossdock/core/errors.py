@@ -10,7 +10,8 @@ CrossdockError
 ├── RetryLater             a job should be tried again at ``retry_at``, not before
 ├── PortInUse              a server could not bind its port
 ├── TokenError             an admin token is unknown or its role is invalid
-└── AdminGraphError        an admin subgraph refused a request (a bad cursor, an unknown job)
+├── AdminGraphError        an admin subgraph refused a request (a bad cursor, an unknown job)
+└── NotLive                a service's running part is not in this process (core/live.py)
 
 Each service defines its own root under CrossdockError (``GatewayError``, ...).
 
@@ -90,3 +91,7 @@ class TokenError(CrossdockError):
 
 class AdminGraphError(CrossdockError):
     """The admin graph cannot do what the request asks."""
+
+
+class NotLive(CrossdockError):
+    """The service's running part is not in this process."""

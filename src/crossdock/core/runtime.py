@@ -8,6 +8,7 @@ from crossdock.core.admin_graph.supergraph import AdminSupergraph
 from crossdock.core.bus import EventBus
 from crossdock.core.database import Database
 from crossdock.core.jobs import JobQueue
+from crossdock.core.live import LiveStates
 from crossdock.core.migrations import Migrator
 from crossdock.core.services import DemoNote, Service, components, discover
 from crossdock.core.settings import CoreSettings
@@ -31,6 +32,8 @@ class Runtime:
     demo_notes: list[DemoNote] = dataclasses.field(default_factory=list)
     #: Where ``crossdock up`` serves the admin subgraphs, for the gateway to federate them.
     admin_graph: AdminSupergraph | None = None
+    #: What each running service lends its own admin subgraph in this process (core/live.py).
+    live: LiveStates = dataclasses.field(default_factory=LiveStates)
 
     @classmethod
     def create(

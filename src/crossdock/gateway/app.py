@@ -29,6 +29,7 @@ import functools
 from typing import TYPE_CHECKING
 
 from crossdock.core.asgi import OpsApp
+from crossdock.core.live import LiveKey
 from crossdock.core.logging import get_logger
 from crossdock.gateway.config import GatewayConfig, load_config, parse_config
 from crossdock.gateway.cors import CorsGuard
@@ -62,6 +63,12 @@ async def make_client(settings: GatewaySettings) -> AsyncIterator[SubgraphClient
         yield client
     finally:
         await client.aclose()
+
+
+#: The app ``crossdock up`` serves, lent to the gateway's admin subgraph (core/live.py).
+LIVE_APP: LiveKey[GatewayApp] = LiveKey(
+    "gateway", "no gateway runs in this process: the gateway admin subgraph describes the "
+    "gateway of the process that serves it (crossdock up), not one elsewhere")
 
 
 class GatewayApp:

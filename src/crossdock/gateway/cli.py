@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from graphql import GraphQLError, parse, validate
 
 from crossdock.core.clihelp import examples
 from crossdock.core.entry import run
@@ -22,10 +21,10 @@ from crossdock.core.server import bind, make_server
 from crossdock.core.settings import CoreSettings
 from crossdock.gateway.api_schema import build_api_schema
 from crossdock.gateway.app import gateway_config, serving
-from crossdock.gateway.errors import GatewayError, RequestError
+from crossdock.gateway.errors import GatewayError
+from crossdock.gateway.explain import plan_query
 from crossdock.gateway.plan import render
 from crossdock.gateway.planner import Planner
-from crossdock.gateway.planning import plan_operation
 from crossdock.gateway.settings import GatewaySettings
 from crossdock.gateway.supergraph import Supergraph, load_supergraph
 from crossdock.gateway.workers import run_workers
@@ -177,13 +176,5 @@ def plan_command(
 def plan_text(supergraph_path: Path, query: str, operation_name: str | None) -> str:
     """The rendered plan of ``query`` against the supergraph in ``supergraph_path``."""
     supergraph = load_supergraph(supergraph_path)
-    schema = build_api_schema(supergraph)
-    try:
-        document = parse(query)
-    except GraphQLError as exc:
-        raise RequestError(f"the query is not valid GraphQL: {exc}") from exc
-    problems = validate(schema, document)
-    if problems:
-        raise RequestError("the query is not valid against the supergraph: "
-                           + "; ".join(str(p) for p in problems))
-    return render(plan_operation(Planner(supergraph), document, operation_name, {}))
+    return render(plan_query(Planner(supergraph), build_api_schema(supergraph), query,
+                             operation_name))

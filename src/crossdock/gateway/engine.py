@@ -8,6 +8,7 @@ coercion, the fetches and the shaping of the response.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
@@ -107,6 +108,9 @@ class Gateway:
     def __init__(self, supergraph: Supergraph, client: SubgraphClient | httpx.AsyncClient,
                  config: GatewayConfig | None = None) -> None:
         self.supergraph = supergraph
+        #: When this supergraph (and configuration) began to be served: a hot reload makes a
+        #: new gateway.
+        self.loaded_at = dt.datetime.now(dt.UTC)
         #: The configuration file's settings (timeouts, retries, error inclusion).
         self.config = config or GatewayConfig()
         self.schema: GraphQLSchema = build_api_schema(supergraph)

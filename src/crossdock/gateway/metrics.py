@@ -6,18 +6,21 @@ made; with ``telemetry`` turning Prometheus on, requests by operation name too
 A histogram's ``_count`` is the number of requests or fetches, so no separate counter is
 kept for them. Label lookups take a lock and hash the labels: the hot path uses children
 looked up once (per operation type here, per subgraph in :class:`FetchMetrics`).
+:func:`fetch_latencies` reads the fetch histograms back, for the gateway's admin subgraph.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import math
 from typing import TYPE_CHECKING
 
 from prometheus_client import REGISTRY, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
 
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
@@ -162,3 +165,58 @@ class OperationMetrics:
                 self._names.add(name)
         found = self._children[key] = (self._seconds.labels(*key), self._errors.labels(*key))
         return found
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class FetchLatency:
+    """One subgraph's fetches since the process started, as its histogram holds them."""
+
+    count: int
+    #: Their time added up.
+    seconds: float
+    #: (upper bound in seconds, fetches that took at most that long), the last bound +inf.
+    buckets: tuple[tuple[float, int], ...]
+    #: Failed fetches by reason (:data:`FETCH_ERRORS`).
+    errors: Mapping[str, int]
+
+    def quantile(self, q: float) -> float | None:
+        """The ``q`` quantile in seconds (None: no fetch), estimated as Prometheus's
+        ``histogram_quantile`` does: linearly within the bucket it falls in."""
+        if self.count == 0:
+            return None
+        rank = q * self.count
+        below, lower = 0, 0.0
+        for bound, count in self.buckets:
+            if count >= rank:
+                if math.isinf(bound):
+                    return lower  # past the last finite bound: that bound is all we know
+                inside = count - below
+                return lower + (bound - lower) * ((rank - below) / inside if inside else 1.0)
+            below, lower = count, bound
+        return lower
+
+
+def fetch_latencies() -> dict[str, FetchLatency]:
+    """Each subgraph's :class:`FetchLatency` in this process, by subgraph name."""
+    buckets: dict[str, list[tuple[float, int]]] = {}
+    totals: dict[str, tuple[int, float]] = {}
+    errors: dict[str, dict[str, int]] = {}
+    for family in FETCHES.collect():
+        for sample in family.samples:
+            name = sample.labels["subgraph"]
+            if sample.name.endswith("_bucket"):
+                buckets.setdefault(name, []).append((float(sample.labels["le"]),
+                                                     int(sample.value)))
+            elif sample.name.endswith("_count"):
+                totals[name] = (int(sample.value), totals.get(name, (0, 0.0))[1])
+            elif sample.name.endswith("_sum"):
+                totals[name] = (totals.get(name, (0, 0.0))[0], sample.value)
+    for family in FETCH_ERRORS.collect():
+        for sample in family.samples:
+            if sample.name.endswith("_total"):
+                errors.setdefault(sample.labels["subgraph"], {})[sample.labels["reason"]] = \
+                    int(sample.value)
+    return {name: FetchLatency(count=count, seconds=seconds,
+                               buckets=tuple(sorted(buckets.get(name, ()))),
+                               errors=errors.get(name, {}))
+            for name, (count, seconds) in totals.items()}

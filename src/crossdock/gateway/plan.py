@@ -3,7 +3,7 @@
 A plan is a sequence of stages (one for a query, one per group of root fields for a mutation,
 so mutations run in order); a stage is a graph of fetches, each waiting for the fetches whose
 data it needs. ``render`` prints a plan as Sequence/Parallel/Flatten/Fetch nodes, the way
-Apollo's plans read.
+Apollo's plans read; ``plan_json`` gives the same nodes in the shape of Apollo's plans in JSON.
 """
 
 from __future__ import annotations
@@ -243,6 +243,40 @@ def _render_fetch(fetch: Fetch, lines: list[str], indent: str) -> None:
         lines.append(f'{indent}Fetch(service: "{fetch.graph}") {{')
         lines.append(f"{indent}  {fetch.query}")
         lines.append(f"{indent}}},")
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    """The plan as Apollo's query plans are written in JSON: ``{"kind": "QueryPlan", "node"}``
+    with Sequence and Parallel (``nodes``), Flatten (``path``, ``node``) and Fetch
+    (``serviceName``, ``operationKind``, ``operation``, ``variableUsages``, and ``requires``
+    as the representations' shapes in text); ``introspection`` when the gateway answers
+    some root fields itself."""
+    nodes = [_stage_json(stage) for stage in plan.stages if stage]
+    found: dict[str, Any] = {"kind": "QueryPlan"}
+    if nodes:
+        found["node"] = nodes[0] if len(nodes) == 1 else {"kind": "Sequence", "nodes": nodes}
+    if plan.introspection:
+        found["introspection"] = True
+    return found
+
+
+def _stage_json(stage: list[Fetch]) -> dict[str, Any]:
+    levels = [[_fetch_json(fetch) for fetch in level] for level in _levels(stage)]
+    nodes = [level[0] if len(level) == 1 else {"kind": "Parallel", "nodes": level}
+             for level in levels]
+    return nodes[0] if len(nodes) == 1 else {"kind": "Sequence", "nodes": nodes}
+
+
+def _fetch_json(fetch: Fetch) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "kind": "Fetch", "serviceName": fetch.graph,
+        "operationKind": "query" if fetch.kind == "entities" else fetch.kind,
+        "operation": fetch.query, "variableUsages": list(fetch.variables)}
+    if fetch.kind != "entities":
+        return found
+    found["requires"] = [f"... on {runtime} => {typename} {_print_shape(shape)}"
+                         for runtime, (typename, shape) in fetch.requires.items()]
+    return {"kind": "Flatten", "path": list(fetch.path), "node": found}
 
 
 def _print_shape(shape: Shape) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from crossdock.core.logging import get_logger
 from crossdock.core.services import Listener, Served, Service
@@ -22,10 +22,11 @@ log = get_logger("crossdock.gateway")
 async def up(runtime: Runtime) -> AsyncIterator[list[Listener]]:
     """Serve the gateway on its port; with ``--demo`` and no supergraph, two demo subgraphs.
 
-    A supergraph file is reloaded when it changes, as under ``crossdock gateway serve``.
+    A supergraph file is reloaded when it changes, as under ``crossdock gateway serve``. The
+    app is lent to the gateway's admin subgraph while it is served (core/live.py).
     """
     from crossdock.gateway import demo
-    from crossdock.gateway.app import gateway_config, serving
+    from crossdock.gateway.app import LIVE_APP, gateway_config, serving
     from crossdock.gateway.settings import GatewaySettings
     from crossdock.gateway.supergraph import Supergraph, load_supergraph
 
@@ -67,7 +68,8 @@ async def up(runtime: Runtime) -> AsyncIterator[list[Listener]]:
     async with serving(settings, supergraph, ops=False, config=config) as app:
         listeners.insert(0, Listener(name="gateway", app=app, port=settings.port,
                                      paths=("/graphql",)))
-        yield listeners
+        with runtime.live.lend(LIVE_APP, app):
+            yield listeners
 
 
 #: A query that the demo supergraph plans across both demo subgraphs.
@@ -90,6 +92,13 @@ def demo_note(served: Served) -> list[str]:
     ]
 
 
+def _admin_graph() -> Any:
+    # Imported on use: strawberry is the admin extra's.
+    from crossdock.gateway.admin_graph import build_schema
+
+    return build_schema()
+
+
 def _cli() -> typer.Typer:
     # Imported on use: every ``crossdock`` command loads this module to discover services.
     from crossdock.gateway.cli import build_cli
@@ -103,4 +112,5 @@ service = Service(
     cli=_cli,
     up=up,
     up_order=90,
+    admin_graph=_admin_graph,
 )

@@ -9,7 +9,7 @@ from tests.integration.admin_graph.conftest import Graph
 
 pytestmark = pytest.mark.anyio
 
-SUBGRAPHS = ["core", "webhooks", "gitslice"]
+SUBGRAPHS = ["core", "webhooks", "gitslice", "gateway"]
 
 
 @pytest.mark.parametrize("subgraph", SUBGRAPHS)

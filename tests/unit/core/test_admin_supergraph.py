@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from crossdock.core.admin_graph.sdl import admin_sdl, demo_sdl, digest_line
-from crossdock.core.admin_graph.supergraph import AdminSupergraph, committed, placeholder
+from crossdock.core.admin_graph.supergraph import (
+    SUBGRAPHS,
+    AdminSupergraph,
+    committed,
+    placeholder,
+)
 from crossdock.gateway.supergraph import Supergraph
 
 STALE = "the admin subgraphs' SDL changed: run scripts/compose-admin-graph and commit the result"
@@ -18,8 +23,7 @@ def test_each_committed_supergraph_records_the_sdl_of_todays_subgraphs(demo: boo
 
 
 def test_the_gateway_reads_the_admin_supergraph_with_every_url_filled_in() -> None:
-    urls = {name: f"http://127.0.0.1:9/{name}/graphql" for name in ("core", "gitslice",
-                                                                    "webhooks")}
+    urls = {name: f"http://127.0.0.1:9/{name}/graphql" for name in SUBGRAPHS}
     demo = {"products": "http://127.0.0.1:8/graphql", "reviews": "http://127.0.0.1:7/graphql"}
     text = AdminSupergraph(urls=urls).text(demo)
     assert ".invalid" not in text

@@ -8,7 +8,9 @@ field by field, so a new mutation cannot be left open by forgetting a decorator.
 
 Errors carry ``extensions.code``: ``BAD_USER_INPUT`` for a request the service refuses (an
 unknown delivery, a bad cursor), ``SERVICE_UNAVAILABLE`` when the database is down,
-``INTERNAL_SERVER_ERROR`` for a bug (logged with its traceback, never shown to the client).
+``SERVICE_UNAVAILABLE`` too when a field needs a service that does not run in this process
+(:mod:`crossdock.core.live`), ``INTERNAL_SERVER_ERROR`` for a bug (logged with its
+traceback, never shown to the client).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from graphql import GraphQLError, OperationType, get_operation_ast, parse
 
 from crossdock.core.admin_graph.context import AdminContext
 from crossdock.core.asgi import read_body, send_bytes
-from crossdock.core.errors import CrossdockError, DatabaseError
+from crossdock.core.errors import CrossdockError, DatabaseError, NotLive
 from crossdock.core.logging import get_logger
 from crossdock.core.tokens import Role, TokenStore, bearer
 
@@ -64,6 +66,8 @@ def formatted(error: GraphQLError) -> dict[str, Any]:
         code = "GRAPHQL_VALIDATION_FAILED"
     elif isinstance(original, DatabaseError):
         body["message"], code = "the database is unavailable; retry later", "SERVICE_UNAVAILABLE"
+    elif isinstance(original, NotLive):
+        body["message"], code = original.message, "SERVICE_UNAVAILABLE"
     elif isinstance(original, CrossdockError):
         body["message"], code = original.message, "BAD_USER_INPUT"
     elif isinstance(original, GraphQLError):

@@ -20,7 +20,7 @@ from importlib.resources import as_file, files
 from pathlib import Path
 
 #: The admin subgraphs, by the name the supergraph gives them.
-SUBGRAPHS = ("core", "gitslice", "webhooks")
+SUBGRAPHS = ("core", "gateway", "gitslice", "webhooks")
 #: The demo subgraphs ``supergraph-demo.graphql`` also federates.
 DEMO_SUBGRAPHS = ("products", "reviews")
 
