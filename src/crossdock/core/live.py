@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+# Not slotted: a slotted generic dataclass cannot be made as ``LiveKey[T](...)``.
+@dataclasses.dataclass(frozen=True)
 class LiveKey(Generic[T]):
     """The typed name of one service's live state (``LiveKey[GatewayApp]("gateway")``)."""
 

@@ -111,7 +111,7 @@ async def test_a_plan_across_two_subgraphs_is_a_sequence_of_fetches_in_apollos_s
 
 async def test_parallel_root_fields_and_skip_follow_the_variables(
         gateway: tuple[str, Runtime]) -> None:
-    url, runtime = gateway
+    _, runtime = gateway
     token = await _token(runtime)
     query = ("query ($s: Boolean!) { services { name } sources @skip(if: $s) { name }"
              " slices { name } }")
