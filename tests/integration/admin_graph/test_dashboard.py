@@ -60,7 +60,6 @@ async def _see_the_overview(page: Page) -> None:
     await services.get_by_text("gitslice", exact=True).wait_for(timeout=WAIT)
     await page.locator("#failed-deliveries").get_by_text("handler bus: boom").wait_for(
         timeout=WAIT)
-    await shot(page, "overview")
 
 
 async def _replay(page: Page, delivery: int) -> None:

@@ -34,7 +34,8 @@ def test_the_page_loads_nothing_from_elsewhere_and_has_no_inline_script_or_style
 def test_a_script_never_parses_text_as_html_nor_calls_another_origin(name: str) -> None:
     script = dashboard.asset(name)
     assert script is not None
-    text = script[0].decode()
+    # The SVG namespace is a name charts.js creates elements in, not an address it calls.
+    text = script[0].decode().replace('"http://www.w3.org/2000/svg"', "")
     assert "innerHTML" not in text
     assert "://" not in text
     assert "eval(" not in text
