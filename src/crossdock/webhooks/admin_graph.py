@@ -252,13 +252,15 @@ class Mutation:
 
     @strawberry.mutation(description=(
         "Rotate a source's secrets: add the new one, then (once senders use it) remove the old;"
-        " while both are there, either verifies."))
+        " while both are there, either verifies. removeOthers removes every secret but the"
+        " added ones (a literal secret is only ever shown as literal:***)."))
     async def update_source_secrets(self, info: strawberry.Info, source: str,
                                     add: list[str] | None = None,
-                                    remove: list[str] | None = None) -> Source:
+                                    remove: list[str] | None = None,
+                                    remove_others: bool = False) -> Source:
         changed = await operations.update_source(
             context_of(info).runtime.database, source, add_secrets=add or (),
-            remove_secrets=remove or ())
+            remove_secrets=remove or (), remove_others=remove_others)
         return _source(changed)
 
     @strawberry.mutation(description=(

@@ -149,12 +149,15 @@ async def update_source(
     *,
     add_secrets: Sequence[str] = (),
     remove_secrets: Sequence[str] = (),
+    remove_others: bool = False,
     max_body_bytes: int | None = None,
     retry: Mapping[str, float] | None = None,
 ) -> Source:
     """Change a source: rotate its secrets, its size limit, its retry schedule.
 
     ``retry`` changes some of ``max_tries``, ``base_seconds`` and ``max_seconds``.
+    ``remove_others`` removes every secret but ``add_secrets`` (whose values a caller that
+    was only ever shown ``literal:***`` cannot name).
 
     A rotation adds the new secret, lets senders move to it, then removes the old one:
     while both are there, either verifies. The receiver sees the change within its source
@@ -164,8 +167,12 @@ async def update_source(
     retry = dict(retry or {})
     if set(retry) - _RETRY_FIELDS:
         raise InvalidSource(f"retry takes {', '.join(sorted(_RETRY_FIELDS))}")
+    if remove_others and not add_secrets:
+        raise InvalidSource("removing the other secrets needs the one to keep: add it")
     async with database.transaction() as conn:
         source = await store.get_source(conn, name, for_update=True)
+        if remove_others:
+            remove_secrets = [s for s in source.secrets if s not in add_secrets]
         for secret in remove_secrets:
             if secret not in source.secrets:
                 shown = describe(secret)  # a literal is never echoed

@@ -72,7 +72,6 @@ async def _replay(page: Page, delivery: int) -> None:
     await page.locator("main[data-route='#/webhooks?status=FAILED']").wait_for(timeout=WAIT)
     row = page.locator(f"#deliveries tr[data-delivery='{delivery}']")
     await row.wait_for(timeout=WAIT)
-    await shot(page, "webhooks")
     await row.get_by_role("link").click()
     await page.locator("#headers").get_by_text("GitHub-Hookshot").wait_for(timeout=WAIT)
     assert '"number": 7' in await page.locator("#body").inner_text()

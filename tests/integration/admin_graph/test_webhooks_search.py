@@ -161,3 +161,17 @@ async def test_a_route_takes_its_handlers_config_and_refuses_one_that_is_not_an_
     (error,) = response.json()["errors"]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert "JSON object" in error["message"]
+
+
+async def test_a_rotation_can_remove_every_secret_but_the_new_one(graph: Graph) -> None:
+    await seed(graph, 1)
+    rotate = """mutation($add: [String!]) {
+      updateSourceSecrets(source: "gh", add: $add, removeOthers: true) { secrets } }"""
+    data = await graph.data("webhooks", rotate, {"add": ["env:NEW_SECRET"]})
+    assert data["updateSourceSecrets"]["secrets"] == ["env:NEW_SECRET"]
+    assert await graph.sql("SELECT secrets FROM webhooks_sources") == [
+        {"secrets": ["env:NEW_SECRET"]}]
+    response = await graph.post("webhooks", rotate, {"add": []})
+    (error,) = response.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "needs the one to keep" in error["message"]

@@ -1,67 +1,171 @@
-// The webhooks pages: sources and deliveries (filtered by source and status, dead letters),
-// and one delivery with its headers, body and attempts, replayed and followed until it settles.
+// The webhooks pages: sources with their routes (add, remove) and secrets (rotate);
+// deliveries filtered by source, status and event type, or found by id (kept in the route's
+// query string), replayed a page or a selection at a time and followed until they settle;
+// dead letters; and one delivery with its headers, body and attempts.
 
 import {LoggedOut, graph, h, poll, problem, status, table, when} from "./common.js";
+import {ROUTE_FIELDS, change, notice, sourcesCard} from "./webhook_sources.js";
 
 const SETTLED_DELIVERY = new Set(["PROCESSED", "FAILED", "DEAD", "REJECTED"]);
 const DELIVERY_STATUSES = ["RECEIVED", "PROCESSED", "FAILED", "DEAD", "REJECTED"];
+// The route's query string keys the list reads, in the order they are written.
+const FILTERS = ["source", "status", "event", "search"];
 
-export async function webhooks(params) {
-  const source = params.get("source") || null;
-  const state = params.get("status") || null;
-  const after = params.get("after") || null;
-  const data = await graph(`query ($source: String, $status: DeliveryStatus, $after: String) {
-    sources { name provider retryMaxTries routes { handler eventType action } }
-    deliveries(source: $source, status: $status, first: 25, after: $after) {
-      nodes { id source eventType action status receivedAt tries generation }
-      pageInfo { hasNextPage endCursor }
-    }
-  }`, {source, status: state, after});
+function filterForm(sources, current) {
   const sourceSelect = h("select", {name: "source", id: "filter-source"},
     h("option", {value: ""}, "all"),
-    data.sources.map((item) => h("option", {value: item.name, selected: item.name === source},
+    sources.map((item) => h("option", {value: item.name, selected: item.name === current.source},
       item.name)));
   const statusSelect = h("select", {name: "status", id: "filter-status"},
     h("option", {value: ""}, "all"),
-    DELIVERY_STATUSES.map((value) => h("option", {value, selected: value === state}, value)));
-  const filters = h("form", {class: "filters", id: "filters"},
-    h("label", {}, "Source", sourceSelect), h("label", {}, "Status", statusSelect),
+    DELIVERY_STATUSES.map((value) => h("option", {value, selected: value === current.status},
+      value)));
+  const eventType = h("input", {name: "event", id: "filter-event", size: 14,
+    value: current.event || "", placeholder: "any"});
+  const search = h("input", {type: "search", name: "search", id: "filter-search", size: 28,
+    value: current.search || "", placeholder: "#123 or the sender's delivery id"});
+  const form = h("form", {class: "filters", id: "filters"},
+    h("label", {}, "Find", search), h("label", {}, "Source", sourceSelect),
+    h("label", {}, "Status", statusSelect), h("label", {}, "Event type", eventType),
     h("button", {type: "submit"}, "Filter"));
-  filters.addEventListener("submit", (event) => {
+  form.addEventListener("submit", (event) => {
     event.preventDefault();
     const next = new URLSearchParams();
-    if (sourceSelect.value) next.set("source", sourceSelect.value);
-    if (statusSelect.value) next.set("status", statusSelect.value);
+    const values = {source: sourceSelect.value, status: statusSelect.value,
+      event: eventType.value.trim(), search: search.value.trim()};
+    for (const key of FILTERS) if (values[key]) next.set(key, values[key]);
     location.hash = `#/webhooks?${next}`;
   });
-  const page = data.deliveries;
+  return form;
+}
+
+const FOLLOWED = "id status tries generation";
+
+// Replays `ids`, then polls them (one query, one alias each) until every one has settled,
+// counting them by outcome.
+async function replayMany(ids, cells, result, busy) {
+  busy(true);
+  const release = () => busy(false);
+  notice(result, `Replaying ${ids.length} deliveries...`);
+  const done = await change(result,
+    `mutation ($ids: [ID!]!) { replayDeliveries(ids: $ids) { ${FOLLOWED} } }`, {ids});
+  if (!done) {
+    release();
+    return;
+  }
+  const replayed = done.replayDeliveries;
+  if (!replayed.length) {
+    result.replaceChildren(h("p", {class: "error", role: "alert"},
+      "Nothing replayed: none of these deliveries can be replayed in its state."));
+    release();
+    return;
+  }
+  const skipped = ids.length - replayed.length;
+  const line = notice(result, "", "bulk-result");
+  const show = (deliveries) => {
+    const counts = new Map();
+    for (const found of deliveries) {
+      cells.get(found.id)?.replaceChildren(status(found.status));
+      counts.set(found.status, (counts.get(found.status) || 0) + 1);
+    }
+    const waiting = deliveries.filter((found) => !SETTLED_DELIVERY.has(found.status)).length;
+    line.replaceChildren(`Replay of ${replayed.length}`,
+      skipped ? ` (${skipped} not replayable)` : "",
+      waiting ? `, ${waiting} still running: ` : ", settled: ",
+      ...[...counts].flatMap(([outcome, count], index) => [index ? " · " : "",
+        h("span", {"data-outcome": outcome}, `${count} ${outcome}`)]));
+    return waiting === 0;
+  };
+  show(replayed);
+  const names = replayed.map((_, index) => `$d${index}: ID!`).join(", ");
+  const fields = replayed.map((_, index) => `d${index}: delivery(id: $d${index}) { ${FOLLOWED} }`);
+  const variables = Object.fromEntries(replayed.map((found, index) => [`d${index}`, found.id]));
+  poll(`query (${names}) { ${fields.join(" ")} }`, variables, (data) => {
+    if (!show(Object.values(data).filter(Boolean))) return false;
+    release();
+    return true;
+  });
+}
+
+function deliveriesCard(form, page, params, failure) {
+  const dead = params.get("status") === "DEAD";
+  const title = h("h2", {}, dead ? "Dead letters" : "Deliveries");
+  if (failure) return h("section", {class: "card"}, title, form, problem(failure));
+  const result = h("div", {id: "replay-many", "aria-live": "polite"});
+  const picks = new Map();
+  const cells = new Map();
+  const selected = h("button", {type: "button", class: "primary", id: "replay-selected",
+    disabled: true}, "Replay selected");
+  const all = h("button", {type: "button", id: "replay-page", hidden: !dead},
+    "Replay all on this page");
+  const update = () => {
+    selected.disabled = ![...picks.values()].some((box) => box.checked);
+  };
+  // While a replay runs, neither button starts another.
+  const busy = (running) => {
+    all.disabled = running || !picks.size;
+    if (running) selected.disabled = true;
+    else update();
+  };
+  const rows = page.nodes.map((found) => {
+    const box = h("input", {type: "checkbox", class: "pick", "data-delivery": found.id,
+      "aria-label": `select delivery #${found.id}`, disabled: found.status === "REJECTED"});
+    box.addEventListener("change", update);
+    if (found.status !== "REJECTED") picks.set(found.id, box);
+    const cell = h("td", {class: "state"}, status(found.status));
+    cells.set(found.id, cell);
+    return h("tr", {"data-delivery": found.id}, h("td", {}, box),
+      h("td", {}, h("a", {href: `#/webhooks/${found.id}`}, `#${found.id}`)),
+      h("td", {}, found.source),
+      h("td", {class: "mono"}, found.providerDeliveryId || ""),
+      h("td", {}, [found.eventType, found.action].filter(Boolean).join(".")),
+      cell, h("td", {}, found.tries), h("td", {}, when(found.receivedAt)));
+  });
+  selected.addEventListener("click", () => replayMany(
+    [...picks].filter(([, box]) => box.checked).map(([id]) => id), cells, result, busy));
+  all.addEventListener("click", () => replayMany([...picks.keys()], cells, result, busy));
+  busy(false);
   let older = null;
   if (page.pageInfo.hasNextPage) {
     const next = new URLSearchParams(params);
     next.set("after", page.pageInfo.endCursor);
-    older = h("a", {href: `#/webhooks?${next}`}, "Older deliveries");
+    older = h("a", {href: `#/webhooks?${next}`}, dead ? "Older dead letters" : "Older deliveries");
   }
-  const routes = (item) => item.routes.map((route) =>
-    `${[route.eventType || "*", route.action].filter(Boolean).join(".")} → ${route.handler}`);
+  return h("section", {class: "card"}, title, form,
+    h("div", {class: "toolbar"}, selected, all), result,
+    table(["", "delivery", "source", "sender's id", "event", "status", "tries", "received"],
+      rows, {id: "deliveries"}),
+    older);
+}
+
+export async function webhooks(params) {
+  const current = Object.fromEntries(FILTERS.map((key) => [key, params.get(key) || null]));
+  const data = await graph(`{
+    sources { name provider secrets retryMaxTries routes { ${ROUTE_FIELDS} } }
+    handlers
+  }`);
+  let page = null;
+  let failure = null;
+  try {
+    // A search or filter the graph refuses is said in the deliveries card, under the form
+    // that can mend it.
+    ({deliveries: page} = await graph(`query ($source: String, $status: DeliveryStatus,
+        $eventType: String, $search: String, $after: String) {
+      deliveries(source: $source, status: $status, eventType: $eventType, search: $search,
+                 first: 25, after: $after) {
+        nodes { id source providerDeliveryId eventType action status receivedAt tries }
+        pageInfo { hasNextPage endCursor }
+      }
+    }`, {source: current.source, status: current.status, eventType: current.event,
+      search: current.search, after: params.get("after") || null}));
+  } catch (error) {
+    if (error instanceof LoggedOut) throw error;
+    failure = error;
+  }
   return [
     h("h1", {}, "Webhooks"),
-    h("section", {class: "card"}, h("h2", {}, "Sources"),
-      table(["source", "provider", "tries before dead", "routes"], data.sources.map((item) =>
-        h("tr", {"data-source": item.name}, h("td", {}, item.name), h("td", {}, item.provider),
-          h("td", {}, item.retryMaxTries),
-          h("td", {class: "mono"}, routes(item).join(", ") || "none"))), {id: "sources"}),
-      h("p", {}, h("a", {href: "#/webhooks?status=DEAD", id: "dead-letters"},
-        "Dead letters"), h("span", {class: "muted"},
-        ": deliveries that used up their tries, to replay once the handler is fixed."))),
-    h("section", {class: "card"}, h("h2", {}, "Deliveries"), filters,
-      table(["delivery", "source", "event", "status", "tries", "received"],
-        page.nodes.map((delivery) => h("tr", {"data-delivery": delivery.id},
-          h("td", {}, h("a", {href: `#/webhooks/${delivery.id}`}, `#${delivery.id}`)),
-          h("td", {}, delivery.source),
-          h("td", {}, [delivery.eventType, delivery.action].filter(Boolean).join(".")),
-          h("td", {}, status(delivery.status)), h("td", {}, delivery.tries),
-          h("td", {}, when(delivery.receivedAt)))), {id: "deliveries"}),
-      older),
+    sourcesCard(data.sources, data.handlers),
+    deliveriesCard(filterForm(data.sources, current), page, params, failure),
   ];
 }
 
