@@ -5,7 +5,9 @@ rotated, and a read token's change refused, against the gateway and workers of `
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 import pytest
 
@@ -89,6 +91,31 @@ async def _search(page: Page, ids: dict[str, list[int]]) -> None:
     await page.go_back()
     await _shown(page, f"#/webhooks?search={WANTED}")
     assert await _rows(page) == [str(ids["processed"][2])]
+
+
+async def _time_range(page: Page, url: str, failed: list[int]) -> None:
+    """A time range in the route's query string (as a reload or a shared link has it) is shown
+    in the form and narrows the list; the form keeps it when another filter is added."""
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    # The failed deliveries were received 6 h and a minute or two ago, the others 4 h or 8 h+.
+    start, end = (f"{(now - dt.timedelta(hours=hours)).isoformat()[:16]}:00.000Z"
+                  for hours in (7, 5))
+    await page.goto(f"{url}/#/webhooks?{urlencode({'from': start, 'until': end})}")
+    await page.locator("main[data-route*='until=']").wait_for(timeout=WAIT)
+    assert sorted(await _rows(page)) == sorted(str(i) for i in failed)
+    assert await page.locator("#filter-from").input_value() != ""
+    await page.locator("#filter-status").select_option("FAILED")
+    await page.locator("#filters button[type=submit]").click()
+    await page.locator("main[data-route^='#/webhooks?status=FAILED&from=']").wait_for(
+        timeout=WAIT)
+    assert sorted(await _rows(page)) == sorted(str(i) for i in failed)
+    # An empty range is refused under the form.
+    await page.goto(f"{url}/#/webhooks?{urlencode({'from': end, 'until': start})}")
+    refusal = page.locator("#filters + [role=alert]")
+    await refusal.wait_for(timeout=WAIT)
+    assert "must come before" in await refusal.inner_text()
+    await page.goto(f"{url}/#/webhooks")
+    await _shown(page, "#/webhooks")
 
 
 async def _replay_selected(page: Page, runtime: Runtime, failed: list[int]) -> None:
@@ -182,6 +209,7 @@ async def test_a_person_finds_replays_and_reroutes_deliveries_and_rotates_a_secr
         await page.locator("nav a[data-page=webhooks]").click()
         await page.locator("#sources tr[data-source=demo]").wait_for(timeout=WAIT)
         await _search(page, ids)
+        await _time_range(page, session.url, ids["failed"])
         await _replay_selected(page, runtime, ids["failed"])
         await _replay_dead_letters(page, runtime, ids["dead"])
         await _routes(page, runtime)

@@ -1,7 +1,7 @@
 // The webhooks pages: sources with their routes (add, remove) and secrets (rotate);
-// deliveries filtered by source, status and event type, or found by id (kept in the route's
-// query string), replayed a page or a selection at a time and followed until they settle;
-// dead letters; and one delivery with its headers, body and attempts.
+// deliveries filtered by source, status, event type and time, or found by id (kept in the
+// route's query string), replayed a page or a selection at a time and followed until they
+// settle; dead letters; and one delivery with its headers, body and attempts.
 
 import {LoggedOut, graph, h, poll, problem, status, table, when} from "./common.js";
 import {ROUTE_FIELDS, change, notice, sourcesCard} from "./webhook_sources.js";
@@ -9,7 +9,21 @@ import {ROUTE_FIELDS, change, notice, sourcesCard} from "./webhook_sources.js";
 const SETTLED_DELIVERY = new Set(["PROCESSED", "FAILED", "DEAD", "REJECTED"]);
 const DELIVERY_STATUSES = ["RECEIVED", "PROCESSED", "FAILED", "DEAD", "REJECTED"];
 // The route's query string keys the list reads, in the order they are written.
-const FILTERS = ["source", "status", "event", "search"];
+const FILTERS = ["source", "status", "event", "search", "from", "until"];
+
+// A time of the query string (ISO, UTC) as a datetime-local input shows it (the browser's
+// zone), and back: the query string stays the same whichever zone reloads it.
+function localInput(iso) {
+  const time = new Date(iso || "");
+  if (Number.isNaN(time.getTime())) return "";
+  const two = (value) => String(value).padStart(2, "0");
+  return `${time.getFullYear()}-${two(time.getMonth() + 1)}-${two(time.getDate())}` +
+    `T${two(time.getHours())}:${two(time.getMinutes())}`;
+}
+
+function isoOf(local) {
+  return local ? new Date(local).toISOString() : "";
+}
 
 function filterForm(sources, current) {
   const sourceSelect = h("select", {name: "source", id: "filter-source"},
@@ -24,15 +38,21 @@ function filterForm(sources, current) {
     value: current.event || "", placeholder: "any"});
   const search = h("input", {type: "search", name: "search", id: "filter-search", size: 28,
     value: current.search || "", placeholder: "#123 or the sender's delivery id"});
+  const from = h("input", {type: "datetime-local", name: "from", id: "filter-from",
+    value: localInput(current.from)});
+  const until = h("input", {type: "datetime-local", name: "until", id: "filter-until",
+    value: localInput(current.until)});
   const form = h("form", {class: "filters", id: "filters"},
     h("label", {}, "Find", search), h("label", {}, "Source", sourceSelect),
     h("label", {}, "Status", statusSelect), h("label", {}, "Event type", eventType),
+    h("label", {}, "Received from", from), h("label", {}, "until (not included)", until),
     h("button", {type: "submit"}, "Filter"));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const next = new URLSearchParams();
     const values = {source: sourceSelect.value, status: statusSelect.value,
-      event: eventType.value.trim(), search: search.value.trim()};
+      event: eventType.value.trim(), search: search.value.trim(), from: isoOf(from.value),
+      until: isoOf(until.value)};
     for (const key of FILTERS) if (values[key]) next.set(key, values[key]);
     location.hash = `#/webhooks?${next}`;
   });
@@ -150,14 +170,16 @@ export async function webhooks(params) {
     // A search or filter the graph refuses is said in the deliveries card, under the form
     // that can mend it.
     ({deliveries: page} = await graph(`query ($source: String, $status: DeliveryStatus,
-        $eventType: String, $search: String, $after: String) {
+        $eventType: String, $search: String, $from: DateTime, $until: DateTime,
+        $after: String) {
       deliveries(source: $source, status: $status, eventType: $eventType, search: $search,
-                 first: 25, after: $after) {
+                 receivedAfter: $from, receivedBefore: $until, first: 25, after: $after) {
         nodes { id source providerDeliveryId eventType action status receivedAt tries }
         pageInfo { hasNextPage endCursor }
       }
     }`, {source: current.source, status: current.status, eventType: current.event,
-      search: current.search, after: params.get("after") || null}));
+      search: current.search, from: current.from, until: current.until,
+      after: params.get("after") || null}));
   } catch (error) {
     if (error instanceof LoggedOut) throw error;
     failure = error;
