@@ -1,4 +1,5 @@
-"""The webhooks admin subgraph: sources, routes, deliveries with their attempts and bodies.
+"""The webhooks admin subgraph: sources, routes, deliveries with their attempts and bodies,
+and outbound webhooks (their fields in :mod:`.outbound.admin_graph`).
 
 Reads go through the request's loaders (a page of deliveries asks for their attempts in one
 query); changes go through :mod:`.operations`, as the CLI's and the JSON API's do, so a
@@ -34,6 +35,8 @@ from crossdock.webhooks.handlers import handler_names
 from crossdock.webhooks.models import Attempt as AttemptRow
 from crossdock.webhooks.models import Delivery as DeliveryRow
 from crossdock.webhooks.models import DeliveryStatus as Status
+from crossdock.webhooks.outbound.admin_graph import TYPES as OUTBOUND_TYPES
+from crossdock.webhooks.outbound.admin_graph import OutboundMutation, OutboundQuery
 from crossdock.webhooks.routing import filters_to_json
 from crossdock.webhooks.secrets import describe
 
@@ -195,7 +198,7 @@ def _ids(values: Sequence[str]) -> list[int]:
 
 
 @strawberry.type
-class Query:
+class Query(OutboundQuery):
     deliveries_per_minute: list[DeliveryMinute] = strawberry.field(
         resolver=deliveries_per_minute, description=(
             "Deliveries received in each of the last ``minutes`` minutes (1 to 1440), by the"
@@ -241,7 +244,7 @@ class Query:
 
 
 @strawberry.type
-class Mutation:
+class Mutation(OutboundMutation):
     @strawberry.mutation(description="Run the handlers again on deliveries (by id).")
     async def replay_deliveries(self, info: strawberry.Info,
                                 ids: list[strawberry.ID]) -> list[Delivery]:
@@ -291,5 +294,5 @@ class Mutation:
 
 def build_schema() -> AdminSchema:
     """The webhooks admin subgraph schema."""
-    return AdminSchema(query=Query, mutation=Mutation, types=[Delivery],
+    return AdminSchema(query=Query, mutation=Mutation, types=[Delivery, *OUTBOUND_TYPES],
                        federation_version="2.3")

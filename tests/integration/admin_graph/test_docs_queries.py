@@ -10,6 +10,8 @@ import pytest
 from crossdock.core.runtime import Runtime
 from crossdock.core.tokens import Role, TokenStore
 from crossdock.webhooks import operations
+from crossdock.webhooks.outbound.models import EndpointSettings
+from crossdock.webhooks.outbound.service import Outbound
 from tests.integration.admin_graph.conftest import post_gateway
 
 pytestmark = pytest.mark.anyio
@@ -20,7 +22,13 @@ EXAMPLES = re.findall(r"^```graphql\n(.*?)^```", DOC.read_text(encoding="utf-8")
 
 
 async def _seed(runtime: Runtime) -> None:
-    """What the examples name: source ``demo`` with delivery 1, slice ``demo``."""
+    """What the examples name: source ``demo`` with delivery 1, slice ``demo``, application
+    ``demo`` with endpoint 1 and message 1."""
+    outbound = Outbound(runtime.database)
+    await outbound.add_application("demo")
+    await outbound.add_event_type("invoice.paid")
+    await outbound.add_endpoint("demo", EndpointSettings(url="https://demo.example/hook"))
+    await outbound.send("demo", "invoice.paid", {"invoice": 7})
     await operations.add_source(runtime.database, operations.build_source(
         "demo", "github", ["a-secret-of-more-than-16-bytes"]))
     async with runtime.database.transaction() as conn:

@@ -84,7 +84,7 @@ async def test_gitslice_resolves_job_delivery_and_repository_representations(
 
 
 @pytest.mark.parametrize(("subgraph", "members"), [
-    ("core", ["Job"]), ("webhooks", ["Delivery"]),
+    ("core", ["Job"]), ("webhooks", ["Delivery", "OutboundEndpoint", "OutboundMessage"]),
     ("gitslice", ["Delivery", "Job", "Repository"])])
 async def test_the_entity_union_holds_the_keyed_types(graph: Graph, subgraph: str,
                                                       members: list[str]) -> None:

@@ -220,6 +220,37 @@ class Message:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Destination:
+    """Where one message stands at one endpoint."""
+
+    message_id: int
+    endpoint_id: int
+    url: str
+    status: DestinationStatus
+    #: Tries of the current round (a resend or a recover starts a new one).
+    attempts: int
+    last_error: str | None
+    next_attempt_at: dt.datetime | None
+    finished_at: dt.datetime | None
+
+    def public(self) -> dict[str, Any]:
+        """The destination as the CLI and the admin API show it."""
+        return {"endpoint_id": self.endpoint_id, "url": self.url, "status": str(self.status),
+                "attempts": self.attempts, "last_error": self.last_error,
+                "next_attempt_at": _iso(self.next_attempt_at),
+                "finished_at": _iso(self.finished_at)}
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class EndpointHealth:
+    """How the attempts at an endpoint went for its application's last messages."""
+
+    attempts: int = 0
+    succeeded: int = 0
+    last_attempt_at: dt.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Published:
     """What :meth:`OutboundStore.publish` did: the message, and whether it was new."""
 

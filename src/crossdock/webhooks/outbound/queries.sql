@@ -64,9 +64,13 @@ RETURNING *
 SELECT * FROM webhooks_out_endpoints WHERE id = %(id)s
 
 -- name: list_endpoints
+-- By (app, id), on webhooks_out_endpoints_app_idx; a page starts after (after_app, after_id)
+-- and a NULL limit is no limit.
 SELECT * FROM webhooks_out_endpoints
 WHERE (%(app)s::text IS NULL OR app = %(app)s)
+  AND (%(after_id)s::bigint IS NULL OR (app, id) > (%(after_app)s::text, %(after_id)s::bigint))
 ORDER BY app, id
+LIMIT %(limit)s
 
 -- name: delete_endpoint
 DELETE FROM webhooks_out_endpoints WHERE id = %(id)s RETURNING id
@@ -149,9 +153,16 @@ SELECT message.*, (SELECT count(*) FROM fanned) AS destinations FROM message
 SELECT * FROM webhooks_out_messages WHERE id = %(id)s
 
 -- name: list_messages
-SELECT * FROM webhooks_out_messages
-WHERE (%(app)s::text IS NULL OR app = %(app)s)
-ORDER BY id DESC
+-- Newest first by id; a page starts before before_id. A status keeps the messages with a
+-- destination in it (found on the destinations' (message_id, endpoint_id) index).
+SELECT * FROM webhooks_out_messages m
+WHERE (%(app)s::text IS NULL OR m.app = %(app)s)
+  AND (%(event_type)s::text IS NULL OR m.event_type = %(event_type)s)
+  AND (%(before_id)s::bigint IS NULL OR m.id < %(before_id)s)
+  AND (%(status)s::text IS NULL OR EXISTS (
+      SELECT 1 FROM webhooks_out_destinations d
+      WHERE d.message_id = m.id AND d.status = %(status)s))
+ORDER BY m.id DESC
 LIMIT %(limit)s
 
 -- name: claim_due
@@ -294,12 +305,42 @@ LISTEN crossdock_webhooks_out
 SELECT min(next_attempt_at) AS at FROM webhooks_out_destinations WHERE status = 'pending'
 
 -- name: list_attempts
-SELECT * FROM webhooks_out_attempts WHERE message_id = %(id)s ORDER BY id
+-- The attempts of several messages, each message's oldest first.
+SELECT * FROM webhooks_out_attempts WHERE message_id = ANY(%(ids)s::bigint[])
+ORDER BY message_id, id
 
 -- name: list_destinations
 SELECT d.*, e.url FROM webhooks_out_destinations d
 JOIN webhooks_out_endpoints e ON e.id = d.endpoint_id
-WHERE d.message_id = %(id)s ORDER BY d.endpoint_id
+WHERE d.message_id = ANY(%(ids)s::bigint[]) ORDER BY d.message_id, d.endpoint_id
+
+-- name: resend
+-- A message's destinations queued again from the first try: the one at an endpoint (whatever
+-- it ended as, or due now if it waits for a retry), or, without an endpoint, every failed and
+-- exhausted one. Only enabled endpoints; one a worker holds now is left to it. Those of an
+-- ordering key wait for their turn (promote_next), as recover's do.
+UPDATE webhooks_out_destinations d
+SET status = 'pending', attempts = 0, finished_at = NULL, last_error = NULL,
+    next_attempt_at = CASE WHEN d.ordering_key IS NULL THEN now() END
+FROM webhooks_out_endpoints e
+WHERE d.message_id = %(id)s AND e.id = d.endpoint_id AND e.enabled
+  AND CASE WHEN %(endpoint_id)s::bigint IS NULL THEN d.status IN ('failed', 'exhausted')
+           ELSE d.endpoint_id = %(endpoint_id)s AND d.status <> 'sending' END
+RETURNING d.endpoint_id
+
+-- name: endpoint_health
+-- How the attempts at each endpoint went for the last messages of its application (on the
+-- messages' (app, created_at) and the attempts' (message_id, id) indexes, so an endpoint's
+-- look costs the same however old the application is).
+SELECT e.id AS endpoint_id, count(a.id) AS attempts,
+       count(a.id) FILTER (WHERE a.status = 'succeeded') AS succeeded,
+       max(a.started_at) AS last_attempt_at
+FROM webhooks_out_endpoints e
+CROSS JOIN LATERAL (SELECT m.id FROM webhooks_out_messages m WHERE m.app = e.app
+                    ORDER BY m.created_at DESC LIMIT %(messages)s) recent
+JOIN webhooks_out_attempts a ON a.message_id = recent.id AND a.endpoint_id = e.id
+WHERE e.id = ANY(%(ids)s::bigint[])
+GROUP BY e.id
 
 -- name: prune_messages
 -- Messages created before a time whose every destination is final (or that had none),

@@ -8,6 +8,8 @@ from crossdock.webhooks.outbound.models import (
     Application,
     Attempt,
     AttemptStatus,
+    Destination,
+    DestinationStatus,
     Endpoint,
     EndpointSettings,
     EventType,
@@ -63,13 +65,9 @@ def attempt(row: dict[str, Any]) -> Attempt:
                    error=row["error"], started_at=row["started_at"])
 
 
-def destination(row: dict[str, Any]) -> dict[str, Any]:
-    """A message's state at one endpoint, as shown."""
-    return {"endpoint_id": row["endpoint_id"], "url": row["url"], "status": row["status"],
-            "attempts": row["attempts"], "last_error": row["last_error"],
-            "next_attempt_at": _iso(row["next_attempt_at"]),
-            "finished_at": _iso(row["finished_at"])}
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
+def destination(row: dict[str, Any]) -> Destination:
+    """A ``webhooks_out_destinations`` row with its endpoint's ``url``."""
+    return Destination(message_id=row["message_id"], endpoint_id=row["endpoint_id"],
+                       url=row["url"], status=DestinationStatus(row["status"]),
+                       attempts=row["attempts"], last_error=row["last_error"],
+                       next_attempt_at=row["next_attempt_at"], finished_at=row["finished_at"])

@@ -173,13 +173,30 @@ class Outbound:
         """Queue again what failed at an endpoint since ``since``; how many."""
         if since > dt.datetime.now(dt.UTC):
             raise InvalidOutbound("--since is in the future: nothing was sent after it")
+        await self._enabled_endpoint(endpoint_id)
+        return await self.store.recover(endpoint_id, since)
+
+    async def resend(self, message_id: int, endpoint_id: int | None = None) -> int:
+        """Send a message again from the first try: to ``endpoint_id`` (delivered or not), or
+        to every endpoint where it failed; how many destinations were queued."""
+        message = await self.store.get_message(message_id)
+        if endpoint_id is None:
+            return await self.store.resend(message)
+        await self._enabled_endpoint(endpoint_id)
+        resent = await self.store.resend(message, endpoint_id)
+        if not resent:
+            raise InvalidOutbound(f"message {message_id} was never sent to endpoint "
+                                  f"{endpoint_id}, or is being sent there now")
+        return resent
+
+    async def _enabled_endpoint(self, endpoint_id: int) -> Endpoint:
         endpoint = await self.store.get_endpoint(endpoint_id)
         if not endpoint.enabled:
             # Its destinations would wait unclaimed: a disabled endpoint is never sent to.
             raise InvalidOutbound(f"endpoint {endpoint_id} is disabled "
                                   f"({endpoint.disabled_reason}): enable it first "
                                   f"(endpoint update {endpoint_id} --enable)")
-        return await self.store.recover(endpoint_id, since)
+        return endpoint
 
     # Messages
 

@@ -31,7 +31,10 @@ from crossdock.webhooks.outbound.models import (
     Attempt,
     AttemptRecord,
     Claim,
+    Destination,
+    DestinationStatus,
     Endpoint,
+    EndpointHealth,
     EndpointSettings,
     EventType,
     Message,
@@ -181,9 +184,26 @@ class OutboundStore:
         return _endpoint_or_raise(await self._one("select_endpoint", {"id": endpoint_id}),
                                   endpoint_id)
 
-    async def list_endpoints(self, app: str | None = None) -> list[Endpoint]:
-        """Endpoints (of one application, if given), by application and id."""
-        return [rows.endpoint(row) for row in await self._all("list_endpoints", {"app": app})]
+    async def list_endpoints(self, app: str | None = None, *,
+                             after: tuple[str, int] | None = None,
+                             limit: int | None = None) -> list[Endpoint]:
+        """Endpoints (of one application, if given), by application and id; a page starts
+        after the ``(app, id)`` given and holds ``limit`` of them (None: all)."""
+        found = await self._all("list_endpoints", {
+            "app": app, "after_app": after[0] if after else None,
+            "after_id": after[1] if after else None, "limit": limit})
+        return [rows.endpoint(row) for row in found]
+
+    async def endpoint_health(self, endpoint_ids: Sequence[int], *,
+                              messages: int = 200) -> dict[int, EndpointHealth]:
+        """How the attempts at each endpoint went for the last ``messages`` messages of its
+        application (an endpoint with none has an empty :class:`EndpointHealth`)."""
+        found = {row["endpoint_id"]: EndpointHealth(
+            attempts=row["attempts"], succeeded=row["succeeded"],
+            last_attempt_at=row["last_attempt_at"])
+            for row in await self._all("endpoint_health", {"ids": list(endpoint_ids),
+                                                           "messages": messages})}
+        return {key: found.get(key, EndpointHealth()) for key in endpoint_ids}
 
     async def remove_endpoint(self, endpoint_id: int) -> None:
         """Delete an endpoint with its destinations and attempts."""
@@ -256,21 +276,54 @@ class OutboundStore:
             raise MessageNotFound(f"no message with id {message_id}")
         return rows.message(row)
 
-    async def list_messages(self, *, app: str | None = None, limit: int = 100) -> list[Message]:
-        """Messages (of one application, if given), newest first."""
-        found = await self._all("list_messages", {"app": app, "limit": limit})
+    async def list_messages(self, *, app: str | None = None, event_type: str | None = None,
+                            status: DestinationStatus | None = None,
+                            before_id: int | None = None, limit: int = 100) -> list[Message]:
+        """Messages newest first: of one application, of one event type, with a destination
+        in ``status``, older than message ``before_id``, as many as given."""
+        found = await self._all("list_messages", {
+            "app": app, "event_type": event_type,
+            "status": str(status) if status is not None else None,
+            "before_id": before_id, "limit": limit})
         return [rows.message(row) for row in found]
 
     async def attempts(self, message_id: int) -> list[Attempt]:
         """A message's attempts at every endpoint, oldest first."""
         await self.get_message(message_id)
-        return [rows.attempt(row) for row in await self._all("list_attempts", {"id": message_id})]
+        return (await self.attempts_of([message_id]))[message_id]
+
+    async def attempts_of(self, message_ids: Sequence[int]) -> dict[int, list[Attempt]]:
+        """The attempts of each of several messages, oldest first, in one query."""
+        found: dict[int, list[Attempt]] = {key: [] for key in message_ids}
+        for row in await self._all("list_attempts", {"ids": list(message_ids)}):
+            found[row["message_id"]].append(rows.attempt(row))
+        return found
 
     async def destinations(self, message_id: int) -> list[dict[str, Any]]:
         """Where a message stands at each endpoint (as the CLI and the admin API show it)."""
         await self.get_message(message_id)
-        return [rows.destination(row)
-                for row in await self._all("list_destinations", {"id": message_id})]
+        return [found.public() for found in (await self.destinations_of([message_id]))[
+            message_id]]
+
+    async def destinations_of(self, message_ids: Sequence[int]) -> dict[int, list[Destination]]:
+        """Where each of several messages stands at each endpoint, in one query."""
+        found: dict[int, list[Destination]] = {key: [] for key in message_ids}
+        for row in await self._all("list_destinations", {"ids": list(message_ids)}):
+            found[row["message_id"]].append(rows.destination(row))
+        return found
+
+    async def resend(self, message: Message, endpoint_id: int | None = None) -> int:
+        """Queue ``message`` again from the first try at ``endpoint_id`` (whatever it ended
+        as), or at every enabled endpoint where it failed or was exhausted; how many."""
+        async with self._transaction() as conn:
+            resent = await _all(conn, "resend", {"id": message.id, "endpoint_id": endpoint_id})
+            if message.ordering_key is not None:
+                for row in resent:
+                    await _hand_turn(conn, app=message.app, key=message.ordering_key,
+                                     endpoint_id=row["endpoint_id"])
+            if resent:
+                await _execute(conn, "wake_workers", {})
+        return len(resent)
 
     # The queue (the sending worker's side)
 
@@ -321,10 +374,8 @@ class OutboundStore:
             recovered = await _all(conn, "recover", {"id": endpoint_id, "since": since})
             keyed = [row["id"] for row in recovered if row["ordering_key"] is not None]
             for row in await _all(conn, "recovered_keys", {"ids": keyed}) if keyed else []:
-                await _execute(conn, "lock_ordering_key",
-                               {"app": row["app"], "key": row["ordering_key"]})
-                await _execute(conn, "promote_next", {"endpoint_id": endpoint_id,
-                                                      "key": row["ordering_key"]})
+                await _hand_turn(conn, app=row["app"], key=row["ordering_key"],
+                                 endpoint_id=endpoint_id)
             if recovered:
                 await _execute(conn, "wake_workers", {})
         return len(recovered)
@@ -364,11 +415,15 @@ async def _record(conn: Connection, record: AttemptRecord) -> Recorded:
     if row is None:
         raise UnknownEndpoint(f"no destination with id {record.destination_id}")
     if record.next is not Next.RETRY and row["ordering_key"] is not None:
-        key = {"app": row["app"], "key": row["ordering_key"]}
-        await _execute(conn, "lock_ordering_key", key)
-        await _execute(conn, "promote_next", {"endpoint_id": row["endpoint_id"],
-                                              "key": row["ordering_key"]})
+        await _hand_turn(conn, app=row["app"], key=row["ordering_key"],
+                         endpoint_id=row["endpoint_id"])
     return Recorded(endpoint_id=row["endpoint_id"], failing_since=row["failing_since"])
+
+
+async def _hand_turn(conn: Connection, *, app: str, key: str, endpoint_id: int) -> None:
+    """Make the oldest unfinished destination of ``key`` at the endpoint due, if it waits."""
+    await _execute(conn, "lock_ordering_key", {"app": app, "key": key})
+    await _execute(conn, "promote_next", {"endpoint_id": endpoint_id, "key": key})
 
 
 def _event_type_params(value: EventType) -> dict[str, Any]:
