@@ -114,6 +114,20 @@ class Session:
         return self.browser.page
 
 
+async def refused_to_a_reader(session: Session, route: str, button: str, result: str) -> None:
+    """Log in again with the read token, open ``route`` and click ``button``: the change is
+    refused, and ``result`` says an admin token is needed."""
+    page = session.page
+    await page.locator("#logout").click()
+    await log_in(page, session.url, session.read)
+    await page.locator("#services").wait_for(timeout=WAIT)
+    await page.goto(f"{session.url}/{route}")
+    await page.locator(button).click()
+    refused = page.locator(f"{result} [role=alert]")
+    await refused.wait_for(timeout=WAIT)
+    assert "read role" in await refused.inner_text()
+
+
 @contextlib.asynccontextmanager
 async def dashboard(graphql: str, runtime: Runtime, *, logged_in: bool = True,
                     ) -> AsyncIterator[Session]:

@@ -16,7 +16,13 @@ from crossdock.core.runtime import Runtime
 from crossdock.gitslice.config import SliceConfig
 from crossdock.gitslice.jobs import syncer_for
 from crossdock.webhooks import operations
-from tests.integration.admin_graph.browser import WAIT, dashboard, log_in, shot
+from tests.integration.admin_graph.browser import (
+    WAIT,
+    dashboard,
+    log_in,
+    refused_to_a_reader,
+    shot,
+)
 from tests.integration.gitslice.gitrepos import WorkRepo, bare, git
 
 if TYPE_CHECKING:
@@ -139,11 +145,5 @@ async def test_a_person_logs_in_replays_a_delivery_pulls_a_slice_and_retries_its
         await _pull(page, head)
         await _retry(page, runtime)
         # A read token sees the same pages, and its replay is refused, clearly.
-        await page.locator("#logout").click()
-        await log_in(page, url, session.read)
-        await page.locator("#services").wait_for(timeout=WAIT)
-        await page.goto(f"{url}/#/webhooks/{delivery}")
-        await page.locator("#replay").click()
-        refused = page.locator("#replay-result [role=alert]")
-        await refused.wait_for(timeout=WAIT)
-        assert "read role" in await refused.inner_text()
+        await refused_to_a_reader(session, f"#/webhooks/{delivery}", "#replay",
+                                  "#replay-result")

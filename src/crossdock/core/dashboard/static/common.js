@@ -49,6 +49,15 @@ export function table(headings, rows, attrs = {}) {
       class: "muted"}, "nothing here"))));
 }
 
+// The link to a list's next page (its route with the page's end cursor as "after"), or null
+// on the last page.
+export function older(route, params, pageInfo, text) {
+  if (!pageInfo.hasNextPage) return null;
+  const next = new URLSearchParams(params);
+  next.set("after", pageInfo.endCursor);
+  return h("a", {href: `${route}?${next}`, class: "older"}, text);
+}
+
 export function problem(error) {
   if (error instanceof GraphError && error.code === "FORBIDDEN") {
     return h("p", {class: "error", role: "alert"},

@@ -6,6 +6,7 @@
 import {LoggedOut, TOKEN_KEY, graph, h, problem, view} from "./common.js";
 import {gitslice} from "./gitslice.js";
 import {jobs} from "./jobs.js";
+import {message, outbound} from "./outbound.js";
 import {overview} from "./overview.js";
 import {delivery, webhooks} from "./webhooks.js";
 
@@ -17,6 +18,7 @@ const PAGES = {
   webhooks: (rest, params) => (rest[0] ? delivery(rest[0]) : webhooks(params)),
   gitslice: () => gitslice(),
   jobs: (rest, params) => jobs(params),
+  outbound: (rest, params) => (rest[0] ? message(rest[0]) : outbound(params)),
 };
 
 const main = document.getElementById("main");

@@ -1,7 +1,9 @@
 // The jobs page: the core's job queue by status and queue, with Retry (a failed, cancelled or
 // aborted job) and Cancel (a queued or running one), each followed until the job settles.
 
-import {LoggedOut, SETTLED_JOB, graph, h, poll, problem, status, table, when} from "./common.js";
+import {
+  LoggedOut, SETTLED_JOB, graph, h, older, poll, problem, status, table, when,
+} from "./common.js";
 
 const STATUSES = ["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED", "ABORTING", "ABORTED"];
 const RETRYABLE = new Set(["FAILED", "CANCELLED", "ABORTED"]);
@@ -76,17 +78,11 @@ export async function jobs(params) {
   });
   const result = h("div", {id: "job-result", "aria-live": "polite"});
   const page = data.jobs;
-  let older = null;
-  if (page.pageInfo.hasNextPage) {
-    const next = new URLSearchParams(params);
-    next.set("after", page.pageInfo.endCursor);
-    older = h("a", {href: `#/jobs?${next}`}, "Older jobs");
-  }
   return [
     h("h1", {}, "Jobs"),
     h("section", {class: "card"}, filters, result,
       table(["job", "task", "queue", "status", "tries", "args", "when", ""],
         page.nodes.map((job) => row(job, result)), {id: "all-jobs"}),
-      older),
+      older("#/jobs", params, page.pageInfo, "Older jobs")),
   ];
 }
