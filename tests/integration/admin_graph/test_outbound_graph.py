@@ -4,6 +4,7 @@ mutations (resend, enable, disable, recover)."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 from typing import Any
 
@@ -290,3 +291,15 @@ async def test_messages_and_endpoints_resolve_as_entities(graph: Graph) -> None:
     assert data["_entities"] == [
         {"__typename": "OutboundMessage", "eventType": "invoice.paid"},
         {"__typename": "OutboundEndpoint", "url": "https://ok.example/hook"}, None]
+
+
+async def test_a_cursor_that_is_not_one_the_list_gave_is_refused(graph: Graph) -> None:
+    await seed(graph, 1)
+    for field, position in (("messages", '["not a time", 1]'), ("endpoints", '["acme", "x"]'),
+                            ("messages", "[1]")):
+        cursor = base64.urlsafe_b64encode(position.encode()).decode()
+        response = await graph.post("webhooks", f'{{ {field}(after: "{cursor}") '
+                                    "{ edges { cursor } } }")
+        error = response.json()["errors"][0]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+        assert error["message"] == "the cursor is not one this list gave"

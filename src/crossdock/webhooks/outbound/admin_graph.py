@@ -11,15 +11,16 @@ do. ``OutboundMessage`` and ``OutboundEndpoint`` are entities (key ``id``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
 
 from crossdock.core.admin_graph.context import AdminContext, context_of
 from crossdock.core.admin_graph.pages import Connection, connection, decode_cursor, page_size
+from crossdock.core.errors import AdminGraphError
 from crossdock.webhooks.errors import MessageNotFound, UnknownEndpoint
 from crossdock.webhooks.outbound.models import Attempt as AttemptRow
 from crossdock.webhooks.outbound.models import Destination as DestinationRow
@@ -28,6 +29,8 @@ from crossdock.webhooks.outbound.models import Endpoint as EndpointRow
 from crossdock.webhooks.outbound.models import EndpointHealth as HealthRow
 from crossdock.webhooks.outbound.models import Message as MessageRow
 from crossdock.webhooks.outbound.service import Outbound
+
+T = TypeVar("T")
 
 DestinationStatus = strawberry.enum(Status, name="OutboundDestinationStatus",
                                     description="Where one message stands at one endpoint.")
@@ -271,9 +274,15 @@ async def _health(context: AdminContext, endpoint_id: int) -> HealthRow:
     return await context.loader("outbound_health", batch).load(endpoint_id)
 
 
-def _after(cursor: str | None) -> tuple[str, int] | None:
+def _position(cursor: str | None, first: Callable[[str], T]) -> tuple[T, int] | None:
+    """A cursor's ``[value, id]``, the value read by ``first``; None for no cursor."""
     position = decode_cursor(cursor, 2)
-    return (str(position[0]), int(position[1])) if position else None
+    if position is None:
+        return None
+    try:
+        return first(str(position[0])), int(position[1])
+    except (TypeError, ValueError) as exc:
+        raise AdminGraphError("the cursor is not one this list gave") from exc
 
 
 @strawberry.type
@@ -298,7 +307,7 @@ class OutboundQuery:
         store = _outbound(info).store
         if app is not None:
             await store.get_application(app)
-        found = await store.list_endpoints(app, after=_after(after), limit=size + 1)
+        found = await store.list_endpoints(app, after=_position(after, str), limit=size + 1)
         return connection(found, size, _endpoint_of, lambda row: [row.app, row.id])
 
     @strawberry.field(description="An outbound endpoint by id.")
@@ -315,11 +324,11 @@ class OutboundQuery:
                        first: int = 20, after: str | None = None,
                        ) -> Connection[OutboundMessage]:
         size = page_size(first)
-        position = decode_cursor(after, 1)
         found = await _outbound(info).store.list_messages(
             app=app, event_type=event_type, status=status,
-            before_id=int(position[0]) if position else None, limit=size + 1)
-        return connection(found, size, _message_of, lambda row: [row.id])
+            before=_position(after, dt.datetime.fromisoformat), limit=size + 1)
+        return connection(found, size, _message_of,
+                          lambda row: [row.created_at.isoformat(), row.id])
 
     @strawberry.field(description="A message by id.")
     async def message(self, info: strawberry.Info,

@@ -153,16 +153,18 @@ SELECT message.*, (SELECT count(*) FROM fanned) AS destinations FROM message
 SELECT * FROM webhooks_out_messages WHERE id = %(id)s
 
 -- name: list_messages
--- Newest first by id; a page starts before before_id. A status keeps the messages with a
--- destination in it (found on the destinations' (message_id, endpoint_id) index).
+-- Newest first by (created_at, id), on the (app, created_at) index with an application, the
+-- created_at index without; a page starts before (before_at, before_id). A status keeps the
+-- messages with a destination in it (the destinations' (message_id, endpoint_id) index).
 SELECT * FROM webhooks_out_messages m
 WHERE (%(app)s::text IS NULL OR m.app = %(app)s)
   AND (%(event_type)s::text IS NULL OR m.event_type = %(event_type)s)
-  AND (%(before_id)s::bigint IS NULL OR m.id < %(before_id)s)
+  AND (%(before_id)s::bigint IS NULL
+       OR (m.created_at, m.id) < (%(before_at)s::timestamptz, %(before_id)s::bigint))
   AND (%(status)s::text IS NULL OR EXISTS (
       SELECT 1 FROM webhooks_out_destinations d
       WHERE d.message_id = m.id AND d.status = %(status)s))
-ORDER BY m.id DESC
+ORDER BY m.created_at DESC, m.id DESC
 LIMIT %(limit)s
 
 -- name: claim_due

@@ -278,13 +278,15 @@ class OutboundStore:
 
     async def list_messages(self, *, app: str | None = None, event_type: str | None = None,
                             status: DestinationStatus | None = None,
-                            before_id: int | None = None, limit: int = 100) -> list[Message]:
+                            before: tuple[dt.datetime, int] | None = None,
+                            limit: int = 100) -> list[Message]:
         """Messages newest first: of one application, of one event type, with a destination
-        in ``status``, older than message ``before_id``, as many as given."""
+        in ``status``, sent before the ``(created_at, id)`` given, as many as given."""
         found = await self._all("list_messages", {
             "app": app, "event_type": event_type,
             "status": str(status) if status is not None else None,
-            "before_id": before_id, "limit": limit})
+            "before_at": before[0] if before else None,
+            "before_id": before[1] if before else None, "limit": limit})
         return [rows.message(row) for row in found]
 
     async def attempts(self, message_id: int) -> list[Attempt]:
