@@ -25,6 +25,7 @@ from crossdock.gitslice.admin_types import (
     Slice,
     SyncRun,
     repository,
+    run_of,
     runs_page,
     slice_of,
 )
@@ -58,6 +59,10 @@ class Query:
     async def sync_runs(self, info: strawberry.Info, slice: str, first: int = 20,  # noqa: A002
                         after: str | None = None) -> Connection[SyncRun]:
         return await runs_page(context_of(info), slice, first, after)
+
+    @strawberry.field(description="A sync run by id.")
+    async def sync_run(self, info: strawberry.Info, id: strawberry.ID) -> SyncRun | None:  # noqa: A002
+        return await context_of(info).by_id("runs", _queries["runs_by_id"], id, run_of)
 
     @strawberry.field(description="Every slice's sync runs, newest first.")
     async def recent_sync_runs(self, info: strawberry.Info, first: int = 50,

@@ -25,6 +25,11 @@ WHERE %(after)s::bigint IS NULL OR id < %(after)s
 ORDER BY id DESC
 LIMIT %(limit)s;
 
+-- name: runs_by_id
+SELECT id, slice_name, kind, state, upstream_ref, slice_ref, upstream_sha, slice_sha, commits,
+       error, started_at, finished_at, job_id, delivery_id
+FROM gitslice_runs WHERE id = ANY(%(ids)s);
+
 -- name: runs_by_job
 -- Along gitslice_runs_job_idx.
 SELECT id, slice_name, kind, state, upstream_ref, slice_ref, upstream_sha, slice_sha, commits,

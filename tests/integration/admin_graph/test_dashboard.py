@@ -107,7 +107,6 @@ async def _pull(page: Page, head: str) -> None:
     await page.locator("#lookup-sha").fill(head)
     await page.locator("#lookup button[type=submit]").click()
     await page.locator("#lookup-table").get_by_text(head, exact=True).wait_for(timeout=WAIT)
-    await shot(page, "gitslice")
 
 
 async def _retry(page: Page, runtime: Runtime) -> None:

@@ -115,3 +115,11 @@ async def test_a_push_run_shows_the_upstream_pull_request_of_the_branch_it_pushe
         {"kind": "push", "upstreamRef": "dev/y", "pullLink": None},
         {"kind": "push", "upstreamRef": "dev/x", "pullLink": {
             "upstreamPr": 7, "upstreamUrl": "https://forge.test/acme/up/pull/7"}}]
+
+
+async def test_a_sync_run_is_read_by_id_and_an_unknown_id_is_null(graph: Graph) -> None:
+    runs = await seed_slice(graph, "web", runs=2)
+    data = await graph.data("gitslice", """query ($id: ID!) { found: syncRun(id: $id) { id commits }
+      gone: syncRun(id: "999999") { id } word: syncRun(id: "x") { id } }""",
+                            {"id": str(runs[0])}, token="read")
+    assert data == {"found": {"id": str(runs[0]), "commits": 1}, "gone": None, "word": None}

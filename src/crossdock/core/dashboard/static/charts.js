@@ -13,7 +13,8 @@ const LEVEL_HEIGHT = 14;
 export const COLOURS = {good: "#067647", bad: "#b42318", wait: "#c4a000", accent: "#1f5fbf",
   muted: "#98a2b3"};
 
-function svg(tag, attrs = {}, ...children) {
+// One SVG element: svg("rect", {x: 0, width: 4}, child, ...).
+export function svg(tag, attrs = {}, ...children) {
   const node = document.createElementNS(SVG_NS, tag);
   for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
   for (const child of children) {
