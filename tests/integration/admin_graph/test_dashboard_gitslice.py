@@ -13,6 +13,7 @@ from crossdock.core.runtime import Runtime
 from crossdock.gitslice.config import SliceConfig
 from crossdock.gitslice.jobs import syncer_for
 from tests.integration.admin_graph.browser import WAIT, dashboard, shot
+from tests.integration.admin_graph.test_gitslice_runs import slice_world
 from tests.integration.gitslice.gitrepos import WorkRepo, bare, git
 
 pytestmark = pytest.mark.anyio
@@ -22,14 +23,7 @@ async def _seed(runtime: Runtime, tmp_path: Path) -> tuple[Path, WorkRepo]:
     """Slice ``web`` of an upstream with two commits, not pulled yet, with a linked upstream
     pull request and a copied issue, and slice ``docs`` of it, pulled; returns the upstream
     and a clone of ``web``."""
-    upstream, slice_repo = bare(tmp_path / "upstream.git"), bare(tmp_path / "slice.git")
-    work = WorkRepo(tmp_path / "work", upstream)
-    work.commit("first", {"README.md": "hello"})
-    work.commit("second", {"README.md": "hello again"})
-    work.push()
-    await syncer_for(runtime).init(SliceConfig(
-        name="web", upstream_url=str(upstream), upstream_branch="main",
-        slice_url=str(slice_repo), slice_branch="main"))
+    upstream, _, dev = await slice_world(tmp_path, runtime)
     # A second slice of the same upstream, pulled by hand: a lane of its own.
     docs = SliceConfig(name="docs", upstream_url=str(upstream), upstream_branch="main",
                        slice_url=str(bare(tmp_path / "docs.git")), slice_branch="main")
@@ -43,7 +37,7 @@ async def _seed(runtime: Runtime, tmp_path: Path) -> tuple[Path, WorkRepo]:
         await conn.execute(
             "INSERT INTO gitslice_copies (slice_name, kind, upstream_id, slice_id, slice_url)"
             " VALUES ('web', 'issue', 11, 21, 'https://forge.test/acme/web/issues/21')")
-    return upstream, WorkRepo(tmp_path / "dev", slice_repo)
+    return upstream, dev
 
 
 async def test_pull_and_push_from_the_page_show_their_runs_on_the_timeline(

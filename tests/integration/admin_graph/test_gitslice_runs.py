@@ -64,8 +64,9 @@ class Gateway:
         raise AssertionError(f"job {job_id} did not end: {job}")
 
 
-async def _world(tmp_path: Path, runtime: Runtime) -> tuple[Path, Path, WorkRepo]:
-    """Upstream with two commits, slice ``web`` of it (not pulled yet), a slice clone."""
+async def slice_world(tmp_path: Path, runtime: Runtime) -> tuple[Path, Path, WorkRepo]:
+    """Upstream with two commits, slice ``web`` of it (not pulled yet), a clone of the slice;
+    returns the upstream, the slice repository and the clone."""
     upstream, slice_repo = bare(tmp_path / "upstream.git"), bare(tmp_path / "slice.git")
     work = WorkRepo(tmp_path / "work", upstream)
     work.commit("first", {"README.md": "hello"})
@@ -87,7 +88,7 @@ async def test_a_pull_job_lists_its_run_with_the_commits_it_mapped_and_a_reindex
         gateway: tuple[str, Runtime], tmp_path: Path) -> None:
     _, runtime = gateway
     graph = await _gateway(gateway)
-    upstream, _, _ = await _world(tmp_path, runtime)
+    upstream, _, _ = await slice_world(tmp_path, runtime)
     async with workers(runtime):
         pulled = await graph.settled(
             (await graph.data('mutation { pullSlice(name: "web") { id } }'))["pullSlice"]["id"])
@@ -124,7 +125,7 @@ async def test_a_push_queued_from_the_graph_pushes_upstream_and_its_job_shows_th
         gateway: tuple[str, Runtime], tmp_path: Path) -> None:
     _, runtime = gateway
     graph = await _gateway(gateway)
-    upstream, _, dev = await _world(tmp_path, runtime)
+    upstream, _, dev = await slice_world(tmp_path, runtime)
     push = """mutation ($branch: String!, $pr: Boolean) {
       pushSlice(name: "web", branch: $branch, message: "feat: b", raisePr: $pr) { id task } }"""
     async with workers(runtime):
@@ -165,7 +166,7 @@ async def test_a_repository_knows_the_slices_cut_from_it_and_into_it(
         gateway: tuple[str, Runtime], tmp_path: Path) -> None:
     _, runtime = gateway
     graph = await _gateway(gateway)
-    upstream, slice_repo, _ = await _world(tmp_path, runtime)
+    upstream, slice_repo, _ = await slice_world(tmp_path, runtime)
     data = await graph.data("""query ($up: String!, $down: String!) {
       slices { name upstream { url slices { name } } sliceRepository { url } }
       up: repository(url: $up) { url slices { name } }
@@ -188,7 +189,7 @@ async def test_a_pull_queued_by_a_signed_github_push_names_its_delivery_and_back
     names the delivery (read in the webhooks subgraph) and the delivery its sync run."""
     _, runtime = gateway
     graph = await _gateway(gateway)
-    upstream, _, _ = await _world(tmp_path, runtime)
+    upstream, _, _ = await slice_world(tmp_path, runtime)
     await operations.add_source(runtime.database, operations.build_source(
         "hub", "github", [SECRET]))
     body = json.dumps({"ref": "refs/heads/main",
