@@ -44,7 +44,8 @@ async def _delivered(receiver: Receiver, count: int) -> None:
 
 async def _seed(runtime: Runtime, url: str) -> tuple[int, int]:
     """Application ``acme`` with an endpoint at ``url`` and application ``billing`` with one
-    disabled by hand; the event type ``invoice.paid``. Returns both endpoints' ids."""
+    disabled by hand, and 26 messages (more than a page) sent to nobody; the event type
+    ``invoice.paid``. Returns both endpoints' ids."""
     out = Outbound(runtime.database)
     await out.add_application("acme", "the shop")
     await out.add_application("billing")
@@ -53,6 +54,8 @@ async def _seed(runtime: Runtime, url: str) -> tuple[int, int]:
     other = await out.add_endpoint("billing", EndpointSettings(
         url="https://billing.example/hooks", event_types=("invoice.paid",)))
     await out.disable_endpoint(other.id, "moved to a new host")
+    for number in range(26):
+        await out.send("billing", "invoice.paid", {"invoice": {"number": number}})
     return receiving.id, other.id
 
 
@@ -64,12 +67,18 @@ async def _see_it_delivered(page: Page, url: str, message: int, endpoint: int) -
     await endpoints.locator(f"tr[data-endpoint='{endpoint}']").get_by_text(
         "100% of 1 attempt").wait_for(timeout=WAIT)
     await endpoints.locator("[data-status=DISABLED]").wait_for(timeout=WAIT)
-    await shot(page, "outbound")
-    # The filters narrow the messages: none of billing's, acme's by status.
+    # The filters narrow the messages: billing's, 25 a page, then acme's by status.
     await page.locator("#filter-app").select_option("billing")
     await page.locator("#message-filters button[type=submit]").click()
     await page.locator("main[data-route='#/outbound?app=billing']").wait_for(timeout=WAIT)
-    assert await page.locator("#messages tr[data-message]").count() == 0
+    billing = page.locator("#messages tr[data-message]")
+    assert await billing.count() == 25
+    assert await billing.get_by_text("acme").count() == 0
+    await page.locator("a.older").click()
+    await page.locator("main[data-route*='after=']").wait_for(timeout=WAIT)
+    assert await billing.count() == 1
+    # The oldest, sent to no endpoint (billing's only one is disabled).
+    await billing.get_by_text("no endpoint took it").wait_for(timeout=WAIT)
     await page.goto(f"{url}/#/outbound?app=acme&eventType=invoice.paid&status=SUCCEEDED")
     await row.wait_for(timeout=WAIT)
 
@@ -97,9 +106,14 @@ async def _resend_to_a_failing_receiver(page: Page, message: int, endpoint: int,
     await shot(page, "outbound-message")
 
 
-async def _disable_and_enable(page: Page, endpoint: int) -> None:
-    await page.locator("nav a[data-page=outbound]").click()
+async def _disable_and_enable(page: Page, url: str, endpoint: int) -> None:
+    await page.goto(f"{url}/#/outbound?app=acme")
     row = page.locator(f"#endpoints tr[data-endpoint='{endpoint}']")
+    # Its last attempt failed: failing, one attempt of two succeeded.
+    await row.locator("[data-status=FAILING]").wait_for(timeout=WAIT)
+    await row.get_by_text("50% of 2 attempts").wait_for(timeout=WAIT)
+    await page.locator("#messages [data-status=PENDING]").wait_for(timeout=WAIT)
+    await shot(page, "outbound")
     await row.locator("button.disable").click()
     await row.locator("[data-status=DISABLED]").wait_for(timeout=WAIT)
     await row.get_by_text("disabled from the dashboard").wait_for(timeout=WAIT)
@@ -126,7 +140,7 @@ async def test_a_message_is_seen_delivered_then_resent_to_a_failing_receiver(
             await _delivered(receiver, 1)
             await _see_it_delivered(page, session.url, message, endpoint)
             await _resend_to_a_failing_receiver(page, message, endpoint, switch, receiver)
-            await _disable_and_enable(page, endpoint)
+            await _disable_and_enable(page, session.url, endpoint)
             # A read token sees the message, and its resend is refused, clearly.
             await refused_to_a_reader(session, f"#/outbound/{message}", "#resend-failed",
                                       "#resend-result")

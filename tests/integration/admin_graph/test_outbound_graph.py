@@ -222,7 +222,7 @@ async def test_resend_without_an_endpoint_queues_what_failed_only(graph: Graph) 
     ({"id": "999"}, "no message with id 999"),
     ({"id": "x"}, "ids are whole numbers"),
     ({"id": "MESSAGE", "endpoint": "999"}, "no endpoint with id 999"),
-    ({"id": "MESSAGE", "endpoint": "LATER"}, "was never sent to endpoint"),
+    ({"id": "MESSAGE", "endpoint": "LATER"}, "was never sent to endpoint 3, or it"),
     ({"id": "MESSAGE", "endpoint": "DISABLED"}, "is disabled (moved): enable it first"),
 ])
 async def test_a_resend_that_cannot_be_done_is_one_clear_error(

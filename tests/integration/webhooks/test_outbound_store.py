@@ -319,3 +319,53 @@ async def test_recovered_messages_of_a_key_are_sent_again_in_order(
         order.append(claims[0].message.id)
         await _done(store, claims[0])
     assert order == [p.message.id for p in sent]
+
+
+async def test_resend_queues_one_destination_whatever_it_ended_as_or_every_failed_one(
+    store: OutboundStore,
+) -> None:
+    ok = await store.add_endpoint("acme", _endpoint())
+    bad = await store.add_endpoint("acme", _endpoint("http://127.0.0.1:9/other"))
+    published = await store.publish(_message())
+    for claim in await store.claim_due(10):
+        await _done(store, claim, Next.DONE if claim.endpoint.id == ok.id else Next.EXHAUSTED)
+    message = published.message
+    # Without an endpoint: where it ran out of tries only.
+    assert await store.resend(message) == 1
+    [again] = await store.claim_due(10)
+    assert (again.endpoint.id, again.attempt) == (bad.id, 1)
+    # Held by a worker: left to it.
+    assert await store.resend(message, bad.id) == 0
+    await _done(store, again)
+    # Delivered: sent again from its first try, at that endpoint only.
+    assert await store.resend(message, ok.id) == 1
+    [resent] = await store.claim_due(10)
+    assert (resent.endpoint.id, resent.attempt) == (ok.id, 1)
+    assert await store.resend(message) == 0  # nothing failed now
+    await store.disable_endpoint(ok.id, "gone")
+    await _done(store, resent)
+    assert await store.resend(message, ok.id) == 0  # a disabled endpoint is never sent to
+
+
+async def test_a_resent_message_of_a_key_never_goes_beside_one_in_flight(
+        store: OutboundStore) -> None:
+    await store.add_endpoint("acme", _endpoint())
+    first, second = [await store.publish(_message(ordering_key="k")) for _ in range(2)]
+    [claim] = await store.claim_due(10)
+    await _done(store, claim)
+    [head] = await store.claim_due(10)
+    assert head.message.id == second.message.id
+    # Not while the second is being sent: the first would be the key's head beside it.
+    assert await store.resend(first.message, head.endpoint.id) == 0
+    await _done(store, head, Next.RETRY, retry_in=3600)
+    # The second waits for a retry: the first, queued again, goes first.
+    assert await store.resend(first.message, head.endpoint.id) == 1
+    [turn] = await store.claim_due(10)
+    assert turn.message.id == first.message.id
+    assert await store.claim_due(10) == []  # the second waits behind it
+    await _done(store, turn)
+    async with store.database.connection() as conn:
+        await conn.execute("UPDATE webhooks_out_destinations SET next_attempt_at = now()"
+                           " WHERE status = 'pending'")
+    [last] = await store.claim_due(10)
+    assert last.message.id == second.message.id

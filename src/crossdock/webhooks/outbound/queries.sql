@@ -319,8 +319,9 @@ WHERE d.message_id = ANY(%(ids)s::bigint[]) ORDER BY d.message_id, d.endpoint_id
 -- name: resend
 -- A message's destinations queued again from the first try: the one at an endpoint (whatever
 -- it ended as, or due now if it waits for a retry), or, without an endpoint, every failed and
--- exhausted one. Only enabled endpoints; one a worker holds now is left to it. Those of an
--- ordering key wait for their turn (promote_next), as recover's do.
+-- exhausted one. Only enabled endpoints; one a worker holds now is left to it, and so is one
+-- whose ordering key a worker is sending at that endpoint now (queued, it would become the
+-- key's head beside the one in flight). Those of a key wait for their turn (promote_next).
 UPDATE webhooks_out_destinations d
 SET status = 'pending', attempts = 0, finished_at = NULL, last_error = NULL,
     next_attempt_at = CASE WHEN d.ordering_key IS NULL THEN now() END
@@ -328,6 +329,10 @@ FROM webhooks_out_endpoints e
 WHERE d.message_id = %(id)s AND e.id = d.endpoint_id AND e.enabled
   AND CASE WHEN %(endpoint_id)s::bigint IS NULL THEN d.status IN ('failed', 'exhausted')
            ELSE d.endpoint_id = %(endpoint_id)s AND d.status <> 'sending' END
+  AND (d.ordering_key IS NULL OR NOT EXISTS (
+      SELECT 1 FROM webhooks_out_destinations s
+      WHERE s.endpoint_id = d.endpoint_id AND s.ordering_key = d.ordering_key
+        AND s.status = 'sending'))
 RETURNING d.endpoint_id
 
 -- name: endpoint_health

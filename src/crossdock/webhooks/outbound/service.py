@@ -186,7 +186,8 @@ class Outbound:
         resent = await self.store.resend(message, endpoint_id)
         if not resent:
             raise InvalidOutbound(f"message {message_id} was never sent to endpoint "
-                                  f"{endpoint_id}, or is being sent there now")
+                                  f"{endpoint_id}, or it or a message of its ordering key is "
+                                  "being sent there now: try again once that attempt ends")
         return resent
 
     async def _enabled_endpoint(self, endpoint_id: int) -> Endpoint:

@@ -316,7 +316,8 @@ class OutboundStore:
 
     async def resend(self, message: Message, endpoint_id: int | None = None) -> int:
         """Queue ``message`` again from the first try at ``endpoint_id`` (whatever it ended
-        as), or at every enabled endpoint where it failed or was exhausted; how many."""
+        as), or at every enabled endpoint where it failed or was exhausted; how many. Not
+        where it, or another message of its ordering key, is being sent now."""
         async with self._transaction() as conn:
             resent = await _all(conn, "resend", {"id": message.id, "endpoint_id": endpoint_id})
             if message.ordering_key is not None:
