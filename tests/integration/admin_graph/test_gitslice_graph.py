@@ -123,3 +123,22 @@ async def test_a_sync_run_is_read_by_id_and_an_unknown_id_is_null(graph: Graph) 
       gone: syncRun(id: "999999") { id } word: syncRun(id: "x") { id } }""",
                             {"id": str(runs[0])}, token="read")
     assert data == {"found": {"id": str(runs[0]), "commits": 1}, "gone": None, "word": None}
+
+
+async def test_many_runs_read_their_commits_and_links_once(
+        graph: Graph, statements: StatementCounter) -> None:
+    for n in range(4):
+        await seed_slice(graph, f"s{n}", runs=5)
+    await graph.sql("UPDATE gitslice_runs SET kind = 'push', upstream_ref = 'dev/x'"
+                    " WHERE id % 2 = 0")
+    await graph.sql("UPDATE gitslice_commit_map SET run_id = (SELECT min(id) FROM gitslice_runs"
+                    " WHERE slice_name = gitslice_commit_map.slice_name)")
+    statements.count = 0
+    runs = (await graph.data("gitslice", """{ recentSyncRuns(first: 20) { nodes {
+      sliceName kind commitList { upstreamSha } pullLink { upstreamPr } job { id } } } }"""))[
+        "recentSyncRuns"]["nodes"]
+    assert len(runs) == 20
+    assert sum(len(run["commitList"]) for run in runs) == 8
+    assert {run["pullLink"]["upstreamPr"] for run in runs if run["kind"] == "push"} == {7}
+    # The token, the page of runs, then one query for the commits and one for the links.
+    assert statements.count == 4

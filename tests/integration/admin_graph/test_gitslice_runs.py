@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,8 @@ import pytest
 
 from crossdock.core.runtime import Runtime
 from crossdock.core.tokens import Role, TokenStore
-from crossdock.gitslice.config import SliceConfig
+from crossdock.gitslice.config import ForgeConfig, SliceConfig
+from crossdock.gitslice.forge.fake import FakeForge, serve
 from crossdock.gitslice.jobs import syncer_for
 from crossdock.webhooks import operations
 from crossdock.webhooks.app import build_app
@@ -24,6 +26,9 @@ from crossdock.webhooks.providers import make_provider
 from crossdock.webhooks.settings import WebhooksSettings
 from tests.integration.admin_graph.browser import workers
 from tests.integration.gateway.federation import Servers
+from tests.integration.gitslice.forge.conftest import ALICE, BOB, exchange_errors
+from tests.integration.gitslice.forge.seed import commit
+from tests.integration.gitslice.forgeworld import DEV
 from tests.integration.gitslice.gitrepos import WorkRepo, bare, git
 
 pytestmark = pytest.mark.anyio
@@ -228,3 +233,55 @@ async def test_a_pull_queued_by_a_signed_github_push_names_its_delivery_and_back
 async def runtime_rows(runtime: Runtime, query: str) -> list[dict[str, Any]]:
     async with runtime.database.connection() as conn:
         return await (await conn.execute(query)).fetchall()
+
+
+@pytest.fixture
+async def forge(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeForge]:
+    """The in-package forge with alice's upstream ``alice/app`` (``dev`` may write) and bob's
+    slice ``bob/app-slice``; GitSlice's settings act as ``dev`` upstream and bob on the slice.
+    Set before the ``gateway`` fixture's runtime reads them (ask for it first)."""
+    monkeypatch.setenv("CROSSDOCK_GITSLICE_UPSTREAM_TOKEN", DEV)
+    monkeypatch.setenv("CROSSDOCK_GITSLICE_UPSTREAM_USERNAME", "dev")
+    monkeypatch.setenv("CROSSDOCK_GITSLICE_SLICE_TOKEN", BOB)
+    async with serve(tmp_path / "forge") as served:
+        state = served.state
+        for login, token in (("alice", ALICE), ("bob", BOB), ("dev", DEV)):
+            state.add_user(login, token)
+        state.create_repo(state.user("alice"), "app", private=True).collaborators["dev"] = \
+            "write"
+        state.create_repo(state.user("bob"), "app-slice", private=True)
+        yield served
+        errors = exchange_errors(served)
+    assert not errors, "\n".join(errors[:20])
+
+
+async def test_a_push_with_raise_pr_opens_the_upstream_pull_request_its_run_links(
+        forge: FakeForge, gateway: tuple[str, Runtime]) -> None:
+    _, runtime = gateway
+    graph = await _gateway(gateway)
+    state = forge.state
+    upstream = state.repo("alice", "app", viewer=state.user("alice"))
+    slice_repo = state.repo("bob", "app-slice", viewer=state.user("bob"))
+    commit(upstream.path, "main", {"app.py": "print(1)\n"}, message="base")
+    await syncer_for(runtime).init(SliceConfig(
+        name="app", upstream_url=f"{forge.origin}/alice/app.git",
+        slice_url=f"{forge.origin}/bob/app-slice.git", push_branch_template="dev/<branch_name>",
+        forge=ForgeConfig(api_url=f"{forge.origin}/api/v3", upstream_repo="alice/app",
+                          slice_repo="bob/app-slice")))
+    async with workers(runtime):
+        await graph.settled(
+            (await graph.data('mutation { pullSlice(name: "app") { id } }'))["pullSlice"]["id"])
+        commit(slice_repo.path, "feature", {"app.py": "print(2)\n"}, start="main",
+               message="print two")
+        job = await graph.settled((await graph.data(
+            'mutation { pushSlice(name: "app", branch: "feature", message: "Print two",'
+            " raisePr: true) { id } }"))["pushSlice"]["id"])
+    (pull,) = [issue for issue in upstream.issues.values() if issue.pull is not None]
+    runs = {run["kind"]: run for run in job["syncRuns"]}
+    assert (runs["push"]["state"], runs["raise_pr"]["state"]) == ("succeeded", "succeeded")
+    assert runs["push"]["upstreamRef"] == "dev/feature"
+    link = (await graph.data("query ($id: ID!) { syncRun(id: $id) { pullLink { upstreamPr"
+                             " upstreamUrl state } } }", {"id": runs["push"]["id"]}))
+    found = link["syncRun"]["pullLink"]
+    assert (found["upstreamPr"], found["state"]) == (pull.number, "open")
+    assert found["upstreamUrl"].endswith(f"/alice/app/pull/{pull.number}")
