@@ -4,6 +4,7 @@
 // This module logs in and routes; each page is a module of its own.
 
 import {LoggedOut, TOKEN_KEY, graph, h, problem, view} from "./common.js";
+import {gateway} from "./gateway.js";
 import {gitslice} from "./gitslice.js";
 import {jobs} from "./jobs.js";
 import {message, outbound} from "./outbound.js";
@@ -19,6 +20,7 @@ const PAGES = {
   gitslice: () => gitslice(),
   jobs: (rest, params) => jobs(params),
   outbound: (rest, params) => (rest[0] ? message(rest[0]) : outbound(params)),
+  gateway: () => gateway(),
 };
 
 const main = document.getElementById("main");
