@@ -39,6 +39,21 @@ def _bash(line: str, cwd: Path) -> str:
     return result.stdout
 
 
+def _see_the_gateway_pages_data(address: str, token: str) -> None:
+    """Up lends its gateway to the gateway admin subgraph, which plans the demo query across
+    the demo subgraphs."""
+    answer = httpx.post(f"{address}graphql", json={"query": """{
+        gateway { subgraphs { name } }
+        queryPlan(query: "{ topProducts { name reviews { body } } }") { json } }"""},
+        headers={"authorization": f"Bearer {token}"}, timeout=30).json()
+    assert answer.get("errors") is None, answer
+    assert {"gateway", "products", "reviews"} <= {
+        s["name"] for s in answer["data"]["gateway"]["subgraphs"]}
+    plan = answer["data"]["queryPlan"]["json"]["node"]
+    assert plan["kind"] == "Sequence"
+    assert [node["kind"] for node in plan["nodes"]] == ["Fetch", "Flatten"]
+
+
 def test_each_demo_line_that_up_prints_works_in_a_shell(
     tmp_path: Path, data_dir: Path, crossdock: Run
 ) -> None:
@@ -102,6 +117,7 @@ def test_each_demo_line_that_up_prints_works_in_a_shell(
         answer = httpx.post(f"{address}graphql", json={"query": "{ services { name } }"},
                             headers={"authorization": f"Bearer {token}"}, timeout=30).json()
         assert "webhooks" in {s["name"] for s in answer["data"]["services"]}
+        _see_the_gateway_pages_data(address, token)
     finally:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=60)
