@@ -1,4 +1,5 @@
-"""``crossdock webhooks app|endpoint|event-type|send|attempts|recover`` in a subprocess."""
+"""``crossdock webhooks app|endpoint|event-type|send|attempts|resend|recover`` in a
+subprocess."""
 
 from __future__ import annotations
 
@@ -59,6 +60,15 @@ def test_a_message_is_published_to_the_endpoints_and_its_state_shown(
     recovered = crossdock("webhooks", "recover", str(endpoint["id"]), "--since", "1h",
                           "--json", env=env)
     assert json.loads(recovered.stdout)["recovered"] == 1
+    with psycopg.connect(database_url) as conn:
+        conn.execute("UPDATE webhooks_out_destinations SET status = 'succeeded'")
+    resent = crossdock("webhooks", "resend", str(message["id"]), "--endpoint",
+                       str(endpoint["id"]), env=env)
+    assert resent.returncode == 0, resent.stderr
+    assert f"queued message {message['id']} again for endpoint {endpoint['id']}" in resent.stdout
+    nothing = crossdock("webhooks", "resend", str(message["id"]), "--json", env=env)
+    assert json.loads(nothing.stdout) == {"resent": 0}
+    _one_line(crossdock("webhooks", "resend", "999999", env=env), "no message with id 999999")
 
     rotated = json.loads(crossdock("webhooks", "endpoint", "rotate-secret", str(endpoint["id"]),
                                    "--json", env=env).stdout)

@@ -93,6 +93,18 @@ async def _messages(stack: Stack, endpoint_id: int) -> None:
     assert recovered["recovered"] == 1
     check(await client.post(f"/api/endpoints/{endpoint_id}/recover", json={"since": "x"}))
     check(await client.post("/api/endpoints/999999/recover", json={"since": since}))  # 404
+    message_id = sent["id"]
+    resent = check(await client.post(f"/api/messages/{message_id}/resend",
+                                     json={"endpoint_id": endpoint_id}))
+    assert resent == {"resent": 1}
+    assert check(await client.post(f"/api/messages/{message_id}/resend", json={})) == {
+        "resent": 0}  # it failed nowhere
+    bad = check(await client.post(f"/api/messages/{message_id}/resend",
+                                  json={"endpoint_id": "x"}))  # 400
+    assert bad["error"] == "endpoint_id must be an integer"
+    check(await client.post(f"/api/messages/{message_id}/resend",
+                            json={"endpoint_id": 999999}))  # 404
+    check(await client.post("/api/messages/999999/resend", json={}))  # 404
 
 
 async def test_every_outbound_operation_answers_per_the_document(stack: Stack) -> None:

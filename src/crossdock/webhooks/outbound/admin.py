@@ -208,6 +208,17 @@ async def show_message(request: Request) -> Response:
                          "attempts": [a.public() for a in await outbound.attempts(message_id)]})
 
 
+async def resend(request: Request) -> Response:
+    """POST /api/messages/{id}/resend: to ``endpoint_id``, or wherever the message failed."""
+    message_id = _id(request, MessageNotFound)
+    endpoint_id = (await _body(request)).get("endpoint_id")
+    if endpoint_id is not None and (isinstance(endpoint_id, bool)
+                                    or not isinstance(endpoint_id, int)):
+        raise InvalidOutbound("endpoint_id must be an integer")
+    resent = await _outbound(request).resend(message_id, endpoint_id)
+    return JSONResponse({"resent": resent})
+
+
 ROUTES = [
     Route("/api/apps", list_apps, methods=["GET"]),
     Route("/api/apps", add_app, methods=["POST"]),
@@ -223,4 +234,5 @@ ROUTES = [
     Route("/api/event-types", add_event_type, methods=["POST"]),
     Route("/api/event-types/{name}", remove_event_type, methods=["DELETE"]),
     Route("/api/messages/{id}", show_message, methods=["GET"]),
+    Route("/api/messages/{id}/resend", resend, methods=["POST"]),
 ]

@@ -1,4 +1,4 @@
-"""``crossdock webhooks app|event-type|send|attempts|recover``: sending webhooks.
+"""``crossdock webhooks app|event-type|send|attempts|resend|recover``: sending webhooks.
 
 As for the inbound commands, what a command acts on comes from its arguments only. The
 ``endpoint`` group is in ``endpoints_cli``.
@@ -35,6 +35,8 @@ def register(parent: typer.Typer) -> None:
         "--ordering-key customer-42"))(send)
     parent.command("attempts", epilog=examples(
         "crossdock webhooks attempts 12", "crossdock webhooks attempts 12 --json"))(attempts)
+    parent.command("resend", epilog=examples(
+        "crossdock webhooks resend 12", "crossdock webhooks resend 12 --endpoint 3"))(resend)
     parent.command("recover", epilog=examples(
         "crossdock webhooks recover 3 --since 2h",
         "crossdock webhooks recover 3 --since 2026-01-31T09:00"))(recover)
@@ -208,6 +210,23 @@ def attempts(
                       str(attempt["response_code"] or ""), f"{attempt['duration_ms']:.1f}",
                       attempt["error"] or "")
     stdout.print(tried)
+
+
+def resend(
+    message_id: Annotated[int, typer.Argument(min=1, help="The message's id (from send).")],
+    endpoint: Annotated[int | None, typer.Option(
+        min=1, help="Send it to this endpoint only, delivered there or not; without it, to every "
+        "endpoint where it failed or ran out of tries.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Send a message again from its first try."""
+    resent = with_outbound(lambda out: out.resend(message_id, endpoint))
+    if as_json:
+        print_json({"resent": resent})
+        return
+    where = f"endpoint {endpoint}" if endpoint is not None else "the endpoints where it failed"
+    stdout.print(f"queued message {message_id} again for {where} ({resent} destination(s))",
+                 highlight=False)
 
 
 def recover(
