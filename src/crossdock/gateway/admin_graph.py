@@ -25,6 +25,7 @@ from graphql import (
     is_specified_scalar_type,
     print_schema,
 )
+from strawberry.federation.schema_directives import Link
 from strawberry.scalars import JSON
 
 from crossdock.core.admin_graph.context import context_of
@@ -230,5 +231,11 @@ class Query:
 
 
 def build_schema() -> AdminSchema:
-    """The gateway admin subgraph schema."""
-    return AdminSchema(query=Query, federation_version="2.3")
+    """The gateway admin subgraph schema.
+
+    It uses no federation directive, so the library would print its SDL without the ``@link``
+    that marks a federation 2 subgraph (composition would then read it as federation 1): the
+    link is declared here.
+    """
+    return AdminSchema(query=Query, federation_version="2.3", schema_directives=[
+        Link(url="https://specs.apollo.dev/federation/v2.3", import_=[])])
