@@ -16,7 +16,9 @@ WebhooksError
 │   ├── BadSignature           the signature is missing or matches no secret
 │   └── Malformed              the body or a required header cannot be understood
 ├── StoreError             the webhooks tables could not be read or written
-│   └── StoreUnavailable       no database connection in time, or it was lost
+│   └── StoreUnavailable       no database connection in time, or it was lost (also the
+│       │                          core's DatabaseError: the admin graph answers
+│       │                          SERVICE_UNAVAILABLE, the admin API 503)
 │       └── CommitTimeout          a delivery was not committed within the commit timeout
 ├── HandlerError           a handler failed (recorded on the attempt, then retried)
 │   └── ForwardingUnavailable  the ``forward`` handler has no outbound sender installed
@@ -40,7 +42,7 @@ command exits 2 on them (what the person gave is wrong), and the admin API answe
 
 from __future__ import annotations
 
-from crossdock.core.errors import ConfigError, CrossdockError
+from crossdock.core.errors import ConfigError, CrossdockError, DatabaseError
 
 
 class WebhooksError(CrossdockError):
@@ -109,7 +111,7 @@ class StoreError(WebhooksError):
     """The webhooks tables could not be read or written."""
 
 
-class StoreUnavailable(StoreError):
+class StoreUnavailable(StoreError, DatabaseError):
     """The database is unavailable: no connection came in time, or it was lost."""
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import socket
 from collections.abc import AsyncIterator
@@ -53,6 +54,13 @@ class Graph:
 
 @pytest.fixture
 async def graph(database_url: str) -> AsyncIterator[Graph]:
+    async with serving_graph(database_url) as served:
+        yield served
+
+
+@contextlib.asynccontextmanager
+async def serving_graph(database_url: str) -> AsyncIterator[Graph]:
+    """The admin subgraphs over ``database_url`` with an admin and a read token."""
     runtime = Runtime.create(CoreSettings(database_url=database_url), database_url)
     await runtime.open()
     servers = Servers()

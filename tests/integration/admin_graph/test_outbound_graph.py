@@ -8,6 +8,7 @@ import base64
 import dataclasses
 from typing import Any
 
+import psycopg
 import pytest
 
 from crossdock.webhooks.outbound.models import (
@@ -19,7 +20,7 @@ from crossdock.webhooks.outbound.models import (
     SigningScheme,
 )
 from crossdock.webhooks.outbound.service import Outbound
-from tests.integration.admin_graph.conftest import Graph, StatementCounter
+from tests.integration.admin_graph.conftest import Graph, StatementCounter, serving_graph
 
 pytestmark = pytest.mark.anyio
 
@@ -303,3 +304,21 @@ async def test_a_cursor_that_is_not_one_the_list_gave_is_refused(graph: Graph) -
         error = response.json()["errors"][0]
         assert error["extensions"]["code"] == "BAD_USER_INPUT", error
         assert error["message"] == "the cursor is not one this list gave"
+
+
+async def test_outbound_fields_are_service_unavailable_when_the_database_cannot_answer(
+        database_url: str) -> None:
+    """A table held by another session past the lock timeout is the database's trouble, not
+    the request's: SERVICE_UNAVAILABLE, as every other subgraph answers, never BAD_USER_INPUT."""
+    impatient = psycopg.conninfo.make_conninfo(database_url, options="-c lock_timeout=200")
+    async with serving_graph(impatient) as graph, \
+            await psycopg.AsyncConnection.connect(database_url) as blocker:
+        await blocker.execute("LOCK TABLE webhooks_out_applications, webhooks_out_endpoints "
+                              "IN ACCESS EXCLUSIVE MODE")
+        response = await graph.post("webhooks", "{ outboundApps { name } }", token="read")
+        mutation = await graph.post(
+            "webhooks", 'mutation { disableEndpoint(id: "1") { id } }')
+    for answer in (response, mutation):
+        (error,) = answer.json()["errors"]
+        assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE", error
+        assert error["message"] == "the database is unavailable; retry later"

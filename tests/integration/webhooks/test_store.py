@@ -8,8 +8,11 @@ from collections.abc import AsyncIterator
 import httpx
 import psycopg
 import pytest
+from graphql import GraphQLError
 
+from crossdock.core.admin_graph.serving import formatted
 from crossdock.core.database import Database
+from crossdock.core.errors import DatabaseError
 from crossdock.core.tokens import Role, TokenStore
 from crossdock.webhooks import store
 from crossdock.webhooks.api import build_api
@@ -19,6 +22,7 @@ from crossdock.webhooks.errors import (
     StoreUnavailable,
 )
 from crossdock.webhooks.models import Source
+from crossdock.webhooks.outbound.store import OutboundStore
 
 pytestmark = pytest.mark.anyio
 
@@ -59,6 +63,20 @@ async def test_no_connection_in_time_is_store_unavailable(nowhere: Database) -> 
     with pytest.raises(StoreUnavailable, match="the database is unavailable"):
         async with store.connection(nowhere, within=0.5) as conn:
             await store.list_sources(conn)
+
+
+async def test_a_refusing_database_is_the_database_down_for_the_outbound_store_too(
+    nowhere: Database,
+) -> None:
+    """The outbound store's unavailability is the core's DatabaseError: the admin graph
+    answers SERVICE_UNAVAILABLE for it (not BAD_USER_INPUT), the CLI exits 1 with one line."""
+    with pytest.raises(StoreUnavailable, match="the database is unavailable") as caught:
+        await OutboundStore(nowhere).list_applications()
+    assert isinstance(caught.value, DatabaseError)
+    assert caught.value.exit_code == 1
+    answer = formatted(GraphQLError(str(caught.value), original_error=caught.value))
+    assert answer["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+    assert answer["message"] == "the database is unavailable; retry later"
 
 
 async def test_a_failed_transaction_is_store_unavailable_when_the_connection_is_lost(
