@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.admin_graph.conftest import Graph
+from tests.integration.admin_graph.conftest import Graph, StatementCounter
 
 pytestmark = pytest.mark.anyio
 
@@ -54,6 +54,46 @@ async def test_retrying_a_queued_job_says_why_it_cannot(graph: Graph) -> None:
     error = response.json()["errors"][0]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert error["message"] == f"job {queued} is not a failed, cancelled or aborted job"
+
+
+EVENTS = """query($first: Int!) { jobs(first: $first) {
+  nodes { id status startedAt events { type at } } } }"""
+
+
+async def test_a_jobs_history_comes_from_the_queues_events_a_page_in_bounded_statements(
+        graph: Graph, statements: StatementCounter) -> None:
+    """Each job's events, oldest first (a retried one's included); a page of 2 jobs and one
+    of 12 cost the same statements: the events and times are loaded once per page."""
+    ids = [await defer(graph, f"s{n}") for n in range(12)]
+    # The queue's own triggers write the events: started, failed, then retried by hand.
+    await graph.sql("UPDATE procrastinate_jobs SET status = 'doing' WHERE id = %s", [ids[0]])
+    await graph.sql("UPDATE procrastinate_jobs SET status = 'failed' WHERE id = %s", [ids[0]])
+    await graph.data("core", "mutation($id: ID!) { retryJob(id: $id) { id } }",
+                     {"id": str(ids[0])})
+    data = await graph.data("core", "query($id: ID!) { job(id: $id) { status events { type } }"
+                            " }", {"id": str(ids[0])})
+    assert data["job"] == {"status": "QUEUED", "events": [
+        {"type": "deferred"}, {"type": "started"}, {"type": "failed"}, {"type": "retried"}]}
+    counts = []
+    for first in (2, 12):
+        statements.count = 0
+        nodes = (await graph.data("core", EVENTS, {"first": first}))["jobs"]["nodes"]
+        counts.append(statements.count)
+        assert len(nodes) == first
+    # The token's check, the page, the jobs' times and their events.
+    assert counts == [4, 4]
+    assert [event["type"] for event in nodes[-1]["events"]] == [
+        "deferred", "started", "failed", "retried"]
+    assert nodes[-1]["startedAt"] == nodes[-1]["events"][1]["at"]
+    assert all([event["type"] for event in node["events"]] == ["deferred"]
+               for node in nodes[:-1])
+
+
+async def test_an_id_that_names_no_job_finds_none(graph: Graph) -> None:
+    for value in ("nope", "99999999999999999999", "-1"):
+        data = await graph.data("core", "query($id: ID!) { job(id: $id) { id events { type } }"
+                                " }", {"id": value})
+        assert data["job"] is None
 
 
 async def test_migrations_and_health_say_the_database_is_current(graph: Graph) -> None:

@@ -39,6 +39,15 @@ class JobTimes:
     finished_at: dt.datetime | None
 
 
+@strawberry.type(description=(
+    "A change in a job's life as the queue records it: deferred, scheduled, started,"
+    " deferred_for_retry, failed, succeeded, cancelled, abort_requested, aborted, retried."))
+class JobEvent:
+    type: str
+    #: When it happened (for ``scheduled``: when the job is due).
+    at: dt.datetime | None
+
+
 @strawberry.federation.type(keys=["id"], description="A job of the queue (procrastinate's).")
 class Job:
     id: strawberry.ID
@@ -59,6 +68,12 @@ class Job:
     @strawberry.field(description="When the job last ended (none: queued or running).")
     async def finished_at(self, info: strawberry.Info) -> dt.datetime | None:
         return (await _times(context_of(info), int(self.id))).finished_at
+
+    @strawberry.field(description=(
+        "Its history, oldest first. The queue keeps no error: a failed try's is in the"
+        " worker's log line ``job_failed`` with this ``job_id``."))
+    async def events(self, info: strawberry.Info) -> list[JobEvent]:
+        return await _events(context_of(info), int(self.id))
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Job | None:  # noqa: A002 (the key's name)
@@ -93,6 +108,16 @@ async def _times(context: AdminContext, key: int) -> JobTimes:
                 if k in found else JobTimes(started_at=None, finished_at=None) for k in ids]
 
     return await context.loader("job_times", batch).load(key)
+
+
+async def _events(context: AdminContext, key: int) -> list[JobEvent]:
+    async def batch(ids: Sequence[int]) -> list[list[JobEvent]]:
+        found: dict[int, list[JobEvent]] = {k: [] for k in ids}
+        for row in await context.rows(_queries["job_events"], {"ids": list(ids)}):
+            found[row["job_id"]].append(JobEvent(type=row["type"], at=row["at"]))
+        return [found[k] for k in ids]
+
+    return await context.loader("job_events", batch).load(key)
 
 
 async def jobs_page(info: strawberry.Info, status: JobStatus | None = None,

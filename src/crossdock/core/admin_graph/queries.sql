@@ -24,6 +24,12 @@ SELECT job_id,
 FROM procrastinate_events WHERE job_id = ANY(%(ids)s)
 GROUP BY job_id;
 
+-- name: job_events
+-- Each job's history as procrastinate records it (on its job_id index), oldest first.
+SELECT job_id, type::text AS type, at
+FROM procrastinate_events WHERE job_id = ANY(%(ids)s)
+ORDER BY job_id, at, id;
+
 -- name: retry_job
 -- A job that ended without success goes back to the queue, due now, its tries counted anew.
 UPDATE procrastinate_jobs
