@@ -130,8 +130,9 @@ async def _see_the_failures(page: Page) -> None:
     await failed.get_by_text("handler bus: boom 30", exact=True).wait_for(timeout=WAIT)
     jobs = page.locator("#failed-jobs tr[data-job]")
     assert await jobs.count() == 3
-    link = jobs.first.get_by_role("link")
-    assert await link.get_attribute("href") == "#/jobs?status=FAILED"
+    # Each links to its job's page.
+    newest = await jobs.first.get_attribute("data-job")
+    assert await jobs.first.get_by_role("link").get_attribute("href") == f"#/jobs/{newest}"
 
 
 async def _refreshes_while_shown(page: Page, runtime: Runtime) -> None:

@@ -6,7 +6,7 @@
 import {LoggedOut, TOKEN_KEY, graph, h, problem, view} from "./common.js";
 import {gateway} from "./gateway.js";
 import {gitslice} from "./gitslice.js";
-import {jobs} from "./jobs.js";
+import {job, jobs} from "./jobs.js";
 import {message, outbound} from "./outbound.js";
 import {overview} from "./overview.js";
 import {delivery, webhooks} from "./webhooks.js";
@@ -18,7 +18,7 @@ const PAGES = {
   overview: () => overview(),
   webhooks: (rest, params) => (rest[0] ? delivery(rest[0]) : webhooks(params)),
   gitslice: () => gitslice(),
-  jobs: (rest, params) => jobs(params),
+  jobs: (rest, params) => (rest[0] ? job(rest[0]) : jobs(params)),
   outbound: (rest, params) => (rest[0] ? message(rest[0]) : outbound(params)),
   gateway: () => gateway(),
 };

@@ -39,7 +39,8 @@ function took(run) {
 }
 
 function jobRow(job) {
-  return h("tr", {"data-job": job.id}, h("td", {}, `#${job.id}`),
+  return h("tr", {"data-job": job.id},
+    h("td", {}, h("a", {href: `#/jobs/${job.id}`}, `#${job.id}`)),
     h("td", {class: "mono"}, job.task), h("td", {}, status(job.status)),
     h("td", {}, job.attempts ?? ""), h("td", {}, when(job.finishedAt)));
 }
@@ -277,6 +278,8 @@ async function showRun(id, detail) {
     run.delivery ? `webhook delivery #${run.delivery.id}` : null].filter(Boolean).join(", ");
   detail.replaceChildren(h("div", {class: "run-detail", "data-run": run.id},
     runResult(run), h("p", {class: "muted"}, `Started ${when(run.startedAt)} (${causes}).`),
+    run.job ? h("p", {}, h("a", {href: `#/jobs/${run.job.id}`}, `Open job #${run.job.id}`))
+      : null,
     run.delivery ? h("p", {}, h("a", {href: `#/webhooks/${run.delivery.id}`},
       `Open delivery #${run.delivery.id}`)) : null,
     run.commitList.length

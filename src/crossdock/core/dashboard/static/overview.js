@@ -78,7 +78,7 @@ function failures(data) {
       h("h2", {}, "Recent failed jobs"),
       table(["job", "task", "queue", "tries", "ended"],
         data.jobs.nodes.map((job) => h("tr", {"data-job": job.id},
-          h("td", {}, h("a", {href: "#/jobs?status=FAILED"}, `#${job.id}`)),
+          h("td", {}, h("a", {href: `#/jobs/${job.id}`}, `#${job.id}`)),
           h("td", {class: "mono"}, job.task), h("td", {}, job.queue),
           h("td", {}, job.attempts), h("td", {}, when(job.finishedAt)))))));
 }
