@@ -281,22 +281,6 @@ SET status = 'pending', claimed_until = NULL, attempts = greatest(attempts - 1, 
     next_attempt_at = now() + make_interval(secs => %(delay)s)
 WHERE id = ANY(%(ids)s::bigint[]) AND status = 'sending'
 
--- name: recover
--- An endpoint's stopped and exhausted destinations of messages since a time, queued again
--- from the first try; those of an ordering key wait for their turn (promote_next).
-UPDATE webhooks_out_destinations d
-SET status = 'pending', attempts = 0, finished_at = NULL, last_error = NULL,
-    next_attempt_at = CASE WHEN d.ordering_key IS NULL THEN now() END
-WHERE d.endpoint_id = %(id)s AND d.status IN ('failed', 'exhausted')
-  AND d.created_at >= %(since)s
-RETURNING d.id, d.ordering_key
-
--- name: recovered_keys
--- The applications of the ordering keys recover queued again, to hand each key its turn.
-SELECT DISTINCT m.app, d.ordering_key FROM webhooks_out_destinations d
-JOIN webhooks_out_messages m ON m.id = d.message_id
-WHERE d.id = ANY(%(ids)s::bigint[]) AND d.ordering_key IS NOT NULL
-
 -- name: wake_workers
 SELECT pg_notify('crossdock_webhooks_out', '')
 
@@ -316,24 +300,29 @@ SELECT d.*, e.url FROM webhooks_out_destinations d
 JOIN webhooks_out_endpoints e ON e.id = d.endpoint_id
 WHERE d.message_id = ANY(%(ids)s::bigint[]) ORDER BY d.message_id, d.endpoint_id
 
--- name: resend
--- A message's destinations queued again from the first try: the one at an endpoint (whatever
--- it ended as, or due now if it waits for a retry), or, without an endpoint, every failed and
--- exhausted one. Only enabled endpoints; one a worker holds now is left to it, and so is one
--- whose ordering key a worker is sending at that endpoint now (queued, it would become the
--- key's head beside the one in flight). Those of a key wait for their turn (promote_next).
+-- name: requeue
+-- Destinations queued again from the first try, for resend and recover: those of one message
+-- (at one endpoint whatever it ended as, or due now if it waits for a retry, when
+-- any_state; otherwise each failed and exhausted one), or an endpoint's failed and exhausted
+-- ones of messages since a time. Only enabled endpoints; one a worker holds now is left to
+-- it, and so is one whose ordering key a worker is sending at that endpoint now (queued, it
+-- would become the key's head beside the one in flight: two of one key sent at once). Those
+-- of a key wait for their turn (promote_next).
 UPDATE webhooks_out_destinations d
 SET status = 'pending', attempts = 0, finished_at = NULL, last_error = NULL,
     next_attempt_at = CASE WHEN d.ordering_key IS NULL THEN now() END
 FROM webhooks_out_endpoints e
-WHERE d.message_id = %(id)s AND e.id = d.endpoint_id AND e.enabled
-  AND CASE WHEN %(endpoint_id)s::bigint IS NULL THEN d.status IN ('failed', 'exhausted')
-           ELSE d.endpoint_id = %(endpoint_id)s AND d.status <> 'sending' END
+WHERE e.id = d.endpoint_id AND e.enabled
+  AND (%(message_id)s::bigint IS NULL OR d.message_id = %(message_id)s)
+  AND (%(endpoint_id)s::bigint IS NULL OR d.endpoint_id = %(endpoint_id)s)
+  AND (%(since)s::timestamptz IS NULL OR d.created_at >= %(since)s)
+  AND CASE WHEN %(any_state)s THEN d.status <> 'sending'
+           ELSE d.status IN ('failed', 'exhausted') END
   AND (d.ordering_key IS NULL OR NOT EXISTS (
       SELECT 1 FROM webhooks_out_destinations s
       WHERE s.endpoint_id = d.endpoint_id AND s.ordering_key = d.ordering_key
         AND s.status = 'sending'))
-RETURNING d.endpoint_id
+RETURNING e.app, d.endpoint_id, d.ordering_key
 
 -- name: endpoint_health
 -- How the attempts at each endpoint went for the last messages of its application (on the

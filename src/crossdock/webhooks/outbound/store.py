@@ -318,15 +318,8 @@ class OutboundStore:
         """Queue ``message`` again from the first try at ``endpoint_id`` (whatever it ended
         as), or at every enabled endpoint where it failed or was exhausted; how many. Not
         where it, or another message of its ordering key, is being sent now."""
-        async with self._transaction() as conn:
-            resent = await _all(conn, "resend", {"id": message.id, "endpoint_id": endpoint_id})
-            if message.ordering_key is not None:
-                for row in resent:
-                    await _hand_turn(conn, app=message.app, key=message.ordering_key,
-                                     endpoint_id=row["endpoint_id"])
-            if resent:
-                await _execute(conn, "wake_workers", {})
-        return len(resent)
+        return await self._requeue({"message_id": message.id, "endpoint_id": endpoint_id,
+                                    "since": None, "any_state": endpoint_id is not None})
 
     # The queue (the sending worker's side)
 
@@ -371,17 +364,24 @@ class OutboundStore:
 
     async def recover(self, endpoint_id: int, since: dt.datetime) -> int:
         """Queue again an endpoint's failed and exhausted destinations of messages published
-        since ``since``, from the first try; how many."""
+        since ``since``, from the first try; how many. Not those of an ordering key another
+        message of which is being sent there now (recover again once it is done)."""
         await self.get_endpoint(endpoint_id)
+        return await self._requeue({"message_id": None, "endpoint_id": endpoint_id,
+                                    "since": since, "any_state": False})
+
+    async def _requeue(self, params: dict[str, Any]) -> int:
+        """Queue destinations again (the ``requeue`` query, whose guard keeps an ordering key
+        to one in flight per endpoint) and hand each key its turn; how many."""
         async with self._transaction() as conn:
-            recovered = await _all(conn, "recover", {"id": endpoint_id, "since": since})
-            keyed = [row["id"] for row in recovered if row["ordering_key"] is not None]
-            for row in await _all(conn, "recovered_keys", {"ids": keyed}) if keyed else []:
-                await _hand_turn(conn, app=row["app"], key=row["ordering_key"],
-                                 endpoint_id=endpoint_id)
-            if recovered:
+            requeued = await _all(conn, "requeue", params)
+            for app, key, endpoint_id in sorted({
+                    (row["app"], row["ordering_key"], row["endpoint_id"])
+                    for row in requeued if row["ordering_key"] is not None}):
+                await _hand_turn(conn, app=app, key=key, endpoint_id=endpoint_id)
+            if requeued:
                 await _execute(conn, "wake_workers", {})
-        return len(recovered)
+        return len(requeued)
 
     async def next_due(self) -> dt.datetime | None:
         """When the next waiting destination is due, if one is."""

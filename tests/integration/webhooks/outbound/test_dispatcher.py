@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime as dt
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -298,3 +299,56 @@ async def test_the_ssrf_guard_refuses_loopback_unless_allow_listed(
 
 async def _attempted(store: OutboundStore, message_id: int) -> bool:
     return bool(await store.attempts(message_id))
+
+
+async def _status(store: OutboundStore, message_id: int) -> str:
+    (destination,) = (await store.destinations_of([message_id]))[message_id]
+    return str(destination.status)
+
+
+async def _has_status(store: OutboundStore, message_id: int, status: str) -> bool:
+    return await _status(store, message_id) == status
+
+
+async def test_recover_sends_no_message_of_a_key_beside_a_newer_one_in_flight(
+    database: Database, store: OutboundStore,
+) -> None:
+    """An older failed message of an ordering key is recovered only once no newer message of
+    its key is being sent to the endpoint: two messages of one key are never in flight at
+    once (as resend and the dispatcher keep it)."""
+    release = asyncio.Event()
+    tries = len(FAST.schedule) + 1
+    holding: set[str] = set()
+    beside: list[tuple[str, set[str]]] = []  # a request that arrived while others were open
+
+    async def behaviour(request: Received) -> Answer:
+        tag = data(request)["tag"]
+        if holding:
+            beside.append((tag, set(holding)))
+        if tag == "first" and len(receiver.received) <= tries:
+            return Answer(status=500)  # each try fails: the destination is exhausted
+        holding.add(tag)
+        if tag == "second":
+            await release.wait()
+        holding.discard(tag)
+        return Answer()
+
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    async with serving(Receiver(behaviour)) as receiver:
+        endpoint = await add(store, receiver)
+        async with worker(database, dataclasses.replace(FAST, lease_seconds=60.0)):
+            first, second = [(await store.publish(NewMessage(
+                app="acme", event_type="t", payload={"tag": tag}, ordering_key="k"))).message.id
+                for tag in ("first", "second")]
+            # The first exhausted, the second is sent and held open.
+            await until(lambda: len(receiver.received) == tries + 1)
+            assert await _status(store, first) == "exhausted"
+            assert await store.recover(endpoint.id, since) == 0
+            assert await _status(store, first) == "exhausted"
+            await asyncio.sleep(0.5)  # what the worker would send, it has sent by now
+            release.set()
+            await until(lambda: _has_status(store, second, "succeeded"))
+            assert await store.recover(endpoint.id, since) == 1
+            await until(lambda: len(receiver.received) == tries + 2)
+    assert [data(r)["tag"] for r in receiver.received] == ["first"] * tries + ["second", "first"]
+    assert beside == []
