@@ -17,8 +17,8 @@ import strawberry
 
 from crossdock.core.admin_graph.context import AdminContext, context_of
 from crossdock.core.admin_graph.pages import Connection, connection, decode_cursor, page_size
+from crossdock.core.repos import normalize_url
 from crossdock.core.sql import load_queries
-from crossdock.gitslice.triggers import normalize_url
 
 _queries = load_queries("crossdock.gitslice", "admin_graph.sql")
 T = TypeVar("T")

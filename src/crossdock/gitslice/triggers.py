@@ -18,11 +18,11 @@ the webhook delivery whose event queued it, and its sync run records it.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any, Literal
 
 from crossdock.core.errors import JobError
 from crossdock.core.logging import get_logger
+from crossdock.core.repos import normalize_url
 from crossdock.gitslice.commands import command_line
 from crossdock.gitslice.config import SliceConfig
 from crossdock.gitslice.records import CommandRecord
@@ -44,17 +44,6 @@ UPSTREAM_CLOSED_TASK = "gitslice.upstream_closed"
 _PULL_ACTIONS = frozenset({"opened", "synchronize", "reopened"})
 
 Side = Literal["upstream", "slice"]
-
-
-def normalize_url(url: str) -> str:
-    """``github.com/org/repo`` for every spelling of a repository URL (https, ssh, .git)."""
-    text = url.strip().lower()
-    scp = re.match(r"^[\w.-]+@([\w.-]+):(.*)$", text)
-    if scp:
-        text = f"{scp[1]}/{scp[2]}"
-    text = re.sub(r"^[a-z][a-z0-9+.-]*://", "", text)
-    text = re.sub(r"^[^/@]*@", "", text)
-    return text.rstrip("/").removesuffix(".git")
 
 
 def repository_urls(payload: dict[str, Any]) -> set[str]:

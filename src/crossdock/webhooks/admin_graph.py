@@ -4,7 +4,8 @@ and outbound webhooks (their fields in :mod:`.outbound.admin_graph`).
 Reads go through the request's loaders (a page of deliveries asks for their attempts in one
 query); changes go through :mod:`.operations`, as the CLI's and the JSON API's do, so a
 secret is checked and a replay is queued the same way whichever door it came through.
-``Delivery`` is an entity (key ``id``) that other subgraphs may point at.
+``Delivery`` is an entity (key ``id``) that other subgraphs may point at; ``Repository``
+(key ``url``, normalized as GitSlice normalizes it) is GitSlice's, given its deliveries here.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from strawberry.scalars import JSON
 from crossdock.core.admin_graph.context import AdminContext, context_of
 from crossdock.core.admin_graph.pages import Connection, connection, decode_cursor, page_size
 from crossdock.core.admin_graph.serving import AdminSchema
+from crossdock.core.errors import AdminGraphError
+from crossdock.core.repos import normalize_url
 from crossdock.core.sql import load_queries
 from crossdock.webhooks import operations
 from crossdock.webhooks.admin_throughput import (
@@ -108,6 +111,14 @@ class Delivery:
     tries: int
     generation: int
     last_error: str | None
+    repository_url: strawberry.Private[str | None] = None
+
+    @strawberry.field(description=(
+        "The repository its body names (GitHub, GitLab and Bitbucket events), recorded when a"
+        " worker first reads it: none before that, for a refused request, or for a sender that"
+        " names none."))
+    def repository(self) -> Repository | None:
+        return None if self.repository_url is None else Repository(url=self.repository_url)
 
     @strawberry.field(description="The body as text (none: rejected, its body never kept).")
     async def body(self, info: strawberry.Info) -> str | None:
@@ -121,6 +132,59 @@ class Delivery:
     async def resolve_reference(cls, info: strawberry.Info,
                                 id: strawberry.ID) -> Delivery | None:  # noqa: A002
         return await _delivery(context_of(info), id)
+
+
+# No description of its own: the GitSlice subgraph's describes the type.
+@strawberry.federation.type(keys=["url"])
+class Repository:
+    url: str
+
+    @strawberry.field(description=(
+        "The deliveries whose body names it, newest first (recorded as a worker reads them)."))
+    async def deliveries(self, info: strawberry.Info, first: int = 20,
+                         after: str | None = None) -> Connection[Delivery]:
+        size = page_size(first)
+        rows = await _repository_deliveries(context_of(info), self.url, size + 1,
+                                            _position(after))
+        return connection(rows, size, _delivery_of,
+                          lambda row: [row["received_at"].isoformat(), row["id"]])
+
+    @classmethod
+    def resolve_reference(cls, url: str) -> Repository:
+        return cls(url=normalize_url(url))
+
+
+def _position(cursor: str | None) -> tuple[dt.datetime, int] | None:
+    """A ``[received_at, id]`` cursor's position, checked before it joins a batch."""
+    position = decode_cursor(cursor, 2)
+    if position is None:
+        return None
+    at, key = position
+    try:
+        if isinstance(at, str) and isinstance(key, int) and not isinstance(key, bool):
+            return dt.datetime.fromisoformat(at), key
+    except ValueError:
+        pass
+    raise AdminGraphError("the cursor is not one this list gave")
+
+
+#: A repository's page as its loader is asked: its URL and its cursor's position.
+_RepositoryPage = tuple[str, dt.datetime | None, int | None]
+
+
+async def _repository_deliveries(
+    context: AdminContext, url: str, limit: int, position: tuple[dt.datetime, int] | None,
+) -> list[dict[str, Any]]:
+    async def batch(keys: Sequence[_RepositoryPage]) -> list[list[dict[str, Any]]]:
+        found: list[list[dict[str, Any]]] = [[] for _ in keys]
+        for row in await context.rows(_queries["repository_deliveries"], {
+                "urls": [key[0] for key in keys], "after_at": [key[1] for key in keys],
+                "after_id": [key[2] for key in keys], "limit": limit}):
+            found[row["position"] - 1].append(row)
+        return found
+
+    key: _RepositoryPage = (url, *position) if position else (url, None, None)
+    return await context.loader(f"repository_deliveries:{limit}", batch).load(key)
 
 
 def _source(source: Any) -> Source:
@@ -138,7 +202,8 @@ def _delivery_of(row: dict[str, Any]) -> Delivery:
         action=found.action, status=found.status, reason=found.reason, headers=JSON(found.headers),
         body_size=found.body_size, received_at=found.received_at,
         processed_at=found.processed_at, next_attempt_at=found.next_attempt_at,
-        tries=found.tries, generation=found.generation, last_error=found.last_error)
+        tries=found.tries, generation=found.generation, last_error=found.last_error,
+        repository_url=found.repository)
 
 
 def _attempt(row: dict[str, Any]) -> Attempt:
@@ -294,5 +359,5 @@ class Mutation(OutboundMutation):
 
 def build_schema() -> AdminSchema:
     """The webhooks admin subgraph schema."""
-    return AdminSchema(query=Query, mutation=Mutation, types=[Delivery, *OUTBOUND_TYPES],
-                       federation_version="2.3")
+    return AdminSchema(query=Query, mutation=Mutation,
+                       types=[Delivery, Repository, *OUTBOUND_TYPES], federation_version="2.3")

@@ -139,6 +139,8 @@ class Delivery:
     tries: int
     generation: int
     last_error: str | None
+    #: The repository the body names, normalized, once a worker has read it.
+    repository: str | None = None
     body: bytes | None = None
 
     @classmethod

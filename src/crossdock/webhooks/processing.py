@@ -10,10 +10,12 @@ A batch runs in one transaction: every matching route whose handler has not yet 
 on the delivery runs inside a savepoint, so a failing handler's writes roll back alone, and
 its success is recorded in that same transaction; a handler that succeeded is never run
 again, even if the worker dies. Attempts are recorded with one INSERT, successes marked with
-one UPDATE. A handler with a batch form (the bus) runs once for all its deliveries. A failed
-delivery gets ``next_attempt_at`` after its source's backoff (with jitter); after the last try
-it is dead. If the batch's transaction fails as a whole (a concurrent run recorded one of its
-successes first), its deliveries run again one per transaction.
+one UPDATE. A handler with a batch form (the bus) runs once for all its deliveries. The batch
+also records the repository each body names (one UPDATE): read here, where the body is parsed
+anyway, rather than on the receiver's path. A failed delivery gets ``next_attempt_at`` after
+its source's backoff (with jitter); after the last try it is dead. If the batch's transaction
+fails as a whole (a concurrent run recorded one of its successes first), its deliveries run
+again one per transaction.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import dataclasses
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import structlog
 
@@ -35,6 +38,7 @@ from crossdock.webhooks import metrics, store
 from crossdock.webhooks.errors import Rejected, StoreError, StoreUnavailable
 from crossdock.webhooks.handlers import BatchHandler, Handler, Work, get_batch_handler, get_handler
 from crossdock.webhooks.models import AttemptStatus, Delivery, Route, Source
+from crossdock.webhooks.providers import repository_of
 from crossdock.webhooks.providers.base import json_payload
 from crossdock.webhooks.routing import default_routes, select_routes
 from crossdock.webhooks.store import AttemptRecord
@@ -156,7 +160,9 @@ class Processor:
                       for name in names}
             done = await store.succeeded_routes(conn, [d.id for d in deliveries])
             errors: dict[int, list[str]] = {}
-            works = _works(deliveries, routes, done, self.bus, errors)
+            payloads = _payloads(deliveries, errors)
+            await store.record_repositories(conn, _repositories(deliveries, payloads))
+            works = _works(deliveries, payloads, routes, done, self.bus)
             outcome.attempts = await _run_handlers(conn, works)
             await store.record_attempts(conn, outcome.attempts)
             for attempt in outcome.attempts:
@@ -173,18 +179,38 @@ class Processor:
         _count(outcome)
 
 
+def _payloads(deliveries: Sequence[Delivery], errors: dict[int, list[str]]) -> dict[int, Any]:
+    """Each delivery's body parsed, by id; one that does not parse gets its error instead."""
+    payloads: dict[int, Any] = {}
+    for delivery in deliveries:
+        try:
+            payloads[delivery.id] = json_payload(delivery.body or b"null")
+        except Rejected as exc:
+            errors[delivery.id] = [f"the stored body does not parse: {exc}"]
+    return payloads
+
+
+def _repositories(deliveries: Sequence[Delivery], payloads: dict[int, Any]) -> dict[int, str]:
+    """The repositories the bodies name that their rows do not record yet, by delivery id."""
+    found: dict[int, str] = {}
+    for delivery in deliveries:
+        if delivery.id in payloads:
+            url = repository_of(delivery.provider, payloads[delivery.id])
+            if url is not None and url != delivery.repository:
+                found[delivery.id] = url
+    return found
+
+
 def _works(
-    deliveries: Sequence[Delivery], routes: dict[str, list[Route]], done: dict[int, set[str]],
-    bus: EventBus, errors: dict[int, list[str]],
+    deliveries: Sequence[Delivery], payloads: dict[int, Any], routes: dict[str, list[Route]],
+    done: dict[int, set[str]], bus: EventBus,
 ) -> list[Work]:
     """Each delivery's pending handler runs, in delivery then route order."""
     works: list[Work] = []
     for delivery in deliveries:
-        try:
-            payload = json_payload(delivery.body or b"null")
-        except Rejected as exc:
-            errors[delivery.id] = [f"the stored body does not parse: {exc}"]
+        if delivery.id not in payloads:
             continue
+        payload = payloads[delivery.id]
         finished = done.get(delivery.id, set())
         works.extend(Work(delivery=delivery, payload=payload, route=route, bus=bus)
                      for route in select_routes(routes[delivery.source], delivery, payload)

@@ -184,6 +184,13 @@ SET status = 'processed', processed_at = now(), next_attempt_at = NULL, last_err
 WHERE id = ANY(%(ids)b::bigint[])
 RETURNING source, extract(epoch FROM processed_at - received_at) AS lag_seconds
 
+-- name: record_repositories
+-- The repositories a batch's bodies name, one statement per batch; a row that has its own
+-- already is not written again.
+UPDATE webhooks_deliveries AS d SET repository = r.repository
+FROM unnest(%(ids)s::bigint[], %(repositories)s::text[]) AS r (id, repository)
+WHERE d.id = r.id AND d.repository IS DISTINCT FROM r.repository
+
 -- name: mark_failed
 UPDATE webhooks_deliveries
 SET status = 'failed', last_error = %(error)s, claimed_until = NULL,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -345,6 +345,13 @@ async def mark_processed(conn: Connection, ids: Sequence[int]) -> list[tuple[str
     """Mark processed; each one's source and seconds from receipt to now (processing lag)."""
     rows = await _all(conn, "mark_processed", {"ids": list(ids)})
     return [(row["source"], float(row["lag_seconds"])) for row in rows]
+
+
+async def record_repositories(conn: Connection, repositories: Mapping[int, str]) -> None:
+    """Record the repository each delivery's body names (by delivery id)."""
+    if repositories:
+        await _execute(conn, "record_repositories", {"ids": list(repositories),
+                                                     "repositories": list(repositories.values())})
 
 
 async def mark_failed(conn: Connection, delivery_id: int, *, error: str, delay: float) -> None:

@@ -8,10 +8,10 @@ import pytest
 import structlog.testing
 
 from crossdock.core.errors import ConfigError
+from crossdock.core.repos import normalize_url
 from crossdock.core.runtime import Runtime
 from crossdock.core.settings import CoreSettings
 from crossdock.gitslice.service import service
-from crossdock.gitslice.triggers import normalize_url
 
 from .conftest import World, drain
 from .gitrepos import bare, git

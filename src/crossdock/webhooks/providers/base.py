@@ -18,10 +18,15 @@ from typing import Any, Protocol
 import orjson
 import simdjson
 
+from crossdock.core.repos import hosted_url, normalize_url
 from crossdock.webhooks.errors import Malformed
 from crossdock.webhooks.secrets import Secret
 
 Headers = Mapping[str, str]
+
+#: Longest repository URL recorded: an index entry must fit in a page, and no forge's URL
+#: comes near it.
+MAX_REPOSITORY_URL = 1000
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -159,3 +164,35 @@ def string_field(document: Any, *path: str) -> str | None:
     for key in path:
         value = member(value, key)
     return value if isinstance(value, str) else None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RepositoryFields:
+    """Where a provider's payloads name their repository."""
+
+    #: The top-level member holding the repository (``repository``, ``project``).
+    holder: str
+    #: Paths inside it to a URL, the first found wins.
+    urls: tuple[tuple[str, ...], ...]
+    #: The path to ``owner/name``, read when no URL is there, on ``host``.
+    full_name: tuple[str, ...] | None = None
+    host: str = ""
+
+
+def repository_url(document: Any, fields: RepositoryFields) -> str | None:
+    """The normalized URL of the repository a :func:`json_document` names, if any."""
+    holder = member(document, fields.holder)
+    if holder is None:
+        return None
+    found: str | None = None
+    for path in fields.urls:
+        url = string_field(holder, *path)
+        if url and url.strip():
+            found = normalize_url(url)
+            break
+    if found is None and fields.full_name is not None:
+        name = string_field(holder, *fields.full_name)
+        if name and name.strip():
+            found = hosted_url(fields.host, name)
+    # An absurd URL is not a repository anyone can look up: not recorded, not refused.
+    return found if found and len(found) <= MAX_REPOSITORY_URL else None

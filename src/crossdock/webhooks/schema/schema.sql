@@ -53,6 +53,8 @@ CREATE TABLE webhooks_deliveries (
     last_error text,
     -- Until when a worker holds the delivery (the queue's lease); a dead worker's expires.
     claimed_until timestamptz,
+    -- The repository the body names, normalized (github.com/org/repo), once a worker read it.
+    repository text,
     CONSTRAINT webhooks_deliveries_status_check
         CHECK (status IN ('received', 'processed', 'failed', 'dead', 'rejected')),
     CONSTRAINT webhooks_deliveries_body_check
@@ -70,6 +72,9 @@ CREATE INDEX webhooks_deliveries_event_type_idx
     ON webhooks_deliveries (event_type, received_at, id);
 CREATE INDEX webhooks_deliveries_rejected_id_idx ON webhooks_deliveries (provider_delivery_id)
     WHERE status = 'rejected';
+-- A repository's deliveries, newest first (the admin graph's Repository.deliveries).
+CREATE INDEX webhooks_deliveries_repository_idx
+    ON webhooks_deliveries (repository, received_at, id) WHERE repository IS NOT NULL;
 -- The queue: what a worker may claim (received, or failed and waiting for its next try).
 -- New deliveries are claimed oldest first; failed ones when their next try is due. Two indexes,
 -- so that thousands of failures waiting for a later try (an endpoint down for hours) are never
