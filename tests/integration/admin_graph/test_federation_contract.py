@@ -85,7 +85,8 @@ async def test_gitslice_resolves_job_delivery_and_repository_representations(
 
 
 @pytest.mark.parametrize(("subgraph", "members"), [
-    ("core", ["Job"]), ("webhooks", ["Delivery", "OutboundEndpoint", "OutboundMessage"]),
+    ("core", ["Job"]),
+    ("webhooks", ["Delivery", "OutboundEndpoint", "OutboundMessage", "Repository"]),
     ("gitslice", ["Delivery", "Job", "Repository"])])
 async def test_the_entity_union_holds_the_keyed_types(graph: Graph, subgraph: str,
                                                       members: list[str]) -> None:
