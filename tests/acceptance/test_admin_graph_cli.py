@@ -88,3 +88,60 @@ def test_a_supergraph_for_a_base_url_that_is_not_http_is_one_line_and_exit_2(
     assert result.returncode == 2
     assert result.stderr.strip() == ("error: --base-url must be an http:// or https:// URL, "
                                      "not 'admin-graph:4010'")
+
+
+def test_the_gateway_serves_its_own_admin_subgraph_and_federates_it_from_itself(
+    crossdock: Run, database_url: str, tmp_path: Path
+) -> None:
+    """``gateway serve --admin-graph``: /gateway/graphql on the gateway's port checks tokens
+    and describes this gateway; the supergraph lists it there, so the gateway fetches from
+    itself, and the fetch shows in its latency of the last minutes."""
+    env = {"DATABASE_URL": database_url}
+    token = crossdock("admin", "token", "create", "--role", "read", env=env).stdout.strip()
+    gateway = f"http://127.0.0.1:{_free_port()}"
+    # The other admin subgraphs are not served here: only the gateway's is asked for.
+    printed = crossdock("admin", "graph", "supergraph", "--base-url",
+                        f"http://127.0.0.1:{_free_port()}", "--gateway-url",
+                        f"{gateway}/gateway/graphql", env=env)
+    assert printed.returncode == 0, printed.stderr
+    (tmp_path / "supergraph.graphql").write_text(printed.stdout, encoding="utf-8")
+    shutil.copy(AdminSupergraph.gateway_config(), tmp_path / "gateway.yaml")
+    bearer = {"authorization": f"Bearer {token}"}
+    query = {"query": "{ gateway { subgraphs { name url } } }"}
+    with _serving(["gateway", "serve", "--supergraph", "supergraph.graphql", "--config",
+                   "gateway.yaml", "--port", gateway.rsplit(":", 1)[1], "--admin-graph"], env,
+                  tmp_path, f"{gateway}/healthz"):
+        refused = httpx.post(f"{gateway}/gateway/graphql", json=query, timeout=20)
+        assert refused.status_code == 401
+        assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        direct = httpx.post(f"{gateway}/gateway/graphql", json=query, headers=bearer,
+                            timeout=20).json()
+        assert direct.get("errors") is None, direct
+        names = {sub["name"]: sub["url"] for sub in direct["data"]["gateway"]["subgraphs"]}
+        assert set(names) == {"core", "gateway", "gitslice", "webhooks"}
+        assert names["gateway"] == f"{gateway}/gateway/graphql"
+        federated = httpx.post(f"{gateway}/graphql", json=query, headers=bearer,
+                               timeout=20).json()
+        assert federated == direct
+        windowed = httpx.post(f"{gateway}/graphql", headers=bearer, timeout=20, json={
+            "query": "{ gateway { subgraphs { name latency(lastMinutes: 5) { count } } } }"}
+        ).json()
+        counts = {sub["name"]: sub["latency"]["count"]
+                  for sub in windowed["data"]["gateway"]["subgraphs"]}
+        # The federated query's fetch, and this one's own (counted once it ended: not yet).
+        assert counts == {"core": 0, "gateway": 1, "gitslice": 0, "webhooks": 0}
+        through = httpx.post(f"{gateway}/graphql", json=query, timeout=20).json()
+        assert "UNAUTHENTICATED" in {e["extensions"]["code"] for e in through["errors"]}
+
+
+def test_the_gateway_admin_subgraph_without_a_database_url_is_one_line_and_exit_2(
+    crossdock: Run, tmp_path: Path
+) -> None:
+    printed = crossdock("admin", "graph", "supergraph", "--base-url", "http://127.0.0.1:9")
+    (tmp_path / "supergraph.graphql").write_text(printed.stdout, encoding="utf-8")
+    result = crossdock("gateway", "serve", "--supergraph", str(tmp_path / "supergraph.graphql"),
+                       "--admin-graph")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: --admin-graph checks admin tokens in the database: set DATABASE_URL (the "
+        "database crossdock admin token create writes to)")

@@ -137,20 +137,25 @@ def serve_graph(
 
 
 @graph_app.command("supergraph", epilog=examples(
-    "crossdock admin graph supergraph --base-url http://admin-graph:4010 > admin.graphql"))
+    "crossdock admin graph supergraph --base-url http://admin-graph:4010 > admin.graphql",
+    "crossdock admin graph supergraph --base-url http://admin-graph:4010 "
+    "--gateway-url http://gateway:4000/gateway/graphql > admin.graphql"))
 def print_supergraph(
     base_url: Annotated[str, typer.Option(
         envvar="CROSSDOCK_ADMIN_GRAPH_URL", show_default=False,
         help="Where admin graph serve is reached (each subgraph at <url>/<name>/graphql).")],
+    gateway_url: Annotated[str | None, typer.Option(
+        envvar="CROSSDOCK_ADMIN_GRAPH_GATEWAY_URL", show_default=False,
+        help="The gateway subgraph's URL instead, where the gateway serves it itself "
+             "(gateway serve --admin-graph: <gateway>/gateway/graphql).")] = None,
 ) -> None:
     """Print the admin supergraph for a gateway, its subgraph URLs under --base-url."""
     from crossdock.core.admin_graph.supergraph import SUBGRAPHS, AdminSupergraph
-    from crossdock.core.errors import ConfigError
 
-    base = base_url.rstrip("/")
-    if not base.startswith(("http://", "https://")):
-        raise ConfigError(f"--base-url must be an http:// or https:// URL, not {base_url!r}")
+    base = _http_url("--base-url", base_url).rstrip("/")
     urls = {name: f"{base}/{name}/graphql" for name in SUBGRAPHS}
+    if gateway_url is not None:
+        urls["gateway"] = _http_url("--gateway-url", gateway_url)
     typer.echo(AdminSupergraph(urls=urls).text(), nl=False)
 
 
@@ -173,6 +178,14 @@ def serve_dashboard(
     settings = CoreSettings.from_env()
     configure_logging(settings.log_level, settings.log_format)
     run(serve(host=host, port=port, graphql_url=graphql_url))
+
+
+def _http_url(option: str, url: str) -> str:
+    from crossdock.core.errors import ConfigError
+
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"{option} must be an http:// or https:// URL, not {url!r}")
+    return url
 
 
 def _need_admin_extra() -> None:

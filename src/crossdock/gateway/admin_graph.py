@@ -1,11 +1,13 @@
 """The gateway admin subgraph: the supergraph served now, its types, a query's plan, and each
 subgraph's fetch latency.
 
-It describes the gateway running in the same process, which ``crossdock up`` lends it
-(:data:`~crossdock.gateway.app.LIVE_APP`): the supergraph after the last hot reload, the
-planner serving requests, the fetch histograms of :mod:`crossdock.gateway.metrics`. Served
-where no gateway runs (``crossdock admin graph serve``), each field answers null with a
-``SERVICE_UNAVAILABLE`` error that says so.
+It describes the gateway running in the same process, which lends it its app
+(:data:`~crossdock.gateway.app.LIVE_APP`): ``crossdock up``, or ``crossdock gateway serve
+--admin-graph`` serving this subgraph itself (:mod:`crossdock.gateway.admin_route`). It reads
+the supergraph after the last hot reload, the planner serving requests, the fetch histograms of
+:mod:`crossdock.gateway.metrics` and their windows of the last minutes. Served where no gateway
+runs (``crossdock admin graph serve``), each field answers null with a ``SERVICE_UNAVAILABLE``
+error that says so.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from strawberry.scalars import JSON
 
 from crossdock.core.admin_graph.context import context_of
 from crossdock.core.admin_graph.serving import AdminSchema
-from crossdock.gateway import metrics
+from crossdock.gateway import metrics, window
 from crossdock.gateway.app import LIVE_APP
 from crossdock.gateway.engine import Gateway as Engine
 from crossdock.gateway.errors import RequestError
@@ -52,7 +54,8 @@ class LatencyBucket:
 
 @strawberry.type(description=(
     "A subgraph's fetches by this gateway since its process started (its Prometheus histogram"
-    " crossdock_gateway_subgraph_fetch_seconds); quantiles are estimated from the buckets."))
+    " crossdock_gateway_subgraph_fetch_seconds), or over its last minutes (the same buckets,"
+    " kept per minute); quantiles are estimated from the buckets."))
 class SubgraphLatency:
     count: int
     #: Fetches that failed (timeout, unreachable, http, invalid), were retried or answered
@@ -68,7 +71,14 @@ class SubgraphLatency:
 class GatewaySubgraph:
     name: str
     url: str
-    latency: SubgraphLatency
+
+    @strawberry.field(description=(
+        "Its fetches since the gateway's process started; with lastMinutes (1 to 60), those"
+        " that ended in the last lastMinutes minutes (the minute under way included)."))
+    def latency(self, last_minutes: int | None = None) -> SubgraphLatency:
+        if last_minutes is not None and not 1 <= last_minutes <= window.MINUTES:
+            raise RequestError(f"lastMinutes must be 1 to {window.MINUTES}, not {last_minutes}")
+        return _latency(metrics.fetch_latencies(last_minutes).get(self.name))
 
 
 @strawberry.type(description="A field of a supergraph type, or of an input type.")
@@ -129,9 +139,7 @@ class Gateway:
 
     @strawberry.field(description="The supergraph's subgraphs, by name.")
     def subgraphs(self) -> list[GatewaySubgraph]:
-        latencies = metrics.fetch_latencies()
-        return [GatewaySubgraph(name=sub.name, url=sub.url, latency=_latency(
-                    latencies.get(sub.name)))
+        return [GatewaySubgraph(name=sub.name, url=sub.url)
                 for sub in sorted(self.engine.supergraph.subgraphs.values(),
                                   key=lambda sub: sub.name)]
 
@@ -210,8 +218,8 @@ def _engine(info: strawberry.Info) -> Engine:
 @strawberry.type
 class Query:
     @strawberry.field(description=(
-        "The gateway that runs in this process (under crossdock up); null with a"
-        " SERVICE_UNAVAILABLE error where none does."))
+        "The gateway that runs in this process (crossdock up, or crossdock gateway serve"
+        " --admin-graph); null with a SERVICE_UNAVAILABLE error where none does."))
     def gateway(self, info: strawberry.Info) -> Gateway | None:
         return Gateway(engine=_engine(info))
 

@@ -65,10 +65,12 @@ async def make_client(settings: GatewaySettings) -> AsyncIterator[SubgraphClient
         await client.aclose()
 
 
-#: The app ``crossdock up`` serves, lent to the gateway's admin subgraph (core/live.py).
+#: The app ``crossdock up`` or ``gateway serve --admin-graph`` serves, lent to the gateway's
+#: admin subgraph (core/live.py).
 LIVE_APP: LiveKey[GatewayApp] = LiveKey(
     "gateway", "no gateway runs in this process: the gateway admin subgraph describes the "
-    "gateway of the process that serves it (crossdock up), not one elsewhere")
+    "gateway of the process that serves it (crossdock up, or crossdock gateway serve "
+    "--admin-graph), not one elsewhere")
 
 
 class GatewayApp:

@@ -6,7 +6,8 @@ made; with ``telemetry`` turning Prometheus on, requests by operation name too
 A histogram's ``_count`` is the number of requests or fetches, so no separate counter is
 kept for them. Label lookups take a lock and hash the labels: the hot path uses children
 looked up once (per operation type here, per subgraph in :class:`FetchMetrics`).
-:func:`fetch_latencies` reads the fetch histograms back, for the gateway's admin subgraph.
+:func:`fetch_latencies` reads the fetch histograms back, for the gateway's admin subgraph, or
+each subgraph's :class:`~crossdock.gateway.window.LatencyWindow` for the last minutes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import REGISTRY, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily
+
+from crossdock.gateway.window import LatencyWindow
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -86,19 +89,33 @@ def observe_request(operation: str, seconds: float, *, failed: bool) -> None:
         _REQUEST_ERRORS[operation].inc()
 
 
-class FetchMetrics:
-    """The fetch metrics of one subgraph."""
+#: Each subgraph's fetches of the last minutes in this process (a reload keeps them).
+WINDOWS: dict[str, LatencyWindow] = {}
 
-    __slots__ = ("_errors", "_seconds", "subgraph")
+
+def window_of(subgraph: str) -> LatencyWindow:
+    """The :class:`LatencyWindow` of ``subgraph`` in this process."""
+    found = WINDOWS.get(subgraph)
+    if found is None:
+        found = WINDOWS[subgraph] = LatencyWindow(_BUCKETS)
+    return found
+
+
+class FetchMetrics:
+    """The fetch metrics of one subgraph: its histogram, error counters and latency window."""
+
+    __slots__ = ("_errors", "_seconds", "_window", "subgraph")
 
     def __init__(self, subgraph: str) -> None:
         self.subgraph = subgraph
         self._seconds = FETCHES.labels(subgraph)
         self._errors: dict[str, Counter] = {}
+        self._window = window_of(subgraph)
 
     def observe(self, seconds: float) -> None:
         """Count one fetch that took ``seconds``."""
         self._seconds.observe(seconds)
+        self._window.observe(seconds)
 
     def failed(self, reason: str) -> None:
         """Count one failed fetch (the reason is one of a few fixed words)."""
@@ -106,6 +123,7 @@ class FetchMetrics:
         if child is None:
             child = self._errors[reason] = FETCH_ERRORS.labels(self.subgraph, reason)
         child.inc()
+        self._window.failed(reason)
 
 
 #: The operation names that have series of their own in this process.
@@ -169,7 +187,8 @@ class OperationMetrics:
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class FetchLatency:
-    """One subgraph's fetches since the process started, as its histogram holds them."""
+    """One subgraph's fetches since the process started (or in a window), as its histogram
+    holds them."""
 
     count: int
     #: Their time added up.
@@ -196,8 +215,14 @@ class FetchLatency:
         return lower
 
 
-def fetch_latencies() -> dict[str, FetchLatency]:
-    """Each subgraph's :class:`FetchLatency` in this process, by subgraph name."""
+def fetch_latencies(minutes: int | None = None) -> dict[str, FetchLatency]:
+    """Each subgraph's :class:`FetchLatency` in this process, by subgraph name: since it
+    started, or over the last ``minutes`` minutes."""
+    if minutes is not None:
+        return {name: FetchLatency(count=found.count, seconds=found.seconds,
+                                   buckets=found.buckets, errors=found.errors)
+                for name, window in WINDOWS.items()
+                if (found := window.read(minutes)).count or found.errors}
     buckets: dict[str, list[tuple[float, int]]] = {}
     totals: dict[str, tuple[int, float]] = {}
     errors: dict[str, dict[str, int]] = {}

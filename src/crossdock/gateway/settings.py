@@ -28,6 +28,9 @@ class GatewaySettings:
     reload_interval: float = bounded(2.0, low=0)
     #: Whether a browser asking ``/graphql`` for HTML gets GraphiQL.
     graphiql: bool = True
+    #: Whether ``gateway serve`` serves its admin subgraph at ``/gateway/graphql`` (needs
+    #: ``DATABASE_URL`` for the admin tokens; docs/admin-graph.md).
+    admin_graph: bool = False
     #: Ports of the demo subgraphs ``crossdock up --demo`` serves behind the gateway.
     demo_products_port: int = 4001
     demo_reviews_port: int = 4002

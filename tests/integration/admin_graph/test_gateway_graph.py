@@ -199,3 +199,24 @@ async def test_where_no_gateway_runs_each_field_says_so(graph: Graph) -> None:
         (error,) = body["errors"]
         assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE"
         assert error["message"].startswith("no gateway runs in this process")
+
+
+async def test_a_subgraphs_latency_over_the_last_minutes_counts_its_recent_fetches(
+        gateway: tuple[str, Runtime]) -> None:
+    url, runtime = gateway
+    token = await _token(runtime, Role.READ)
+    windowed = """{ gateway { subgraphs { name
+        recent: latency(lastMinutes: 5) { count errors p50Ms p95Ms }
+        total: latency { count } } } }"""
+    await post_gateway(url, windowed, token)
+    body = await post_gateway(url, windowed, token)
+    assert body.get("errors") is None, body
+    found = {sub["name"]: sub for sub in body["data"]["gateway"]["subgraphs"]}["gateway"]
+    # This test's first request was fetched in the window; earlier tests' may be too.
+    assert 1 <= found["recent"]["count"] <= found["total"]["count"]
+    assert 0 < found["recent"]["p50Ms"] <= found["recent"]["p95Ms"]
+    refused = await post_gateway(
+        url, "{ gateway { subgraphs { latency(lastMinutes: 0) { count } } } }", token)
+    (error,) = {e["message"]: e for e in refused["errors"]}.values()
+    assert error["message"] == "lastMinutes must be 1 to 60, not 0"
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"

@@ -14,6 +14,8 @@ const LABEL = 20;
 const GAP = 26;
 const COLORS = 6;
 const LATENCY = "count errors meanMs p50Ms p95Ms";
+// The recent window of the latency table, in minutes (the gateway keeps up to 60).
+const RECENT_MINUTES = 5;
 const TYPE_FIELDS = "name kind description subgraphs values possibleTypes"
   + " fields { name type arguments description subgraphs }";
 const PLAN = `query ($query: String!, $operationName: String, $variables: JSON) {
@@ -24,13 +26,31 @@ function ms(value) {
   return value === null || value === undefined ? "" : `${value.toFixed(1)} ms`;
 }
 
-function subgraphRows(subgraphs) {
-  return subgraphs.map((sub) => h("tr", {"data-subgraph": sub.name},
+// A subgraph's fetches over one period: count, errors, p50, p95 (and the mean if asked).
+function latencyCells(latency, period, mean) {
+  const cells = [
+    h("td", {class: "num", "data-period": period}, latency.count),
+    h("td", {class: latency.errors ? "num status-bad" : "num"}, latency.errors),
+    h("td", {class: "num"}, ms(latency.p50Ms)), h("td", {class: "num"}, ms(latency.p95Ms))];
+  if (mean) cells.push(h("td", {class: "num"}, ms(latency.meanMs)));
+  return cells;
+}
+
+// The subgraphs with their fetches of the last minutes, then since the process started, under
+// a heading row naming each period.
+function subgraphTable(subgraphs) {
+  const periods = h("tr", {},
+    h("th", {colspan: 2}), h("th", {colspan: 4, class: "period"}, `last ${RECENT_MINUTES} minutes`),
+    h("th", {colspan: 5, class: "period"}, "since the gateway started"));
+  const names = ["subgraph", "URL", "fetches", "errors", "p50", "p95",
+    "fetches", "errors", "p50", "p95", "mean"];
+  const rows = subgraphs.map((sub) => h("tr", {"data-subgraph": sub.name},
     h("td", {}, sub.name), h("td", {class: "mono"}, sub.url),
-    h("td", {class: "num"}, sub.latency.count),
-    h("td", {class: sub.latency.errors ? "num status-bad" : "num"}, sub.latency.errors),
-    h("td", {class: "num"}, ms(sub.latency.p50Ms)), h("td", {class: "num"}, ms(sub.latency.p95Ms)),
-    h("td", {class: "num"}, ms(sub.latency.meanMs))));
+    ...latencyCells(sub.recent, "recent", false), ...latencyCells(sub.latency, "total", true)));
+  return h("table", {id: "subgraphs"},
+    h("thead", {}, periods, h("tr", {}, names.map((text) => h("th", {}, text)))),
+    h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", {colspan: names.length,
+      class: "muted"}, "nothing here"))));
 }
 
 // One type, closed until opened: its fields with their types and the subgraphs resolving them.
@@ -208,7 +228,8 @@ function planCard() {
 export async function gateway() {
   const {gateway: found} = await graph(`{ gateway {
     supergraphSource loadedAt planCacheHits planCacheMisses
-    subgraphs { name url latency { ${LATENCY} } }
+    subgraphs { name url latency { ${LATENCY} }
+      recent: latency(lastMinutes: ${RECENT_MINUTES}) { ${LATENCY} } }
     types { ${TYPE_FIELDS} }
   } }`);
   return [
@@ -217,10 +238,10 @@ export async function gateway() {
       h("p", {id: "supergraph"}, "Serving ", h("strong", {}, found.supergraphSource),
         ` since ${when(found.loadedAt)}; plans from the cache: ${found.planCacheHits},`
         + ` made: ${found.planCacheMisses}.`),
-      table(["subgraph", "URL", "fetches", "errors", "p50", "p95", "mean"],
-        subgraphRows(found.subgraphs), {id: "subgraphs"}),
-      h("p", {class: "muted"}, "Fetches since the gateway's process started; p50 and p95 are"
-        + " estimated from the latency histogram's buckets.")),
+      subgraphTable(found.subgraphs),
+      h("p", {class: "muted"}, "Fetches of each subgraph by the gateway's process that answered,"
+        + ` in the last ${RECENT_MINUTES} minutes and since it started; p50 and p95 are estimated`
+        + " from the latency histogram's buckets.")),
     planCard(),
     typesCard(found.types),
   ];
