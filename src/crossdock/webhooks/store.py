@@ -13,7 +13,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, LiteralString
 
 import orjson
 import psycopg
@@ -89,15 +89,18 @@ async def transaction(database: Database, *, within: float | None = None) -> Asy
 
 
 @contextlib.asynccontextmanager
-async def listening(database: Database) -> AsyncIterator[Connection]:
-    """A connection of its own that is told of new runnable deliveries; errors translated.
+async def listening(
+    database: Database, listen: LiteralString = queries["listen"],
+) -> AsyncIterator[Connection]:
+    """A connection of its own that is told of new runnable deliveries (or what ``listen``,
+    a ``LISTEN`` statement, names); errors translated.
 
     :class:`~crossdock.core.errors.DatabaseUnreachable` when no server answers.
     """
     listener = await connect(database.url, autocommit=True)
     try:
         async with listener:
-            await listener.execute(queries["listen"])
+            await listener.execute(listen)
             yield listener
     except psycopg.Error as exc:
         raise translated(exc) from exc
