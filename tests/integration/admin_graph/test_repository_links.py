@@ -75,7 +75,7 @@ async def _rows(runtime: Runtime, query: str) -> list[dict[str, Any]]:
         return await (await conn.execute(query)).fetchall()
 
 
-async def _sources(runtime: Runtime, *pairs: tuple[str, str]) -> None:
+async def add_sources(runtime: Runtime, *pairs: tuple[str, str]) -> None:
     for name, provider in pairs:
         await operations.add_source(runtime.database, operations.build_source(
             name, provider, [secret(provider)]))
@@ -86,7 +86,7 @@ async def test_each_forge_s_delivery_gets_its_repository_as_gitslice_spells_it(
     """GitHub's html_url (else clone_url, else full_name), GitLab's project.web_url,
     Bitbucket's links.html.href; a sender that names none, or names garbage, gets none."""
     runtime = graph.runtime
-    await _sources(runtime, ("hub", "github"), ("lab", "gitlab"), ("bucket", "bitbucket"),
+    await add_sources(runtime, ("hub", "github"), ("lab", "gitlab"), ("bucket", "bitbucket"),
                    ("plain", "standard"))
     async with workers(runtime):
         ids = await _each_forge(runtime)
@@ -123,7 +123,7 @@ async def _each_forge(runtime: Runtime) -> list[int]:
 async def test_a_repository_s_deliveries_come_in_pages_newest_first_without_n_plus_1(
         graph: Graph, statements: StatementCounter) -> None:
     runtime = graph.runtime
-    await _sources(runtime, ("hub", "github"))
+    await add_sources(runtime, ("hub", "github"))
     app = github({"html_url": "https://github.com/acme/app"})
     lib = github({"html_url": "https://github.com/acme/lib"})
     async with workers(runtime):
@@ -172,7 +172,7 @@ async def test_through_the_gateway_a_repository_joins_its_slices_and_its_deliver
     _, token = await TokenStore(runtime.database).create(role=Role.ADMIN, name="t")
     graph = Gateway(url, token)
     upstream, _, _ = await slice_world(tmp_path, runtime)
-    await _sources(runtime, ("hub", "github"))
+    await add_sources(runtime, ("hub", "github"))
     async with workers(runtime):
         (delivery_id,) = await send(runtime, [
             ("hub", "push", github({"clone_url": f"file://{upstream}"}))])

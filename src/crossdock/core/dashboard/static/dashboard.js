@@ -9,6 +9,7 @@ import {gitslice} from "./gitslice.js";
 import {job, jobs} from "./jobs.js";
 import {message, outbound} from "./outbound.js";
 import {overview} from "./overview.js";
+import {repository} from "./repositories.js";
 import {delivery, webhooks} from "./webhooks.js";
 
 // The pages, by the first part of the route (#/<page>/<rest>?<params>). A new page is a module
@@ -21,6 +22,8 @@ const PAGES = {
   jobs: (rest, params) => (rest[0] ? job(rest[0]) : jobs(params)),
   outbound: (rest, params) => (rest[0] ? message(rest[0]) : outbound(params)),
   gateway: () => gateway(),
+  // Reached from a delivery's page (no link in the nav): a repository by its URL, encoded.
+  repositories: (rest, params) => repository(rest, params),
 };
 
 const main = document.getElementById("main");

@@ -1,9 +1,12 @@
 // The webhooks pages: sources with their routes (add, remove) and secrets (rotate);
 // deliveries filtered by source, status, event type and time, or found by id (kept in the
 // route's query string), replayed a page or a selection at a time and followed until they
-// settle; dead letters; and one delivery with its headers, body and attempts.
+// settle; dead letters; and one delivery with its headers, body and attempts, the repository
+// its body names (linked to the repository's page) and the sync runs its event started in
+// GitSlice (Delivery.syncRuns, which the gateway asks GitSlice's subgraph for).
 
 import {LoggedOut, graph, h, poll, problem, status, table, when} from "./common.js";
+import {repositoryRoute} from "./repositories.js";
 import {ROUTE_FIELDS, change, notice, sourcesCard} from "./webhook_sources.js";
 
 const SETTLED_DELIVERY = new Set(["PROCESSED", "FAILED", "DEAD", "REJECTED"]);
@@ -196,6 +199,8 @@ const DELIVERY = `query ($id: ID!) {
     id source provider providerDeliveryId eventType action status reason headers bodySize
     receivedAt processedAt tries generation lastError body
     attempts { generation try route handler status durationMs error startedAt }
+    repository { url slices { name } }
+    syncRuns { id sliceName kind state commits error startedAt job { id } }
   }
 }`;
 
@@ -213,6 +218,32 @@ function attemptRows(attempts) {
     h("td", {class: "mono"}, attempt.error || "")));
 }
 
+function runsTable(runs) {
+  const rows = runs.map((run) => h("tr", {"data-run": run.id},
+    h("td", {}, h("a", {href: "#/gitslice"}, `#${run.id}`)), h("td", {}, run.sliceName),
+    h("td", {}, run.kind), h("td", {}, status(run.state)), h("td", {}, run.commits),
+    h("td", {}, run.job ? h("a", {href: `#/jobs/${run.job.id}`}, `#${run.job.id}`) : ""),
+    h("td", {}, when(run.startedAt)), h("td", {class: "mono"}, run.error || "")));
+  return table(["run", "slice", "kind", "state", "commits", "job", "started", "error"], rows,
+    {id: "delivery-runs"});
+}
+
+// The repository the body names, with the slices cut from it or into it; or why there is none.
+function repositoryLine(found) {
+  const repository = found.repository;
+  if (!repository) {
+    const why = {RECEIVED: "not read yet (a worker records it as it processes the delivery)",
+      REJECTED: "none (a refused request's body is not kept)"}[found.status]
+      || "none named (GitHub, GitLab and Bitbucket bodies name theirs)";
+    return h("p", {class: "muted", id: "delivery-repository"}, `Repository: ${why}.`);
+  }
+  const slices = repository.slices.map((item) => item.name);
+  return h("p", {id: "delivery-repository"}, "Repository ",
+    h("a", {href: repositoryRoute(repository.url), class: "mono"}, repository.url),
+    h("span", {class: "muted"}, slices.length ? ` · slices ${slices.join(", ")}`
+      : " · no slice of it"));
+}
+
 export async function delivery(id) {
   const {delivery: found} = await graph(DELIVERY, {id});
   if (!found) return [h("h1", {}, `Delivery #${id}`), h("p", {class: "error"}, "No such delivery.")];
@@ -221,6 +252,8 @@ export async function delivery(id) {
   const tries = h("span", {id: "delivery-tries"}, found.tries);
   const lastError = h("p", {class: "error", hidden: !found.lastError}, found.lastError || "");
   const attempts = h("tbody", {}, attemptRows(found.attempts));
+  const repository = h("div", {}, repositoryLine(found));
+  const runs = h("div", {}, runsTable(found.syncRuns));
   const result = h("div", {id: "replay-result", "aria-live": "polite"});
   const replay = h("button", {type: "button", class: "primary", id: "replay"}, "Replay");
   replay.addEventListener("click", async () => {
@@ -255,6 +288,8 @@ export async function delivery(id) {
       lastError.textContent = now.lastError || "";
       lastError.hidden = !now.lastError;
       attempts.replaceChildren(...attemptRows(now.attempts));
+      repository.replaceChildren(repositoryLine(now));
+      runs.replaceChildren(runsTable(now.syncRuns));
       if (!SETTLED_DELIVERY.has(now.status)) return false;
       notice.textContent = `Replay settled: ${now.status} (generation ${now.generation}).`;
       replay.disabled = false;
@@ -270,7 +305,8 @@ export async function delivery(id) {
         found.processedAt ? ` · processed ${when(found.processedAt)}` : ""),
       lastError,
       found.reason ? h("p", {class: "muted"}, found.reason) : null,
-      replay, result),
+      repository, replay, result),
+    h("section", {class: "card"}, h("h2", {}, "Sync runs it started (GitSlice)"), runs),
     h("section", {class: "card"}, h("h2", {}, "Attempts"),
       h("table", {id: "attempts"}, h("thead", {}, h("tr", {},
         ["generation", "try", "route", "handler", "status", "took", "started", "error"].map(
