@@ -21,11 +21,12 @@ GitSliceError
 ├── BadLink                a link is not of the expected shape or repository
 ├── CommandError           a /git-slice comment is not a command crossdock understands
 └── StoreError             the slice tables could not be read or written
+    └── StoreUnavailable       the database did not answer (also the core's DatabaseError)
 """
 
 from __future__ import annotations
 
-from crossdock.core.errors import ConfigError, CrossdockError
+from crossdock.core.errors import ConfigError, CrossdockError, DatabaseError
 
 
 class GitSliceError(CrossdockError):
@@ -114,3 +115,7 @@ class CommandError(GitSliceError):
 
 class StoreError(GitSliceError):
     """The slice tables could not be read or written."""
+
+
+class StoreUnavailable(StoreError, DatabaseError):
+    """The database did not answer: retry later (the admin graph says ``SERVICE_UNAVAILABLE``)."""

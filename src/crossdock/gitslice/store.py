@@ -20,7 +20,13 @@ from crossdock.core.database import Connection, Database
 from crossdock.core.sql import load_queries
 from crossdock.gitslice.config import SliceConfig
 from crossdock.gitslice.credentials import Side, StoredCredential
-from crossdock.gitslice.errors import GitSliceError, SliceExists, StoreError, UnknownSlice
+from crossdock.gitslice.errors import (
+    GitSliceError,
+    SliceExists,
+    StoreError,
+    StoreUnavailable,
+    UnknownSlice,
+)
 from crossdock.gitslice.events import EventSink, SliceEvent, slice_pulled
 from crossdock.gitslice.history import Mapped
 from crossdock.gitslice.records import (
@@ -48,7 +54,7 @@ def translated(exc: psycopg.Error) -> GitSliceError:
     if (exc.diag.constraint_name or "").endswith("_slice_name_fkey"):
         return UnknownSlice()  # removed while this ran
     if isinstance(exc, psycopg.OperationalError):  # the pool's timeout is one too
-        return StoreError(f"the database is unavailable: {reason}")
+        return StoreUnavailable(f"the database is unavailable: {reason}")
     return StoreError(f"the database refused the statement: {reason}")
 
 

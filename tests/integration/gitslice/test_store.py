@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from crossdock.core.database import Database
+from crossdock.core.errors import DatabaseError
 from crossdock.gitslice.config import SliceConfig
 from crossdock.gitslice.errors import StoreError, UnknownSlice
 from crossdock.gitslice.history import Mapped
@@ -43,10 +44,13 @@ async def test_map_entries_of_a_slice_that_is_gone_are_unknown_slice(database: D
                                                  rules_digest="d")])
 
 
-async def test_no_database_is_a_store_error(nowhere: Database) -> None:
+async def test_no_database_is_a_store_error_that_is_the_database_down(nowhere: Database) -> None:
+    """A StoreError for GitSlice's callers, and the core's DatabaseError for the admin graph
+    (``SERVICE_UNAVAILABLE``) and the CLI."""
     store = SliceStore(nowhere)
-    with pytest.raises(StoreError, match="the database is unavailable"):
+    with pytest.raises(StoreError, match="the database is unavailable") as raised:
         await store.all()
+    assert isinstance(raised.value, DatabaseError)
 
 
 async def test_a_connection_lost_inside_a_transaction_is_a_store_error(
