@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -116,8 +117,8 @@ class EventBus:
         """
         if not events:
             return []
-        described = orjson.dumps([{"event_type": event.type, "key": event.key,
-                                   "payload": event.payload} for event in events])
+        described = _dumps([{"event_type": event.type, "key": event.key,
+                             "payload": event.payload} for event in events])
         cursor = await connection.execute(_queries["insert_events"],
                                           {"events": described.decode()})
         ids = sorted(int(row["id"]) for row in await cursor.fetchall())
@@ -213,5 +214,16 @@ def _log_ids(event: Event) -> dict[str, Any]:
     return ids
 
 
+#: ``\u0000`` as JSON writes U+0000, preceded by an even number of backslashes (so not a
+#: backslash of the text followed by ``u0000``).
+_NUL = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
+
+
 def _dumps(obj: Any) -> bytes:
-    return orjson.dumps(obj)
+    """JSON that PostgreSQL's ``jsonb`` takes: it cannot hold U+0000, which a webhook sender
+    may put in any string, so U+0000 becomes U+FFFD, the replacement character (the delivery
+    keeps the sender's bytes; only the bus's copy changes)."""
+    text = orjson.dumps(obj)
+    if b"\\u0000" not in text:
+        return text
+    return _NUL.sub(rb"\1\\ufffd", text)

@@ -333,3 +333,30 @@ async def test_the_worker_records_the_repository_a_body_names_processed_or_faile
     assert [(row["id"], row["status"], row["repository"]) for row in rows] == [
         (ids[0], "processed", "github.com/acme/app"), (ids[1], "dead", "github.com/acme/app"),
         (ids[2], "processed", None), (ids[3], "processed", None)]
+
+
+async def test_a_body_with_a_nul_character_reaches_the_bus_and_keeps_its_bytes(
+        stack: Stack) -> None:
+    """JSON allows ``\\u0000`` in a string, PostgreSQL's jsonb does not: the bus's copy has
+    U+FFFD in its place, the stored body the sender's bytes, and the delivery is processed
+    (it used to fail its bus handler until it was dead)."""
+    seen: list[object] = []
+
+    @stack.runtime.bus.subscribe("github.issues", name="test.nul")
+    async def watcher(event: Event, conn) -> None:
+        seen.append(event.payload["payload"]["issue"]["title"])
+
+    await stack.add_source("gh", "github", [SECRET])
+    body = b'{"action": "opened", "issue": {"title": "a\\u0000b"}}'
+    response = await stack.send("gh", "github", body, SECRET, event="issues")
+    assert response.status_code == 202, response.text
+
+    async def settled() -> bool:
+        return (await stack.statuses()) == {"processed": 1}
+
+    await stack.drain(until=settled)
+    await stack.drain()
+    assert seen == ["a\ufffdb"]
+    async with stack.runtime.database.connection() as conn:
+        stored = await store.get_delivery(conn, response.json()["id"], body=True)
+    assert (stored.status, stored.body) == ("processed", body)
