@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -24,6 +23,7 @@ from psycopg.types.json import Jsonb
 
 from crossdock.core.database import Connection, Database
 from crossdock.core.jobs import JOB_RETRY, JobQueue
+from crossdock.core.jsontext import without_nul
 from crossdock.core.logging import get_logger
 from crossdock.core.sql import load_queries
 
@@ -214,16 +214,8 @@ def _log_ids(event: Event) -> dict[str, Any]:
     return ids
 
 
-#: ``\u0000`` as JSON writes U+0000, preceded by an even number of backslashes (so not a
-#: backslash of the text followed by ``u0000``).
-_NUL = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
-
-
 def _dumps(obj: Any) -> bytes:
-    """JSON that PostgreSQL's ``jsonb`` takes: it cannot hold U+0000, which a webhook sender
-    may put in any string, so U+0000 becomes U+FFFD, the replacement character (the delivery
-    keeps the sender's bytes; only the bus's copy changes)."""
-    text = orjson.dumps(obj)
-    if b"\\u0000" not in text:
-        return text
-    return _NUL.sub(rb"\1\\ufffd", text)
+    """JSON that PostgreSQL's ``jsonb`` takes: U+0000, which a webhook sender may put in any
+    string, becomes U+FFFD (the delivery keeps the sender's bytes; only the bus's copy
+    changes)."""
+    return without_nul(orjson.dumps(obj))
