@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from cryptography.fernet import Fernet
 
 from crossdock.core.database import Database, connect
 from crossdock.core.embedded import EmbeddedPostgres
@@ -25,6 +26,7 @@ from crossdock.core.services import components
 
 #: Environment variables of ours that must not leak from the developer's shell into tests.
 _PREFIXES = ("CROSSDOCK_", "GIT_SLICE_")
+_SECRET_KEY = Fernet.generate_key().decode()
 
 
 @pytest.fixture(autouse=True)
@@ -32,6 +34,9 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(_PREFIXES):
             monkeypatch.delenv(name)
+    # Outbound signing secrets are encrypted with the session's key, here and in the
+    # processes tests start, not with a key file made in the developer's data folder.
+    monkeypatch.setenv("CROSSDOCK_WEBHOOKS_SECRET_KEY", _SECRET_KEY)
 
 
 @pytest.fixture

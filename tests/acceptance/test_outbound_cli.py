@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import psycopg
 
+from crossdock.core.secretbox import SecretBox
 from tests.acceptance.conftest import Run
 
 
@@ -98,7 +100,7 @@ def test_bad_input_is_one_line_and_exit_code_2(crossdock: Run, database_url: str
 
 
 def test_an_ed25519_endpoint_shows_only_its_public_key_and_event_types_in_use_stay(
-    crossdock: Run, database_url: str,
+    crossdock: Run, database_url: str, tmp_path: Path,
 ) -> None:
     from crossdock.webhooks.signatures import public_key
 
@@ -112,9 +114,14 @@ def test_an_ed25519_endpoint_shows_only_its_public_key_and_event_types_in_use_st
     with psycopg.connect(database_url) as conn:
         row = conn.execute("SELECT secret FROM webhooks_out_endpoints").fetchone()
     assert row is not None
-    assert row[0].startswith("whsk_")
-    assert shown == public_key(row[0])
-    assert row[0] not in added.stdout
+    # Stored encrypted with the key file the commands made in their data folder.
+    box = SecretBox.from_settings(None, tmp_path / "user-data" / "crossdock" / "webhooks",
+                                  setting="CROSSDOCK_WEBHOOKS_SECRET_KEY")
+    private_key = box.decrypt(row[0])
+    assert private_key.startswith("whsk_")
+    assert private_key not in row[0]
+    assert shown == public_key(private_key)
+    assert private_key not in added.stdout
     by_env = json.loads(crossdock("webhooks", "endpoint", "add", "acme", "https://x.example/h",
                                   "--json", env={**env, "CROSSDOCK_WEBHOOKS_SIGNING": "ed25519"}
                                   ).stdout)

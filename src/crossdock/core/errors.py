@@ -2,6 +2,7 @@
 
 CrossdockError
 ├── ConfigError            a setting, an option or the config file is invalid
+│   └── SecretUndecryptable    no key of the service decrypts a stored secret (core/secretbox.py)
 ├── DatabaseError          the database failed us
 │   ├── DatabaseUnreachable    no server answers at DATABASE_URL
 │   └── PendingMigrations      the database needs `crossdock db upgrade` first
@@ -44,6 +45,10 @@ class ConfigError(CrossdockError):
     """A setting is invalid."""
 
     exit_code = 2
+
+
+class SecretUndecryptable(ConfigError):
+    """A stored secret cannot be decrypted with the service's keys."""
 
 
 class DatabaseError(CrossdockError):

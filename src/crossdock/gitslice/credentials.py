@@ -3,7 +3,8 @@
 A central service holds slices of many clients, each with its own tokens or GitHub App. A side's
 credential is stored as a *reference*: ``env:NAME`` (the value is read from the service's
 environment when it is used) or ``fernet:...`` (the value encrypted with the service's key,
-``CROSSDOCK_GITSLICE_SECRET_KEY``, or a key file made once in the data folder with mode 0600).
+``CROSSDOCK_GITSLICE_SECRET_KEY``, or a key file made once in the data folder with mode 0600:
+see ``core/secretbox.py``).
 The plain value is never stored, logged or shown: :class:`Revealed` hides it from ``repr``.
 """
 
@@ -11,22 +12,21 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import stat
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
-
+from crossdock.core import secretbox
+from crossdock.core.errors import ConfigError
+from crossdock.core.secretbox import ENCRYPTED
 from crossdock.gitslice.errors import SliceConfigError
 from crossdock.gitslice.forge.github import AppAuth, TokenAuth
 
 ENV = "env:"
 FILE = "file:"
-ENCRYPTED = "fernet:"
-#: Where the key lives when the environment gives none, under the service's data folder.
-KEY_FILE = "secret.key"
+#: The setting of the keys credentials are encrypted with.
+KEY_SETTING = "CROSSDOCK_GITSLICE_SECRET_KEY"
 
 
 class Side(StrEnum):
@@ -70,36 +70,24 @@ class StoredCredential:
 
 
 class SecretBox:
-    """Encrypts credentials for storage and reads references back (Fernet: AES-128-CBC with
-    an HMAC-SHA256, from the ``cryptography`` package)."""
+    """Stores credentials encrypted with the core's :class:`crossdock.core.secretbox.SecretBox`
+    and reads references back."""
 
-    def __init__(self, key: bytes | None, environ: Mapping[str, str] | None = None, *,
-                 key_dir: Path | None = None) -> None:
-        self._key = key
-        #: Where the key file is made, the first time a key is needed, when ``key`` is None.
-        self._key_dir = key_dir
+    def __init__(self, box: secretbox.SecretBox, environ: Mapping[str, str] | None = None
+                 ) -> None:
+        self._box = box
         self._environ = environ if environ is not None else os.environ
-
-    @property
-    def _fernet(self) -> Fernet | None:
-        if self._key is None and self._key_dir is not None:
-            self._key = _key_file(self._key_dir)
-        return Fernet(self._key) if self._key else None
 
     @classmethod
     def from_settings(cls, key: str | None, data_dir: Path,
                       environ: Mapping[str, str] | None = None) -> SecretBox:
-        """The key from settings, else the data folder's key file (made on first use)."""
-        if key:
-            try:
-                Fernet(key.encode())
-            except ValueError as exc:
-                raise SliceConfigError(
-                    "CROSSDOCK_GITSLICE_SECRET_KEY is not a Fernet key (32 url-safe base64 "
-                    'bytes; make one with `python -c "from cryptography.fernet import Fernet; '
-                    'print(Fernet.generate_key().decode())"`)') from exc
-            return cls(key.encode(), environ)
-        return cls(None, environ, key_dir=data_dir)
+        """The key from settings (several, comma-separated, newest first, while rotating),
+        else the data folder's key file (made on first use)."""
+        try:
+            box = secretbox.SecretBox.from_settings(key, data_dir, setting=KEY_SETTING)
+        except ConfigError as exc:
+            raise SliceConfigError(str(exc)) from None
+        return cls(box, environ)
 
     def store(self, value: str) -> str:
         """The stored form of ``value``: a reference as is, anything else encrypted."""
@@ -116,10 +104,10 @@ class SecretBox:
                 raise SliceConfigError(f"cannot read {path}: {exc.strerror}") from exc
         if not value.strip():
             raise SliceConfigError("a credential cannot be empty")
-        fernet = self._fernet
-        if fernet is None:
-            raise SliceConfigError("no key to encrypt credentials with")
-        return ENCRYPTED + fernet.encrypt(value.encode()).decode()
+        try:
+            return self._box.encrypt(value)
+        except ConfigError as exc:
+            raise SliceConfigError(str(exc)) from None
 
     def reveal(self, stored: str, what: str) -> str:
         """The value a stored reference stands for."""
@@ -129,14 +117,13 @@ class SecretBox:
             if not value.strip():
                 raise SliceConfigError(f"{what}: the variable {name} is not set")
             return value.strip()
-        fernet = self._fernet if stored.startswith(ENCRYPTED) else None
-        if fernet is not None:
+        if stored.startswith(ENCRYPTED):
             try:
-                return fernet.decrypt(stored.removeprefix(ENCRYPTED).encode()).decode()
-            except InvalidToken:
+                return self._box.decrypt(stored)
+            except ConfigError:
                 pass
         raise SliceConfigError(f"{what}: the stored credential cannot be decrypted with this "
-                               "service's key (CROSSDOCK_GITSLICE_SECRET_KEY changed?); store "
+                               f"service's key ({KEY_SETTING} changed?); store "
                                "it again with `crossdock slice credentials`")
 
     def auth(self, credential: StoredCredential, what: str) -> TokenAuth | AppAuth:
@@ -148,20 +135,3 @@ class SecretBox:
                            installation_id=credential.installation_id)
         return TokenAuth(token=secret)
 
-
-def _key_file(data_dir: Path) -> bytes:
-    """The data folder's key, made with mode 0600 when there is none."""
-    path = data_dir / KEY_FILE
-    try:
-        return path.read_bytes().strip()
-    except FileNotFoundError:
-        pass
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = Fernet.generate_key()
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
-    except FileExistsError:  # another process made it first
-        return path.read_bytes().strip()
-    with os.fdopen(fd, "wb") as out:
-        out.write(key)
-    return key

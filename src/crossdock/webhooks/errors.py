@@ -24,6 +24,8 @@ WebhooksError
 │   └── ForwardingUnavailable  the ``forward`` handler has no outbound sender installed
 ├── AddressRefused         the SSRF guard refuses an endpoint's address (not public, not allowed)
 └── OutboundError          sending webhooks: applications, endpoints, event types, messages
+    ├── SigningKeyUnavailable  an endpoint's stored signing secret cannot be decrypted (also a
+    │                              ConfigError: the key setting is wrong or missing)
     └── InvalidOutbound        what was given is wrong (also InvalidInput: the CLI exits 2)
         ├── UnknownApplication     no application by that name
         ├── UnknownEndpoint        no endpoint with that id
@@ -137,6 +139,10 @@ class AddressRefused(WebhooksError):
 
 class OutboundError(WebhooksError):
     """Sending webhooks failed."""
+
+
+class SigningKeyUnavailable(OutboundError, ConfigError):
+    """An endpoint's signing secret cannot be decrypted with the service's keys."""
 
 
 class InvalidOutbound(OutboundError, InvalidInput):

@@ -34,6 +34,9 @@ class WebhooksSettings:
     retention_days: float = 30.0
     #: Seconds a source's configuration (secrets included) is cached by the receiver.
     source_cache_seconds: float = 5.0
+    #: The Fernet keys outbound endpoints' signing secrets are encrypted with in the database,
+    #: comma-separated, newest first (unset: a key file made in the data folder).
+    secret_key: str | None = dataclasses.field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WebhooksSettings:

@@ -24,10 +24,11 @@ import orjson
 from crossdock.core.database import Database
 from crossdock.core.errors import DatabaseUnreachable
 from crossdock.core.logging import get_logger
-from crossdock.webhooks.errors import StoreError
+from crossdock.webhooks.errors import SigningKeyUnavailable, StoreError
 from crossdock.webhooks.outbound import operational
 from crossdock.webhooks.outbound.limits import Gates
 from crossdock.webhooks.outbound.models import Claim, Endpoint
+from crossdock.webhooks.outbound.outcome import Failed, Response
 from crossdock.webhooks.outbound.recorder import Recorder
 from crossdock.webhooks.outbound.sender import Clients, Request, Sender
 from crossdock.webhooks.outbound.settings import DeliverySettings
@@ -131,6 +132,16 @@ class Dispatcher:
     async def _deliver(self, claim: Claim) -> None:
         endpoint = claim.endpoint
         settings = endpoint.settings
+        try:
+            request = self._request(claim)
+        except SigningKeyUnavailable as exc:
+            # The try is counted and retried on the schedule, so the message waits, visibly,
+            # for the right key rather than going unsigned or vanishing.
+            logger.warning("outbound_signing_key_unavailable", endpoint=endpoint.id,
+                           error=str(exc))
+            self.recorder.add(claim, Failed(reason=str(exc), response=Response()),
+                              dt.datetime.now(dt.UTC))
+            return
         gate = self.gates.get(endpoint.id, rate=settings.rate_limit,
                               cap=self._cap(endpoint))
         try:
@@ -140,7 +151,7 @@ class Dispatcher:
                 return
             started_at = dt.datetime.now(dt.UTC)
             try:
-                outcome = await self.sender.send(self._request(claim))
+                outcome = await self.sender.send(request)
             except asyncio.CancelledError:
                 # Stopping: the attempt may or may not have reached the endpoint; either
                 # way it goes again soon (at least once, with the same webhook-id).
@@ -180,4 +191,10 @@ async def sending(database: Database, settings: DeliverySettings | None = None) 
     policy = AddressPolicy.parse(settings.allow)
     async with Clients(policy, follow_redirects=settings.follow_redirects) as clients:
         sender = Sender(clients, max_retry_after=settings.backoff.max_seconds)
-        await Dispatcher(OutboundStore(database), sender, settings).run()
+        store = OutboundStore(database)
+        with contextlib.suppress(*_DB_ERRORS):
+            for endpoint_id in await store.locked_endpoints():
+                logger.warning("outbound_signing_key_unavailable", endpoint=endpoint_id,
+                               error=f"endpoint {endpoint_id}: its signing secret cannot be "
+                               f"decrypted with the keys of {store.secrets.where}")
+        await Dispatcher(store, sender, settings).run()

@@ -5,6 +5,9 @@ once: the ``whsec_`` secret for HMAC (``v1``), the ``whpk_`` public key for ed25
 the private key stays here). ``rotate-secret`` makes a new key and keeps signing with the old
 one too for an overlap (24 hours unless told), so a receiver can switch keys without losing
 a message.
+
+Signing secrets are stored encrypted (``CROSSDOCK_WEBHOOKS_SECRET_KEY``); ``reencrypt``
+encrypts them all again with the newest key, after a key rotation or an upgrade.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from rich.table import Table
 
 from crossdock.core.cli import JsonFlag, print_json, stdout
 from crossdock.core.clihelp import examples
+from crossdock.webhooks.errors import SigningKeyUnavailable
 from crossdock.webhooks.outbound.clitools import parse_headers, with_outbound
 from crossdock.webhooks.outbound.models import Endpoint, EndpointSettings, SigningScheme
 from crossdock.webhooks.outbound.service import Outbound
@@ -191,3 +195,24 @@ def endpoint_list(
                       " ".join(settings.channels or ("*",)),
                       "enabled" if endpoint.enabled else f"disabled: {endpoint.disabled_reason}")
     stdout.print(table)
+
+
+@endpoint_group.command("reencrypt", epilog=examples(
+    "crossdock webhooks endpoint reencrypt",
+    "crossdock webhooks endpoint reencrypt --json"))
+def endpoint_reencrypt(as_json: JsonFlag = False) -> None:
+    """Encrypt every endpoint's stored signing secrets with the newest key of
+    CROSSDOCK_WEBHOOKS_SECRET_KEY (NEW,OLD while rotating), after a key rotation or an upgrade
+    from plain secrets; running it again changes nothing."""
+    done = with_outbound(lambda out: out.store.reencrypt_secrets())
+    if as_json:
+        print_json({"changed": done.changed, "undecryptable": list(done.locked)})
+    else:
+        stdout.print(f"re-encrypted the signing secrets of {done.changed} endpoint(s) with the "
+                     "newest key", highlight=False)
+    if done.locked:
+        ids = ", ".join(str(endpoint_id) for endpoint_id in done.locked)
+        raise SigningKeyUnavailable(
+            f"the signing secrets of endpoint(s) {ids} cannot be decrypted with the keys of "
+            f"{done.keys}: add the key they were encrypted with (comma-separated, after the "
+            "newest) and run this again")

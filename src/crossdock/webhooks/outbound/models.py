@@ -11,7 +11,7 @@ import secrets
 from enum import StrEnum
 from typing import Any
 
-from crossdock.webhooks.errors import InvalidOutbound
+from crossdock.webhooks.errors import InvalidOutbound, SigningKeyUnavailable
 from crossdock.webhooks.signatures import HMAC_PREFIX, PRIVATE_KEY_PREFIX, new_key_pair, public_key
 
 #: An application's or event type's name, as the tables' name checks have it.
@@ -132,14 +132,16 @@ class Endpoint:
     id: int
     app: str
     settings: EndpointSettings
-    secret: str
-    previous_secret: str | None = None
+    secret: str = dataclasses.field(repr=False)
+    previous_secret: str | None = dataclasses.field(default=None, repr=False)
     previous_secret_expires_at: dt.datetime | None = None
     enabled: bool = True
     disabled_reason: str | None = None
     disabled_at: dt.datetime | None = None
     failing_since: dt.datetime | None = None
     created_at: dt.datetime | None = None
+    #: Why the stored keys could not be decrypted (then ``secret`` is empty): sending fails.
+    secret_error: str | None = None
 
     @property
     def url(self) -> str:
@@ -148,7 +150,9 @@ class Endpoint:
 
     def signing_secrets(self, now: dt.datetime) -> tuple[str, ...]:
         """The keys to sign with at ``now``: the current one, and the previous one during
-        its overlap."""
+        its overlap; :class:`SigningKeyUnavailable` when they could not be decrypted."""
+        if self.secret_error is not None:
+            raise SigningKeyUnavailable(self.secret_error)
         expires = self.previous_secret_expires_at
         if self.previous_secret and expires is not None and now < expires:
             return (self.secret, self.previous_secret)
@@ -183,6 +187,17 @@ class Endpoint:
             "previous_secret_expires_at": _iso(self.previous_secret_expires_at),
             "failing_since": _iso(self.failing_since), "created_at": _iso(self.created_at),
         }
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Reencrypted:
+    """What re-encrypting the endpoints' stored keys did: how many rows changed, and which
+    endpoints' keys no key of the service decrypts (left as they were)."""
+
+    changed: int
+    locked: tuple[int, ...] = ()
+    #: Where the keys came from.
+    keys: str = ""
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -84,6 +84,14 @@ SET previous_secret = secret, secret = %(secret)s,
 WHERE id = %(id)s
 RETURNING *
 
+-- name: lock_endpoint_secrets
+-- Every endpoint's stored keys, locked while they are encrypted again.
+SELECT id, secret, previous_secret FROM webhooks_out_endpoints ORDER BY id FOR UPDATE
+
+-- name: store_endpoint_secrets
+UPDATE webhooks_out_endpoints SET secret = %(secret)s, previous_secret = %(previous)s
+WHERE id = %(id)s
+
 -- name: enable_endpoint
 UPDATE webhooks_out_endpoints
 SET enabled = true, disabled_reason = NULL, disabled_at = NULL, failing_since = NULL,

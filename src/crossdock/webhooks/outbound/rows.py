@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from crossdock.core.errors import SecretUndecryptable
+from crossdock.core.secretbox import SecretBox
 from crossdock.webhooks.outbound.models import (
     Application,
     Attempt,
@@ -33,8 +35,17 @@ def _tuple(values: list[str] | None) -> tuple[str, ...] | None:
     return tuple(values) if values is not None else None
 
 
-def endpoint(row: dict[str, Any]) -> Endpoint:
-    """A ``webhooks_out_endpoints`` row."""
+def endpoint(row: dict[str, Any], secrets: SecretBox) -> Endpoint:
+    """A ``webhooks_out_endpoints`` row, its keys decrypted with ``secrets`` (an endpoint whose
+    keys cannot be is still read, with a ``secret_error``: only sending to it fails)."""
+    error = None
+    try:
+        secret = secrets.decrypt(row["secret"])
+        previous = secrets.decrypt(row["previous_secret"]) if row["previous_secret"] else None
+    except SecretUndecryptable:
+        secret, previous = "", None
+        error = (f"endpoint {row['id']}: its signing secret cannot be decrypted with the keys "
+                 f"of {secrets.where}; set the key it was encrypted with")
     return Endpoint(
         id=row["id"], app=row["app"],
         settings=EndpointSettings(
@@ -42,11 +53,11 @@ def endpoint(row: dict[str, Any]) -> Endpoint:
             event_types=_tuple(row["event_types"]), channels=_tuple(row["channels"]),
             rate_limit=row["rate_limit"], max_concurrency=row["max_concurrency"],
             timeout_seconds=row["timeout_seconds"], headers=row["headers"]),
-        secret=row["secret"], previous_secret=row["previous_secret"],
+        secret=secret, previous_secret=previous,
         previous_secret_expires_at=row["previous_secret_expires_at"],
         enabled=row["enabled"], disabled_reason=row["disabled_reason"],
         disabled_at=row["disabled_at"], failing_since=row["failing_since"],
-        created_at=row["created_at"])
+        created_at=row["created_at"], secret_error=error)
 
 
 def message(row: dict[str, Any]) -> Message:

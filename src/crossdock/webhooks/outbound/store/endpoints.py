@@ -8,6 +8,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
+from crossdock.core.errors import SecretUndecryptable
 from crossdock.webhooks.errors import (
     ApplicationExists,
     EventTypeExists,
@@ -23,9 +24,10 @@ from crossdock.webhooks.outbound.models import (
     EndpointHealth,
     EndpointSettings,
     EventType,
+    Reencrypted,
     generate_secret,
 )
-from crossdock.webhooks.outbound.store.tables import Tables, execute, fetch_one
+from crossdock.webhooks.outbound.store.tables import Tables, execute, fetch_all, fetch_one
 
 
 class EndpointTables(Tables):
@@ -102,19 +104,19 @@ class EndpointTables(Tables):
         async with self._transaction(app=app) as conn:
             row = await fetch_one(conn, "insert_endpoint", {
                 **_endpoint_params(settings), "app": app,
-                "secret": secret or generate_secret()})
+                "secret": self.secrets.encrypt(secret or generate_secret())})
         assert row is not None
-        return rows.endpoint(row)
+        return rows.endpoint(row, self.secrets)
 
     async def update_endpoint(self, endpoint_id: int, settings: EndpointSettings) -> Endpoint:
         """Replace an endpoint's settings (its keys and state stay)."""
         row = await self._one("update_endpoint",
                               {**_endpoint_params(settings), "id": endpoint_id})
-        return _endpoint_or_raise(row, endpoint_id)
+        return self._endpoint_or_raise(row, endpoint_id)
 
     async def get_endpoint(self, endpoint_id: int) -> Endpoint:
         """An endpoint by id; :class:`UnknownEndpoint`."""
-        return _endpoint_or_raise(await self._one("select_endpoint", {"id": endpoint_id}),
+        return self._endpoint_or_raise(await self._one("select_endpoint", {"id": endpoint_id}),
                                   endpoint_id)
 
     async def list_endpoints(self, app: str | None = None, *,
@@ -125,7 +127,7 @@ class EndpointTables(Tables):
         found = await self._all("list_endpoints", {
             "app": app, "after_app": after[0] if after else None,
             "after_id": after[1] if after else None, "limit": limit})
-        return [rows.endpoint(row) for row in found]
+        return [rows.endpoint(row, self.secrets) for row in found]
 
     async def endpoint_health(self, endpoint_ids: Sequence[int], *,
                               messages: int = 200) -> dict[int, EndpointHealth]:
@@ -148,13 +150,13 @@ class EndpointTables(Tables):
         """Sign with a new key (``secret`` or a generated one); the old one is still signed
         with for ``overlap``."""
         row = await self._one("rotate_secret", {
-            "id": endpoint_id, "secret": secret or generate_secret(),
+            "id": endpoint_id, "secret": self.secrets.encrypt(secret or generate_secret()),
             "overlap": overlap.total_seconds()})
-        return _endpoint_or_raise(row, endpoint_id)
+        return self._endpoint_or_raise(row, endpoint_id)
 
     async def enable_endpoint(self, endpoint_id: int) -> Endpoint:
         """Enable an endpoint again (its failing streak starts over); see :meth:`recover`."""
-        return _endpoint_or_raise(await self._one("enable_endpoint", {"id": endpoint_id}),
+        return self._endpoint_or_raise(await self._one("enable_endpoint", {"id": endpoint_id}),
                                   endpoint_id)
 
     async def disable_endpoint(self, endpoint_id: int, reason: str) -> bool:
@@ -163,12 +165,43 @@ class EndpointTables(Tables):
         async with self._transaction() as conn:
             if await fetch_one(conn, "disable_endpoint", {"id": endpoint_id, "reason": reason}) \
                     is None:
-                _endpoint_or_raise(await fetch_one(conn, "select_endpoint", {"id": endpoint_id}),
-                                   endpoint_id)
+                self._endpoint_or_raise(
+                    await fetch_one(conn, "select_endpoint", {"id": endpoint_id}), endpoint_id)
                 return False
             await execute(conn, "stop_pending",
                           {"id": endpoint_id, "reason": f"endpoint disabled: {reason}"})
             return True
+
+    # Signing secrets at rest
+
+    async def reencrypt_secrets(self) -> Reencrypted:
+        """Encrypt every endpoint's stored keys with the newest key (plain ones from before
+        encryption included); those already are stay, those no key decrypts are named."""
+        changed, locked = 0, []
+        async with self._transaction() as conn:
+            for row in await fetch_all(conn, "lock_endpoint_secrets", {}):
+                try:
+                    secret = self.secrets.reencrypt(row["secret"])
+                    previous = self.secrets.reencrypt(row["previous_secret"]) \
+                        if row["previous_secret"] else None
+                except SecretUndecryptable:
+                    locked.append(row["id"])
+                    continue
+                if (secret, previous) != (row["secret"], row["previous_secret"]):
+                    await execute(conn, "store_endpoint_secrets",
+                                  {"id": row["id"], "secret": secret, "previous": previous})
+                    changed += 1
+        return Reencrypted(changed=changed, locked=tuple(locked), keys=self.secrets.where)
+
+    async def locked_endpoints(self) -> list[int]:
+        """The endpoints whose stored keys no key of the service decrypts."""
+        return [endpoint.id for endpoint in await self.list_endpoints()
+                if endpoint.secret_error is not None]
+
+    def _endpoint_or_raise(self, row: dict[str, Any] | None, endpoint_id: int) -> Endpoint:
+        if row is None:
+            raise UnknownEndpoint(f"no endpoint with id {endpoint_id}")
+        return rows.endpoint(row, self.secrets)
 
 
 def _event_type_params(value: EventType) -> dict[str, Any]:
@@ -189,7 +222,3 @@ def _endpoint_params(settings: EndpointSettings) -> dict[str, Any]:
     }
 
 
-def _endpoint_or_raise(row: dict[str, Any] | None, endpoint_id: int) -> Endpoint:
-    if row is None:
-        raise UnknownEndpoint(f"no endpoint with id {endpoint_id}")
-    return rows.endpoint(row)

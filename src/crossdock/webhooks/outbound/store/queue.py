@@ -43,7 +43,7 @@ class QueueTables(Tables):
                 return []
             messages = {row["id"]: rows.message(row) for row in await fetch_all(
                 conn, "claimed_messages", {"ids": [c["message_id"] for c in claimed]})}
-            endpoints = {row["id"]: rows.endpoint(row) for row in await fetch_all(
+            endpoints = {row["id"]: rows.endpoint(row, self.secrets) for row in await fetch_all(
                 conn, "claimed_endpoints", {"ids": list({c["endpoint_id"] for c in claimed})})}
         return [Claim(destination_id=c["id"], attempt=c["attempts"],
                       claimed_until=c["claimed_until"], message=messages[c["message_id"]],

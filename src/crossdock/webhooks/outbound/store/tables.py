@@ -10,18 +10,27 @@ from typing import Any
 import psycopg
 
 from crossdock.core.database import Connection, Database
+from crossdock.core.secretbox import SecretBox
 from crossdock.core.sql import load_queries
 from crossdock.webhooks.errors import InvalidOutbound, UnknownApplication, WebhooksError
+from crossdock.webhooks.outbound.store.keys import secret_box
 from crossdock.webhooks.store import translated
 
 queries = load_queries("crossdock.webhooks.outbound", "queries.sql")
 
 
 class Tables:
-    """The outbound tables on ``database``; each method opens its own transaction."""
+    """The outbound tables on ``database``; each method opens its own transaction. Endpoints'
+    signing secrets are encrypted with ``secrets`` (default: the process's, see ``keys``)."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, secrets: SecretBox | None = None) -> None:
         self.database = database
+        self._secrets = secrets
+
+    @property
+    def secrets(self) -> SecretBox:
+        """What endpoints' signing secrets are encrypted with."""
+        return self._secrets or secret_box()
 
     @contextlib.asynccontextmanager
     async def _transaction(self, *, app: str = "",
