@@ -23,6 +23,7 @@ from psycopg.types.json import Jsonb
 
 from crossdock.core.database import Connection, Database
 from crossdock.core.jobs import JOB_RETRY, JobQueue
+from crossdock.core.jsontext import without_nul
 from crossdock.core.logging import get_logger
 from crossdock.core.sql import load_queries
 
@@ -116,8 +117,8 @@ class EventBus:
         """
         if not events:
             return []
-        described = orjson.dumps([{"event_type": event.type, "key": event.key,
-                                   "payload": event.payload} for event in events])
+        described = _dumps([{"event_type": event.type, "key": event.key,
+                             "payload": event.payload} for event in events])
         cursor = await connection.execute(_queries["insert_events"],
                                           {"events": described.decode()})
         ids = sorted(int(row["id"]) for row in await cursor.fetchall())
@@ -214,4 +215,7 @@ def _log_ids(event: Event) -> dict[str, Any]:
 
 
 def _dumps(obj: Any) -> bytes:
-    return orjson.dumps(obj)
+    """JSON that PostgreSQL's ``jsonb`` takes: U+0000, which a webhook sender may put in any
+    string, becomes U+FFFD (the delivery keeps the sender's bytes; only the bus's copy
+    changes)."""
+    return without_nul(orjson.dumps(obj))

@@ -8,8 +8,11 @@ in, in a ring of :data:`MINUTES` slots; a slot found holding an older minute is 
 Reading the last ``n`` minutes adds up the slots of those minutes (the current one included,
 so the window is ``n - 1`` whole minutes and the one under way).
 
-The hot path pays one clock read, one bisection of the bucket bounds and three additions,
-without a lock: one process serves its fetches on one thread.
+The hot path pays one clock read and one comparison (is the minute under way over?), one
+bisection of the bucket bounds and three additions, without a lock: one process serves its
+fetches on one thread. Measured alone, some 0.3 us a fetch beside the Prometheus histogram's
+0.8 us; the gateway bench's deep query (13 fetches a request) moved within its noise
+(docs/design/gateway-speed.md).
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ class WindowCounts:
 class LatencyWindow:
     """One subgraph's fetches in the last :data:`MINUTES` minutes, by minute."""
 
-    __slots__ = ("_bounds", "_clock", "_ring")
+    __slots__ = ("_bounds", "_clock", "_current", "_ends", "_ring")
 
     def __init__(self, bounds: tuple[float, ...],
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -57,9 +60,16 @@ class LatencyWindow:
         self._clock = clock
         self._ring = [_Minute(minute=-1, counts=[0] * (len(bounds) + 1))
                       for _ in range(MINUTES)]
+        #: The slot of the minute under way, and the clock's time when that minute ends: a
+        #: fetch compares one float instead of finding its slot.
+        self._current = self._ring[0]
+        self._ends = float("-inf")
 
     def _slot(self) -> _Minute:
-        minute = int(self._clock() // 60)
+        now = self._clock()
+        if now < self._ends:
+            return self._current
+        minute = int(now // 60)
         slot = self._ring[minute % MINUTES]
         if slot.minute != minute:
             slot.minute = minute
@@ -67,6 +77,7 @@ class LatencyWindow:
             slot.count = 0
             slot.seconds = 0.0
             slot.errors = {}
+        self._current, self._ends = slot, (minute + 1) * 60.0
         return slot
 
     def observe(self, seconds: float) -> None:

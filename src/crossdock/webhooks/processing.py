@@ -10,12 +10,12 @@ A batch runs in one transaction: every matching route whose handler has not yet 
 on the delivery runs inside a savepoint, so a failing handler's writes roll back alone, and
 its success is recorded in that same transaction; a handler that succeeded is never run
 again, even if the worker dies. Attempts are recorded with one INSERT, successes marked with
-one UPDATE. A handler with a batch form (the bus) runs once for all its deliveries. The batch
-also records the repository each body names (one UPDATE): read here, where the body is parsed
-anyway, rather than on the receiver's path. A failed delivery gets ``next_attempt_at`` after
-its source's backoff (with jitter); after the last try it is dead. If the batch's transaction
-fails as a whole (a concurrent run recorded one of its successes first), its deliveries run
-again one per transaction.
+one UPDATE, which also records the repository each body names (read here, where the body is
+parsed anyway, rather than on the receiver's path; a failed delivery's in one more UPDATE). A
+handler with a batch form (the bus) runs once for all its deliveries. A failed delivery gets
+``next_attempt_at`` after its source's backoff (with jitter); after the last try it is dead.
+If the batch's transaction fails as a whole (a concurrent run recorded one of its successes
+first), its deliveries run again one per transaction.
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ class Processor:
             done = await store.succeeded_routes(conn, [d.id for d in deliveries])
             errors: dict[int, list[str]] = {}
             payloads = _payloads(deliveries, errors)
-            await store.record_repositories(conn, _repositories(deliveries, payloads))
+            repositories = _repositories(deliveries, payloads)
             works = _works(deliveries, payloads, routes, done, self.bus)
             outcome.attempts = await _run_handlers(conn, works)
             await store.record_attempts(conn, outcome.attempts)
@@ -171,7 +171,9 @@ class Processor:
                         f"{attempt.route.key} ({attempt.route.handler}): {attempt.error}")
             processed = [d.id for d in deliveries if d.id not in errors]
             if processed:
-                outcome.lags = await store.mark_processed(conn, processed)
+                outcome.lags = await store.mark_processed(conn, processed, repositories)
+            await store.record_repositories(conn, {
+                key: url for key, url in repositories.items() if key in errors})
             for delivery in deliveries:
                 if delivery.id in errors:
                     await _fail(conn, delivery, sources[delivery.source],

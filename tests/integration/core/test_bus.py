@@ -264,3 +264,26 @@ async def test_a_task_knows_which_try_it_is_on(database: Database, queue: JobQue
     assert current_try() == 1
     assert [(row["status"], row["attempts"]) for row in await _jobs(database)
             if row["task_name"] == "tries.counted"] == [("failed", 3)]
+
+
+async def test_a_nul_character_in_a_payload_is_stored_as_the_replacement_character(
+    database: Database, queue: JobQueue
+) -> None:
+    """PostgreSQL's jsonb cannot hold U+0000: a payload with one (a webhook sender may put it in
+    any string) is published with U+FFFD in its place, by either way of publishing, instead of
+    failing the publisher's transaction. A backslash before it, escaped, stays a backslash."""
+    bus = EventBus(database, queue)
+    seen: list[Any] = []
+
+    @bus.subscribe("thing.happened", name="watcher")
+    async def watcher(event: Event, conn: Connection) -> None:
+        seen.append(event.payload)
+
+    payload = {"a\x00": "x\x00y", "b": ["\\\x00", "\\u0000", "\\\\\x00"], "n": 1}
+    expected = {"a\ufffd": "x\ufffdy", "b": ["\\\ufffd", "\\u0000", "\\\\\ufffd"], "n": 1}
+    async with database.transaction() as conn:
+        await bus.publish("thing.happened", payload, connection=conn)
+        await bus.publish_many([Outgoing(type="thing.happened", payload=payload)],
+                               connection=conn)
+    await _drain(queue, database)
+    assert seen == [expected, expected]

@@ -46,6 +46,11 @@ async def test_a_payload_matching_its_schema_is_sent_and_a_breaking_one_refused_
         await outbound.send("acme", "invoice.paid", {"id": "x"})
     with pytest.raises(InvalidPayload, match="not JSON"):
         await outbound.send("acme", "invoice.paid", {"id": 1, "when": object()})
+    # PostgreSQL's jsonb cannot hold U+0000: refused in one line, not a failed statement.
+    with pytest.raises(InvalidPayload, match="U\\+0000 character in a string"):
+        await outbound.send("acme", "invoice.paid", {"id": 1, "memo": "a\x00b"})
+    # A backslash followed by u0000 is text like any other.
+    assert (await outbound.send("acme", "invoice.paid", {"id": 1, "memo": "\\u0000"})).created
     with pytest.raises(UnknownEventType, match="event-type add nope"):
         await outbound.send("acme", "nope", {})
     with pytest.raises(UnknownApplication, match="'ghost'"):

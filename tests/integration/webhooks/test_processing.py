@@ -303,3 +303,60 @@ async def test_a_handler_runs_with_its_delivery_id_bound_for_its_log_lines(
     await stack.drain()
     assert sorted(b["delivery_id"] for b in bound) == [first, second]
     assert "delivery_id" not in structlog.contextvars.get_contextvars()
+
+
+async def test_the_worker_records_the_repository_a_body_names_processed_or_failed(
+    stack: Stack,
+) -> None:
+    """A processed delivery gets it with its success, a failed one in a write of its own, and a
+    body that names none or an unreadable one leaves the column empty."""
+
+    async def broken(work: Work, conn) -> None:
+        raise RuntimeError("downstream is down")
+
+    handlers.register_handler("broken", broken)
+    await stack.add_source("ok", "github", [SECRET])
+    await stack.add_source("down", "github", [SECRET], retry=FAST_RETRY)
+    await operations.add_route(stack.runtime.database, source="down", handler="broken")
+    app = b'{"repository": {"html_url": "https://github.com/Acme/App"}}'
+    ids = [(await stack.send(source, "github", body, SECRET, event="push")).json()["id"]
+           for source, body in [("ok", app), ("down", app), ("ok", b'{"zen": "x"}'),
+                                ("ok", b'{"repository": {"html_url": ["not", "a url"]}}')]]
+
+    async def settled() -> bool:
+        return (await stack.statuses()) == {"processed": 3, "dead": 1}
+
+    await stack.drain(until=settled)
+    async with stack.runtime.database.connection() as conn:
+        rows = await (await conn.execute(
+            "SELECT id, status, repository FROM webhooks_deliveries ORDER BY id")).fetchall()
+    assert [(row["id"], row["status"], row["repository"]) for row in rows] == [
+        (ids[0], "processed", "github.com/acme/app"), (ids[1], "dead", "github.com/acme/app"),
+        (ids[2], "processed", None), (ids[3], "processed", None)]
+
+
+async def test_a_body_with_a_nul_character_reaches_the_bus_and_keeps_its_bytes(
+        stack: Stack) -> None:
+    """JSON allows ``\\u0000`` in a string, PostgreSQL's jsonb does not: the bus's copy has
+    U+FFFD in its place, the stored body the sender's bytes, and the delivery is processed
+    (it used to fail its bus handler until it was dead)."""
+    seen: list[object] = []
+
+    @stack.runtime.bus.subscribe("github.issues", name="test.nul")
+    async def watcher(event: Event, conn) -> None:
+        seen.append(event.payload["payload"]["issue"]["title"])
+
+    await stack.add_source("gh", "github", [SECRET])
+    body = b'{"action": "opened", "issue": {"title": "a\\u0000b"}}'
+    response = await stack.send("gh", "github", body, SECRET, event="issues")
+    assert response.status_code == 202, response.text
+
+    async def settled() -> bool:
+        return (await stack.statuses()) == {"processed": 1}
+
+    await stack.drain(until=settled)
+    await stack.drain()
+    assert seen == ["a\ufffdb"]
+    async with stack.runtime.database.connection() as conn:
+        stored = await store.get_delivery(conn, response.json()["id"], body=True)
+    assert (stored.status, stored.body) == ("processed", body)

@@ -9,7 +9,7 @@ import hmac
 import pytest
 
 from crossdock.webhooks.errors import SourceError
-from crossdock.webhooks.providers import BadSignature, Malformed, make_provider
+from crossdock.webhooks.providers import BadSignature, Malformed, make_provider, repository_of
 from crossdock.webhooks.providers.base import json_document, json_payload, string_field
 from crossdock.webhooks.providers.standard import StandardProvider, new_key_pair
 from crossdock.webhooks.secrets import Secret
@@ -194,3 +194,33 @@ def test_the_receiver_reads_the_action_the_workers_see(body: bytes) -> None:
     payload = json_payload(body)
     expected = payload.get("action") if isinstance(payload, dict) else None
     assert string_field(json_document(body), "action") == expected
+
+
+@pytest.mark.parametrize(("provider", "payload", "expected"), [
+    ("github", {"repository": {"html_url": "https://GitHub.com/Acme/App/",
+                               "clone_url": "https://github.com/other/x.git"}},
+     "github.com/acme/app"),
+    ("github", {"repository": {"html_url": "", "clone_url": "git@github.com:acme/app.git"}},
+     "github.com/acme/app"),
+    ("github", {"repository": {"full_name": "Acme/App"}}, "github.com/acme/app"),
+    ("github", {"repository": {"html_url": 7, "full_name": " "}}, None),
+    ("github", {"repository": "acme/app"}, None),
+    ("github", {"zen": "no repository"}, None),
+    ("github", [1, 2], None),
+    ("gitlab", {"project": {"web_url": "https://gitlab.example.com/g/sub/p"}},
+     "gitlab.example.com/g/sub/p"),
+    ("gitlab", {"repository": {"homepage": "https://gitlab.com/g/p"}}, None),
+    ("bitbucket", {"repository": {"links": {"html": {"href": "https://bitbucket.org/t/r"}}}},
+     "bitbucket.org/t/r"),
+    ("bitbucket", {"repository": {"links": {"html": []}, "full_name": "t/named"}},
+     "bitbucket.org/t/named"),
+    ("standard", {"repository": {"html_url": "https://github.com/acme/app"}}, None),
+    ("hmac", {"repository": {"html_url": "https://github.com/acme/app"}}, None),
+    # Not a URL anyone looks up: not recorded (a NUL would not even fit PostgreSQL's text).
+    ("github", {"repository": {"html_url": "https://github.com/a/b\u0000c"}}, None),
+    ("github", {"repository": {"html_url": "https://github.com/" + "a" * 1000}}, None),
+])
+def test_a_forge_s_payload_names_its_repository_as_gitslice_spells_it(
+        provider: str, payload: object, expected: str | None) -> None:
+    assert repository_of(provider, payload) == expected
+

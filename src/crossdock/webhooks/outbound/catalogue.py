@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from crossdock.core.jsontext import has_nul
 from crossdock.webhooks.errors import InvalidOutbound, InvalidPayload
 from crossdock.webhooks.outbound.models import EventType
 
@@ -55,9 +56,12 @@ def _validator(schema: dict[str, Any]) -> Validator:
 
 def _refuse(name: str, validator: Validator | None, payload: Any) -> None:
     try:
-        orjson.dumps(payload)
+        text = orjson.dumps(payload)
     except orjson.JSONEncodeError as exc:
         raise InvalidPayload(f"the payload of {name!r} is not JSON: {exc}") from exc
+    if has_nul(text):
+        raise InvalidPayload(f"the payload of {name!r} has a U+0000 character in a string, "
+                             "which the message store (PostgreSQL jsonb) cannot hold")
     if validator is None:
         return
     from jsonschema.exceptions import ValidationError, best_match

@@ -194,5 +194,8 @@ def repository_url(document: Any, fields: RepositoryFields) -> str | None:
         name = string_field(holder, *fields.full_name)
         if name and name.strip():
             found = hosted_url(fields.host, name)
-    # An absurd URL is not a repository anyone can look up: not recorded, not refused.
-    return found if found and len(found) <= MAX_REPOSITORY_URL else None
+    # An absurd URL (too long, or with a control character, which PostgreSQL's text refuses
+    # when it is NUL) is not a repository anyone can look up: not recorded, not refused.
+    if found and len(found) <= MAX_REPOSITORY_URL and found.isprintable():
+        return found
+    return None
