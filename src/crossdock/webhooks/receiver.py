@@ -23,9 +23,16 @@ from crossdock.core.asgi import Receive, Scope, Send, read_body, send_bytes, sen
 from crossdock.core.database import Connection, Database
 from crossdock.core.logging import get_logger
 from crossdock.webhooks import metrics, store
-from crossdock.webhooks.errors import Rejected, SecretUnavailable, SourceError, StoreError
+from crossdock.webhooks.errors import (
+    Malformed,
+    Rejected,
+    SecretUnavailable,
+    SourceError,
+    StoreError,
+)
 from crossdock.webhooks.inbox import DeliveryWriter
-from crossdock.webhooks.providers import Provider, make_provider
+from crossdock.webhooks.operations import SOURCE_NAME
+from crossdock.webhooks.providers import Inbound, Provider, make_provider
 from crossdock.webhooks.secrets import Secret, resolve
 from crossdock.webhooks.settings import WebhooksSettings
 
@@ -66,6 +73,15 @@ def read_headers(scope: Scope) -> tuple[dict[str, str], dict[str, str]]:
         kept = "***" if name in REDACTED else value
         stored[name] = f"{stored[name]}, {kept}" if name in stored else kept
     return request, stored
+
+
+def _storable(inbound: Inbound) -> Inbound:
+    """``inbound`` when the database can store what was read from it: a signed body may put
+    U+0000 in its action or id, which a text column refuses (and with it the rows committed in
+    the same batch), so that is a malformed request."""
+    if "\x00" in f"{inbound.delivery_id}{inbound.event_type}{inbound.action or ''}":
+        raise Malformed("the delivery id, event type or action has a NUL character")
+    return inbound
 
 
 class Receiver:
@@ -131,7 +147,7 @@ class Receiver:
             return
         try:
             source.provider.verify(headers, body, source.secrets)
-            inbound = source.provider.parse(headers, body)
+            inbound = _storable(source.provider.parse(headers, body))
         except Rejected as exc:
             status = 401 if exc.reason == "bad_signature" else 400
             await self._reject(send, headers, stored, source, status=status, reason=exc.reason,
@@ -167,6 +183,8 @@ class Receiver:
         cached = self._sources.get(name)
         if cached is not None and cached.expires > now:
             return cached
+        if not SOURCE_NAME.fullmatch(name):  # no source can have it (nor can the database)
+            return None
         async with store.connection(self.database,
                                     within=self.settings.database_timeout) as conn:
             found = await store.find_source(conn, name)

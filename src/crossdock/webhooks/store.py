@@ -24,6 +24,7 @@ from crossdock.core.database import Connection, Database, connect
 from crossdock.core.sql import load_queries
 from crossdock.webhooks.errors import (
     DeliveryNotFound,
+    InvalidInput,
     InvalidSource,
     RouteNotFound,
     SourceExists,
@@ -61,6 +62,8 @@ def translated(exc: psycopg.Error) -> WebhooksError:
     broken = _BROKEN_RULES.get(exc.diag.constraint_name or "")
     if broken is not None:
         return broken()
+    if isinstance(exc, psycopg.DataError):  # a value given (a NUL in a text), not the database
+        return InvalidInput(f"a value the database cannot take: {_first_line(exc)}")
     return StoreError(f"the database refused the statement: {_first_line(exc)}")
 
 

@@ -203,3 +203,10 @@ async def test_the_api_refuses_secrets_shorter_than_16_bytes_and_bare_standard_k
     rotated = check(await client.patch("/api/sources/gh", json={"add_secrets": ["short"]}))
     assert "at least 16 bytes" in rotated["error"]
     assert check(await client.get("/api/sources"))["sources"][0]["secrets"] == ["literal:***"]
+
+
+async def test_a_value_the_database_cannot_take_is_400_not_500(stack: Stack) -> None:
+    """A NUL in a filter is the request's fault: 400 with one line, as documented."""
+    response = await stack.api.get("/api/deliveries", params={"source": "a\x00b"})
+    assert response.status_code == 400
+    assert check(response)["error"].startswith("a value the database cannot take")

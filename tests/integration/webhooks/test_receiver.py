@@ -225,6 +225,9 @@ async def test_an_unknown_source_gets_404_and_get_gets_405(stack: Stack) -> None
     await stack.add_source("gh", "github", [SECRET])
     wrong_method = await stack.client.get("/webhooks/gh")
     assert (missing.status_code, wrong_method.status_code) == (404, 405)
+    # No source can be named with a NUL (nor can the database read one): 404, not 503.
+    nul = await stack.client.post("/webhooks/g%00h", content=BODY)
+    assert (nul.status_code, nul.json()["error"]) == (404, "no webhook source named 'g\\x00h'")
 
 
 async def test_an_unset_env_secret_answers_500_without_storing(stack: Stack) -> None:
@@ -276,6 +279,23 @@ async def test_gitlab_event_type_and_action_come_from_the_payload(stack: Stack) 
     row = (await _rows(stack))[0]
     assert (row["event_type"], row["action"]) == ("merge_request", "open")
     assert row["headers"]["x-gitlab-token"] == "***"
+
+
+async def test_a_nul_in_a_signed_action_is_malformed_and_spoils_no_other_delivery(
+        stack: Stack) -> None:
+    """JSON may put U+0000 in the action, a text column may not: refused as malformed, while
+    deliveries committed beside it are stored (one bad row used to fail its whole batch)."""
+    import asyncio
+
+    await stack.add_source("gh", "github", [SECRET])
+    bad = json.dumps({"action": "op\u0000ened"}).encode()
+    responses = await asyncio.gather(
+        stack.send("gh", "github", bad, SECRET, event="issues", delivery_id="bad"),
+        *[stack.send("gh", "github", BODY, SECRET, delivery_id=f"ok-{n}") for n in range(5)])
+    assert [r.status_code for r in responses] == [400] + [202] * 5
+    assert responses[0].json()["reason"] == "malformed"
+    stored = {r["provider_delivery_id"]: r["status"] for r in await _rows(stack)}
+    assert stored == {"bad": "rejected", **{f"ok-{n}": "received" for n in range(5)}}
 
 
 async def test_github_form_encoded_payloads_are_accepted(stack: Stack) -> None:

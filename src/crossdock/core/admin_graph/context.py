@@ -15,7 +15,7 @@ import psycopg
 import psycopg_pool
 from strawberry.dataloader import DataLoader
 
-from crossdock.core.errors import DatabaseError
+from crossdock.core.errors import CrossdockError, DatabaseError
 
 if TYPE_CHECKING:
     from typing import LiteralString
@@ -72,8 +72,17 @@ class AdminContext:
             async with self.runtime.database.transaction() as conn:
                 cursor = await conn.execute(query, params)
                 return await cursor.fetchall() if cursor.description else []
+        except psycopg.DataError as exc:
+            # A value the client gave that PostgreSQL cannot take (a NUL in a text, a number
+            # out of range): the request is refused, the database is fine.
+            raise CrossdockError(f"a value the database cannot take: {_first_line(exc)}") from exc
         except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
             raise DatabaseError(f"the admin graph's query failed: {exc}") from exc
+
+
+def _first_line(exc: Exception) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def context_of(info: strawberry.Info[Any, Any]) -> AdminContext:
