@@ -69,8 +69,19 @@ async def test_graphql_without_a_gateway_is_a_503_with_a_graphql_error() -> None
                                  base_url="http://dashboard") as client:
         answer = await client.post("/graphql", json={"query": "{ services { name } }"})
     assert answer.status_code == 503
-    assert answer.json()["errors"][0]["message"] == "the dashboard knows no gateway yet"
+    assert answer.json()["errors"] == [{"message": "the dashboard knows no gateway yet",
+                                        "extensions": {"code": "SERVICE_UNAVAILABLE"}}]
 
+
+async def test_a_request_over_the_limit_is_413_bad_request_and_not_forwarded() -> None:
+    forwarded: list[str] = []
+    app = dashboard.DashboardApp(lambda: forwarded.append("asked") or "http://gateway/graphql")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://dashboard") as client:
+        answer = await client.post("/graphql", content=b"a" * (dashboard.MAX_BODY + 1))
+    assert answer.status_code == 413
+    assert answer.json()["errors"][0]["extensions"] == {"code": "BAD_REQUEST"}
+    assert forwarded == []
 
 
 @pytest.mark.parametrize("url", ["ftp://gateway/graphql", "gateway:4000/graphql",

@@ -55,8 +55,8 @@ def asset(name: str) -> tuple[bytes, bytes] | None:
     return found.read_bytes(), _TYPES[suffix]
 
 
-def _error(message: str) -> bytes:
-    return orjson.dumps({"errors": [{"message": message, "extensions": {"code": "BAD_GATEWAY"}}]})
+def _error(message: str, code: str) -> bytes:
+    return orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
 
 
 class DashboardApp:
@@ -96,11 +96,13 @@ class DashboardApp:
     async def _forward(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = await read_body(receive, limit=MAX_BODY)
         if body is None:
-            await send_bytes(send, 413, _error(f"the request passes {MAX_BODY} bytes"))
+            await send_bytes(send, 413, _error(f"the request passes {MAX_BODY} bytes",
+                                                      "BAD_REQUEST"))
             return
         url = self.graphql_url()
         if url is None:
-            await send_bytes(send, 503, _error("the dashboard knows no gateway yet"))
+            await send_bytes(send, 503, _error("the dashboard knows no gateway yet",
+                                                      "SERVICE_UNAVAILABLE"))
             return
         headers = {"content-type": "application/json", "accept": "application/json"}
         for name, value in scope.get("headers", []):
@@ -111,7 +113,8 @@ class DashboardApp:
                 answer = await client.post(url, content=body, headers=headers)
         except httpx.HTTPError as exc:
             log.warning("dashboard_gateway_unreachable", url=url, error=str(exc))
-            await send_bytes(send, 502, _error("the gateway did not answer; is it running?"))
+            await send_bytes(send, 502, _error("the gateway did not answer; is it running?",
+                                                      "BAD_GATEWAY"))
             return
         media = answer.headers.get("content-type", "application/json").encode("latin-1")
         await send_bytes(send, answer.status_code, answer.content, media,
