@@ -24,6 +24,7 @@ from crossdock.core.errors import AdminGraphError
 from crossdock.core.repos import normalize_url
 from crossdock.core.sql import load_queries
 from crossdock.webhooks import operations
+from crossdock.webhooks.admin_sources import Route, Source, SourceMutation, source_of
 from crossdock.webhooks.admin_throughput import (
     DeliveryBacklog,
     DeliveryMinute,
@@ -41,41 +42,10 @@ from crossdock.webhooks.models import DeliveryStatus as Status
 from crossdock.webhooks.outbound.admin_graph import TYPES as OUTBOUND_TYPES
 from crossdock.webhooks.outbound.admin_graph import OutboundMutation, OutboundQuery
 from crossdock.webhooks.routing import filters_to_json
-from crossdock.webhooks.secrets import describe
 
 _queries = load_queries("crossdock.webhooks", "admin_graph.sql")
 
 DeliveryStatus = strawberry.enum(Status, description="Where a delivery stands.")
-
-
-@strawberry.type(description="A routing rule: which handler runs on which of a source's events.")
-class Route:
-    id: strawberry.ID
-    source: str
-    handler: str
-    #: None: any event type.
-    event_type: str | None
-    #: None: any action.
-    action: str | None
-    #: Each filter as ``{"path", "op", "value"}``; all must match.
-    filters: JSON
-    config: JSON
-    position: int
-
-
-@strawberry.type(description="Where deliveries come from: a provider and its secrets.")
-class Source:
-    name: str
-    provider: str
-    #: Each secret as it may be shown: ``env:NAME``, or ``literal:***``.
-    secrets: list[str]
-    max_body_bytes: int
-    retry_max_tries: int
-    created_at: dt.datetime | None
-
-    @strawberry.field(description="The source's routing rules, in the order they are tried.")
-    async def routes(self, info: strawberry.Info) -> list[Route]:
-        return await _routes(context_of(info), self.name)
 
 
 @strawberry.type(description="One run of one handler on one delivery.")
@@ -187,13 +157,6 @@ async def _repository_deliveries(
     return await context.loader(f"repository_deliveries:{limit}", batch).load(key)
 
 
-def _source(source: Any) -> Source:
-    return Source(name=source.name, provider=source.provider,
-                  secrets=[describe(secret) for secret in source.secrets],
-                  max_body_bytes=source.max_body_bytes, retry_max_tries=source.retry.max_tries,
-                  created_at=source.created_at)
-
-
 def _delivery_of(row: dict[str, Any]) -> Delivery:
     found = DeliveryRow.from_row(row)
     return Delivery(
@@ -212,13 +175,6 @@ def _attempt(row: dict[str, Any]) -> Attempt:
                    try_=found.try_, route=found.route, handler=found.handler,
                    status=str(found.status), duration_ms=found.duration_ms, error=found.error,
                    started_at=found.started_at)
-
-
-def _route_of(row: dict[str, Any]) -> Route:
-    return Route(id=strawberry.ID(str(row["id"])), source=row["source"], handler=row["handler"],
-                 event_type=row["event_type"], action=row["action"],
-                 filters=JSON(row["filters"]),
-                 config=JSON(row["config"]), position=row["position"])
 
 
 async def _delivery(context: AdminContext, value: str) -> Delivery | None:
@@ -245,16 +201,6 @@ async def _body(context: AdminContext, delivery_id: int) -> str | None:
     return await context.loader("bodies", batch).load(delivery_id)
 
 
-async def _routes(context: AdminContext, source: str) -> list[Route]:
-    async def batch(names: Sequence[str]) -> list[list[Route]]:
-        found: dict[str, list[Route]] = {name: [] for name in names}
-        for row in await context.rows(_queries["routes"], {"sources": list(names)}):
-            found[row["source"]].append(_route_of(row))
-        return [found[name] for name in names]
-
-    return await context.loader("routes", batch).load(source)
-
-
 def _ids(values: Sequence[str]) -> list[int]:
     try:
         return [int(value) for value in values]
@@ -277,7 +223,7 @@ class Query(OutboundQuery):
 
     @strawberry.field(description="Every source, by name.")
     async def sources(self, info: strawberry.Info) -> list[Source]:
-        return [_source(s) for s in await operations.list_sources(
+        return [source_of(s) for s in await operations.list_sources(
             context_of(info).runtime.database)]
 
     @strawberry.field(description=(
@@ -309,7 +255,7 @@ class Query(OutboundQuery):
 
 
 @strawberry.type
-class Mutation(OutboundMutation):
+class Mutation(OutboundMutation, SourceMutation):
     @strawberry.mutation(description="Run the handlers again on deliveries (by id).")
     async def replay_deliveries(self, info: strawberry.Info,
                                 ids: list[strawberry.ID]) -> list[Delivery]:
@@ -317,19 +263,6 @@ class Mutation(OutboundMutation):
         replayed = await operations.replay(context.runtime.database, ids=_ids(ids))
         found = [await _delivery(context, str(key)) for key in replayed]
         return [delivery for delivery in found if delivery is not None]
-
-    @strawberry.mutation(description=(
-        "Rotate a source's secrets: add the new one, then (once senders use it) remove the old;"
-        " while both are there, either verifies. removeOthers removes every secret but the"
-        " added ones (a literal secret is only ever shown as literal:***)."))
-    async def update_source_secrets(self, info: strawberry.Info, source: str,
-                                    add: list[str] | None = None,
-                                    remove: list[str] | None = None,
-                                    remove_others: bool = False) -> Source:
-        changed = await operations.update_source(
-            context_of(info).runtime.database, source, add_secrets=add or (),
-            remove_secrets=remove or (), remove_others=remove_others)
-        return _source(changed)
 
     @strawberry.mutation(description=(
         "Add a routing rule to a source; config is its handler's (forward: {\"app\": NAME})."))

@@ -125,6 +125,8 @@ def build_source(
     check_source_name(name)
     if not secrets:
         raise InvalidSource("a source needs at least one --secret (env:NAME or a literal)")
+    if options is not None and not isinstance(options, dict):  # JSON from the API or graph
+        raise InvalidSource("a source's options must be a JSON object")
     try:
         make_provider(provider, options or {})
     except SourceError as exc:  # an unknown provider or option: what was given is wrong
