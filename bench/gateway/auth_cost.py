@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 from bench.gateway.timing import figures, timed  # noqa: E402
 from tests.integration.gateway.secured import AUDIENCE, ISSUER, SigningKey  # noqa: E402
 
+from crossdock.core.jwks import KeyRing, KeySet, KeySource, parse_jwks  # noqa: E402
 from crossdock.gateway.api_schema import build_api_schema  # noqa: E402
 from crossdock.gateway.context import Headers, RequestContext  # noqa: E402
 from crossdock.gateway.fields import operation_of  # noqa: E402
@@ -36,7 +37,6 @@ from crossdock.gateway.plugins.authorization import (  # noqa: E402
     DirectivesAuthorization,
 )
 from crossdock.gateway.plugins.base import GraphQLRequest, Operation  # noqa: E402
-from crossdock.gateway.plugins.jwks import KeyRing, KeySet, KeySource, parse_jwks  # noqa: E402
 from crossdock.gateway.plugins.jwt import JwtAuthentication, TokenSource  # noqa: E402
 from crossdock.gateway.supergraph import load_supergraph  # noqa: E402
 

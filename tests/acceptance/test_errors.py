@@ -31,6 +31,20 @@ def test_a_malformed_database_url_is_one_line_naming_the_variable_not_the_passwo
     assert "secret" not in line
 
 
+@pytest.mark.parametrize(("args", "env", "expected"), [
+    (("db", "current"), {"CROSSDOCK_ADMIN_JWT_JWKS": "ldap://idp/keys"},
+     "error: CROSSDOCK_ADMIN_JWT_JWKS: 'ldap://idp/keys' is not an http(s):// or file:// URL"),
+    (("webhooks", "serve"), {"CROSSDOCK_ADMIN_JWT_JWKS": "https://idp/jwks.json",
+                             "CROSSDOCK_ADMIN_JWT_ROLE_CLAIM": "my role"},
+     "error: CROSSDOCK_ADMIN_JWT_ROLE_CLAIM: 'my role' is not a claim name"),
+], ids=["jwks-scheme", "role-claim"])
+def test_an_admin_jwt_setting_that_cannot_work_refuses_to_start(
+        crossdock: Run, args: tuple[str, ...], env: dict[str, str], expected: str) -> None:
+    result = crossdock(*args, env=env, timeout=30)
+    assert result.returncode == 2
+    assert _one_line(result).startswith(expected)
+
+
 @pytest.mark.parametrize("args", [
     ("up", "--port", "70000"),
     ("gateway", "serve", "--supergraph", str(DEMO), "--port", "70000"),

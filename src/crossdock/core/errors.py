@@ -11,6 +11,9 @@ CrossdockError
 ├── RetryLater             a job should be tried again at ``retry_at``, not before
 ├── PortInUse              a server could not bind its port
 ├── TokenError             an admin token is unknown or its role is invalid
+├── KeySetError            a JWKS could not be fetched or read (the last good keys stay)
+├── JwtError               a JSON Web Token is not valid (core/jwt.py; its HTTP status)
+├── AccessDenied           a request's admin token or JWT does not let it in (core/adminauth.py)
 ├── AdminGraphError        an admin subgraph refused a request (a bad cursor, an unknown job)
 └── NotLive                a service's running part is not in this process (core/live.py)
 
@@ -92,6 +95,35 @@ class PortInUse(CrossdockError):
 
 class TokenError(CrossdockError):
     """No admin token with that id, or an invalid role."""
+
+
+class KeySetError(CrossdockError):
+    """A JSON Web Key Set could not be fetched or read."""
+
+
+class JwtError(CrossdockError):
+    """The JSON Web Token is not valid."""
+
+    def __init__(self, message: str | None = None, *, status: int = 401) -> None:
+        super().__init__(message)
+        #: The HTTP status of the answer: 400 for a malformed header, else 401.
+        self.status = status
+
+
+class AccessDenied(CrossdockError):
+    """The request's credentials do not let it in."""
+
+    def __init__(self, message: str, *, status: int, code: str) -> None:
+        super().__init__(message)
+        #: The HTTP status of the answer (401, 403, 503).
+        self.status = status
+        #: The GraphQL ``extensions.code`` of the answer.
+        self.code = code
+
+    @property
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        """The answer's headers: a 401 says how to authenticate."""
+        return [(b"www-authenticate", b'Bearer realm="crossdock"')] if self.status == 401 else []  # noqa: PLR2004
 
 
 class AdminGraphError(CrossdockError):

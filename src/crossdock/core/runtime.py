@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from crossdock.core.admin_graph.supergraph import AdminSupergraph
+from crossdock.core.adminauth import AdminAuth
 from crossdock.core.bus import EventBus
 from crossdock.core.database import Database
 from crossdock.core.jobs import JobQueue
@@ -34,6 +35,7 @@ class Runtime:
     admin_graph: AdminSupergraph | None = None
     #: What each running service lends its own admin subgraph in this process (core/live.py).
     live: LiveStates = dataclasses.field(default_factory=LiveStates)
+    _admin_auth: AdminAuth | None = dataclasses.field(default=None, init=False, repr=False)
 
     @classmethod
     def create(
@@ -59,6 +61,13 @@ class Runtime:
         """Close them."""
         await self.jobs.close()
         await self.database.close()
+
+    def admin_auth(self) -> AdminAuth:
+        """The check of admin tokens and JWTs that the admin graph and APIs share (one key
+        ring per process, however many subgraphs and APIs it serves)."""
+        if self._admin_auth is None:
+            self._admin_auth = AdminAuth.from_settings(self.database, self.settings)
+        return self._admin_auth
 
     def migrator(self) -> Migrator:
         """The migrator of the core and the installed services."""

@@ -20,6 +20,7 @@ import types
 import typing
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from crossdock.core.errors import ConfigError
 
@@ -31,6 +32,7 @@ DEFAULT_CONFIG_FILE = Path("crossdock.toml")
 _TRUE = {"1", "true", "yes", "on"}
 _PORT_BOUNDS = (0, 65535)
 _FALSE = {"0", "false", "no", "off", ""}
+_CLAIM_LENGTH = 200
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -251,6 +253,16 @@ class CoreSettings:
     #: Where ``crossdock up`` serves the dashboard, the admin graph's web pages (0: any free
     #: port).
     dashboard_port: int = bounded(4020, low=0)
+    #: JSON Web Key Sets (http(s):// or file:// URLs) whose JWTs open the admin graph and the
+    #: admin APIs beside the ``cdx_`` tokens (empty: ``cdx_`` tokens only). See
+    #: core/adminauth.py.
+    admin_jwt_jwks: tuple[str, ...] = ()
+    #: The ``iss`` an admin JWT must have (unset: any).
+    admin_jwt_issuer: str | None = None
+    #: An ``aud`` an admin JWT must have (unset: any).
+    admin_jwt_audience: str | None = None
+    #: The claim that gives an admin JWT its role: ``read`` or ``admin`` (a string or a list).
+    admin_jwt_role_claim: str = "crossdock_role"
 
     @classmethod
     def from_env(
@@ -280,7 +292,28 @@ class CoreSettings:
             )
         if settings.database_url:
             check_database_url(settings.database_url, source=url_source)
+        check_admin_jwt(settings)
         return settings
+
+
+def check_admin_jwt(settings: CoreSettings) -> None:
+    """Refuse admin JWT settings that could never let a token in."""
+    for url in settings.admin_jwt_jwks:
+        parts = urlsplit(url)
+        if not ((parts.scheme in {"http", "https"} and parts.hostname)
+                or (parts.scheme == "file" and parts.path)):
+            raise ConfigError(f"CROSSDOCK_ADMIN_JWT_JWKS: {url!r} is not an http(s):// or "
+                              "file:// URL of a JSON Web Key Set")
+    claim = settings.admin_jwt_role_claim
+    if not claim or len(claim) > _CLAIM_LENGTH or not claim.isprintable() \
+            or any(c.isspace() for c in claim):
+        raise ConfigError(f"CROSSDOCK_ADMIN_JWT_ROLE_CLAIM: {claim!r} is not a claim name "
+                          "(printable, no spaces, at most 200 characters)")
+    for name in ("issuer", "audience"):
+        value = getattr(settings, f"admin_jwt_{name}")
+        if value is not None and not settings.admin_jwt_jwks:
+            raise ConfigError(f"CROSSDOCK_ADMIN_JWT_{name.upper()} is set but "
+                              "CROSSDOCK_ADMIN_JWT_JWKS is not: no JWT would be checked")
 
 
 def known_tables() -> set[str]:

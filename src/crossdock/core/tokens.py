@@ -6,9 +6,8 @@ a low-entropy password costly; a 256-bit random token cannot be guessed at any s
 fast hash loses nothing, and it lets a request find its token with one indexed lookup. A
 stolen copy of the table gives no usable token.
 
-:class:`TokenGuard` is an ASGI wrapper that lets a request through only with
-``Authorization: Bearer <token>``: 401 without a valid token, 403 when a read token asks for
-a method that writes.
+:mod:`crossdock.core.adminauth` checks a request's token (or JWT) and its role, for the admin
+graph and the admin APIs alike.
 """
 
 from __future__ import annotations
@@ -21,18 +20,16 @@ import secrets
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-import orjson
 import psycopg
 import psycopg_pool
 
-from crossdock.core.asgi import send_bytes
 from crossdock.core.errors import DatabaseError, TokenError
 from crossdock.core.sql import load_queries
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Collection
+    from collections.abc import AsyncIterator
 
-    from crossdock.core.asgi import ASGIApp, Receive, Scope, Send
+    from crossdock.core.asgi import Scope
     from crossdock.core.database import Connection, Database
 
 PREFIX = "cdx_"
@@ -153,48 +150,3 @@ def bearer(scope: Scope) -> str | None:
             kind, _, token = value.decode("latin-1").strip().partition(" ")
             return token.strip() if kind.lower() == "bearer" and token.strip() else None
     return None
-
-
-class TokenGuard:
-    """Pass HTTP requests to ``app`` only with a valid token whose role allows the method.
-
-    Paths in ``public`` (the API's description) need no token.
-    """
-
-    def __init__(self, app: ASGIApp, tokens: TokenStore, *,
-                 public: Collection[str] = ()) -> None:
-        self.app = app
-        self.tokens = tokens
-        self.public = frozenset(public)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.public:
-            await self.app(scope, receive, send)
-            return
-        value = bearer(scope)
-        if value is None:
-            await _unauthorized(send, "this API needs an admin token: send Authorization: "
-                                "Bearer <token> (create one with crossdock admin token create)")
-            return
-        try:
-            token = await self.tokens.authenticate(value)
-        except DatabaseError:
-            await _refuse(send, 503, "the database is unavailable; retry later")
-            return
-        if token is None:
-            await _unauthorized(send, "the admin token is unknown or revoked")
-            return
-        if not token.role.allows(scope["method"]):
-            await _refuse(send, 403, f"token {token.id} has the read role; "
-                          f"{scope['method']} needs an admin token")
-            return
-        await self.app(scope, receive, send)
-
-
-async def _refuse(send: Send, status: int, message: str) -> None:
-    await send_bytes(send, status, orjson.dumps({"error": message}))
-
-
-async def _unauthorized(send: Send, message: str) -> None:
-    await send_bytes(send, 401, orjson.dumps({"error": message}),
-                     headers=[(b"www-authenticate", b'Bearer realm="crossdock"')])

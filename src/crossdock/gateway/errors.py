@@ -5,12 +5,14 @@ GatewayError
 ├── PlanningError          an operation cannot be planned against the supergraph
 ├── RequestError           a client request is malformed (bad JSON, bad variables, ...)
 │   └── OperationCostError     an operation's cost cannot be estimated (@listSize arguments)
-├── KeySetError            a JWKS could not be fetched or read (the last good keys stay)
-├── TokenError             a request's JWT is not valid (401 or 400 with AUTH_ERROR)
+├── TokenError             a request's JWT is not valid (401 or 400 with AUTH_ERROR; also the
+│                              core's JwtError, which core/jwt.py raises)
 └── SubgraphError          a subgraph fetch failed (the response carries it as an error)
     ├── SubgraphTimeout        the subgraph did not answer in time
     └── SubgraphUnreachable    the subgraph could not be reached (refused, reset, DNS, ...)
         └── DecodingError          its compressed answer could not be decoded
+
+A JWKS that cannot be read is the core's ``KeySetError`` (core/jwks.py).
 
 Two private signals derive from these too: ``response._Bubble`` (a null on its way to a
 nullable parent, a GatewayError) and ``http1._Closed`` (a SubgraphUnreachable).
@@ -18,7 +20,7 @@ nullable parent, a GatewayError) and ``http1._Closed`` (a SubgraphUnreachable).
 
 from __future__ import annotations
 
-from crossdock.core.errors import CrossdockError
+from crossdock.core.errors import CrossdockError, JwtError
 
 
 class GatewayError(CrossdockError):
@@ -37,17 +39,8 @@ class RequestError(GatewayError):
     """The GraphQL request is malformed."""
 
 
-class KeySetError(GatewayError):
-    """A JSON Web Key Set could not be fetched or read."""
-
-
-class TokenError(GatewayError):
+class TokenError(GatewayError, JwtError):
     """The request's JSON Web Token is not valid."""
-
-    def __init__(self, message: str, *, status: int = 401) -> None:
-        super().__init__(message)
-        #: The HTTP status of the answer: 400 for a malformed header, else 401.
-        self.status = status
 
 
 class OperationCostError(RequestError):

@@ -21,10 +21,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from crossdock.core.adminauth import AdminAuth, TokenGuard
 from crossdock.core.asgi import ASGIApp
 from crossdock.core.backoff import Backoff
 from crossdock.core.database import Database
-from crossdock.core.tokens import TokenGuard, TokenStore
 from crossdock.webhooks import operations
 from crossdock.webhooks.errors import (
     ApplicationExists,
@@ -109,12 +109,12 @@ def _source_changes(data: dict[str, Any]) -> dict[str, Any]:
 OPENAPI_PATH = "/api/openapi.json"
 
 
-def build_api(database: Database) -> ASGIApp:
-    """The admin API over ``database``, behind its token check.
+def build_api(database: Database, auth: AdminAuth) -> ASGIApp:
+    """The admin API over ``database``, behind the admin graph's token (and JWT) check.
 
     The description stays public: a client reads from it how to authenticate.
     """
-    return TokenGuard(_routes(database), TokenStore(database), public={OPENAPI_PATH})
+    return TokenGuard(_routes(database), auth, public={OPENAPI_PATH})
 
 
 def _routes(database: Database) -> Starlette:  # noqa: C901, PLR0915 - one closure per route

@@ -26,7 +26,8 @@ logger = get_logger("crossdock.webhooks")
 def build_app(runtime: Runtime, settings: WebhooksSettings) -> ASGIApp:
     """The receiver, and the admin API too unless it has a port of its own."""
     receiver = Receiver(runtime.database, settings)
-    api = build_api(runtime.database) if settings.admin_port is None else _not_here
+    api = (build_api(runtime.database, runtime.admin_auth()) if settings.admin_port is None
+           else _not_here)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(PREFIX):
@@ -39,7 +40,7 @@ def build_app(runtime: Runtime, settings: WebhooksSettings) -> ASGIApp:
 
 def build_admin_app(runtime: Runtime) -> ASGIApp:
     """The admin API alone, for its own port."""
-    return build_api(runtime.database)
+    return build_api(runtime.database, runtime.admin_auth())
 
 
 async def _not_here(scope: Scope, receive: Receive, send: Send) -> None:  # noqa: ARG001

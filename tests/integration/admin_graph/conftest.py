@@ -59,9 +59,10 @@ async def graph(database_url: str) -> AsyncIterator[Graph]:
 
 
 @contextlib.asynccontextmanager
-async def serving_graph(database_url: str) -> AsyncIterator[Graph]:
-    """The admin subgraphs over ``database_url`` with an admin and a read token."""
-    runtime = Runtime.create(CoreSettings(database_url=database_url), database_url)
+async def serving_graph(database_url: str, **settings: Any) -> AsyncIterator[Graph]:
+    """The admin subgraphs over ``database_url`` with an admin and a read token (and more
+    core ``settings``)."""
+    runtime = Runtime.create(CoreSettings(database_url=database_url, **settings), database_url)
     await runtime.open()
     servers = Servers()
     tokens = TokenStore(runtime.database)
@@ -114,9 +115,18 @@ async def gateway(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: 
     configuration of its own (so the packaged one propagates ``Authorization``). Data (a
     slice's clones) goes under ``tmp_path``.
     """
+    async with serving_gateway(database_url, monkeypatch, tmp_path) as served:
+        yield served
+
+
+@contextlib.asynccontextmanager
+async def serving_gateway(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                          **core: Any) -> AsyncIterator[tuple[str, Runtime]]:
+    """What the ``gateway`` fixture yields, with more core settings (``CROSSDOCK_GATEWAY_*``
+    variables set by the caller reach the gateway)."""
     monkeypatch.setenv("CROSSDOCK_GITSLICE_DATA_DIR", str(tmp_path / "gitslice"))
     settings = CoreSettings(database_url=database_url, admin_graph_port=0,
-                            data_dir=tmp_path / "data")
+                            data_dir=tmp_path / "data", **core)
     runtime = Runtime.create(settings, database_url)
     await runtime.open()
     port = _free_port()

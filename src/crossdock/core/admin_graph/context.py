@@ -1,4 +1,4 @@
-"""What an admin subgraph's resolvers get: the runtime, the caller's token, per-request loaders.
+"""What an admin subgraph's resolvers get: the runtime, the caller, per-request loaders.
 
 A :class:`~strawberry.dataloader.DataLoader` batches the loads that one request's resolvers make
 in the same tick into one query (a page of 20 deliveries asks for their attempts once, not 20
@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 
     import strawberry
 
+    from crossdock.core.adminauth import Caller
     from crossdock.core.runtime import Runtime
-    from crossdock.core.tokens import AdminToken
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -37,7 +37,7 @@ class AdminContext:
     """One admin subgraph request's context (``info.context`` in a resolver)."""
 
     runtime: Runtime
-    token: AdminToken
+    caller: Caller
     _loaders: dict[str, DataLoader[Any, Any]] = dataclasses.field(default_factory=dict)
 
     def loader(self, name: str, batch: Batch[K, V]) -> DataLoader[K, V]:

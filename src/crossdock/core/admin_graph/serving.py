@@ -1,10 +1,13 @@
 """An admin subgraph over HTTP: a token on every request, mutations for admin tokens only.
 
 ``POST`` a GraphQL request (JSON: ``query``, ``variables``, ``operationName``) with
-``Authorization: Bearer <token>`` (``crossdock admin token create``). Without a valid token
-the answer is 401 with the error code ``UNAUTHENTICATED``; a mutation with a read token is
-403 ``FORBIDDEN``, refused before anything runs. The role is checked on the operation, not
-field by field, so a new mutation cannot be left open by forgetting a decorator.
+``Authorization: Bearer <token>`` (``crossdock admin token create``, or the organisation's
+JWT when ``CROSSDOCK_ADMIN_JWT_JWKS`` is set: :mod:`crossdock.core.adminauth`). Without a
+valid token the answer is 401 with the error code ``UNAUTHENTICATED`` (403 ``FORBIDDEN`` for
+a JWT that grants no role, 503 ``SERVICE_UNAVAILABLE`` when the check cannot be made); a
+mutation with a read token is 403 ``FORBIDDEN``, refused before anything runs. The role is
+checked on the operation, not field by field, so a new mutation cannot be left open by
+forgetting a decorator.
 
 Errors carry ``extensions.code``: ``BAD_USER_INPUT`` for a request the service refuses (an
 unknown delivery, a bad cursor), ``SERVICE_UNAVAILABLE`` when the database is down,
@@ -23,23 +26,24 @@ from graphql import GraphQLError, OperationType, get_operation_ast, parse
 
 from crossdock.core.admin_graph.context import AdminContext
 from crossdock.core.asgi import read_body, send_bytes
-from crossdock.core.errors import CrossdockError, DatabaseError, NotLive
+from crossdock.core.errors import AccessDenied, CrossdockError, DatabaseError, NotLive
 from crossdock.core.logging import get_logger
-from crossdock.core.tokens import Role, TokenStore, bearer
+from crossdock.core.tokens import bearer
 
 if TYPE_CHECKING:
     from graphql import DocumentNode
     from strawberry.types import ExecutionResult
 
+    from crossdock.core.adminauth import Caller
     from crossdock.core.asgi import Receive, Scope, Send
     from crossdock.core.runtime import Runtime
-    from crossdock.core.tokens import AdminToken
 
 log = get_logger("crossdock.admin_graph")
 
 #: Larger requests are refused: an admin query is a few hundred bytes.
 MAX_BODY = 1 << 20
-_AUTH_HEADER = [(b"www-authenticate", b'Bearer realm="crossdock"')]
+_MISSING = ("the admin graph needs a token: send Authorization: Bearer <token> (create one "
+            "with crossdock admin token create)")
 
 
 class AdminSchema(strawberry.federation.Schema):
@@ -86,7 +90,7 @@ class SubgraphApp:
     def __init__(self, schema: strawberry.federation.Schema, runtime: Runtime) -> None:
         self.schema = schema
         self.runtime = runtime
-        self.tokens = TokenStore(runtime.database)
+        self.auth = runtime.admin_auth()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -94,8 +98,8 @@ class SubgraphApp:
         if scope["method"] != "POST":
             await _answer(send, 405, [_error("POST a GraphQL request as JSON", "BAD_REQUEST")])
             return
-        token = await self._authenticate(scope, send)
-        if token is None:
+        caller = await self._authenticate(scope, send)
+        if caller is None:
             return
         request = await _request(receive, send)
         if request is None:
@@ -107,33 +111,22 @@ class SubgraphApp:
             await _answer(send, 400, [{**exc.formatted,
                                        "extensions": {"code": "GRAPHQL_PARSE_FAILED"}}])
             return
-        if _writes(document, operation) and token.role is not Role.ADMIN:
-            await _answer(send, 403, [_error(
-                f"token {token.id} has the read role; a mutation needs an admin token",
-                "FORBIDDEN")])
+        try:
+            caller.allow("a mutation" if _writes(document, operation) else None)
+        except AccessDenied as exc:
+            await _answer(send, exc.status, [_error(exc.message, exc.code)])
             return
         result = await self.schema.execute(
             query, variable_values=variables, operation_name=operation,
-            context_value=AdminContext(runtime=self.runtime, token=token))
+            context_value=AdminContext(runtime=self.runtime, caller=caller))
         await _send_result(send, result)
 
-    async def _authenticate(self, scope: Scope, send: Send) -> AdminToken | None:
-        value = bearer(scope)
-        if value is None:
-            await _answer(send, 401, [_error(
-                "the admin graph needs a token: send Authorization: Bearer <token> (create one"
-                " with crossdock admin token create)", "UNAUTHENTICATED")], _AUTH_HEADER)
-            return None
+    async def _authenticate(self, scope: Scope, send: Send) -> Caller | None:
         try:
-            token = await self.tokens.authenticate(value)
-        except DatabaseError:
-            await _answer(send, 503, [_error("the database is unavailable; retry later",
-                                             "SERVICE_UNAVAILABLE")])
+            return await self.auth.admit(bearer(scope), writes=None, missing=_MISSING)
+        except AccessDenied as exc:
+            await _answer(send, exc.status, [_error(exc.message, exc.code)], exc.headers)
             return None
-        if token is None:
-            await _answer(send, 401, [_error("the admin token is unknown or revoked",
-                                             "UNAUTHENTICATED")], _AUTH_HEADER)
-        return token
 
 
 def _writes(document: DocumentNode, operation: str | None) -> bool:

@@ -2,13 +2,14 @@
 
 A request's token is read from the ``Authorization`` header after its ``Bearer`` prefix (or
 the configured header, prefix and ``sources``: more headers, cookies), checked against the
-JWKS keys (:mod:`.jwks`: signature, ``exp``/``nbf`` with :data:`LEEWAY`, the set's issuers
-and audiences), and its claims become the request context's ``claims`` for planning and the
-other plugins. A request without a token goes on without claims (``authorization.
-require_authentication`` turns it away). A request with a token that does not pass gets the
-router's answer: HTTP 401 (400 for a malformed header), one error with ``extensions.code``
-``AUTH_ERROR`` and a message in the router's words, and no subgraph is asked; with
-``on_error: Continue`` it goes on without claims instead.
+JWKS keys by the core (:mod:`crossdock.core.jwks`, :mod:`crossdock.core.jwt`: signature,
+``exp``/``nbf`` with :data:`LEEWAY`, the set's issuers and audiences), and its claims become
+the request context's ``claims`` for planning and the other plugins. A request without a
+token goes on without claims (``authorization.require_authentication`` turns it away). A
+request with a token that does not pass gets the router's answer: HTTP 401 (400 for a
+malformed header), one error with ``extensions.code`` ``AUTH_ERROR`` and a message in the
+router's words, and no subgraph is asked; with ``on_error: Continue`` it goes on without
+claims instead.
 """
 
 from __future__ import annotations
@@ -19,13 +20,12 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
-import jwt as pyjwt
-from jwt.exceptions import InvalidSignatureError, PyJWTError
-
-from crossdock.core.errors import ConfigError
-from crossdock.gateway.errors import KeySetError, TokenError
+from crossdock.core.errors import ConfigError, JwtError, KeySetError
+from crossdock.core.jwks import ALGORITHMS, KeyRing, KeySet, KeySource, read_file
+from crossdock.core.jwt import LEEWAY, verify
+from crossdock.core.logging import get_logger
+from crossdock.gateway.errors import TokenError
 from crossdock.gateway.plugins.base import Plugin
-from crossdock.gateway.plugins.jwks import ALGORITHMS, KeyRing, KeySet, KeySource, read_file
 from crossdock.gateway.result import Result
 from crossdock.gateway.values import (
     HEADER_NAME,
@@ -40,8 +40,6 @@ if TYPE_CHECKING:
 
     from crossdock.gateway.plugins.base import GraphQLRequest
 
-#: Seconds a token's ``exp`` and ``nbf`` may be off by (clocks drift).
-LEEWAY = 60
 #: Tokens whose verified claims are kept: a client sends the same token with every request,
 #: and looking it up costs a dictionary read where checking it costs a signature.
 _VERIFIED_SIZE = 10_000
@@ -111,7 +109,7 @@ class JwtAuthentication(Plugin):
             if token is None:
                 return request
             claims = self._known(token) or await self._verify_and_keep(token)
-        except TokenError as exc:
+        except JwtError as exc:
             if self.continue_on_error:
                 return request
             return Result(body={"errors": [{"message": str(exc),
@@ -150,60 +148,10 @@ class JwtAuthentication(Plugin):
         return None
 
     async def verify(self, token: str) -> dict[str, Any]:
-        """The claims of ``token``; raises TokenError saying why it does not pass."""
-        try:
-            header = pyjwt.get_unverified_header(token)
-        except PyJWTError as exc:
-            raise TokenError(f"'[REDACTED]' is not a valid JWT header: {exc}",
-                             status=400) from exc
-        algorithm, kid = header.get("alg"), header.get("kid")
-        kid = kid if isinstance(kid, str) else None
-        if algorithm not in ALGORITHMS:
-            raise TokenError(f"Cannot decode JWT: the algorithm '{algorithm}' is not accepted")
-        ring = self.ring
-        if not ring.started:
-            await ring.start()
-        candidates = list(ring.candidates(kid, algorithm))
-        if not candidates and kid is not None and not ring.knows(kid) \
-                and await ring.refresh_for_unknown_kid():
-            candidates = list(ring.candidates(kid, algorithm))
-        if not candidates:
-            if kid is not None and not ring.knows(kid):
-                raise TokenError(f"Cannot find kid: '{kid}' in JWKS list")
-            raise TokenError(f"Cannot find a suitable key for: alg: '{algorithm}', "
-                             f"kid: '{kid}' in JWKS list")
-        failure: PyJWTError | None = None
-        for source, jwk in candidates:
-            try:
-                claims: dict[str, Any] = pyjwt.decode(
-                    token, jwk.key(algorithm), algorithms=[algorithm], leeway=LEEWAY,
-                    options={"require": ["exp"], "verify_aud": False, "verify_iss": False})
-            except InvalidSignatureError as exc:
-                failure = exc  # another key of the same kid or alg may have signed it
-                continue
-            except PyJWTError as exc:
-                raise TokenError(f"Cannot decode JWT: {exc}") from exc
-            _check_issuer(source, claims)
-            _check_audience(source, claims)
-            return claims
-        raise TokenError(f"Cannot decode JWT: {failure}")
-
-
-def _check_issuer(source: KeySource, claims: Mapping[str, Any]) -> None:
-    if source.issuers and claims.get("iss") not in source.issuers:
-        raise TokenError(f"Invalid issuer: the token's `iss` was '{claims.get('iss')}', but "
-                         f"signed with a key from '{', '.join(sorted(source.issuers))}'")
-
-
-def _check_audience(source: KeySource, claims: Mapping[str, Any]) -> None:
-    if not source.audiences:
-        return
-    audience = claims.get("aud")
-    given = {audience} if isinstance(audience, str) else set(audience) \
-        if isinstance(audience, list) else set()
-    if not given & source.audiences:
-        raise TokenError(f"Invalid audience: the token's `aud` was '{audience or '<none>'}', "
-                         f"but '{', '.join(sorted(source.audiences))}' was expected")
+        """The claims of ``token``; raises JwtError saying why it does not pass."""
+        if not self.ring.started:
+            await self.ring.start()
+        return await verify(self.ring, token)
 
 
 def build(root: Mapping[str, Any], unsupported: list[str]) -> Plugin | None:
@@ -234,7 +182,7 @@ def build(root: Mapping[str, Any], unsupported: list[str]) -> Plugin | None:
     if on_error not in {"Error", "Continue"}:
         raise ConfigError(f"{key}.on_error: {on_error!r} is not Error or Continue")
     return JwtAuthentication(
-        KeyRing(sets), _sources(jwt, key, unsupported),
+        KeyRing(sets, log=get_logger("crossdock.gateway")), _sources(jwt, key, unsupported),
         ignore_other_prefixes=boolean(jwt.get("ignore_other_prefixes", False),
                                       f"{key}.ignore_other_prefixes"),
         continue_on_error=on_error == "Continue")

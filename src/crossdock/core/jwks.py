@@ -1,11 +1,13 @@
 """JSON Web Key Sets: the keys a token may be signed with, fetched, kept fresh, looked up.
 
-Each configured set (``authentication.router.jwt.jwks[]``) comes from an ``http(s)://`` URL or
-a ``file://`` path. :class:`KeyRing` fetches them all at start, again every set's
-``poll_interval`` in the background, and at once when a token names a ``kid`` no set holds
-(at most once every :data:`FORCED_REFRESH_GAP` seconds, so a stream of made-up ``kid``\\s
-cannot make the gateway hammer the identity provider). A fetch that fails is logged and the
-set keeps its last good keys.
+Each configured set (the gateway's ``authentication.router.jwt.jwks[]``, the admin graph's
+``CROSSDOCK_ADMIN_JWT_JWKS``) comes from an ``http(s)://`` URL or a ``file://`` path.
+:class:`KeyRing` fetches them all at start, again every set's ``poll_interval`` (in the
+background after :meth:`KeyRing.start`, or when a token arrives after it passed, with
+:meth:`KeyRing.refresh_stale`), and at once when a token names a ``kid`` no set holds (at
+most once every :data:`FORCED_REFRESH_GAP` seconds, so a stream of made-up ``kid``\\s cannot
+make a service hammer the identity provider). A fetch that fails is logged and the set keeps
+its last good keys.
 
 A JWK is turned into a key object once per algorithm it is used with, so verifying a token
 costs one signature check, not a key parse.
@@ -25,13 +27,15 @@ import orjson
 from jwt import PyJWK
 from jwt.exceptions import PyJWKError
 
+from crossdock.core.errors import KeySetError
 from crossdock.core.logging import get_logger
-from crossdock.gateway.errors import KeySetError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-log = get_logger("crossdock.gateway")
+    from structlog.typing import FilteringBoundLogger
+
+_log = get_logger("crossdock.jwks")
 
 #: The least time between two refreshes forced by an unknown ``kid``.
 FORCED_REFRESH_GAP = 10.0
@@ -101,7 +105,8 @@ class KeySet:
     fetched_at: float | None = None
 
 
-def parse_jwks(body: bytes, where: str) -> tuple[Jwk, ...]:
+def parse_jwks(body: bytes, where: str,
+               log: FilteringBoundLogger = _log) -> tuple[Jwk, ...]:
     """The signing keys of a JWKS document; keys of kinds no algorithm takes are left out."""
     try:
         document = orjson.loads(body)
@@ -140,8 +145,10 @@ def read_file(source: KeySource) -> tuple[Jwk, ...]:
 class KeyRing:
     """Every configured key set, kept fresh (see the module's docstring)."""
 
-    def __init__(self, sets: list[KeySet]) -> None:
+    def __init__(self, sets: list[KeySet], *, log: FilteringBoundLogger = _log) -> None:
         self.sets = sets
+        self.log = log
+        self._stale: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
         self._pollers: list[asyncio.Task[None]] = []
         self._forced: asyncio.Task[None] | None = None
@@ -180,6 +187,26 @@ class KeyRing:
     async def refresh(self) -> None:
         """Fetches every set now; a set that fails keeps its keys."""
         await asyncio.gather(*(self._fetch(key_set) for key_set in self.sets))
+
+    async def refresh_stale(self) -> None:
+        """Fetches the sets never fetched or fetched more than their ``poll_interval`` ago
+        (for a ring without background refreshes); requests arriving meanwhile wait for the
+        same fetches."""
+        if self._stale is None or self._stale.done():
+            now = time.monotonic()
+            stale = [key_set for key_set in self.sets if key_set.fetched_at is None
+                     or now - key_set.fetched_at >= key_set.source.poll_interval]
+            if not stale:
+                return
+            self._stale = asyncio.create_task(self._fetch_all(stale))
+        await asyncio.shield(self._stale)
+
+    def fetched(self) -> bool:
+        """Whether some set was ever read (if none was, no token can be checked)."""
+        return any(key_set.fetched_at is not None for key_set in self.sets)
+
+    async def _fetch_all(self, sets: list[KeySet]) -> None:
+        await asyncio.gather(*(self._fetch(key_set) for key_set in sets))
 
     async def refresh_for_unknown_kid(self) -> bool:
         """Refreshes every set unless that was done less than :data:`FORCED_REFRESH_GAP`
@@ -221,22 +248,26 @@ class KeyRing:
             if source.path is not None:
                 keys = await asyncio.to_thread(read_file, source)
             else:
-                keys = parse_jwks(await self._download(source), source.url)
+                keys = parse_jwks(await self._download(source), source.url, self.log)
         except KeySetError as exc:
-            log.warning("jwks_fetch_failed", url=source.url, error=str(exc),
+            self.log.warning("jwks_fetch_failed", url=source.url, error=str(exc),
                         kept=len(key_set.keys))
             return
         key_set.keys = keys
         key_set.fetched_at = time.monotonic()
         self.generation += 1
-        log.info("jwks_fetched", url=source.url, keys=len(keys))
+        self.log.info("jwks_fetched", url=source.url, keys=len(keys))
 
     async def _download(self, source: KeySource) -> bytes:
-        client = self._client
-        if client is None:
-            raise KeySetError(f"{source.url}: the key ring is closed")
         try:
-            response = await client.get(source.url, headers=dict(source.headers))
+            if self._client is not None:
+                response = await self._client.get(source.url, headers=dict(source.headers))
+            else:
+                # Not started: no background refreshes, and a fetch a minute at most needs no
+                # client kept open (nor a shutdown to close it).
+                async with httpx.AsyncClient(timeout=FETCH_TIMEOUT,
+                                             follow_redirects=True) as client:
+                    response = await client.get(source.url, headers=dict(source.headers))
         except httpx.HTTPError as exc:
             raise KeySetError(f"{source.url}: {type(exc).__name__}: {exc}") from exc
         if response.status_code != 200:  # noqa: PLR2004
