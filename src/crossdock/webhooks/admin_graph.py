@@ -24,7 +24,7 @@ from crossdock.core.errors import AdminGraphError
 from crossdock.core.repos import normalize_url
 from crossdock.core.sql import load_queries
 from crossdock.webhooks import operations
-from crossdock.webhooks.admin_sources import Route, Source, SourceMutation, source_of
+from crossdock.webhooks.admin_sources import Route, Source, SourceMutation, SourceQuery, source_of
 from crossdock.webhooks.admin_throughput import (
     DeliveryBacklog,
     DeliveryMinute,
@@ -209,7 +209,7 @@ def _ids(values: Sequence[str]) -> list[int]:
 
 
 @strawberry.type
-class Query(OutboundQuery):
+class Query(OutboundQuery, SourceQuery):
     deliveries_per_minute: list[DeliveryMinute] = strawberry.field(
         resolver=deliveries_per_minute, description=(
             "Deliveries received in each of the last ``minutes`` minutes (1 to 1440), by the"

@@ -23,6 +23,7 @@ from crossdock.core.sql import load_queries
 from crossdock.webhooks import operations
 from crossdock.webhooks.errors import InvalidInput
 from crossdock.webhooks.models import Source as SourceRow
+from crossdock.webhooks.providers import PROVIDERS
 from crossdock.webhooks.secrets import describe
 
 _queries = load_queries("crossdock.webhooks", "admin_graph.sql")
@@ -112,6 +113,13 @@ async def _routes(context: AdminContext, source: str) -> list[Route]:
         return [found[name] for name in names]
 
     return await context.loader("routes", batch).load(source)
+
+
+@strawberry.type
+class SourceQuery:
+    @strawberry.field(description="The providers a source can have (addSource's provider).")
+    def providers(self) -> list[str]:
+        return list(PROVIDERS)
 
 
 @strawberry.type

@@ -69,6 +69,8 @@ async def _refusal(graph: Graph, query: str, variables: dict[str, Any]) -> str:
 async def test_an_added_source_verifies_a_signed_delivery_at_the_receiver(
         graph: Graph, receiver: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CI_SECRET", "the-secret-the-variable-holds")
+    assert (await graph.data("webhooks", "{ providers }")) == {
+        "providers": ["github", "gitlab", "bitbucket", "standard", "hmac"]}
     added = (await graph.data("webhooks", ADD, {
         "name": "ci", "provider": "github", "secrets": [SECRET, "env:CI_SECRET"],
         "maxBodyBytes": 4096, "retry": {"maxTries": 3}}))["addSource"]

@@ -1,10 +1,15 @@
 // The webhooks page's sources card: each source's secrets (shown as the graph shows them,
-// never a value) and routes, with Add route, Remove (asked twice) and Rotate secret. Every
-// refusal (a read token, a bad value) is one message under the table.
+// never a value), body limit, retry schedule and routes, with Add source, Settings (body limit
+// and retry schedule), Remove source (its name typed again: its deliveries go with it), Add
+// route, Remove route (asked twice) and Rotate secret. Every refusal (a read token, a bad
+// value) is one message under the table, as the graph words it: the page checks nothing the
+// graph checks.
 
 import {LoggedOut, graph, h, problem, table} from "./common.js";
 
 export const ROUTE_FIELDS = "id handler eventType action";
+export const SOURCE_FIELDS = "name provider secrets maxBodyBytes " +
+  `retry { maxTries baseSeconds maxSeconds } routes { ${ROUTE_FIELDS} }`;
 
 // Runs a mutation; its refusal (a read token, a bad value) becomes one message in `result`.
 export async function change(result, query, variables) {
@@ -125,30 +130,191 @@ function secretForm(source, shown, result, close) {
   return form;
 }
 
-export function sourcesCard(sources, handlers) {
+function bytes(value) {
+  const units = [["GiB", 2 ** 30], ["MiB", 2 ** 20], ["KiB", 2 ** 10]];
+  for (const [unit, size] of units) {
+    if (value >= size && value % (size / 16) === 0) return `${value / size} ${unit}`;
+  }
+  return `${value} bytes`;
+}
+
+function schedule(retry) {
+  return `${retry.maxTries} tries, ${retry.baseSeconds} s doubling up to ${retry.maxSeconds} s`;
+}
+
+function field(label, attrs) {
+  return h("label", {}, label, h("input", attrs));
+}
+
+// A new source: its name, provider, one secret (a value, never shown back, or env:NAME) and
+// the options only an hmac source takes.
+function addForm(providers, added, result, close) {
+  const name = h("input", {name: "name", id: "source-name", required: true,
+    placeholder: "letters, digits, . _ -"});
+  const provider = h("select", {name: "provider", id: "source-provider"},
+    providers.map((value) => h("option", {value}, value)));
+  const secret = h("input", {type: "password", name: "secret", id: "source-secret",
+    required: true, autocomplete: "new-password", placeholder: "16 bytes or more, or env:NAME"});
+  const options = h("input", {name: "options", id: "source-options", size: 28,
+    placeholder: "{\"header\": \"X-Signature\"} for hmac"});
+  const form = h("form", {class: "filters", id: "source-form"},
+    h("strong", {}, "New source"),
+    h("label", {}, "Name", name), h("label", {}, "Provider", provider),
+    h("label", {}, "Secret", secret), h("label", {}, "Options (JSON, optional)", options),
+    h("button", {type: "submit", class: "primary"}, "Add source"),
+    h("button", {type: "button", onclick: close}, "Cancel"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    let parsed = null;
+    if (options.value.trim()) {
+      try {
+        parsed = JSON.parse(options.value);
+      } catch {
+        result.replaceChildren(problem(new Error("The options are not JSON: write an object, " +
+          "as in {\"header\": \"X-Signature\"}.")));
+        return;
+      }
+    }
+    const done = await change(result, `mutation ($name: String!, $provider: String!,
+        $secrets: [String!]!, $options: JSON) {
+      addSource(name: $name, provider: $provider, secrets: $secrets, options: $options) {
+        ${SOURCE_FIELDS}
+      }
+    }`, {name: name.value.trim(), provider: provider.value, secrets: [secret.value],
+      options: parsed});
+    secret.value = "";
+    if (!done) return;
+    added(done.addSource);
+    notice(result, `Source ${done.addSource.name} added: its senders post to ` +
+      `/webhooks/${done.addSource.name}.`);
+    close();
+  });
+  return form;
+}
+
+// A source's body limit and retry schedule, shown as they are; only what was changed is sent.
+function settingsForm(source, shown, result, close) {
+  const now = {maxBodyBytes: source.maxBodyBytes, ...source.retry};
+  const inputs = {
+    maxBodyBytes: field("Body limit (bytes)", {type: "number", id: "settings-body",
+      value: now.maxBodyBytes}),
+    maxTries: field("Tries in all", {type: "number", id: "settings-tries", value: now.maxTries}),
+    baseSeconds: field("First wait (s)", {type: "number", step: "any", id: "settings-base",
+      value: now.baseSeconds}),
+    maxSeconds: field("Longest wait (s)", {type: "number", step: "any", id: "settings-max",
+      value: now.maxSeconds}),
+  };
+  const form = h("form", {class: "filters", id: "settings-form"},
+    h("strong", {}, `Settings of ${source.name}`), Object.values(inputs),
+    h("button", {type: "submit", class: "primary"}, "Save"),
+    h("button", {type: "button", onclick: close}, "Cancel"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const changed = {};
+    for (const [key, label] of Object.entries(inputs)) {
+      const value = label.querySelector("input").value.trim();
+      if (value !== String(now[key])) changed[key] = value === "" ? null : Number(value);
+    }
+    if (!Object.keys(changed).length) {
+      notice(result, `Nothing changed in ${source.name}.`);
+      close();
+      return;
+    }
+    const {maxBodyBytes, ...retry} = changed;
+    const blank = Object.entries(changed).find(([, value]) => value === null);
+    if (blank) {
+      result.replaceChildren(problem(new Error(`Give ${source.name}'s ` +
+        `${blank[0] === "maxBodyBytes" ? "body limit" : "retry schedule"} a value.`)));
+      return;
+    }
+    const done = await change(result, `mutation ($name: String!, $maxBodyBytes: Int,
+        $retry: RetryInput) {
+      updateSource(name: $name, maxBodyBytes: $maxBodyBytes, retry: $retry) {
+        maxBodyBytes retry { maxTries baseSeconds maxSeconds }
+      }
+    }`, {name: source.name, maxBodyBytes: maxBodyBytes ?? null,
+      retry: Object.keys(retry).length ? retry : null});
+    if (!done) return;
+    Object.assign(source, done.updateSource);
+    shown.body.textContent = bytes(source.maxBodyBytes);
+    shown.retry.textContent = schedule(source.retry);
+    notice(result, `${source.name} now takes bodies up to ${bytes(source.maxBodyBytes)} and ` +
+      `tries ${schedule(source.retry)}.`);
+    close();
+  });
+  return form;
+}
+
+// Removing a source takes its deliveries with it: its name must be typed again (the graph
+// checks it, and says so when it is wrong).
+function removeForm(source, row, result, close) {
+  const typed = h("input", {name: "confirm", id: "remove-confirm", required: true,
+    autocomplete: "off", placeholder: source.name});
+  const form = h("form", {class: "filters", id: "remove-source-form"},
+    h("p", {class: "confirm"}, `Removing ${source.name} removes its routes and every delivery ` +
+      "it received, with their bodies and attempts: none can be replayed after. Senders that " +
+      `still post to /webhooks/${source.name} get 404.`),
+    h("label", {}, `Type ${source.name} to confirm`, typed),
+    h("button", {type: "submit", class: "confirm-remove-source"}, "Remove this source"),
+    h("button", {type: "button", onclick: close}, "Cancel"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const done = await change(result, `mutation ($name: String!, $confirm: String!) {
+      removeSource(name: $name, confirm: $confirm)
+    }`, {name: source.name, confirm: typed.value});
+    if (!done) return;
+    row.remove();
+    const count = done.removeSource;
+    notice(result, `Source ${source.name} removed, with ${count} ` +
+      `${count === 1 ? "delivery" : "deliveries"}.`);
+    close();
+  });
+  return form;
+}
+
+function sourceRow(source, handlers, panel, result) {
+  const close = () => panel.replaceChildren();
+  const routes = h("ul", {class: "routes"},
+    source.routes.map((route) => routeItem(source.name, route, result)));
+  const shown = {
+    secrets: h("td", {class: "mono secrets"}, source.secrets.join(", ")),
+    body: h("td", {class: "body-limit"}, bytes(source.maxBodyBytes)),
+    retry: h("td", {class: "retry"}, schedule(source.retry)),
+  };
+  const button = (name, text, form) => {
+    const node = h("button", {type: "button", class: name}, text);
+    node.addEventListener("click", () => panel.replaceChildren(form()));
+    return node;
+  };
+  const row = h("tr", {"data-source": source.name}, h("td", {}, source.name),
+    h("td", {}, source.provider), shown.secrets, shown.body, shown.retry, h("td", {}, routes));
+  row.append(h("td", {class: "actions"},
+    button("add-route", "Add route", () => routeForm(source.name, handlers, routes, result,
+      close)),
+    button("rotate-secret", "Rotate secret", () => secretForm(source.name, shown.secrets,
+      result, close)),
+    button("source-settings", "Settings", () => settingsForm(source, shown, result, close)),
+    button("remove-source", "Remove source", () => removeForm(source, row, result, close))));
+  return row;
+}
+
+export function sourcesCard(sources, handlers, providers) {
   const panel = h("div", {id: "source-panel"});
   const result = h("div", {id: "source-result", "aria-live": "polite"});
   const close = () => panel.replaceChildren();
-  const rows = sources.map((source) => {
-    const routes = h("ul", {class: "routes"},
-      source.routes.map((route) => routeItem(source.name, route, result)));
-    const shown = h("td", {class: "mono secrets"}, source.secrets.join(", "));
-    const addRoute = h("button", {type: "button", class: "add-route"}, "Add route");
-    addRoute.addEventListener("click", () => panel.replaceChildren(
-      routeForm(source.name, handlers, routes, result, close)));
-    const rotate = h("button", {type: "button", class: "rotate-secret"}, "Rotate secret");
-    rotate.addEventListener("click", () => panel.replaceChildren(
-      secretForm(source.name, shown, result, close)));
-    return h("tr", {"data-source": source.name}, h("td", {}, source.name),
-      h("td", {}, source.provider), shown, h("td", {}, source.retryMaxTries),
-      h("td", {}, routes), h("td", {class: "actions"}, addRoute, rotate));
-  });
+  const list = table(["source", "provider", "secrets", "body limit", "retry", "routes", ""],
+    sources.map((source) => sourceRow(source, handlers, panel, result)), {id: "sources"});
+  const body = list.querySelector("tbody");
+  const added = (source) => {
+    body.querySelector("tr:not([data-source])")?.remove();  // "nothing here"
+    body.append(sourceRow(source, handlers, panel, result));
+  };
+  const add = h("button", {type: "button", id: "add-source"}, "Add source");
+  add.addEventListener("click", () => panel.replaceChildren(
+    addForm(providers, added, result, close)));
   return h("section", {class: "card"}, h("h2", {}, "Sources"),
-    table(["source", "provider", "secrets", "tries before dead", "routes", ""], rows,
-      {id: "sources"}),
-    panel, result,
+    h("div", {class: "toolbar"}, add), list, panel, result,
     h("p", {}, h("a", {href: "#/webhooks?status=DEAD", id: "dead-letters"},
       "Dead letters"), h("span", {class: "muted"},
       ": deliveries that used up their tries, to replay once the handler is fixed.")));
 }
-

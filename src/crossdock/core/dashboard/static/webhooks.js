@@ -7,7 +7,7 @@
 
 import {LoggedOut, graph, h, poll, problem, status, table, when} from "./common.js";
 import {repositoryRoute} from "./repositories.js";
-import {ROUTE_FIELDS, change, notice, sourcesCard} from "./webhook_sources.js";
+import {SOURCE_FIELDS, change, notice, sourcesCard} from "./webhook_sources.js";
 
 const SETTLED_DELIVERY = new Set(["PROCESSED", "FAILED", "DEAD", "REJECTED"]);
 const DELIVERY_STATUSES = ["RECEIVED", "PROCESSED", "FAILED", "DEAD", "REJECTED"];
@@ -164,8 +164,9 @@ function deliveriesCard(form, page, params, failure) {
 export async function webhooks(params) {
   const current = Object.fromEntries(FILTERS.map((key) => [key, params.get(key) || null]));
   const data = await graph(`{
-    sources { name provider secrets retryMaxTries routes { ${ROUTE_FIELDS} } }
+    sources { ${SOURCE_FIELDS} }
     handlers
+    providers
   }`);
   let page = null;
   let failure = null;
@@ -189,7 +190,7 @@ export async function webhooks(params) {
   }
   return [
     h("h1", {}, "Webhooks"),
-    sourcesCard(data.sources, data.handlers),
+    sourcesCard(data.sources, data.handlers, data.providers),
     deliveriesCard(filterForm(data.sources, current), page, params, failure),
   ];
 }
