@@ -37,10 +37,18 @@ SELECT id, slice_name, kind, state, upstream_ref, slice_ref, upstream_sha, slice
 FROM gitslice_runs WHERE job_id = ANY(%(keys)s) ORDER BY id DESC;
 
 -- name: runs_by_delivery
--- Along gitslice_runs_delivery_idx.
-SELECT id, slice_name, kind, state, upstream_ref, slice_ref, upstream_sha, slice_sha, commits,
-       error, started_at, finished_at, job_id, delivery_id
-FROM gitslice_runs WHERE delivery_id = ANY(%(keys)s) ORDER BY id DESC;
+-- Every run a delivery is behind (along gitslice_run_deliveries_delivery_idx), ``cause`` the
+-- delivery asked for.
+SELECT caused.delivery_id AS cause, id, slice_name, kind, state, upstream_ref, slice_ref,
+       upstream_sha, slice_sha, commits, error, started_at, finished_at, job_id,
+       run.delivery_id
+FROM gitslice_run_deliveries AS caused JOIN gitslice_runs AS run ON run.id = caused.run_id
+WHERE caused.delivery_id = ANY(%(keys)s) ORDER BY id DESC;
+
+-- name: run_deliveries
+-- The deliveries behind each run (along the primary key), oldest first.
+SELECT run_id, delivery_id FROM gitslice_run_deliveries WHERE run_id = ANY(%(keys)s)
+ORDER BY run_id, delivery_id;
 
 -- name: run_commits
 -- The map entries each run wrote (along gitslice_commit_map_run_idx), ``first`` per run.

@@ -48,7 +48,9 @@ class PullLink:
 class Delivery:
     id: strawberry.ID
 
-    @strawberry.field(description="The sync runs of the pulls the delivery's event queued.")
+    @strawberry.field(description=(
+        "The sync runs its event started, newest first: a queued job's, a comment command's, "
+        "and a waiting pull's that the event asked for again."))
     async def sync_runs(self, info: strawberry.Info) -> list[SyncRun]:
         return await _runs_by(context_of(info), "runs_by_delivery", self.id)
 
@@ -94,10 +96,19 @@ class SyncRun:
     def job(self) -> Job | None:
         return None if self.job_id is None else Job(id=strawberry.ID(str(self.job_id)))
 
-    @strawberry.field(description="The webhook delivery whose event queued it, if one did.")
+    @strawberry.field(description=(
+        "The webhook delivery whose event queued it, if one did (of several, the first)."))
     def delivery(self) -> Delivery | None:
         return (None if self.delivery_id is None
                 else Delivery(id=strawberry.ID(str(self.delivery_id))))
+
+    @strawberry.field(description=(
+        "Every webhook delivery behind it, oldest first: a pull already waiting when later "
+        "events asked for one ran for them all."))
+    async def deliveries(self, info: strawberry.Info) -> list[Delivery]:
+        return await _grouped(context_of(info), "run_deliveries", "run_id", int(self.id),
+                              lambda rows: [Delivery(id=strawberry.ID(str(row["delivery_id"])))
+                                            for row in rows])
 
     @strawberry.field(description=(
         "The commit map entries the run wrote, by upstream sha (the map keeps no commit "
@@ -219,7 +230,7 @@ class Slice:
 _SLICE_FIELDS = frozenset(Slice.__annotations__) - {
     "upstream", "slice_repository", "mapped_commits", "pull_links", "copies", "runs"}
 _RUN_FIELDS = frozenset(SyncRun.__annotations__) - {
-    "id", "job", "delivery", "commit_list", "pull_link"}
+    "id", "job", "delivery", "deliveries", "commit_list", "pull_link"}
 
 
 def slice_of(row: dict[str, Any]) -> Slice:
@@ -262,7 +273,7 @@ async def _runs_by(context: AdminContext, query: str, value: str) -> list[SyncRu
         key = int(value)
     except ValueError:
         return []
-    column = "job_id" if query == "runs_by_job" else "delivery_id"
+    column = "job_id" if query == "runs_by_job" else "cause"
     return await _grouped(context, query, column, key, lambda rows: [run_of(row) for row in rows])
 
 

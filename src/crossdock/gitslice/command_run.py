@@ -8,7 +8,8 @@ so a redelivered webhook never runs it twice. Running it:
 2. what: the comment read into a command (:mod:`commands`); a malformed one gets a reply saying
    what was wrong;
 3. taken: the comment gets an EYES reaction, the command runs, and the pull request gets a reply
-   with the links (or the error in plain words) and a ROCKET or CONFUSED reaction.
+   with the links (or the error in plain words) and a ROCKET or CONFUSED reaction. The runs it
+   starts (push, raise-pr, ...) record the webhook delivery the comment came with.
 
 A failure a retry can help (the forge or a git remote unreachable, a rate limit) is raised, so
 the job is tried again; on its last try it is replied like any other failure. The reply is
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, NoReturn, Protocol
 
 from crossdock.core.errors import RetryLater
 from crossdock.core.logging import get_logger
+from crossdock.gitslice.causes import delivered_by
 from crossdock.gitslice.commands import (
     Command,
     PullIssueCommand,
@@ -181,7 +183,8 @@ class CommandRunner:
             # Answered before; this is a retry after the reply failed.
             answer = Answer(state=record.state, text=record.result or "")
         else:
-            answer = await self._answer(config, sides, record, talk, last=last)
+            with delivered_by(record.delivery_id):
+                answer = await self._answer(config, sides, record, talk, last=last)
             await self.store.finish_command(name, comment_id, answer.state, answer.text)
         try:
             await talk.reply(answer, retried=attempt > 1)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from crossdock.core.jobs import JOB_RETRY, current_try
 from crossdock.core.logging import get_logger
+from crossdock.gitslice.causes import delivered_by
 from crossdock.gitslice.command_run import RETRIED, CommandRunner, retry
 from crossdock.gitslice.errors import GitSliceError, UnknownSlice
 from crossdock.gitslice.pushing import PushRequest
@@ -128,11 +129,14 @@ class SliceJobs:
             logger.warning("slice_command_of_unknown_slice", slice=slice_name,
                            comment_id=comment_id)
 
-    async def pull_review(self, slice_name: str, upstream_pr: int, review_id: int) -> None:
-        """Copy a review submitted on a linked upstream pull request."""
-        copied = await self._forge_job(
-            "slice_review_not_copied", slice_name,
-            self.syncer().pull_review(slice_name, upstream_pr, review_id))
+    async def pull_review(self, slice_name: str, upstream_pr: int, review_id: int,
+                          delivery_id: int | None = None) -> None:
+        """Copy a review submitted on a linked upstream pull request (``delivery_id``: the
+        webhook delivery whose event asked for it, recorded on the copy's run)."""
+        with delivered_by(delivery_id):
+            copied = await self._forge_job(
+                "slice_review_not_copied", slice_name,
+                self.syncer().pull_review(slice_name, upstream_pr, review_id))
         if copied is not None:
             logger.info("slice_review_copied", slice=slice_name, upstream_pr=upstream_pr,
                         review_id=review_id, slice_pr=copied.slice_pr, created=copied.created)

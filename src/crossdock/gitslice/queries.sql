@@ -46,6 +46,20 @@ INSERT INTO gitslice_runs (slice_name, kind, upstream_ref, slice_ref, job_id, de
 VALUES (%(name)s, %(kind)s, %(upstream_ref)s, %(slice_ref)s, %(job_id)s, %(delivery_id)s)
 RETURNING id
 
+-- name: take_waiting_deliveries
+-- The deliveries waiting for the slice's next pull, taken by the pull that starts.
+DELETE FROM gitslice_waiting_deliveries WHERE slice_name = %(name)s RETURNING delivery_id
+
+-- name: insert_waiting_delivery
+INSERT INTO gitslice_waiting_deliveries (slice_name, delivery_id)
+VALUES (%(name)s, %(delivery_id)s)
+ON CONFLICT DO NOTHING
+
+-- name: insert_run_deliveries
+INSERT INTO gitslice_run_deliveries (run_id, delivery_id)
+SELECT %(run_id)s, unnest(%(deliveries)s::bigint[])
+ON CONFLICT DO NOTHING
+
 -- name: finish_run
 UPDATE gitslice_runs SET state = %(state)s, upstream_sha = %(upstream_sha)s,
     slice_sha = %(slice_sha)s, commits = %(commits)s, error = %(error)s, finished_at = now()
@@ -155,8 +169,9 @@ VALUES (%(name)s, %(kind)s, %(upstream_id)s, %(slice_id)s, %(slice_url)s)
 ON CONFLICT (slice_name, kind, upstream_id) DO NOTHING
 
 -- name: insert_command
-INSERT INTO gitslice_commands (slice_name, comment_id, pull_number, author, command)
-VALUES (%(name)s, %(comment_id)s, %(pull_number)s, %(author)s, %(command)s)
+INSERT INTO gitslice_commands (slice_name, comment_id, pull_number, author, command,
+                               delivery_id)
+VALUES (%(name)s, %(comment_id)s, %(pull_number)s, %(author)s, %(command)s, %(delivery_id)s)
 ON CONFLICT (slice_name, comment_id) DO NOTHING
 
 -- name: finish_command

@@ -149,6 +149,8 @@ class CommandRecord:
     command: str
     state: CommandState = CommandState.QUEUED
     result: str | None = None
+    #: The webhook delivery the comment came with: the runs the command starts name it.
+    delivery_id: int | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> CommandRecord:
@@ -156,4 +158,4 @@ class CommandRecord:
         return cls(slice_name=row["slice_name"], comment_id=row["comment_id"],
                    pull_number=row["pull_number"], author=row["author"],
                    command=row["command"], state=CommandState(row["state"]),
-                   result=row["result"])
+                   result=row["result"], delivery_id=row["delivery_id"])

@@ -141,17 +141,33 @@ class SliceStore:
         self, name: str, kind: RunKind, *, upstream_ref: str | None, slice_ref: str | None,
         cause: RunCause | None = None,
     ) -> int:
-        """Record that a run started (and what started it); returns its id."""
+        """Record that a run started (and what started it); returns its id. A pull of the
+        default branch also takes the deliveries waiting for one: the run lists them all and
+        names the cause's delivery (else the first of them) as its own."""
         cause = cause or RunCause()
         async with self.transaction() as conn:
+            deliveries = set() if cause.delivery_id is None else {cause.delivery_id}
+            if kind is RunKind.PULL:
+                taken = await _execute(conn, "take_waiting_deliveries", {"name": name})
+                deliveries.update(row["delivery_id"] for row in await taken.fetchall())
+            first = cause.delivery_id if cause.delivery_id is not None else \
+                min(deliveries, default=None)
             cursor = await _execute(conn, "insert_run", {
                 "name": name, "kind": kind.value, "upstream_ref": upstream_ref,
-                "slice_ref": slice_ref, "job_id": cause.job_id,
-                "delivery_id": cause.delivery_id,
+                "slice_ref": slice_ref, "job_id": cause.job_id, "delivery_id": first,
             })
             row = await cursor.fetchone()
-        assert row is not None
+            assert row is not None
+            if deliveries:
+                await _execute(conn, "insert_run_deliveries", {
+                    "run_id": row["id"], "deliveries": sorted(deliveries)})
         return int(row["id"])
+
+    async def await_pull(self, conn: Connection, name: str, delivery_id: int) -> None:
+        """Record on ``conn`` (an event handler's transaction) that delivery ``delivery_id``
+        asked for a pull of slice ``name``'s default branch: the next one to start lists it."""
+        await _execute(conn, "insert_waiting_delivery", {"name": name,
+                                                          "delivery_id": delivery_id})
 
     async def finish_run(self, run_id: int, end: RunEnd, *,
                          event: SliceEvent | None = None) -> None:
@@ -363,7 +379,7 @@ class SliceStore:
         cursor = await _execute(conn, "insert_command", {
             "name": record.slice_name, "comment_id": record.comment_id,
             "pull_number": record.pull_number, "author": record.author,
-            "command": record.command})
+            "command": record.command, "delivery_id": record.delivery_id})
         return cursor.rowcount > 0
 
     async def finish_command(self, name: str, comment_id: int, state: CommandState,

@@ -12,8 +12,12 @@
 A payload belongs to the slices whose forge repository has its ``repository.full_name`` (any
 case), or, for a slice without forge repositories, whose repository URL it names. Every job is
 deferred in the handler's transaction with ``lock=f"slice:{name}"``, so jobs on one slice run
-one at a time; a pull already waiting takes the place of a new one. A pull carries the id of
-the webhook delivery whose event queued it, and its sync run records it.
+one at a time; a pull already waiting takes the place of a new one. Each job carries the id of
+the webhook delivery whose event queued it (a command's record keeps it), and the sync runs it
+starts record it. Every delivery asking for a pull also waits for the next pull of the slice's
+default branch to start, which lists it (:meth:`SliceStore.start_run`): a pull that took the
+place of later ones lists all their deliveries. A delivery whose event comes while that pull
+is starting, before its handler has committed, is listed by the next pull instead.
 """
 
 from __future__ import annotations
@@ -86,9 +90,14 @@ def _number(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _delivery(event: Event) -> int | None:
+    """The webhook delivery the event came from, if it names one."""
+    return _number(event.payload.get("delivery_id"))
+
+
 def _cause(event: Event) -> dict[str, int]:
-    """The pull job's argument naming the delivery the event came from, if it names one."""
-    delivery = _number(event.payload.get("delivery_id"))
+    """The job's argument naming the delivery the event came from, if it names one."""
+    delivery = _delivery(event)
     return {} if delivery is None else {"delivery_id": delivery}
 
 
@@ -104,13 +113,21 @@ class Triggers:
         configs = [SliceConfig.from_row(row) for row in await self.store.all(conn)]
         return [config for config in configs if belongs(config, payload, side)]
 
+    async def _pull(self, conn: Connection, name: str, event: Event) -> None:
+        """Queue a pull of the slice's default branch for ``event``; its delivery waits for
+        the next pull to start, so a pull already waiting lists it too."""
+        delivery = _delivery(event)
+        if delivery is not None:
+            await self.store.await_pull(conn, name, delivery)
+        await defer(self.runtime, conn, PULL_TASK, name, **_cause(event))
+
     async def on_push(self, event: Event, conn: Connection) -> None:
         """An upstream default branch moved: pull."""
         payload = _payload(event)
         ref = str(payload.get("ref") or "")
         for config in await self._slices(conn, payload, "upstream"):
             if ref == f"refs/heads/{config.upstream_branch}":
-                await defer(self.runtime, conn, PULL_TASK, config.name, **_cause(event))
+                await self._pull(conn, config.name, event)
 
     async def on_pull_request(self, event: Event, conn: Connection) -> None:
         """A slice pull request got commits: pull; a linked upstream one closed: tell it."""
@@ -120,7 +137,7 @@ class Triggers:
         number = _number(pull.get("number"))
         if action in _PULL_ACTIONS:
             for config in await self._slices(conn, payload, "slice"):
-                await defer(self.runtime, conn, PULL_TASK, config.name, **_cause(event))
+                await self._pull(conn, config.name, event)
         if action != "closed" or number is None:
             return
         for config in await self._slices(conn, payload, "upstream"):
@@ -140,7 +157,7 @@ class Triggers:
             if config.forge is not None and await self.store.link_by_upstream(config.name,
                                                                                number):
                 await defer(self.runtime, conn, PULL_REVIEW_TASK, config.name,
-                            upstream_pr=number, review_id=review_id)
+                            upstream_pr=number, review_id=review_id, **_cause(event))
 
     async def on_comment(self, event: Event, conn: Connection) -> None:
         """A ``/git-slice`` comment on a slice pull request: take the command once, run it."""
@@ -162,7 +179,8 @@ class Triggers:
                             issue=number, user=login)
                 continue
             record = CommandRecord(slice_name=config.name, comment_id=comment_id,
-                                   pull_number=number, author=login, command=line)
+                                   pull_number=number, author=login, command=line,
+                                   delivery_id=_delivery(event))
             if not await self.store.take_command(conn, record):
                 logger.info("slice_command_seen_before", slice=config.name,
                             comment_id=comment_id)

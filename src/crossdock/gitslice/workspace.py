@@ -20,6 +20,7 @@ import pygit2
 
 from crossdock.core.jobs import current_job
 from crossdock.core.logging import get_logger
+from crossdock.gitslice.causes import current_delivery
 from crossdock.gitslice.config import Credentials, SliceConfig, checked
 from crossdock.gitslice.credentials import Side, StoredCredential
 from crossdock.gitslice.errors import GitCommandError, GitSliceError, SliceConfigError
@@ -151,14 +152,15 @@ class Workspace:
     ) -> AsyncIterator[int]:
         """Record a run of ``kind`` (its id is yielded); the block raising records it failed.
         The run records the job running it, if one is, and ``delivery_id``, the webhook
-        delivery that queued that job.
+        delivery that queued that job (by default the one the job said it was queued by).
 
         Recording success is the caller's, after the block: it goes with what the run wrote.
         A push that fails with a GitSlice error publishes ``gitslice.push.refused`` with it.
         """
         run_id = await self.store.start_run(
             config.name, kind, upstream_ref=upstream_ref, slice_ref=slice_ref,
-            cause=RunCause(job_id=current_job(), delivery_id=delivery_id))
+            cause=RunCause(job_id=current_job(), delivery_id=current_delivery()
+                           if delivery_id is None else delivery_id))
         try:
             yield run_id
         except BaseException as exc:

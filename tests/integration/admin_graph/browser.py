@@ -37,9 +37,10 @@ WAIT = 20_000
 
 
 @contextlib.asynccontextmanager
-async def workers(runtime: Runtime) -> AsyncIterator[None]:
-    """The job worker and the services' own loops, as ``crossdock up`` runs them."""
-    running = [asyncio.create_task(runtime.jobs.run_worker(concurrency=2)),
+async def workers(runtime: Runtime, queues: list[str] | None = None) -> AsyncIterator[None]:
+    """The job worker (of ``queues``, or all) and the services' own loops, as ``crossdock up``
+    runs them."""
+    running = [asyncio.create_task(runtime.jobs.run_worker(concurrency=2, queues=queues)),
                *service_workers(runtime, None)]
     try:
         yield

@@ -69,6 +69,8 @@ async def test_gitslice_resolves_job_delivery_and_repository_representations(
         " 'git@github.com:acme/web.git', 'main')")
     (run,) = await graph.sql("INSERT INTO gitslice_runs (slice_name, kind, job_id, delivery_id)"
                              " VALUES ('web', 'pull', 41, 42) RETURNING id")
+    await graph.sql("INSERT INTO gitslice_run_deliveries (run_id, delivery_id) VALUES"
+                    f" ({run['id']}, 42)")
     data = await graph.data("gitslice", ENTITIES % (
         "Job { id syncRuns { id } } ... on Delivery { id syncRuns { kind } }"
         " ... on Repository { url slices { name } }"), {"representations": [

@@ -142,3 +142,36 @@ async def test_many_runs_read_their_commits_and_links_once(
     assert {run["pullLink"]["upstreamPr"] for run in runs if run["kind"] == "push"} == {7}
     # The token, the page of runs, then one query for the commits and one for the links.
     assert statements.count == 4
+
+
+async def test_the_deliveries_behind_many_runs_and_the_runs_of_many_deliveries_are_read_once(
+        graph: Graph, statements: StatementCounter) -> None:
+    """A run lists every delivery behind it (a folded pull's several) and each delivery the
+    run, whichever one the run names as its own."""
+    for n in range(3):
+        await seed_slice(graph, f"s{n}", runs=4)
+    await graph.sql("UPDATE gitslice_runs SET delivery_id = id * 10")
+    await graph.sql("INSERT INTO gitslice_run_deliveries (run_id, delivery_id)"
+                    " SELECT id, id * 10 FROM gitslice_runs UNION ALL"
+                    " SELECT id, id * 10 + 1 FROM gitslice_runs WHERE id % 2 = 0")
+    statements.count = 0
+    runs = (await graph.data("gitslice", """{ recentSyncRuns(first: 12) { nodes {
+      id delivery { id } deliveries { id } } } }"""))["recentSyncRuns"]["nodes"]
+    assert len(runs) == 12
+    for run in runs:
+        own = int(run["id"]) * 10
+        assert run["delivery"] == {"id": str(own)}
+        assert run["deliveries"] == [{"id": str(own)}] + (
+            [{"id": str(own + 1)}] if own % 20 == 0 else [])
+    # The token, the page of runs, then one query for every run's deliveries.
+    assert statements.count == 3
+    even = next(int(run["id"]) for run in runs if int(run["id"]) % 2 == 0)
+    statements.count = 0
+    found = (await graph.data("gitslice", """query ($reps: [_Any!]!) {
+      _entities(representations: $reps) { ... on Delivery { id syncRuns { id } } } }""", {
+        "reps": [{"__typename": "Delivery", "id": str(key)}
+                 for key in (even * 10, even * 10 + 1, 5)]}))["_entities"]
+    assert [entity["syncRuns"] for entity in found] == [
+        [{"id": str(even)}], [{"id": str(even)}], []]
+    # The token, then one query for the three deliveries' runs.
+    assert statements.count == 2

@@ -19,6 +19,7 @@ from crossdock.core.runtime import Runtime
 from crossdock.core.tokens import Role, TokenStore
 from crossdock.gitslice.config import ForgeConfig, SliceConfig
 from crossdock.gitslice.forge.fake import FakeForge, serve
+from crossdock.gitslice.forge.fake.state import Repo
 from crossdock.gitslice.jobs import syncer_for
 from crossdock.webhooks import operations
 from crossdock.webhooks.app import build_app
@@ -255,10 +256,9 @@ async def forge(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
     assert not errors, "\n".join(errors[:20])
 
 
-async def test_a_push_with_raise_pr_opens_the_upstream_pull_request_its_run_links(
-        forge: FakeForge, gateway: tuple[str, Runtime]) -> None:
-    _, runtime = gateway
-    graph = await _gateway(gateway)
+async def forge_slice(forge: FakeForge, runtime: Runtime) -> tuple[Repo, Repo]:
+    """Slice ``app`` of the forge's ``alice/app`` (one commit) into ``bob/app-slice``, pushed
+    upstream to ``dev/<branch>``; returns both repositories."""
     state = forge.state
     upstream = state.repo("alice", "app", viewer=state.user("alice"))
     slice_repo = state.repo("bob", "app-slice", viewer=state.user("bob"))
@@ -268,6 +268,14 @@ async def test_a_push_with_raise_pr_opens_the_upstream_pull_request_its_run_link
         slice_url=f"{forge.origin}/bob/app-slice.git", push_branch_template="dev/<branch_name>",
         forge=ForgeConfig(api_url=f"{forge.origin}/api/v3", upstream_repo="alice/app",
                           slice_repo="bob/app-slice")))
+    return upstream, slice_repo
+
+
+async def test_a_push_with_raise_pr_opens_the_upstream_pull_request_its_run_links(
+        forge: FakeForge, gateway: tuple[str, Runtime]) -> None:
+    _, runtime = gateway
+    graph = await _gateway(gateway)
+    upstream, slice_repo = await forge_slice(forge, runtime)
     async with workers(runtime):
         await graph.settled(
             (await graph.data('mutation { pullSlice(name: "app") { id } }'))["pullSlice"]["id"])

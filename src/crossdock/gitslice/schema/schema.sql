@@ -48,14 +48,28 @@ CREATE TABLE gitslice_runs (
     error text,
     started_at timestamptz NOT NULL DEFAULT now(),
     finished_at timestamptz,
-    -- The job that ran it, and the webhook delivery whose event queued that job (if any).
+    -- The job that ran it, and the first webhook delivery behind it (if any).
     job_id bigint,
     delivery_id bigint
 );
 CREATE INDEX gitslice_runs_slice_idx ON gitslice_runs (slice_name, id);
 CREATE INDEX gitslice_runs_job_idx ON gitslice_runs (job_id) WHERE job_id IS NOT NULL;
-CREATE INDEX gitslice_runs_delivery_idx ON gitslice_runs (delivery_id)
-    WHERE delivery_id IS NOT NULL;
+
+-- Every webhook delivery behind a run: the one that queued its job, and those a waiting pull
+-- took in (each queued it again before it started).
+CREATE TABLE gitslice_run_deliveries (
+    run_id bigint NOT NULL REFERENCES gitslice_runs (id) ON DELETE CASCADE,
+    delivery_id bigint NOT NULL,
+    PRIMARY KEY (run_id, delivery_id)
+);
+CREATE INDEX gitslice_run_deliveries_delivery_idx ON gitslice_run_deliveries (delivery_id);
+
+-- Deliveries that asked for a pull of a slice's default branch, until the next one starts.
+CREATE TABLE gitslice_waiting_deliveries (
+    slice_name text NOT NULL REFERENCES gitslice_slices (name) ON DELETE CASCADE,
+    delivery_id bigint NOT NULL,
+    PRIMARY KEY (slice_name, delivery_id)
+);
 
 CREATE TABLE gitslice_commit_map (
     slice_name text NOT NULL REFERENCES gitslice_slices (name) ON DELETE CASCADE,
@@ -137,5 +151,7 @@ CREATE TABLE gitslice_commands (
     result text,
     created_at timestamptz NOT NULL DEFAULT now(),
     finished_at timestamptz,
+    -- The webhook delivery the comment came with (none: taken before deliveries were kept).
+    delivery_id bigint,
     PRIMARY KEY (slice_name, comment_id)
 );
