@@ -158,6 +158,13 @@ async def test_remove_needs_the_name_typed_and_counts_the_deliveries(graph: Grap
     (UPDATE, {"name": "dup", "maxBodyBytes": -5}, "max_body_bytes must be from 1"),
     (UPDATE, {"name": "nope", "retry": {"maxTries": 2}}, "no webhook source named 'nope'"),
     (REMOVE, {"name": "dup", "confirm": "DUP"}, "type the source's name"),
+    (REMOVE, {"name": "a\x00", "confirm": "a\x00"}, "cannot contain NUL"),
+    (UPDATE, {"name": "a\x00", "maxBodyBytes": 10}, "cannot contain NUL"),
+    (ADD, {"name": "a\x00", "provider": "github", "secrets": [SECRET]}, "invalid source name"),
+    (ADD, {"name": "x", "provider": "hmac", "secrets": [SECRET],
+           "options": {"header": "X-A\x00"}}, "a value the database cannot take"),
+    (ADD, {"name": "x", "provider": "github", "secrets": ["a-secret-with-a-\x00-inside"]},
+     "cannot contain NUL"),
 ])
 async def test_each_refusal_is_one_bad_user_input_line(
         graph: Graph, query: str, variables: dict[str, Any], said: str) -> None:
