@@ -84,15 +84,19 @@ def _time(value: Any, name: str) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-async def _json_object(request: Request) -> dict[str, Any]:
-    return await json_object(request, WebhooksError)
+#: The members each request body may have (the document's ``additionalProperties: false``).
+_SOURCE_FIELDS = ("name", "provider", "secrets", "options", "max_body_bytes", "retry")
+_SOURCE_CHANGE_FIELDS = ("add_secrets", "remove_secrets", "max_body_bytes", "retry")
+_ROUTE_FIELDS = ("handler", "event_type", "action", "filters", "config", "position")
+_REPLAY_FIELDS = ("ids", "source", "since", "until", "status")
+
+
+async def _json_object(request: Request, fields: tuple[str, ...]) -> dict[str, Any]:
+    return await json_object(request, WebhooksError, fields=fields)
 
 
 def _source_changes(data: dict[str, Any]) -> dict[str, Any]:
     """The keyword arguments of :func:`operations.update_source`, checked."""
-    unknown = set(data) - {"add_secrets", "remove_secrets", "max_body_bytes", "retry"}
-    if unknown:
-        raise WebhooksError(f"unknown fields: {', '.join(sorted(unknown))}")
     changes = {key: data.get(key, []) for key in ("add_secrets", "remove_secrets")}
     if not all(isinstance(v, list) and all(isinstance(s, str) for s in v)
                for v in changes.values()):
@@ -127,7 +131,7 @@ def _routes(database: Database) -> Starlette:  # noqa: C901, PLR0915 - one closu
         return JSONResponse({"sources": [source.public() for source in sources]})
 
     async def add_source(request: Request) -> Response:
-        data = await _json_object(request)
+        data = await _json_object(request, _SOURCE_FIELDS)
         retry = data.get("retry") or {}
         try:
             source = operations.build_source(
@@ -141,7 +145,7 @@ def _routes(database: Database) -> Starlette:  # noqa: C901, PLR0915 - one closu
         return JSONResponse(created.public(), status_code=201)
 
     async def update_source(request: Request) -> Response:
-        changes = _source_changes(await _json_object(request))
+        changes = _source_changes(await _json_object(request, _SOURCE_CHANGE_FIELDS))
         changed = await operations.update_source(
             database, request.path_params["name"], **changes)
         return JSONResponse(changed.public())
@@ -164,7 +168,7 @@ def _routes(database: Database) -> Starlette:  # noqa: C901, PLR0915 - one closu
         return JSONResponse({"routes": [route.public() for route in routes]})
 
     async def add_route(request: Request) -> Response:
-        data = await _json_object(request)
+        data = await _json_object(request, _ROUTE_FIELDS)
         if not isinstance(data.get("handler"), str):
             raise WebhooksError("handler is required")
         route = await operations.add_route(
@@ -194,7 +198,7 @@ def _routes(database: Database) -> Starlette:  # noqa: C901, PLR0915 - one closu
         return JSONResponse(await operations.show_delivery(database, delivery_id))
 
     async def replay(request: Request) -> Response:
-        data = await _json_object(request)
+        data = await _json_object(request, _REPLAY_FIELDS)
         ids = data.get("ids") or []
         if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
             raise WebhooksError("ids must be a list of integers")

@@ -210,3 +210,31 @@ async def test_a_value_the_database_cannot_take_is_400_not_500(stack: Stack) -> 
     response = await stack.api.get("/api/deliveries", params={"source": "a\x00b"})
     assert response.status_code == 400
     assert check(response)["error"].startswith("a value the database cannot take")
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("POST", "/api/sources", {"name": "gh", "provider": "github",
+                              "secrets": ["long-enough-secret"], "secret": "typo"}),
+    ("PATCH", "/api/sources/gh", {"add_secret": ["another-secret-0123"]}),
+    ("POST", "/api/sources/gh/routes", {"handler": "log", "event": "push"}),
+    ("POST", "/api/replay", {"ids": [1], "sources": "gh"}),
+    ("POST", "/api/apps", {"name": "acme", "descripton": "ACME"}),
+    ("POST", "/api/event-types", {"name": "invoice.paid", "\x16": {}}),
+    ("POST", "/api/apps/acme/messages", {"event_type": "invoice.paid", "payload": {},
+                                         "channel": "eu"}),
+    ("POST", "/api/endpoints/1/rotate-secret", {"overlap": 1}),
+    ("POST", "/api/endpoints/1/recover", {"since": "2026-01-01", "until": "2026-01-02"}),
+    ("POST", "/api/messages/1/resend", {"endpoint": 1}),
+])
+async def test_a_body_member_the_operation_does_not_take_is_400_and_changes_nothing(
+        stack: Stack, method: str, path: str, body: dict[str, Any]) -> None:
+    """The document says additionalProperties: false; a misspelt field is refused in one line
+    naming it, not ignored (a client would believe it set), before anything is stored."""
+    response = await stack.api.request(method, path, json=body)
+    assert response.status_code == 400, response.text
+    error = check(response)["error"]
+    assert error.startswith("unknown fields: ")
+    assert "\n" not in error
+    assert check(await stack.api.get("/api/sources")) == {"sources": []}
+    assert check(await stack.api.get("/api/event-types")) == {"event_types": []}
+    assert check(await stack.api.get("/api/apps")) == {"apps": []}

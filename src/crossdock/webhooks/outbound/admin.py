@@ -9,6 +9,7 @@ unknown application, endpoint, event type or message, 409 for a name taken, 400 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 from starlette.requests import Request
@@ -27,6 +28,12 @@ from crossdock.webhooks.outbound.service import ENDPOINT_FIELDS, Outbound
 
 #: What ``PATCH /api/endpoints/{id}`` takes besides the settings.
 _STATE_FIELDS = frozenset({"enabled", "disabled_reason"})
+#: The members each other request body may have (the document's ``additionalProperties``).
+_APP_FIELDS = ("name", "description")
+_NEW_ENDPOINT_FIELDS = ENDPOINT_FIELDS | {"signing"}
+_ROTATE_FIELDS = ("overlap_hours", "signing")
+_EVENT_TYPE_FIELDS = ("name", "description", "schema")
+_MESSAGE_FIELDS = ("event_type", "payload", "key", "ordering_key", "channels")
 
 
 def _outbound(request: Request) -> Outbound:
@@ -34,8 +41,8 @@ def _outbound(request: Request) -> Outbound:
     return outbound
 
 
-async def _body(request: Request) -> dict[str, Any]:
-    return await json_object(request, InvalidOutbound)
+async def _body(request: Request, fields: Collection[str]) -> dict[str, Any]:
+    return await json_object(request, InvalidOutbound, fields=fields)
 
 
 def _id(request: Request, error: type[UnknownEndpoint | MessageNotFound]) -> int:
@@ -50,9 +57,6 @@ def _tuple(value: Any) -> tuple[Any, ...] | None:
 
 
 def _settings_changes(data: dict[str, Any]) -> dict[str, Any]:
-    unknown = set(data) - ENDPOINT_FIELDS - _STATE_FIELDS
-    if unknown:
-        raise InvalidOutbound(f"unknown fields: {', '.join(sorted(unknown))}")
     changes = {key: value for key, value in data.items() if key in ENDPOINT_FIELDS}
     for key in ("event_types", "channels"):
         if key in changes:
@@ -78,7 +82,7 @@ async def list_apps(request: Request) -> Response:
 
 async def add_app(request: Request) -> Response:
     """POST /api/apps."""
-    data = await _body(request)
+    data = await _body(request, _APP_FIELDS)
     added = await _outbound(request).add_application(data.get("name", ""),
                                                      data.get("description", ""))
     return JSONResponse(added.public(), status_code=201)
@@ -100,7 +104,7 @@ async def list_endpoints(request: Request) -> Response:
 async def add_endpoint(request: Request) -> Response:
     """POST /api/apps/{name}/endpoints: the answer holds the signing secret (or the ed25519
     public key), this once."""
-    data = await _body(request)
+    data = await _body(request, _NEW_ENDPOINT_FIELDS)
     signing = _signing(data) or SigningScheme.HMAC
     changes = _settings_changes(data)
     if "url" not in changes:
@@ -113,7 +117,7 @@ async def add_endpoint(request: Request) -> Response:
 async def update_endpoint(request: Request) -> Response:
     """PATCH /api/endpoints/{id}: settings, and ``enabled`` (with ``disabled_reason``)."""
     endpoint_id = _id(request, UnknownEndpoint)
-    data = await _body(request)
+    data = await _body(request, ENDPOINT_FIELDS | _STATE_FIELDS)
     outbound = _outbound(request)
     changes = _settings_changes(data)
     endpoint = await outbound.update_endpoint(endpoint_id, changes) if changes \
@@ -139,7 +143,7 @@ async def remove_endpoint(request: Request) -> Response:
 async def rotate_secret(request: Request) -> Response:
     """POST /api/endpoints/{id}/rotate-secret: the answer holds the new secret, this once."""
     endpoint_id = _id(request, UnknownEndpoint)
-    data = await _body(request)
+    data = await _body(request, _ROTATE_FIELDS)
     signing = _signing(data)
     hours = data.get("overlap_hours", ROTATION_OVERLAP.total_seconds() / 3600)
     if isinstance(hours, bool) or not isinstance(hours, int | float):
@@ -152,7 +156,7 @@ async def rotate_secret(request: Request) -> Response:
 async def recover(request: Request) -> Response:
     """POST /api/endpoints/{id}/recover."""
     endpoint_id = _id(request, UnknownEndpoint)
-    since = (await _body(request)).get("since")
+    since = (await _body(request, ("since",))).get("since")
     try:
         start = dt.datetime.fromisoformat(str(since))
     except ValueError as exc:
@@ -170,7 +174,7 @@ async def list_event_types(request: Request) -> Response:
 
 async def add_event_type(request: Request) -> Response:
     """POST /api/event-types."""
-    data = await _body(request)
+    data = await _body(request, _EVENT_TYPE_FIELDS)
     added = await _outbound(request).add_event_type(
         data.get("name", ""), description=data.get("description", ""), schema=data.get("schema"))
     return JSONResponse(added.public(), status_code=201)
@@ -185,7 +189,7 @@ async def remove_event_type(request: Request) -> Response:
 
 async def send(request: Request) -> Response:
     """POST /api/apps/{name}/messages: 201 when new, 200 for an idempotency key's repeat."""
-    data = await _body(request)
+    data = await _body(request, _MESSAGE_FIELDS)
     if "event_type" not in data or "payload" not in data:
         raise InvalidOutbound("event_type and payload are required")
     channels = data.get("channels") or []
@@ -211,7 +215,7 @@ async def show_message(request: Request) -> Response:
 async def resend(request: Request) -> Response:
     """POST /api/messages/{id}/resend: to ``endpoint_id``, or wherever the message failed."""
     message_id = _id(request, MessageNotFound)
-    endpoint_id = (await _body(request)).get("endpoint_id")
+    endpoint_id = (await _body(request, ("endpoint_id",))).get("endpoint_id")
     if endpoint_id is not None and (isinstance(endpoint_id, bool)
                                     or not isinstance(endpoint_id, int)):
         raise InvalidOutbound("endpoint_id must be an integer")
