@@ -95,11 +95,14 @@ async def _json_object(request: Request, fields: tuple[str, ...]) -> dict[str, A
     return await json_object(request, WebhooksError, fields=fields)
 
 
+def _is_strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
 def _source_changes(data: dict[str, Any]) -> dict[str, Any]:
     """The keyword arguments of :func:`operations.update_source`, checked."""
     changes = {key: data.get(key, []) for key in ("add_secrets", "remove_secrets")}
-    if not all(isinstance(v, list) and all(isinstance(s, str) for s in v)
-               for v in changes.values()):
+    if not all(_is_strings(v) for v in changes.values()):
         raise WebhooksError("add_secrets and remove_secrets are lists of strings")
     changes["max_body_bytes"] = data.get("max_body_bytes")
     if changes["max_body_bytes"] is not None and not isinstance(changes["max_body_bytes"], int):
@@ -132,15 +135,19 @@ def _routes(database: Database) -> Starlette:  # noqa: C901, PLR0915 - one closu
 
     async def add_source(request: Request) -> Response:
         data = await _json_object(request, _SOURCE_FIELDS)
+        if not (isinstance(data.get("name"), str) and isinstance(data.get("provider"), str)
+                and _is_strings(data.get("secrets"))):
+            raise WebhooksError("name and provider (strings) and secrets (a list of strings) "
+                                "are required")
         retry = data.get("retry") or {}
         try:
             source = operations.build_source(
-                str(data["name"]), str(data["provider"]), [str(s) for s in data["secrets"]],
+                data["name"], data["provider"], data["secrets"],
                 options=data.get("options"), max_body_bytes=data.get("max_body_bytes"),
                 retry=Backoff(**retry),
             )
-        except (KeyError, TypeError) as exc:
-            raise WebhooksError("name, provider and secrets are required") from exc
+        except TypeError as exc:
+            raise WebhooksError("retry takes max_tries, base_seconds and max_seconds") from exc
         created = await operations.add_source(database, source)
         return JSONResponse(created.public(), status_code=201)
 
@@ -171,11 +178,15 @@ def _routes(database: Database) -> Starlette:  # noqa: C901, PLR0915 - one closu
         data = await _json_object(request, _ROUTE_FIELDS)
         if not isinstance(data.get("handler"), str):
             raise WebhooksError("handler is required")
+        if not all(isinstance(data.get(key), str | None) for key in ("event_type", "action")):
+            raise WebhooksError("event_type and action are strings or null")
+        if not _is_strings(data.get("filters", [])):
+            raise WebhooksError("filters must be a list of strings")
         route = await operations.add_route(
             database, source=request.path_params["name"], handler=data["handler"],
             event_type=data.get("event_type"), action=data.get("action"),
-            filters=[str(f) for f in data.get("filters", [])], config=data.get("config"),
-            position=int(data.get("position", 0)),
+            filters=data.get("filters", []), config=data.get("config"),
+            position=data.get("position", 0),
         )
         return JSONResponse(route.public(), status_code=201)
 
@@ -200,8 +211,12 @@ def _routes(database: Database) -> Starlette:  # noqa: C901, PLR0915 - one closu
     async def replay(request: Request) -> Response:
         data = await _json_object(request, _REPLAY_FIELDS)
         ids = data.get("ids") or []
-        if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+        # bool is an int to Python; true is not a delivery id to a client or to the database.
+        if not isinstance(ids, list) or not all(
+                isinstance(i, int) and not isinstance(i, bool) for i in ids):
             raise WebhooksError("ids must be a list of integers")
+        if not isinstance(data.get("source"), str | None):
+            raise WebhooksError("source must be a string")
         replayed = await operations.replay(
             database, ids=ids, source=data.get("source"),
             since=_time(data.get("since"), "since"), until=_time(data.get("until"), "until"),

@@ -238,3 +238,29 @@ async def test_a_body_member_the_operation_does_not_take_is_400_and_changes_noth
     assert check(await stack.api.get("/api/sources")) == {"sources": []}
     assert check(await stack.api.get("/api/event-types")) == {"event_types": []}
     assert check(await stack.api.get("/api/apps")) == {"apps": []}
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/api/replay", {"ids": [False]}),
+    ("/api/replay", {"source": 5, "since": "2026-01-01T00:00:00Z"}),
+    ("/api/sources", {"name": 5, "provider": "github", "secrets": ["long-enough-secret"]}),
+    ("/api/sources", {"name": "gh", "provider": "github", "secrets": ["long-enough-secret"],
+                      "retry": [1]}),
+    ("/api/sources/gh/routes", {"handler": "log", "position": {}}),
+    ("/api/sources/gh/routes", {"handler": "log", "position": "3"}),
+    ("/api/sources/gh/routes", {"handler": "log", "filters": "a == b"}),
+    ("/api/sources/gh/routes", {"handler": "log", "filters": [1]}),
+    ("/api/sources/gh/routes", {"handler": "log", "event_type": ["push"]}),
+])
+async def test_a_value_of_the_wrong_json_type_is_400_never_500_nor_coerced(
+        stack: Stack, path: str, body: dict[str, Any]) -> None:
+    """``false`` as a delivery id was 500 (the database compared bigint with boolean);
+    ``{}`` as a route's position was 500; ``"3"``, ``5`` as a name and a string of filters
+    were coerced into something the client did not send."""
+    check(await stack.api.post("/api/sources", json={
+        "name": "gh", "provider": "github", "secrets": ["long-enough-secret"]}))
+    response = await stack.api.post(path, json=body)
+    assert response.status_code == 400, response.text
+    assert "\n" not in check(response)["error"]
+    assert [s["name"] for s in check(await stack.api.get("/api/sources"))["sources"]] == ["gh"]
+    assert check(await stack.api.get("/api/sources/gh/routes")) == {"routes": []}
