@@ -19,7 +19,6 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from crossdock.core.adminauth import AdminAuth, TokenGuard
 from crossdock.core.asgi import ASGIApp
@@ -43,6 +42,7 @@ from crossdock.webhooks.errors import (
     WebhooksError,
 )
 from crossdock.webhooks.json_body import json_object
+from crossdock.webhooks.methods import route
 from crossdock.webhooks.models import DeliveryStatus
 from crossdock.webhooks.outbound import admin as outbound_admin
 from crossdock.webhooks.outbound.service import Outbound
@@ -235,17 +235,14 @@ def _routes(database: Database) -> Starlette:  # noqa: C901, PLR0915 - one closu
 
     app = Starlette(
         routes=[
-            Route(OPENAPI_PATH, get_openapi),
-            Route("/api/sources", list_sources, methods=["GET"]),
-            Route("/api/sources", add_source, methods=["POST"]),
-            Route("/api/sources/{name}", update_source, methods=["PATCH"]),
-            Route("/api/sources/{name}", remove_source, methods=["DELETE"]),
-            Route("/api/sources/{name}/routes", list_routes, methods=["GET"]),
-            Route("/api/routes/{id}", remove_route, methods=["DELETE"]),
-            Route("/api/sources/{name}/routes", add_route, methods=["POST"]),
-            Route("/api/deliveries", list_deliveries, methods=["GET"]),
-            Route("/api/deliveries/{id}", show_delivery, methods=["GET"]),
-            Route("/api/replay", replay, methods=["POST"]),
+            route(OPENAPI_PATH, GET=get_openapi),
+            route("/api/sources", GET=list_sources, POST=add_source),
+            route("/api/sources/{name}", PATCH=update_source, DELETE=remove_source),
+            route("/api/sources/{name}/routes", GET=list_routes, POST=add_route),
+            route("/api/routes/{id}", DELETE=remove_route),
+            route("/api/deliveries", GET=list_deliveries),
+            route("/api/deliveries/{id}", GET=show_delivery),
+            route("/api/replay", POST=replay),
             *outbound_admin.ROUTES,
         ],
         exception_handlers={WebhooksError: on_error},

@@ -264,3 +264,16 @@ async def test_a_value_of_the_wrong_json_type_is_400_never_500_nor_coerced(
     assert "\n" not in check(response)["error"]
     assert [s["name"] for s in check(await stack.api.get("/api/sources"))["sources"]] == ["gh"]
     assert check(await stack.api.get("/api/sources/gh/routes")) == {"routes": []}
+
+
+async def test_a_method_a_path_does_not_take_is_405_listing_every_method_it_does(
+        stack: Stack) -> None:
+    """With a route per method, ``Allow`` named only the first route's (``GET`` for a path
+    that also takes ``POST``)."""
+    paths = {re.sub(r"\{[^}]+\}", "1", template): {m.upper() for m in item} - {"PARAMETERS"}
+             for template, item in DOCUMENT["paths"].items() if template.startswith("/api/")}
+    for path, methods in paths.items():
+        response = await stack.api.request("PUT", path)
+        assert response.status_code == 405, path
+        allowed = set(response.headers["allow"].split(", ")) - {"HEAD"}
+        assert allowed == methods, path

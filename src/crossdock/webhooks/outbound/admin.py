@@ -14,10 +14,10 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from crossdock.webhooks.errors import InvalidOutbound, MessageNotFound, UnknownEndpoint
 from crossdock.webhooks.json_body import json_object
+from crossdock.webhooks.methods import route
 from crossdock.webhooks.outbound.models import (
     ROTATION_OVERLAP,
     Endpoint,
@@ -224,19 +224,15 @@ async def resend(request: Request) -> Response:
 
 
 ROUTES = [
-    Route("/api/apps", list_apps, methods=["GET"]),
-    Route("/api/apps", add_app, methods=["POST"]),
-    Route("/api/apps/{name}", remove_app, methods=["DELETE"]),
-    Route("/api/apps/{name}/endpoints", list_endpoints, methods=["GET"]),
-    Route("/api/apps/{name}/endpoints", add_endpoint, methods=["POST"]),
-    Route("/api/apps/{name}/messages", send, methods=["POST"]),
-    Route("/api/endpoints/{id}", update_endpoint, methods=["PATCH"]),
-    Route("/api/endpoints/{id}", remove_endpoint, methods=["DELETE"]),
-    Route("/api/endpoints/{id}/rotate-secret", rotate_secret, methods=["POST"]),
-    Route("/api/endpoints/{id}/recover", recover, methods=["POST"]),
-    Route("/api/event-types", list_event_types, methods=["GET"]),
-    Route("/api/event-types", add_event_type, methods=["POST"]),
-    Route("/api/event-types/{name}", remove_event_type, methods=["DELETE"]),
-    Route("/api/messages/{id}", show_message, methods=["GET"]),
-    Route("/api/messages/{id}/resend", resend, methods=["POST"]),
+    route("/api/apps", GET=list_apps, POST=add_app),
+    route("/api/apps/{name}", DELETE=remove_app),
+    route("/api/apps/{name}/endpoints", GET=list_endpoints, POST=add_endpoint),
+    route("/api/apps/{name}/messages", POST=send),
+    route("/api/endpoints/{id}", PATCH=update_endpoint, DELETE=remove_endpoint),
+    route("/api/endpoints/{id}/rotate-secret", POST=rotate_secret),
+    route("/api/endpoints/{id}/recover", POST=recover),
+    route("/api/event-types", GET=list_event_types, POST=add_event_type),
+    route("/api/event-types/{name}", DELETE=remove_event_type),
+    route("/api/messages/{id}", GET=show_message),
+    route("/api/messages/{id}/resend", POST=resend),
 ]
