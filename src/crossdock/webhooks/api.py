@@ -114,6 +114,8 @@ def _source_changes(data: dict[str, Any]) -> dict[str, Any]:
 
 
 OPENAPI_PATH = "/api/openapi.json"
+#: The most deliveries one GET /api/deliveries lists.
+MAX_LIMIT = 10_000
 
 
 def build_api(database: Database, auth: AdminAuth) -> ASGIApp:
@@ -194,11 +196,14 @@ def _routes(database: Database) -> Starlette:  # noqa: C901, PLR0915 - one closu
         params = request.query_params
         try:
             limit = int(params.get("limit", "100"))
-        except ValueError as exc:
-            raise WebhooksError("limit must be an integer") from exc
+        except ValueError:
+            limit = 0
+        # Out of range is refused, not clamped: a client asking for more would believe it had all.
+        if not 1 <= limit <= MAX_LIMIT:
+            raise WebhooksError(f"limit must be an integer from 1 to {MAX_LIMIT}")
         deliveries = await operations.list_deliveries(
             database, status=_status(params.get("status")), source=params.get("source"),
-            limit=max(1, min(limit, 10_000)))
+            limit=limit)
         return JSONResponse({"deliveries": deliveries})
 
     async def show_delivery(request: Request) -> Response:

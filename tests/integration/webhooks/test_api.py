@@ -277,3 +277,15 @@ async def test_a_method_a_path_does_not_take_is_405_listing_every_method_it_does
         assert response.status_code == 405, path
         allowed = set(response.headers["allow"].split(", ")) - {"HEAD"}
         assert allowed == methods, path
+
+
+@pytest.mark.parametrize(("limit", "status"), [
+    ("10001", 400), ("0", 400), ("-1", 400), ("many", 400), ("1", 200), ("10000", 200)])
+async def test_a_delivery_limit_outside_the_documented_range_is_400_not_clamped(
+        stack: Stack, limit: str, status: int) -> None:
+    """``limit=10001`` answered 200 with at most 10,000: the client believed it had them all."""
+    response = await stack.api.get("/api/deliveries", params={"limit": limit})
+    assert response.status_code == status
+    body = check(response)
+    if status == 400:
+        assert body["error"] == "limit must be an integer from 1 to 10000"
