@@ -121,3 +121,26 @@ async def test_every_outbound_operation_answers_per_the_document(stack: Stack) -
     check(await stack.api.delete("/api/apps/acme"))
     check(await stack.api.delete("/api/apps/acme"))  # 404
     assert {(m, p) for m, p, _ in checked} >= documented_operations(outbound=True)
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/api/apps/acme/endpoints", {"url": "https://hooks.acme.example/a", "signing": None}),
+    ("/api/endpoints/{id}/rotate-secret", {"signing": None}),
+    ("/api/apps/acme/messages", {"event_type": "invoice.paid", "payload": {}, "channels": {}}),
+    ("/api/apps/acme/messages", {"event_type": "invoice.paid", "payload": {}, "channels": None}),
+    ("/api/apps/acme/messages", {"event_type": "invoice.paid", "payload": {},
+                                 "channels": "eu"}),
+])
+async def test_a_null_or_an_object_where_the_document_wants_a_string_or_a_list_is_400(
+        stack: Stack, path: str, body: dict) -> None:
+    """``signing: null`` was taken as absent and ``channels: {}`` as no channel (201 both):
+    the document types them string and array, and a client sending them meant something."""
+    client = stack.api
+    check(await client.post("/api/apps", json={"name": "acme"}))
+    check(await client.post("/api/event-types", json={"name": "invoice.paid"}))
+    endpoint = check(await client.post("/api/apps/acme/endpoints", json={
+        "url": "https://hooks.acme.example/b"}))
+    response = await client.post(path.format(id=endpoint["id"]), json=body)
+    assert response.status_code == 400, response.text
+    assert "\n" not in check(response)["error"]
+    assert len(check(await client.get("/api/apps/acme/endpoints"))["endpoints"]) == 1

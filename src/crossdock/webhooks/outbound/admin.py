@@ -69,9 +69,8 @@ def _with_secret(endpoint: Endpoint) -> dict[str, Any]:
 
 
 def _signing(data: dict[str, Any]) -> SigningScheme | None:
-    """The ``signing`` field, taken out of ``data`` (None when absent)."""
-    value = data.pop("signing", None)
-    return None if value is None else SigningScheme.parse(value)
+    """The ``signing`` field, taken out of ``data`` (None when absent; null is refused)."""
+    return SigningScheme.parse(data.pop("signing")) if "signing" in data else None
 
 
 async def list_apps(request: Request) -> Response:
@@ -192,11 +191,12 @@ async def send(request: Request) -> Response:
     data = await _body(request, _MESSAGE_FIELDS)
     if "event_type" not in data or "payload" not in data:
         raise InvalidOutbound("event_type and payload are required")
-    channels = data.get("channels") or []
+    channels = data.get("channels", [])
+    if not isinstance(channels, list):
+        raise InvalidOutbound("channels must be a list of strings")
     published = await _outbound(request).send(
         request.path_params["name"], data["event_type"], data["payload"],
-        key=data.get("key"), ordering_key=data.get("ordering_key"),
-        channels=channels if isinstance(channels, list) else [channels])
+        key=data.get("key"), ordering_key=data.get("ordering_key"), channels=channels)
     return JSONResponse({**published.message.public(), "created": published.created,
                          "destinations": published.destinations},
                         status_code=201 if published.created else 200)
