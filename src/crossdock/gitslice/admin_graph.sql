@@ -75,9 +75,15 @@ FROM gitslice_pull_links WHERE slice_name = ANY(%(keys)s)
 ORDER BY slice_name, upstream_pr DESC;
 
 -- name: copies
-SELECT slice_name, kind, upstream_id, slice_id, slice_url, created_at
+SELECT slice_name, kind, upstream_id, slice_id, slice_url, created_at, delivery_id
 FROM gitslice_copies WHERE slice_name = ANY(%(keys)s)
 ORDER BY slice_name, created_at DESC;
+
+-- name: copies_by_delivery
+-- Along gitslice_copies_delivery_idx.
+SELECT slice_name, kind, upstream_id, slice_id, slice_url, created_at, delivery_id
+FROM gitslice_copies WHERE delivery_id = ANY(%(keys)s)
+ORDER BY delivery_id, created_at DESC;
 
 -- name: map_counts
 SELECT slice_name, count(*) AS mapped FROM gitslice_commit_map

@@ -54,6 +54,18 @@ class Delivery:
     async def sync_runs(self, info: strawberry.Info) -> list[SyncRun]:
         return await _runs_by(context_of(info), "runs_by_delivery", self.id)
 
+    @strawberry.field(description=(
+        "What its event copied from upstream (a review and its comments, an issue and its "
+        "comments), newest first: the copies remain when a later try or event finds them "
+        "copied and makes no run."))
+    async def copies(self, info: strawberry.Info) -> list[Copy]:
+        try:
+            key = int(self.id)
+        except ValueError:
+            return []
+        return await _grouped(context_of(info), "copies_by_delivery", "delivery_id", key,
+                              _copies)
+
     @classmethod
     def resolve_reference(cls, id: strawberry.ID) -> Delivery:  # noqa: A002
         return cls(id=id)
@@ -141,11 +153,27 @@ class SyncRun:
 
 @strawberry.type(description="An upstream review, review comment, issue or comment copied.")
 class Copy:
+    slice_name: str
     kind: str
     upstream_id: str
     slice_id: str
     slice_url: str
     created_at: dt.datetime
+    delivery_id: strawberry.Private[int | None]
+
+    @strawberry.field(description=(
+        "The webhook delivery behind the job that copied it (an upstream review's, or the "
+        "`/git-slice` comment's that asked for it); none when copied by hand."))
+    def delivery(self) -> Delivery | None:
+        return (None if self.delivery_id is None
+                else Delivery(id=strawberry.ID(str(self.delivery_id))))
+
+
+def _copies(rows: list[dict[str, Any]]) -> list[Copy]:
+    return [Copy(slice_name=row["slice_name"], kind=row["kind"],
+                 upstream_id=str(row["upstream_id"]), slice_id=str(row["slice_id"]),
+                 slice_url=row["slice_url"], created_at=row["created_at"],
+                 delivery_id=row["delivery_id"]) for row in rows]
 
 
 @strawberry.federation.type(keys=["url"], description=(
@@ -216,10 +244,7 @@ class Slice:
 
     @strawberry.field(description="Reviews, issues and comments copied from upstream.")
     async def copies(self, info: strawberry.Info) -> list[Copy]:
-        return await _batched(context_of(info), "copies", self.name, lambda rows: [Copy(
-            kind=row["kind"], upstream_id=str(row["upstream_id"]),
-            slice_id=str(row["slice_id"]), slice_url=row["slice_url"],
-            created_at=row["created_at"]) for row in rows])
+        return await _batched(context_of(info), "copies", self.name, _copies)
 
     @strawberry.field(description="The slice's sync runs, newest first.")
     async def runs(self, info: strawberry.Info, first: int = 20,

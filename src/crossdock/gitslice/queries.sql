@@ -164,8 +164,8 @@ SELECT * FROM gitslice_copies
 WHERE slice_name = %(name)s AND kind = %(kind)s AND upstream_id = %(upstream_id)s
 
 -- name: insert_copy
-INSERT INTO gitslice_copies (slice_name, kind, upstream_id, slice_id, slice_url)
-VALUES (%(name)s, %(kind)s, %(upstream_id)s, %(slice_id)s, %(slice_url)s)
+INSERT INTO gitslice_copies (slice_name, kind, upstream_id, slice_id, slice_url, delivery_id)
+VALUES (%(name)s, %(kind)s, %(upstream_id)s, %(slice_id)s, %(slice_url)s, %(delivery_id)s)
 ON CONFLICT (slice_name, kind, upstream_id) DO NOTHING
 
 -- name: insert_command

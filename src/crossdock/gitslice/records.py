@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
+from crossdock.gitslice.causes import current_delivery
 from crossdock.gitslice.history import Mapped
 
 
@@ -126,6 +127,8 @@ class Copy:
     upstream_id: int
     slice_id: int
     slice_url: str = ""
+    #: The webhook delivery behind the job making the copy (the running job's, by default).
+    delivery_id: int | None = dataclasses.field(default_factory=current_delivery)
 
 
 class CommandState(StrEnum):

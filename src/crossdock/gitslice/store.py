@@ -362,14 +362,15 @@ class SliceStore:
         if row is None:
             return None
         return Copy(kind=kind, upstream_id=row["upstream_id"], slice_id=row["slice_id"],
-                    slice_url=row["slice_url"])
+                    slice_url=row["slice_url"], delivery_id=row["delivery_id"])
 
     async def record_copy(self, name: str, copy: Copy) -> None:
         """Record a copy (a second record of the same upstream object is ignored)."""
         async with self.transaction() as conn:
             await _execute(conn, "insert_copy", {
                 "name": name, "kind": copy.kind.value, "upstream_id": copy.upstream_id,
-                "slice_id": copy.slice_id, "slice_url": copy.slice_url})
+                "slice_id": copy.slice_id, "slice_url": copy.slice_url,
+                "delivery_id": copy.delivery_id})
 
     # -- comment commands --------------------------------------------------------------------
 

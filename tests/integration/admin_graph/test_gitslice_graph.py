@@ -32,6 +32,12 @@ async def seed_slice(graph: Graph, name: str, *, runs: int = 3) -> list[int]:
     return [row["id"] for row in rows]
 
 
+async def seed_slices(graph: Graph, count: int, *, runs: int) -> None:
+    """Slices ``s0``, ``s1``, ... each seeded as :func:`seed_slice` seeds one."""
+    for n in range(count):
+        await seed_slice(graph, f"s{n}", runs=runs)
+
+
 SLICES = """{ slices { name upstreamRepo mappedCommits
   pullLinks { upstreamPr slicePr state } copies { kind upstreamId sliceId }
   runs(first: 2) { nodes { id kind state commits } pageInfo { hasNextPage } } } }"""
@@ -53,8 +59,7 @@ async def test_slices_show_runs_links_copies_and_mapped_commits(graph: Graph) ->
 
 async def test_links_and_copies_of_many_slices_are_read_once(
         graph: Graph, statements: StatementCounter) -> None:
-    for n in range(5):
-        await seed_slice(graph, f"s{n}", runs=0)
+    await seed_slices(graph, 5, runs=0)
     statements.count = 0
     data = await graph.data("gitslice", "{ slices { name mappedCommits pullLinks { upstreamPr }"
                             " copies { kind } } }")
@@ -127,8 +132,7 @@ async def test_a_sync_run_is_read_by_id_and_an_unknown_id_is_null(graph: Graph) 
 
 async def test_many_runs_read_their_commits_and_links_once(
         graph: Graph, statements: StatementCounter) -> None:
-    for n in range(4):
-        await seed_slice(graph, f"s{n}", runs=5)
+    await seed_slices(graph, 4, runs=5)
     await graph.sql("UPDATE gitslice_runs SET kind = 'push', upstream_ref = 'dev/x'"
                     " WHERE id % 2 = 0")
     await graph.sql("UPDATE gitslice_commit_map SET run_id = (SELECT min(id) FROM gitslice_runs"
@@ -148,8 +152,7 @@ async def test_the_deliveries_behind_many_runs_and_the_runs_of_many_deliveries_a
         graph: Graph, statements: StatementCounter) -> None:
     """A run lists every delivery behind it (a folded pull's several) and each delivery the
     run, whichever one the run names as its own."""
-    for n in range(3):
-        await seed_slice(graph, f"s{n}", runs=4)
+    await seed_slices(graph, 3, runs=4)
     await graph.sql("UPDATE gitslice_runs SET delivery_id = id * 10")
     await graph.sql("INSERT INTO gitslice_run_deliveries (run_id, delivery_id)"
                     " SELECT id, id * 10 FROM gitslice_runs UNION ALL"
@@ -174,4 +177,26 @@ async def test_the_deliveries_behind_many_runs_and_the_runs_of_many_deliveries_a
     assert [entity["syncRuns"] for entity in found] == [
         [{"id": str(even)}], [{"id": str(even)}], []]
     # The token, then one query for the three deliveries' runs.
+    assert statements.count == 2
+
+
+async def test_copies_name_their_delivery_and_many_deliveries_read_their_copies_once(
+        graph: Graph, statements: StatementCounter) -> None:
+    await seed_slices(graph, 3, runs=0)
+    await graph.sql("UPDATE gitslice_copies SET delivery_id = 70 + substr(slice_name, 2)::int"
+                    " WHERE slice_name <> 's2'")
+    data = await graph.data("gitslice", "{ slices { name copies { kind delivery { id } } } }")
+    assert [(found["name"], found["copies"]) for found in data["slices"]] == [
+        ("s0", [{"kind": "issue", "delivery": {"id": "70"}}]),
+        ("s1", [{"kind": "issue", "delivery": {"id": "71"}}]),
+        ("s2", [{"kind": "issue", "delivery": None}])]
+    statements.count = 0
+    found = (await graph.data("gitslice", """query ($reps: [_Any!]!) {
+      _entities(representations: $reps) { ... on Delivery { copies { sliceName upstreamId } } }
+    }""", {"reps": [{"__typename": "Delivery", "id": key} for key in ("71", "70", "5")]}))[
+        "_entities"]
+    assert [entity["copies"] for entity in found] == [
+        [{"sliceName": "s1", "upstreamId": "11"}], [{"sliceName": "s0", "upstreamId": "11"}],
+        []]
+    # The token, then one query for the three deliveries' copies.
     assert statements.count == 2

@@ -34,7 +34,7 @@ from tests.integration.admin_graph.test_gitslice_runs import (  # noqa: F401 (th
     slice_world,
 )
 from tests.integration.gateway.federation import Servers
-from tests.integration.gitslice.forge.conftest import BOB
+from tests.integration.gitslice.forge.conftest import ALICE, BOB
 from tests.integration.gitslice.forge.seed import commit
 
 pytestmark = pytest.mark.anyio
@@ -118,10 +118,11 @@ async def test_two_pushes_folded_into_one_waiting_pull_both_list_its_run(
     assert await runtime_rows(runtime, "SELECT * FROM gitslice_waiting_deliveries") == []
 
 
-async def test_a_git_slice_push_comment_sent_by_the_forge_makes_a_run_that_names_its_delivery(
+async def test_git_slice_comments_sent_by_the_forge_make_runs_and_copies_that_name_them(
         forge: FakeForge, gateway: tuple[str, Runtime]) -> None:  # noqa: F811 (the fixture)
-    """The slice repository's webhook goes to the receiver signed; the command's push run
-    names the comment's delivery, and the delivery its run."""
+    """The slice repository's webhook goes to the receiver signed: a ``push`` comment's push
+    run names the comment's delivery, a ``pull-issue`` comment's run and the issue copies it
+    made name the second comment's, and each delivery lists its run and its copies."""
     _, runtime = gateway
     graph = await _gateway(gateway)
     _, slice_repo = await forge_slice(forge, runtime)
@@ -140,30 +141,55 @@ async def test_a_git_slice_push_comment_sent_by_the_forge_makes_a_run_that_names
             "title": "Print two", "head": "feature", "base": "main"})
         assert opened.status_code == 201, opened.text
         number = opened.json()["number"]
-        said = await bob.post(f"/repos/bob/app-slice/issues/{number}/comments",
-                              json={"body": '/git-slice push -m "Print two"'})
-        assert said.status_code == 201, said.text
-        await forge.deliverer.drain()
+        await _command(forge, bob, number, '/git-slice push -m "Print two"')
         push, _ = await settled_runs(graph, "app", 2)
-        replied = await until(lambda: _replies(bob, number), "the command's reply")
-    # The command's comment, then crossdock's reply (which runs nothing).
-    delivery, *_ = deliveries = await runtime_rows(
-        runtime, "SELECT id, event_type FROM webhooks_deliveries ORDER BY id")
-    assert {row["event_type"] for row in deliveries} == {"issue_comment"}
+        async with httpx.AsyncClient(base_url=forge.api_url, timeout=20,
+                                     headers={"Authorization": f"token {ALICE}"}) as alice:
+            issue = (await alice.post("/repos/alice/app/issues", json={
+                "title": "Crash", "body": "It crashes."})).json()["number"]
+            said = await alice.post(f"/repos/alice/app/issues/{issue}/comments",
+                                    json={"body": "On start."})
+            assert said.status_code == 201, said.text
+        await _command(forge, bob, number, f"/git-slice pull-issue {issue}")
+        pulled, *_ = await settled_runs(graph, "app", 3)
+        replied = await until(lambda: _replies(bob, number, 2), "both commands' replies")
+    assert "Pushed `feature`" in replied[0]
+    assert f"Copied upstream issue #{issue}" in replied[1]
+    # The commands' comments; crossdock's replies come as deliveries too, and run nothing.
+    first, second = (str(row["delivery_id"]) for row in await runtime_rows(
+        runtime, "SELECT delivery_id FROM gitslice_commands ORDER BY comment_id"))
     assert (push["kind"], push["state"], push["upstreamRef"]) == ("push", "succeeded",
                                                                   "dev/feature")
-    assert push["delivery"] == {"id": str(delivery["id"])}
-    assert push["deliveries"] == [{"id": str(delivery["id"])}]
-    found = (await graph.data(DELIVERY_RUNS, {"id": str(delivery["id"])}))["delivery"]
-    assert found == {"eventType": "issue_comment",
-                     "syncRuns": [{"id": push["id"], "kind": "push"}]}
-    assert "Pushed `feature`" in replied
-    (row,) = await runtime_rows(runtime, "SELECT delivery_id FROM gitslice_commands")
-    assert row == {"delivery_id": delivery["id"]}
+    assert (push["delivery"], push["deliveries"]) == ({"id": first}, [{"id": first}])
+    assert (pulled["kind"], pulled["state"]) == ("pull_issue", "succeeded")
+    assert (pulled["delivery"], pulled["deliveries"]) == ({"id": second}, [{"id": second}])
+    found = (await graph.data("""query ($first: ID!, $second: ID!) {
+      first: delivery(id: $first) { eventType syncRuns { id kind } copies { kind } }
+      second: delivery(id: $second) { syncRuns { id kind }
+        copies { sliceName kind upstreamId delivery { id eventType } } } }""",
+                              {"first": first, "second": second}))
+    assert found["first"] == {"eventType": "issue_comment",
+                              "syncRuns": [{"id": push["id"], "kind": "push"}], "copies": []}
+    assert found["second"]["syncRuns"] == [{"id": pulled["id"], "kind": "pull_issue"}]
+    copies = found["second"]["copies"]
+    assert sorted(copy["kind"] for copy in copies) == ["issue", "issue_comment"]
+    assert {(copy["sliceName"], str(copy["delivery"]["id"]), copy["delivery"]["eventType"])
+            for copy in copies} == {("app", second, "issue_comment")}
+    assert str(issue) in {copy["upstreamId"] for copy in copies}
 
 
-async def _replies(client: httpx.AsyncClient, number: int) -> str:
-    """The crossdock reply on slice pull request ``number``, once there is one."""
+async def _command(served: FakeForge, client: httpx.AsyncClient, number: int,
+                   line: str) -> None:
+    """Comment ``line`` on slice pull request ``number`` and let the forge send its webhook."""
+    said = await client.post(f"/repos/bob/app-slice/issues/{number}/comments",
+                             json={"body": line})
+    assert said.status_code == 201, said.text
+    await served.deliverer.drain()
+
+
+async def _replies(client: httpx.AsyncClient, number: int, count: int) -> list[str]:
+    """The crossdock replies on slice pull request ``number``, once there are ``count``."""
     comments = (await client.get(f"/repos/bob/app-slice/issues/{number}/comments")).json()
-    return next((comment["body"] for comment in comments
-                 if "crossdock:git-slice-command" in comment["body"]), "")
+    found = [comment["body"] for comment in comments
+             if "crossdock:git-slice-command" in comment["body"]]
+    return found if len(found) >= count else []

@@ -136,8 +136,12 @@ CREATE TABLE gitslice_copies (
     slice_id bigint NOT NULL,
     slice_url text NOT NULL DEFAULT '',
     created_at timestamptz NOT NULL DEFAULT now(),
+    -- The webhook delivery behind the job that copied it (none: by hand, or before 0007).
+    delivery_id bigint,
     PRIMARY KEY (slice_name, kind, upstream_id)
 );
+CREATE INDEX gitslice_copies_delivery_idx ON gitslice_copies (delivery_id)
+    WHERE delivery_id IS NOT NULL;
 
 -- A /git-slice comment command, taken once per comment however often its webhook comes.
 CREATE TABLE gitslice_commands (
