@@ -76,11 +76,13 @@ class Loop:
         await self.forge.deliverer.drain()
         return self.receiver.events("issue_comment")[-1].payload
 
-    async def publish(self, event: str, payload: dict[str, Any]) -> None:
-        """Publish a webhook on the bus as the webhooks service does."""
+    async def publish(self, event: str, payload: dict[str, Any],
+                      delivery: int | None = None) -> None:
+        """Publish a webhook on the bus as the webhooks service does (with ``delivery``, the
+        id of the delivery it came in)."""
         await self.runtime.bus.publish(f"github.{event}", {
             "provider": "github", "event_type": event, "action": payload.get("action"),
-            "payload": payload})
+            "payload": payload, **({} if delivery is None else {"delivery_id": delivery})})
 
     def replies(self, number: int) -> list[str]:
         issue = self.slice.issue(number)
@@ -399,14 +401,24 @@ async def test_an_upstream_review_on_a_linked_pull_request_is_copied_by_itself(
                    comments=[{"path": "src/app.py", "line": 2, "side": "RIGHT", "body": "B?"}])
     await loop.forge.deliverer.drain()
     [review] = [r.payload for r in loop.receiver.events("pull_request_review")]
-    await loop.publish("pull_request_review", review)
-    await loop.publish("pull_request_review", review)
+    await loop.publish("pull_request_review", review, delivery=901)
+    await loop.publish("pull_request_review", review, delivery=902)
     await drain(loop.runtime)
     pull = loop.slice.issue(number).pull
     assert pull is not None
     [line_comment] = [c.body for c in pull.review_comments if c.path == "src/app.py"]
     assert line_comment.endswith("B?")
     assert len(pull.reviews) == 1
+    # The first delivery's job copied it (its run and the copies name it); the second found
+    # the copy and made no run.
+    async with loop.runtime.database.connection() as conn:
+        runs = await (await conn.execute(
+            "SELECT delivery_id FROM gitslice_runs WHERE kind = 'pull_review'")).fetchall()
+        copies = await (await conn.execute(
+            "SELECT kind, delivery_id FROM gitslice_copies ORDER BY kind")).fetchall()
+    assert runs == [{"delivery_id": 901}]
+    assert copies == [{"kind": "review", "delivery_id": 901},
+                      {"kind": "review_comment", "delivery_id": 901}]
     link = review["review"]["html_url"]
     payload = await loop.comment(DEV, number, f"/git-slice pull-review -from {link}")
     await loop.publish("issue_comment", payload)
