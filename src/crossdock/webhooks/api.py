@@ -91,8 +91,15 @@ _ROUTE_FIELDS = ("handler", "event_type", "action", "filters", "config", "positi
 _REPLAY_FIELDS = ("ids", "source", "since", "until", "status")
 
 
-async def _json_object(request: Request, fields: tuple[str, ...]) -> dict[str, Any]:
-    return await json_object(request, WebhooksError, fields=fields)
+async def _json_object(request: Request, fields: tuple[str, ...],
+                       nullable: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The body, refusing a null the document does not allow: null is not "leave it as it
+    is" or "the default", which a client gets by leaving the member out."""
+    data = await json_object(request, WebhooksError, fields=fields)
+    nulls = sorted(key for key, value in data.items() if value is None and key not in nullable)
+    if nulls:
+        raise WebhooksError(f"null is not a value of {', '.join(map(repr, nulls))}")
+    return data
 
 
 def _is_strings(value: Any) -> bool:
@@ -177,7 +184,7 @@ def _routes(database: Database) -> Starlette:  # noqa: C901, PLR0915 - one closu
         return JSONResponse({"routes": [route.public() for route in routes]})
 
     async def add_route(request: Request) -> Response:
-        data = await _json_object(request, _ROUTE_FIELDS)
+        data = await _json_object(request, _ROUTE_FIELDS, nullable=("event_type", "action"))
         if not isinstance(data.get("handler"), str):
             raise WebhooksError("handler is required")
         if not all(isinstance(data.get(key), str | None) for key in ("event_type", "action")):

@@ -307,3 +307,31 @@ def test_the_document_refuses_a_body_the_api_refuses(schema: str, body: dict[str
     validator = jsonschema.Draft202012Validator(
         {"$ref": f"urn:openapi#/components/schemas/{schema}"}, registry=_REGISTRY)
     assert not validator.is_valid(body)
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("PATCH", "/api/sources/gh", {"max_body_bytes": None, "retry": {}}),
+    ("PATCH", "/api/sources/gh", {"retry": None}),
+    ("POST", "/api/sources", {"name": "gl", "provider": "gitlab",
+                              "secrets": ["long-enough-secret"], "max_body_bytes": None}),
+    ("POST", "/api/replay", {"ids": None, "source": "gh", "since": "2026-01-01T00:00:00Z"}),
+    ("POST", "/api/sources/gh/routes", {"handler": "log", "filters": None}),
+])
+async def test_a_null_the_document_does_not_allow_is_400_not_taken_as_absent(
+        stack: Stack, method: str, path: str, body: dict[str, Any]) -> None:
+    """``PATCH /api/sources/gh`` with ``max_body_bytes: null`` answered 200 and changed
+    nothing: the client meant something (no limit?) the API did not do."""
+    check(await stack.api.post("/api/sources", json={
+        "name": "gh", "provider": "github", "secrets": ["long-enough-secret"]}))
+    response = await stack.api.request(method, path, json=body)
+    assert response.status_code == 400, response.text
+    assert check(response)["error"].startswith("null is not a value of ")
+    assert [s["name"] for s in check(await stack.api.get("/api/sources"))["sources"]] == ["gh"]
+
+
+async def test_a_route_may_leave_its_event_type_and_action_null(stack: Stack) -> None:
+    check(await stack.api.post("/api/sources", json={
+        "name": "gh", "provider": "github", "secrets": ["long-enough-secret"]}))
+    added = check(await stack.api.post("/api/sources/gh/routes", json={
+        "handler": "log", "event_type": None, "action": None}))
+    assert (added["event_type"], added["action"]) == (None, None)
