@@ -144,3 +144,28 @@ async def test_a_null_or_an_object_where_the_document_wants_a_string_or_a_list_i
     assert response.status_code == 400, response.text
     assert "\n" not in check(response)["error"]
     assert len(check(await client.get("/api/apps/acme/endpoints"))["endpoints"]) == 1
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/api/apps", {"name": "beta", "description": None}),
+    ("/api/event-types", {"name": "invoice.sent", "description": None}),
+    ("/api/messages/1/resend", {"endpoint_id": None}),
+    ("/api/endpoints/{id}/recover", {"since": None}),
+    ("/api/apps/acme/endpoints", {"url": "https://hooks.acme.example/a", "headers": None}),
+])
+async def test_a_null_the_document_does_not_allow_is_400_where_it_allows_one_it_is_taken(
+        stack: Stack, path: str, body: dict) -> None:
+    """A null the document does not allow was taken as absent (an application's description,
+    a resend's endpoint): the client meant something; where it allows one, null is taken."""
+    client = stack.api
+    check(await client.post("/api/apps", json={"name": "acme"}))
+    check(await client.post("/api/event-types", json={"name": "invoice.paid", "schema": None}))
+    endpoint = check(await client.post("/api/apps/acme/endpoints", json={
+        "url": "https://hooks.acme.example/b", "event_types": None, "channels": None,
+        "rate_limit": None, "max_concurrency": None}))
+    check(await client.post("/api/apps/acme/messages", json={
+        "event_type": "invoice.paid", "payload": None, "key": None, "ordering_key": None}))
+    response = await client.post(path.format(id=endpoint["id"]), json=body)
+    assert response.status_code == 400, response.text
+    assert check(response)["error"].startswith("null is not a value of ")
+    assert [a["name"] for a in check(await client.get("/api/apps"))["apps"]] == ["acme"]

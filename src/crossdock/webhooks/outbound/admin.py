@@ -34,6 +34,9 @@ _NEW_ENDPOINT_FIELDS = ENDPOINT_FIELDS | {"signing"}
 _ROTATE_FIELDS = ("overlap_hours", "signing")
 _EVENT_TYPE_FIELDS = ("name", "description", "schema")
 _MESSAGE_FIELDS = ("event_type", "payload", "key", "ordering_key", "channels")
+#: The members that may be null (the document's ``["...", "null"]`` types, and any payload).
+_NULLABLE_SETTINGS = ("event_types", "channels", "rate_limit", "max_concurrency")
+_NULLABLE_MESSAGE = ("payload", "key", "ordering_key")
 
 
 def _outbound(request: Request) -> Outbound:
@@ -41,8 +44,9 @@ def _outbound(request: Request) -> Outbound:
     return outbound
 
 
-async def _body(request: Request, fields: Collection[str]) -> dict[str, Any]:
-    return await json_object(request, InvalidOutbound, fields=fields)
+async def _body(request: Request, fields: Collection[str],
+                nullable: Collection[str] = ()) -> dict[str, Any]:
+    return await json_object(request, InvalidOutbound, fields=fields, nullable=nullable)
 
 
 def _id(request: Request, error: type[UnknownEndpoint | MessageNotFound]) -> int:
@@ -103,7 +107,7 @@ async def list_endpoints(request: Request) -> Response:
 async def add_endpoint(request: Request) -> Response:
     """POST /api/apps/{name}/endpoints: the answer holds the signing secret (or the ed25519
     public key), this once."""
-    data = await _body(request, _NEW_ENDPOINT_FIELDS)
+    data = await _body(request, _NEW_ENDPOINT_FIELDS, _NULLABLE_SETTINGS)
     signing = _signing(data) or SigningScheme.HMAC
     changes = _settings_changes(data)
     if "url" not in changes:
@@ -116,7 +120,7 @@ async def add_endpoint(request: Request) -> Response:
 async def update_endpoint(request: Request) -> Response:
     """PATCH /api/endpoints/{id}: settings, and ``enabled`` (with ``disabled_reason``)."""
     endpoint_id = _id(request, UnknownEndpoint)
-    data = await _body(request, ENDPOINT_FIELDS | _STATE_FIELDS)
+    data = await _body(request, ENDPOINT_FIELDS | _STATE_FIELDS, _NULLABLE_SETTINGS)
     outbound = _outbound(request)
     changes = _settings_changes(data)
     endpoint = await outbound.update_endpoint(endpoint_id, changes) if changes \
@@ -173,7 +177,7 @@ async def list_event_types(request: Request) -> Response:
 
 async def add_event_type(request: Request) -> Response:
     """POST /api/event-types."""
-    data = await _body(request, _EVENT_TYPE_FIELDS)
+    data = await _body(request, _EVENT_TYPE_FIELDS, ("schema",))
     added = await _outbound(request).add_event_type(
         data.get("name", ""), description=data.get("description", ""), schema=data.get("schema"))
     return JSONResponse(added.public(), status_code=201)
@@ -188,7 +192,7 @@ async def remove_event_type(request: Request) -> Response:
 
 async def send(request: Request) -> Response:
     """POST /api/apps/{name}/messages: 201 when new, 200 for an idempotency key's repeat."""
-    data = await _body(request, _MESSAGE_FIELDS)
+    data = await _body(request, _MESSAGE_FIELDS, _NULLABLE_MESSAGE)
     if "event_type" not in data or "payload" not in data:
         raise InvalidOutbound("event_type and payload are required")
     channels = data.get("channels", [])
