@@ -28,3 +28,32 @@ async def test_a_nul_in_a_text_argument_is_bad_user_input(graph: Graph, subgraph
     (error,) = body["errors"]
     assert error["extensions"]["code"] == "BAD_USER_INPUT", error
     assert "NUL" in error["message"] or "cannot take" in error["message"], error
+
+
+ENTITIES = """query($r: [_Any!]!) { _entities(representations: $r) { __typename } }"""
+
+
+@pytest.mark.parametrize(("subgraph", "representation"), [
+    ("core", {"__typename": "-1", "id": "1"}),          # a typename no entity has: KeyError
+    ("core", {"__typename": "Query", "id": "1"}),       # a type that is no entity
+    ("core", {"__typename": "Job"}),                    # no key: TypeError
+    ("core", {"__typename": "Job", "id": [1]}),         # a key of the wrong JSON type
+    ("core", {"__typename": "Job", "id": "1" * 3000}),  # a key no id is that long
+    ("gitslice", {"__typename": "Repository", "url": {"a": 1}}),
+    ("webhooks", {"__typename": "Delivery", "id": None}),
+    ("webhooks", "Delivery"),                           # not an object at all
+])
+async def test_a_representation_no_entity_takes_is_its_items_bad_user_input(
+        graph: Graph, subgraph: str, representation: object) -> None:
+    """Found by the generated queries of ``test_fuzz.py``: each was INTERNAL_SERVER_ERROR.
+    A good representation beside the bad one still resolves."""
+    good = {"__typename": "Job", "id": 7} if subgraph != "webhooks" else {
+        "__typename": "Repository", "url": "https://github.com/acme/up"}
+    response = await graph.post(subgraph, ENTITIES, {"r": [good, representation]},
+                                token="read")
+    body = response.json()
+    assert response.status_code == 200, body
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+    assert error["path"] == ["_entities", 1], error
+    assert body["data"]["_entities"][1] is None, body

@@ -18,15 +18,27 @@ traceback, never shown to the client).
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 import orjson
 import strawberry
-from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from graphql import GraphQLError, GraphQLUnionType, OperationType, get_operation_ast, parse
+
+# Strawberry reads the annotations of _entities' resolver at run time.
+from strawberry.federation.schema import FederationAny
+from strawberry.types import Info
 
 from crossdock.core.admin_graph.context import AdminContext
+from crossdock.core.admin_graph.entities import checked, key_names
 from crossdock.core.asgi import read_body, send_bytes
-from crossdock.core.errors import AccessDenied, CrossdockError, DatabaseError, NotLive
+from crossdock.core.errors import (
+    AccessDenied,
+    AdminGraphError,
+    CrossdockError,
+    DatabaseError,
+    NotLive,
+)
 from crossdock.core.logging import get_logger
 from crossdock.core.tokens import bearer
 
@@ -56,6 +68,32 @@ class AdminSchema(strawberry.federation.Schema):
     def process_errors(self, errors: list[GraphQLError],
                        execution_context: Any = None) -> None:
         del errors, execution_context
+
+    def entities_resolver(self, info: Info, representations: list[FederationAny],
+                          ) -> list[FederationAny]:
+        """Each representation checked (:mod:`.entities`), a bad one its item's error."""
+        keys = self._entity_keys
+        results: list[Any] = []
+        for representation in representations:
+            try:
+                found = checked(representation, keys)
+            except AdminGraphError as exc:
+                results.append(exc)
+            else:
+                results.extend(super().entities_resolver(info, [found]))  # type: ignore[list-item]
+        return results
+
+    @functools.cached_property
+    def _entity_keys(self) -> dict[str, list[str]]:
+        union = self._schema.type_map.get("_Entity")
+        members = union.types if isinstance(union, GraphQLUnionType) else ()
+        found = {}
+        for member in members:
+            definition = self.schema_converter.type_map[member.name].definition
+            names = key_names(getattr(definition, "origin", None))
+            if names is not None:
+                found[member.name] = names
+        return found
 
 
 def _error(message: str, code: str) -> dict[str, Any]:
