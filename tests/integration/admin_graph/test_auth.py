@@ -55,6 +55,12 @@ async def test_a_read_token_cannot_hide_a_mutation_in_a_document_of_several(
         graph: Graph) -> None:
     query = 'query A { services { name } } mutation B { cancelJob(id: "1") { id } }'
     response = await graph.post("core", query, token="read")
+    # No operation named: none runs, whatever the token.
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "OPERATION_RESOLUTION_FAILURE"
+    response = await graph.client.post(
+        f"{graph.url}/core/graphql", json={"query": query, "operationName": "B"},
+        headers={"authorization": f"Bearer {graph.read}"})
     assert response.status_code == 403
 
 

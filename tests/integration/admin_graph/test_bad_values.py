@@ -57,3 +57,28 @@ async def test_a_representation_no_entity_takes_is_its_items_bad_user_input(
     assert error["extensions"]["code"] == "BAD_USER_INPUT", error
     assert error["path"] == ["_entities", 1], error
     assert body["data"]["_entities"][1] is None, body
+
+
+@pytest.mark.parametrize(("query", "operation", "message"), [
+    ("{ services { name } }", "B", "Unknown operation named 'B'."),
+    ("query A { services { name } }", "", None),             # empty: no name, A runs
+    ("fragment F on Query { services { name } }", None, "The document has no operation to run."),
+    ("query A { services { name } } query B { services { name } }", None,
+     "Must provide operation name if query contains multiple operations."),
+])
+async def test_an_operation_name_no_operation_has_is_400_not_a_500(
+        graph: Graph, query: str, operation: str | None, message: str | None) -> None:
+    """Found by generated requests (``test_fuzz.py``): strawberry failed with a RuntimeError,
+    a 500 with a traceback, on an operation name the document does not have."""
+    response = await graph.client.post(
+        f"{graph.url}/core/graphql", json={"query": query, "operationName": operation},
+        headers={"authorization": f"Bearer {graph.read}"})
+    body = response.json()
+    if message is None:
+        assert response.status_code == 200, body
+        assert body["data"]["services"], body
+        return
+    assert response.status_code == 400, body
+    (error,) = body["errors"]
+    assert error == {"message": message,
+                     "extensions": {"code": "OPERATION_RESOLUTION_FAILURE"}}, error

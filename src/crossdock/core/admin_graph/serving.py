@@ -8,6 +8,8 @@ a JWT that grants no role, 503 ``SERVICE_UNAVAILABLE`` when the check cannot be 
 mutation with a read token is 403 ``FORBIDDEN``, refused before anything runs. The role is
 checked on the operation, not field by field, so a new mutation cannot be left open by
 forgetting a decorator.
+A request whose operation cannot be chosen (a name the document does not have, several
+operations and no name) is 400 ``OPERATION_RESOLUTION_FAILURE``, as at the gateway.
 
 Errors carry ``extensions.code``: ``BAD_USER_INPUT`` for a request the service refuses (an
 unknown delivery, a bad cursor), ``SERVICE_UNAVAILABLE`` when the database is down,
@@ -23,7 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 import strawberry
-from graphql import GraphQLError, GraphQLUnionType, OperationType, get_operation_ast, parse
+from graphql import (
+    GraphQLError,
+    GraphQLUnionType,
+    OperationDefinitionNode,
+    OperationType,
+    parse,
+)
 
 # Strawberry reads the annotations of _entities' resolver at run time.
 from strawberry.federation.schema import FederationAny
@@ -143,19 +151,16 @@ class SubgraphApp:
         if request is None:
             return
         query, variables, operation = request
-        try:
-            document = parse(query)
-        except GraphQLError as exc:
-            await _answer(send, 400, [{**exc.formatted,
-                                       "extensions": {"code": "GRAPHQL_PARSE_FAILED"}}])
+        chosen = await _chosen(query, operation, send)
+        if chosen is None:
             return
         try:
-            caller.allow("a mutation" if _writes(document, operation) else None)
+            caller.allow("a mutation" if chosen.operation is OperationType.MUTATION else None)
         except AccessDenied as exc:
             await _answer(send, exc.status, [_error(exc.message, exc.code)])
             return
         result = await self.schema.execute(
-            query, variable_values=variables, operation_name=operation,
+            query, variable_values=variables, operation_name=operation or None,
             context_value=AdminContext(runtime=self.runtime, caller=caller))
         await _send_result(send, result)
 
@@ -167,13 +172,36 @@ class SubgraphApp:
             return None
 
 
-def _writes(document: DocumentNode, operation: str | None) -> bool:
-    chosen = get_operation_ast(document, operation)
-    # No single operation: execution reports it; a document with any mutation is refused.
-    if chosen is None:
-        return any(getattr(node, "operation", None) is OperationType.MUTATION
-                   for node in document.definitions)
-    return chosen.operation is OperationType.MUTATION
+async def _chosen(query: str, operation: str | None,
+                  send: Send) -> OperationDefinitionNode | None:
+    """The operation ``query`` runs, or None once the client is told why there is none."""
+    try:
+        document = parse(query)
+    except GraphQLError as exc:
+        await _answer(send, 400, [{**exc.formatted,
+                                   "extensions": {"code": "GRAPHQL_PARSE_FAILED"}}])
+        return None
+    chosen = _operation(document, operation)
+    if isinstance(chosen, str):
+        await _answer(send, 400, [_error(chosen, "OPERATION_RESOLUTION_FAILURE")])
+        return None
+    return chosen
+
+
+def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | str:
+    """The operation to run, or why none can be chosen, as the gateway says it: strawberry
+    failed with a ``RuntimeError`` (a 500) on a name no operation has, or on a document
+    without one. An empty name is no name, as for the gateway."""
+    operations = [node for node in document.definitions
+                  if isinstance(node, OperationDefinitionNode)]
+    if name:
+        found = next((node for node in operations
+                      if node.name is not None and node.name.value == name), None)
+        return found or f"Unknown operation named {name[:100]!r}."
+    if len(operations) != 1:
+        return ("Must provide operation name if query contains multiple operations."
+                if operations else "The document has no operation to run.")
+    return operations[0]
 
 
 async def _request(receive: Receive,
