@@ -82,3 +82,20 @@ async def test_an_operation_name_no_operation_has_is_400_not_a_500(
     (error,) = body["errors"]
     assert error == {"message": message,
                      "extensions": {"code": "OPERATION_RESOLUTION_FAILURE"}}, error
+
+
+@pytest.mark.parametrize(("subgraph", "query"), [
+    ("core", "{ jobs(first: 1" + "0" * 5000 + ") { nodes { id } } }"),
+    ("webhooks", "{ deliveries(first: -" + "9" * 4400 + ") { nodes { id } } }"),
+])
+async def test_an_integer_literal_of_thousands_of_digits_is_bad_user_input(
+        graph: Graph, subgraph: str, query: str) -> None:
+    """Found by probing beside the generated requests: Python refuses to read an integer of
+    more than 4,300 digits, a ValueError inside the Int scalar, which was
+    INTERNAL_SERVER_ERROR."""
+    response = await graph.post(subgraph, query)
+    body = response.json()
+    assert response.status_code == 400, body
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+    assert "100 digits" in error["message"], error

@@ -26,11 +26,15 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import strawberry
 from graphql import (
+    BREAK,
     GraphQLError,
     GraphQLUnionType,
+    IntValueNode,
     OperationDefinitionNode,
     OperationType,
+    Visitor,
     parse,
+    visit,
 )
 
 # Strawberry reads the annotations of _entities' resolver at run time.
@@ -62,6 +66,8 @@ log = get_logger("crossdock.admin_graph")
 
 #: Larger requests are refused: an admin query is a few hundred bytes.
 MAX_BODY = 1 << 20
+#: Longer integer literals are refused before any scalar reads them.
+MAX_INT_DIGITS = 100
 _MISSING = ("the admin graph needs a token: send Authorization: Bearer <token> (create one "
             "with crossdock admin token create)")
 
@@ -181,11 +187,35 @@ async def _chosen(query: str, operation: str | None,
         await _answer(send, 400, [{**exc.formatted,
                                    "extensions": {"code": "GRAPHQL_PARSE_FAILED"}}])
         return None
+    if _has_long_integer(document):
+        await _answer(send, 400, [_error(
+            f"an integer literal passes {MAX_INT_DIGITS} digits; no argument takes one",
+            "BAD_USER_INPUT")])
+        return None
     chosen = _operation(document, operation)
     if isinstance(chosen, str):
         await _answer(send, 400, [_error(chosen, "OPERATION_RESOLUTION_FAILURE")])
         return None
     return chosen
+
+
+class _LongInteger(Visitor):
+    """Stops at the first integer literal longer than :data:`MAX_INT_DIGITS`."""
+
+    found = False
+
+    def enter_int_value(self, node: IntValueNode, *_: object) -> object:
+        self.found = len(node.value) > MAX_INT_DIGITS
+        return BREAK if self.found else None
+
+
+def _has_long_integer(document: DocumentNode) -> bool:
+    """Whether ``document`` has an integer literal no argument can take: Python refuses to
+    read one of more than 4,300 digits (a ``ValueError`` inside graphql-core's Int scalar,
+    which was an ``INTERNAL_SERVER_ERROR``), and every Int, ID or JSON here is far shorter."""
+    visitor = _LongInteger()
+    visit(document, visitor)
+    return visitor.found
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | str:
