@@ -169,3 +169,17 @@ async def test_a_null_the_document_does_not_allow_is_400_where_it_allows_one_it_
     assert response.status_code == 400, response.text
     assert check(response)["error"].startswith("null is not a value of ")
     assert [a["name"] for a in check(await client.get("/api/apps"))["apps"]] == ["acme"]
+
+
+@pytest.mark.parametrize("hours", [-1.6481471272577463e308, 1e300, -1, 721])
+async def test_an_overlap_out_of_range_is_400_even_past_what_a_timedelta_holds(
+        stack: Stack, hours: float) -> None:
+    """``overlap_hours: -1.6e308`` was 500 with a traceback (timedelta overflowed)."""
+    client = stack.api
+    check(await client.post("/api/apps", json={"name": "acme"}))
+    endpoint = check(await client.post("/api/apps/acme/endpoints", json={
+        "url": "https://hooks.acme.example/b"}))
+    response = await client.post(f"/api/endpoints/{endpoint['id']}/rotate-secret",
+                                 json={"overlap_hours": hours})
+    assert response.status_code == 400, response.text
+    assert check(response)["error"] == "overlap_hours must be a number from 0 to 720"

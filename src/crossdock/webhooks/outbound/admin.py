@@ -24,7 +24,7 @@ from crossdock.webhooks.outbound.models import (
     EndpointSettings,
     SigningScheme,
 )
-from crossdock.webhooks.outbound.service import ENDPOINT_FIELDS, Outbound
+from crossdock.webhooks.outbound.service import ENDPOINT_FIELDS, MAX_OVERLAP, Outbound
 
 #: What ``PATCH /api/endpoints/{id}`` takes besides the settings.
 _STATE_FIELDS = frozenset({"enabled", "disabled_reason"})
@@ -149,8 +149,10 @@ async def rotate_secret(request: Request) -> Response:
     data = await _body(request, _ROTATE_FIELDS)
     signing = _signing(data)
     hours = data.get("overlap_hours", ROTATION_OVERLAP.total_seconds() / 3600)
-    if isinstance(hours, bool) or not isinstance(hours, int | float):
-        raise InvalidOutbound("overlap_hours must be a number")
+    most = MAX_OVERLAP.total_seconds() / 3600
+    # Checked before it becomes a timedelta, which overflows (a 500) past about 2.7e12 days.
+    if isinstance(hours, bool) or not isinstance(hours, int | float) or not 0 <= hours <= most:
+        raise InvalidOutbound(f"overlap_hours must be a number from 0 to {most:g}")
     rotated = await _outbound(request).rotate_secret(
         endpoint_id, overlap=dt.timedelta(hours=hours), signing=signing)
     return JSONResponse(_with_secret(rotated))
