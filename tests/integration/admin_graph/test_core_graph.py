@@ -96,6 +96,21 @@ async def test_an_id_that_names_no_job_finds_none(graph: Graph) -> None:
         assert data["job"] is None
 
 
+@pytest.mark.parametrize("mutation", ["cancelJob", "retryJob"])
+@pytest.mark.parametrize("value", ["9" * 40, "-" + "9" * 19, "1" + "0" * 5000, "x"])
+async def test_an_id_no_job_can_have_is_bad_user_input_in_a_mutation(
+        graph: Graph, mutation: str, value: str) -> None:
+    """Found by generated variables: cancelJob passed an id beyond bigint to the job queue,
+    whose database error was INTERNAL_SERVER_ERROR."""
+    response = await graph.post("core", f"mutation($id: ID!) {{ {mutation}(id: $id) {{ id }} }}",
+                                {"id": value})
+    body = response.json()
+    assert response.status_code == 200, body
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+    assert error["message"].startswith("no job with id"), error
+
+
 async def test_migrations_and_health_say_the_database_is_current(graph: Graph) -> None:
     data = await graph.data("core", "{ migrations { component version state } "
                             "health { name ok } }")

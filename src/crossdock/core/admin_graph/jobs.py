@@ -88,11 +88,15 @@ def job(row: dict[str, Any]) -> Job:
 
 
 def job_id(value: str) -> int:
-    """A job id given as an ``ID``, checked."""
+    """A job id given as an ``ID``, checked: an integer a ``bigint`` column can hold (the job
+    queue's cancel passed a larger one to PostgreSQL, whose refusal was a bug's error)."""
     try:
-        return int(value)
+        number = int(value)
     except ValueError as exc:
-        raise AdminGraphError(f"no job with id {value!r}") from exc
+        raise AdminGraphError(f"no job with id {value[:100]!r}") from exc
+    if not -(2**63) <= number < 2**63:
+        raise AdminGraphError(f"no job with id {value[:100]!r}")
+    return number
 
 
 async def load_job(context: AdminContext, value: str) -> Job | None:
