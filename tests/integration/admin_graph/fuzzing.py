@@ -51,7 +51,7 @@ _DATETIMES = st.one_of(
                      "2026-01-01T00:00:00\x00", "+275760-09-13T00:00:00Z", "1" * 30]),
     TEXT)
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
     | TEXT, lambda inner: st.lists(inner, max_size=4)
     | st.dictionaries(TEXT, inner, max_size=4), max_leaves=12)
 
@@ -110,6 +110,59 @@ def operations(schema: graphql.GraphQLSchema, *,
         found += [mutations(schema, custom_scalars=custom),
                   mutations(schema, custom_scalars=custom, mode=Mode.NEGATIVE)]
     return st.one_of(found)
+
+
+def _selection(type_: graphql.GraphQLOutputType) -> str:
+    named = graphql.get_named_type(type_)
+    return " { __typename }" if isinstance(named, graphql.GraphQLCompositeType) else ""
+
+
+def _value_for(type_: graphql.GraphQLInputType) -> st.SearchStrategy[Any]:
+    """A value for a variable of ``type_``: often of the right shape, sometimes anything."""
+    inner = graphql.get_nullable_type(type_)
+    if isinstance(inner, graphql.GraphQLList):
+        right: st.SearchStrategy[Any] = st.lists(st.deferred(lambda: _value_for(inner.of_type)),
+                                                 max_size=3)
+    elif isinstance(inner, graphql.GraphQLEnumType):
+        right = st.sampled_from(sorted(inner.values))
+    elif isinstance(inner, graphql.GraphQLInputObjectType):
+        right = st.fixed_dictionaries({name: _value_for(field.type)
+                                       for name, field in inner.fields.items()})
+    elif inner is graphql.GraphQLInt or inner is graphql.GraphQLFloat:
+        right = st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    elif inner is graphql.GraphQLBoolean:
+        right = st.booleans()
+    elif getattr(inner, "name", "") == "DateTime":
+        right = _DATETIMES
+    elif getattr(inner, "name", "") == "JSON":
+        right = JSON_VALUES
+    else:
+        right = TEXT | st.integers()
+    return right | st.none() | JSON_VALUES
+
+
+@st.composite
+def variable_operations(draw: st.DrawFn, schema: graphql.GraphQLSchema, *,
+                        writes: bool = True) -> dict[str, Any]:
+    """A request that calls one root field with every argument a variable, and variables of
+    the right types or of any: the path where values are coerced from JSON, not literals."""
+    roots = [root for root in (schema.query_type, schema.mutation_type if writes else None)
+             if root is not None]
+    root = draw(st.sampled_from(roots))
+    fields = [(name, field) for name, field in root.fields.items() if field.args]
+    if not fields:
+        return {"query": "{ __typename }", "variables": {}}
+    name, field = draw(st.sampled_from(fields))
+    chosen = [arg for arg in field.args.items()
+              if graphql.is_non_null_type(arg[1].type) or draw(st.booleans())]
+    definitions = ", ".join(f"${arg}: {spec.type}" for arg, spec in chosen)
+    arguments = ", ".join(f"{arg}: ${arg}" for arg, _ in chosen)
+    keyword = "mutation" if root is schema.mutation_type else "query"
+    query = (f"{keyword}{f'({definitions})' if chosen else ''}"
+             f" {{ {name}{f'({arguments})' if chosen else ''}{_selection(field.type)} }}")
+    variables = {arg: draw(_value_for(spec.type)) for arg, spec in chosen
+                 if draw(st.integers(0, 9)) > 0}
+    return {"query": query, "variables": variables}
 
 
 _ANY_JSON = JSON_VALUES | st.sampled_from([[], {}, "", 0, True])

@@ -27,6 +27,7 @@ from tests.integration.admin_graph.fuzzing import (
     send_raw,
     subgraph_schemas,
     suite_cases,
+    variable_operations,
 )
 
 pytestmark = [
@@ -82,9 +83,9 @@ def _operations(subgraph: str, *, writes: bool = True) -> st.SearchStrategy[str]
     return operations(SCHEMAS[subgraph], writes=writes)
 
 
-def _as_sent(query: str) -> dict[str, Any]:
-    return {"method": "POST", "body": {"query": query}, "raw": None,
-            "content_type": "application/json"}
+def _as_sent(body: str | dict[str, Any]) -> dict[str, Any]:
+    return {"method": "POST", "body": {"query": body} if isinstance(body, str) else body,
+            "raw": None, "content_type": "application/json"}
 
 
 def _operations_test(subgraph: str) -> Any:
@@ -113,6 +114,19 @@ def _requests_test(subgraph: str) -> Any:
     return test
 
 
+def _variables_test(subgraph: str) -> Any:
+    @suite_cases(20)
+    @given(request=variable_operations(SCHEMAS[subgraph]))
+    async def test(seeded: Graph, request: dict[str, Any]) -> None:
+        response = await seeded.client.post(
+            f"{seeded.url}/{subgraph}/graphql", json=request,
+            headers={"authorization": f"Bearer {seeded.admin}"})
+        check(response, request)
+
+    test.__doc__ = f"Each root field of the {subgraph} subgraph with variables of any value."
+    return test
+
+
 # Hypothesis draws before the event loop runs the test (a draw inside it that runs out of data
 # would stop the loop's runner), so each subgraph has test functions of its own.
 for _name in SCHEMAS:
@@ -120,6 +134,8 @@ for _name in SCHEMAS:
         _operations_test(_name))
     globals()[f"test_mangled_requests_never_fail_inside_the_{_name}_subgraph"] = (
         _requests_test(_name))
+    globals()[f"test_any_variables_never_fail_inside_the_{_name}_subgraph"] = (
+        _variables_test(_name))
 
 
 @pytest.fixture
@@ -129,7 +145,8 @@ async def gateway_token(gateway: tuple[str, Runtime]) -> str:
 
 
 @suite_cases(40)
-@given(request=raw_requests(_operations("*")) | _operations("*").map(_as_sent))
+@given(request=raw_requests(_operations("*")) | _operations("*").map(_as_sent)
+       | st.one_of([variable_operations(schema) for schema in SCHEMAS.values()]).map(_as_sent))
 async def test_generated_requests_never_fail_inside_the_gateway(
         gateway: tuple[str, Runtime], gateway_token: str, request: dict[str, Any]) -> None:
     async with httpx.AsyncClient(timeout=20) as client:
