@@ -11,6 +11,7 @@ import pytest
 from graphql import GraphQLError
 
 from crossdock.core.admin_graph.serving import formatted
+from crossdock.core.adminauth import AdminAuth
 from crossdock.core.database import Database
 from crossdock.core.errors import DatabaseError
 from crossdock.core.tokens import Role, TokenStore
@@ -96,7 +97,8 @@ async def test_the_admin_api_answers_503_when_the_database_cannot_answer_in_time
     await impatient.open()
     try:
         _, token = await TokenStore(impatient).create(role=Role.ADMIN, name="tests")
-        transport = httpx.ASGITransport(app=build_api(impatient))
+        transport = httpx.ASGITransport(
+            app=build_api(impatient, AdminAuth(TokenStore(impatient))))
         async with httpx.AsyncClient(
             transport=transport, base_url="http://api",
             headers={"authorization": f"Bearer {token}"},
